@@ -1,0 +1,58 @@
+# Thin wrapper around CMake.  `make` builds build/jobwatchd, `make test` runs
+# every test through CTest, `make test SANITIZE=1` does the same in an
+# ASan+UBSan build (build-san/).  Each target first checks build dependencies.
+
+BUILD_DIR ?= build
+CMAKE_FLAGS ?=
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+CTEST_FLAGS ?= --output-on-failure -j$(JOBS)
+
+ifeq ($(SANITIZE),1)
+BUILD_DIR := build-san
+CMAKE_FLAGS += -DJW_SANITIZE=ON
+endif
+ifeq ($(WERROR),1)
+CMAKE_FLAGS += -DJW_WERROR=ON
+endif
+
+.PHONY: all deps build test install demo bench soak fuzz clean format
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+$(BUILD_DIR)/CMakeCache.txt:
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)
+
+build: deps $(BUILD_DIR)/CMakeCache.txt
+	cmake --build $(BUILD_DIR) -j$(JOBS)
+
+test: build
+	@scripts/deps.sh --test
+	cd $(BUILD_DIR) && ctest $(CTEST_FLAGS)
+
+install: build
+	cmake --install $(BUILD_DIR) $(if $(PREFIX),--prefix $(PREFIX))
+
+demo: build
+	@scripts/deps.sh --test
+	@scripts/demo.sh $(BUILD_DIR)
+
+bench: build
+	@scripts/deps.sh --bench
+	@bench/run.sh $(BUILD_DIR)
+
+soak: build
+	@scripts/deps.sh --test
+	JW_SOAK=1 JW_BUILD_DIR=$(abspath $(BUILD_DIR)) JW_SOURCE_DIR=$(CURDIR) python3 tests/scenario/test_crash_restart.py
+
+fuzz:
+	@scripts/deps.sh --fuzz
+	@scripts/fuzz.sh
+
+format:
+	clang-format -i daemon/*.c daemon/*.h daemon/*/*.c daemon/*/*.h tests/unit/*.c
+
+clean:
+	rm -rf build build-san build-fuzz

@@ -1,0 +1,188 @@
+#include "model.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "util.h"
+
+static const char *const status_names[_JOB_STATUS_MAX_WITH_GONE] = {
+	[JOB_STATUS_CREATE_PENDING] = "CREATE_PENDING",
+	[JOB_STATUS_CREATE_IN_PROGRESS] = "CREATE_IN_PROGRESS",
+	[JOB_STATUS_CREATE_FAILED] = "CREATE_FAILED",
+	[JOB_STATUS_ACTIVE] = "ACTIVE",
+	[JOB_STATUS_DELETE_PENDING] = "DELETE_PENDING",
+	[JOB_STATUS_DELETE_IN_PROGRESS] = "DELETE_IN_PROGRESS",
+	[JOB_STATUS_DELETE_FAILED] = "DELETE_FAILED",
+	[JOB_STATUS_GONE] = "GONE",
+};
+
+const char *job_status_to_string(enum job_status s)
+{
+	if (s < 0 || s >= _JOB_STATUS_MAX_WITH_GONE)
+		return NULL;
+	return status_names[s];
+}
+
+/* Only API values parse; "GONE" is ours and never comes from AWS. */
+enum job_status job_status_from_string(const char *s)
+{
+	if (!s)
+		return JOB_STATUS_INVALID;
+	for (int i = 0; i < _JOB_STATUS_MAX; i++)
+		if (strcmp(s, status_names[i]) == 0)
+			return (enum job_status)i;
+	return JOB_STATUS_INVALID;
+}
+
+enum status_class job_status_class(enum job_status s)
+{
+	switch (s) {
+	case JOB_STATUS_CREATE_PENDING:
+	case JOB_STATUS_CREATE_IN_PROGRESS:
+	case JOB_STATUS_DELETE_PENDING:
+	case JOB_STATUS_DELETE_IN_PROGRESS:
+		return STATUS_CLASS_WORKING;
+	case JOB_STATUS_ACTIVE:
+		return STATUS_CLASS_SETTLED;
+	case JOB_STATUS_CREATE_FAILED:
+	case JOB_STATUS_DELETE_FAILED:
+		return STATUS_CLASS_FAILED;
+	case JOB_STATUS_GONE:
+		return STATUS_CLASS_GONE;
+	default:
+		return STATUS_CLASS_INVALID;
+	}
+}
+
+bool job_status_is_failed(enum job_status s)
+{
+	return s == JOB_STATUS_CREATE_FAILED || s == JOB_STATUS_DELETE_FAILED;
+}
+
+struct job_observation *job_observation_new(void)
+{
+	struct job_observation *o = calloc(1, sizeof(*o));
+	if (o)
+		o->status = JOB_STATUS_INVALID;
+	return o;
+}
+
+static void free_pairs(char **v, size_t n)
+{
+	for (size_t i = 0; i < 2 * n; i++)
+		free(v[i]);
+	free(v);
+}
+
+struct job_observation *job_observation_free(struct job_observation *o)
+{
+	if (!o)
+		return NULL;
+	free(o->arn);
+	free(o->name);
+	free(o->description);
+	free(o->status_code);
+	free(o->status_message);
+	free(o->configured_audience_model_arn);
+	free(o->collaboration_id);
+	free(o->started_by);
+	free(o->protected_query_identifier);
+	free(o->seed_s3_uri);
+	free(o->seed_role_arn);
+	free(o->seed_sql_query_string);
+	free(o->seed_sql_analysis_template_arn);
+	free_pairs(o->seed_sql_parameters, o->n_seed_sql_parameters);
+	free(o->seed_worker_type);
+	for (size_t i = 0; i < o->n_relevance_metrics; i++)
+		free(o->relevance_metrics[i].audience_size_type);
+	free(o->relevance_metrics);
+	free_pairs(o->tags, o->n_tags);
+	free(o);
+	return NULL;
+}
+
+static void add_str(cJSON *obj, const char *k, const char *v)
+{
+	if (v)
+		cJSON_AddStringToObject(obj, k, v);
+}
+
+static void add_time(cJSON *obj, const char *k, int64_t ms)
+{
+	char buf[40];
+	format_iso8601_ms(ms, buf, sizeof(buf));
+	cJSON_AddStringToObject(obj, k, buf);
+}
+
+char *job_observation_to_json(const struct job_observation *o)
+{
+	cJSON *j = cJSON_CreateObject();
+	char *out;
+
+	if (!j)
+		return NULL;
+	add_time(j, "createTime", o->create_time_ms);
+	add_time(j, "updateTime", o->update_time_ms);
+	add_str(j, "audienceGenerationJobArn", o->arn);
+	add_str(j, "name", o->name);
+	add_str(j, "description", o->description);
+	add_str(j, "status", job_status_to_string(o->status));
+	if (o->status_code || o->status_message) {
+		cJSON *d = cJSON_AddObjectToObject(j, "statusDetails");
+		add_str(d, "statusCode", o->status_code);
+		add_str(d, "message", o->status_message);
+	}
+	add_str(j, "configuredAudienceModelArn", o->configured_audience_model_arn);
+	if (o->has_seed_audience) {
+		cJSON *s = cJSON_AddObjectToObject(j, "seedAudience");
+		if (o->seed_s3_uri)
+			add_str(cJSON_AddObjectToObject(s, "dataSource"), "s3Uri", o->seed_s3_uri);
+		add_str(s, "roleArn", o->seed_role_arn);
+		if (o->seed_sql_query_string || o->seed_sql_analysis_template_arn || o->n_seed_sql_parameters) {
+			cJSON *q = cJSON_AddObjectToObject(s, "sqlParameters");
+			add_str(q, "queryString", o->seed_sql_query_string);
+			add_str(q, "analysisTemplateArn", o->seed_sql_analysis_template_arn);
+			if (o->n_seed_sql_parameters) {
+				cJSON *p = cJSON_AddObjectToObject(q, "parameters");
+				for (size_t i = 0; i < o->n_seed_sql_parameters; i++)
+					add_str(p, o->seed_sql_parameters[2 * i], o->seed_sql_parameters[2 * i + 1]);
+			}
+		}
+		if (o->seed_worker_type) {
+			cJSON *w = cJSON_AddObjectToObject(cJSON_AddObjectToObject(s, "sqlComputeConfiguration"),
+							   "worker");
+			add_str(w, "type", o->seed_worker_type);
+			cJSON_AddNumberToObject(w, "number", (double)o->seed_worker_number);
+		}
+	}
+	if (o->has_include_seed_in_output)
+		cJSON_AddBoolToObject(j, "includeSeedInOutput", o->include_seed_in_output);
+	add_str(j, "collaborationId", o->collaboration_id);
+	if (o->has_metrics) {
+		cJSON *m = cJSON_AddObjectToObject(j, "metrics");
+		cJSON *rl = cJSON_AddArrayToObject(m, "relevanceMetrics");
+		for (size_t i = 0; i < o->n_relevance_metrics; i++) {
+			const struct relevance_metric *rm = &o->relevance_metrics[i];
+			cJSON *e = cJSON_CreateObject(), *as = cJSON_AddObjectToObject(e, "audienceSize");
+			add_str(as, "type", rm->audience_size_type);
+			cJSON_AddNumberToObject(as, "value", (double)rm->audience_size_value);
+			if (rm->has_score)
+				cJSON_AddNumberToObject(e, "score", rm->score);
+			cJSON_AddItemToArray(rl, e);
+		}
+		if (o->has_recall_metric)
+			cJSON_AddNumberToObject(m, "recallMetric", o->recall_metric);
+	}
+	add_str(j, "startedBy", o->started_by);
+	if (o->n_tags) {
+		cJSON *t = cJSON_AddObjectToObject(j, "tags");
+		for (size_t i = 0; i < o->n_tags; i++)
+			add_str(t, o->tags[2 * i], o->tags[2 * i + 1]);
+	}
+	add_str(j, "protectedQueryIdentifier", o->protected_query_identifier);
+	out = cJSON_PrintUnformatted(j);
+	cJSON_Delete(j);
+	return out;
+}

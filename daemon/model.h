@@ -1,0 +1,98 @@
+/* The data model shared by the AWS client, the tracker, the state store and
+ * the notifiers: job statuses and one observation of a job. */
+#ifndef JW_MODEL_H
+#define JW_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum job_status {
+	JOB_STATUS_CREATE_PENDING,
+	JOB_STATUS_CREATE_IN_PROGRESS,
+	JOB_STATUS_CREATE_FAILED,
+	JOB_STATUS_ACTIVE,
+	JOB_STATUS_DELETE_PENDING,
+	JOB_STATUS_DELETE_IN_PROGRESS,
+	JOB_STATUS_DELETE_FAILED,
+	_JOB_STATUS_MAX,
+	/* Not an API value: the job answered 404 after having been seen. */
+	JOB_STATUS_GONE = _JOB_STATUS_MAX,
+	_JOB_STATUS_MAX_WITH_GONE,
+	JOB_STATUS_INVALID = -1,
+};
+
+/* How often a job in a status is polled ([poll] interval, settled_interval,
+ * failed_interval). */
+enum status_class {
+	STATUS_CLASS_WORKING, /* *_PENDING, *_IN_PROGRESS */
+	STATUS_CLASS_SETTLED, /* ACTIVE */
+	STATUS_CLASS_FAILED,  /* *_FAILED */
+	STATUS_CLASS_GONE,    /* deleted: never polled again */
+	_STATUS_CLASS_MAX,
+	STATUS_CLASS_INVALID = -1,
+};
+
+const char *job_status_to_string(enum job_status s);
+enum job_status job_status_from_string(const char *s);
+enum status_class job_status_class(enum job_status s);
+bool job_status_is_failed(enum job_status s);
+
+struct relevance_metric {
+	char *audience_size_type; /* ABSOLUTE | PERCENTAGE */
+	int64_t audience_size_value;
+	double score;
+	bool has_score;
+};
+
+/* Everything GetAudienceGenerationJob returns (ListAudienceGenerationJobs
+ * fills the summary subset and sets from_list).  All strings are owned and
+ * may be NULL when the field was absent.  Freed by job_observation_free(). */
+struct job_observation {
+	char *arn;
+	char *name;
+	char *description;
+	enum job_status status;
+	char *status_code;    /* statusDetails.statusCode */
+	char *status_message; /* statusDetails.message */
+	char *configured_audience_model_arn;
+	char *collaboration_id;
+	char *started_by;
+	char *protected_query_identifier;
+	int64_t create_time_ms;
+	int64_t update_time_ms;
+
+	bool has_include_seed_in_output;
+	bool include_seed_in_output;
+
+	/* seedAudience */
+	bool has_seed_audience;
+	char *seed_s3_uri;
+	char *seed_role_arn;
+	char *seed_sql_query_string;
+	char *seed_sql_analysis_template_arn;
+	size_t n_seed_sql_parameters;
+	char **seed_sql_parameters; /* key, value, key, value ... */
+	char *seed_worker_type;
+	int64_t seed_worker_number;
+
+	/* metrics */
+	bool has_metrics;
+	size_t n_relevance_metrics;
+	struct relevance_metric *relevance_metrics;
+	bool has_recall_metric;
+	double recall_metric;
+
+	size_t n_tags;
+	char **tags; /* key, value, key, value ... */
+
+	bool from_list; /* only summary fields are set */
+};
+
+struct job_observation *job_observation_new(void);
+struct job_observation *job_observation_free(struct job_observation *o);
+/* Writes the observation as the API's JSON (GetAudienceGenerationJob field
+ * names, timestamps as ISO 8601).  Returns a malloc'd string or NULL. */
+char *job_observation_to_json(const struct job_observation *o);
+
+#endif
