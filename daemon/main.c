@@ -1,12 +1,52 @@
+/* jobwatchd: command-line dispatch.  The daemon proper is cli_run(). */
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "cli.h"
+#include "log.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage:\n"
+		   "  jobwatchd [run] [-c FILE] [--log-level LEVEL] [--log-target auto|stderr|journal]\n"
+		   "                               watch jobs in the foreground (as systemd runs it)\n"
+		   "  jobwatchd --check-config [-c FILE]  validate the configuration and exit\n"
+		   "  jobwatchd get [-c FILE] [--region R] ARN...\n"
+		   "                               print jobs as JSON, one per line\n"
+		   "  jobwatchd list [-c FILE] [--collaboration-id ID] [--configured-audience-model-arn ARN]\n"
+		   "                               print job summaries across all pages\n"
+		   "  jobwatchd --version | --help\n"
+		   "\nThe default FILE is /etc/jobwatchd/jobwatchd.conf.  See jobwatchd(8), jobwatchd.conf(5).\n");
+}
+
 int main(int argc, char **argv)
 {
-	if (argc > 1 && strcmp(argv[1], "--version") == 0) {
-		printf("jobwatchd %s\n", JW_VERSION);
-		return 0;
+	log_setup(LOG_TARGET_AUTO, -1);
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--version") == 0) {
+			printf("jobwatchd %s\n", JW_VERSION);
+			return 0;
+		}
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			usage(stdout);
+			return 0;
+		}
+		if (strcmp(argv[i], "--check-config") == 0 || strcmp(argv[i], "-t") == 0)
+			return cli_check_config(argc, argv);
 	}
-	fprintf(stderr, "jobwatchd: not implemented yet\n");
-	return 1;
+	if (argc > 1 && argv[1][0] != '-') {
+		const char *cmd = argv[1];
+		if (strcmp(cmd, "run") == 0)
+			return cli_run(argc - 1, argv + 1);
+		if (strcmp(cmd, "get") == 0)
+			return cli_get(argc - 1, argv + 1);
+		if (strcmp(cmd, "list") == 0)
+			return cli_list(argc - 1, argv + 1);
+		fprintf(stderr, "jobwatchd: unknown command \"%s\"\n", cmd);
+		usage(stderr);
+		return 2;
+	}
+	return cli_run(argc, argv);
 }
