@@ -1,0 +1,11 @@
+/* Temporary stub until the real subcommand exists; delete this file when
+ * implementing cli_get(). */
+#include <stdio.h>
+
+#include "cli.h"
+
+int cli_get(int argc, char **argv)
+{
+	fprintf(stderr, "jobwatchd: this command is not implemented yet\n");
+	return 1;
+}
