@@ -33,6 +33,9 @@ struct aws_credentials *aws_credentials_free(struct aws_credentials *c);
 struct sigv4_signer;
 int sigv4_signer_new(const char *region, const char *service, struct sigv4_signer **ret);
 struct sigv4_signer *sigv4_signer_free(struct sigv4_signer *s);
+/* Test hook: how many times this signer ran the signing-key HMAC chain
+ * (once per UTC day and secret; cached otherwise). */
+unsigned sigv4_signer_key_derivations(const struct sigv4_signer *s);
 
 struct sigv4_request {
 	const char *method;
@@ -64,6 +67,12 @@ struct sigv4_signed {
 	char signature[65];
 };
 
+/* Signs r with c.  On success out holds newly allocated strings; release
+ * them with sigv4_signed_done().  out->canonical_request contains the
+ * session token when there is one: do not log it verbatim.  -EINVAL when
+ * r->headers carries Host, X-Amz-Date, X-Amz-Security-Token or
+ * Authorization itself (the signer owns those), -E2BIG past 64 extra
+ * headers or 128 query parameters. */
 int sigv4_sign(struct sigv4_signer *s, const struct aws_credentials *c, const struct sigv4_request *r,
 	       struct sigv4_signed *out);
 void sigv4_signed_done(struct sigv4_signed *out);

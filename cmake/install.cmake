@@ -1,0 +1,39 @@
+# Installation layout (cmake --install honours DESTDIR and --prefix).
+# Man pages are written in scdoc (docs/man/*.scd) and rendered at build time.
+find_program(SCDOC scdoc REQUIRED)
+
+set(JW_MAN_PAGES jobwatchd.8 jobwatchd.conf.5)
+set(JW_MAN_OUTPUTS)
+foreach(page ${JW_MAN_PAGES})
+  set(src ${CMAKE_SOURCE_DIR}/docs/man/${page}.scd)
+  set(out ${CMAKE_BINARY_DIR}/man/${page})
+  add_custom_command(OUTPUT ${out}
+    COMMAND ${CMAKE_COMMAND} -E make_directory ${CMAKE_BINARY_DIR}/man
+    COMMAND sh -c "${SCDOC} < '${src}' > '${out}'"
+    DEPENDS ${src} VERBATIM)
+  list(APPEND JW_MAN_OUTPUTS ${out})
+  string(REGEX MATCH "[0-9]$" section ${page})
+  install(FILES ${out} DESTINATION ${CMAKE_INSTALL_MANDIR}/man${section})
+endforeach()
+add_custom_target(man ALL DEPENDS ${JW_MAN_OUTPUTS})
+
+# systemd units and the journal catalog go where systemd looks for them
+# under the prefix (/usr/lib/systemd/... for prefix /usr).
+set(JW_SYSTEMD_UNIT_DIR lib/systemd/system CACHE STRING "systemd unit directory (relative to prefix)")
+set(JW_CATALOG_DIR lib/systemd/catalog CACHE STRING "journal catalog directory (relative to prefix)")
+install(FILES systemd/jobwatchd.service systemd/jobwatchd@.service DESTINATION ${JW_SYSTEMD_UNIT_DIR})
+install(FILES systemd/jobwatchd.catalog DESTINATION ${JW_CATALOG_DIR})
+
+# The example configuration, never overwriting an operator's file.  The
+# /etc path is absolute on purpose (systemd units expect it), under DESTDIR.
+set(JW_SYSCONF_DIR /etc/jobwatchd CACHE PATH "configuration directory")
+install(CODE "
+  set(dest \"\$ENV{DESTDIR}${JW_SYSCONF_DIR}\")
+  file(MAKE_DIRECTORY \"\${dest}\")
+  if(EXISTS \"\${dest}/jobwatchd.conf\")
+    message(STATUS \"Keeping existing: \${dest}/jobwatchd.conf\")
+  else()
+    file(INSTALL \"${CMAKE_SOURCE_DIR}/config/jobwatchd.conf\" DESTINATION \"\${dest}\"
+         FILE_PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ)
+  endif()
+")
