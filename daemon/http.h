@@ -100,4 +100,19 @@ int http_submit(struct http_ctx *ctx, const struct http_request *req, http_done_
 /* Cancels: done() runs with HTTP_ERR_CANCELLED from the next loop turn. */
 void http_transfer_cancel(struct http_transfer *t);
 
+/* Counters for /metrics.  A snapshot; cheap to take. */
+struct http_stats {
+	uint64_t started;          /* transfers submitted */
+	uint64_t completed;        /* done() ran with HTTP_OK (any HTTP status) */
+	uint64_t failed_transport; /* done() ran with a transport error (not a cancel) */
+	uint64_t cancelled;        /* done() ran with HTTP_ERR_CANCELLED */
+	unsigned inflight;         /* submitted, done() not yet run */
+	unsigned sockets;          /* sockets libcurl currently has us watch */
+};
+void http_ctx_stats(const struct http_ctx *ctx, struct http_stats *ret);
+
+/* Caps on response headers; over either is HTTP_ERR_TOO_LARGE. */
+#define HTTP_MAX_RESPONSE_HEADERS      100
+#define HTTP_MAX_RESPONSE_HEADER_BYTES (64u * 1024u)
+
 #endif

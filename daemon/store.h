@@ -52,4 +52,74 @@ int store_delivery_backlog(struct store *s, const char *sink, int64_t *ret_count
  * (state "dropped"); *ret_dropped tells how many (caller logs loudly). */
 int store_delivery_trim(struct store *s, const char *sink, int64_t max_pending, int64_t *ret_dropped);
 
+/* ---- Additions (store/tracker module) ---- */
+
+/* store_add_event() returns STORE_EVENT_ADDED (1) when the event is new and
+ * STORE_EVENT_DUPLICATE (0) when an event with the same id is already stored
+ * (then nothing is written and e->seq is the stored event's seq). */
+#define STORE_EVENT_ADDED     1
+#define STORE_EVENT_DUPLICATE 0
+
+/* Caps on what the in-memory batch journal may hold while the disk refuses
+ * writes; beyond them writes fail with -ENOBUFS (see store.c). */
+#define STORE_JOURNAL_MAX_BYTES (64u * 1024 * 1024)
+
+/* One row of the jobs table.  Strings are borrowed (by store_put_job() for
+ * the duration of the call; by the store_load_jobs() callback until it
+ * returns).  Timestamps are ms since the epoch, 0 when unknown. */
+struct store_job {
+	const char *arn;
+	const char *name;
+	enum job_status status; /* JOB_STATUS_INVALID when never seen */
+	const char *status_code;
+	const char *status_message;
+	int64_t update_time_ms;
+	int64_t create_time_ms;
+	const char *collaboration_id;
+	const char *configured_audience_model_arn;
+	int64_t first_seen_ms;
+	int64_t last_seen_ms;
+	int64_t last_poll_ms;
+	int64_t last_success_ms;
+	int64_t polls;
+	int64_t poll_failures;
+	int64_t consecutive_failures;
+	const char *last_error;
+	int64_t status_since_ms;
+	bool stuck_emitted;
+	bool watched;
+	const char *source; /* "config", "discover:NAME", "api" */
+	bool gone;
+};
+
+/* Upserts the job row (by ARN).  Part of the current batch. */
+int store_put_job(struct store *s, const struct store_job *job);
+/* Calls cb for every job row; a negative return from cb stops and is
+ * returned.  Reads committed state plus the open batch. */
+int store_load_jobs(struct store *s, int (*cb)(const struct store_job *job, void *userdata), void *userdata);
+/* 1 if an event with this id is stored (or pending in the batch), 0 if not. */
+int store_event_exists(struct store *s, const char *id);
+/* Number of events of a type (EVENT_TYPE_INVALID: all types). */
+int store_count_events(struct store *s, enum event_type type, int64_t *ret_count);
+/* Number of deliveries for sink in a state ("pending", "done", "parked",
+ * "dropped"); sink NULL counts every sink. */
+int store_count_deliveries(struct store *s, const char *sink, const char *state, int64_t *ret_count);
+/* The highest event seq known to be committed.  Deliveries become visible
+ * to store_delivery_next() only once committed, so nothing is notified
+ * before it is durable: the engine wakes the notifiers after store_flush(). */
+int64_t store_committed_seq(const struct store *s);
+/* True while a failed flush left a batch waiting to be retried. */
+bool store_has_pending_batch(const struct store *s);
+/* PRAGMA integrity_check.  0 when "ok"; -EBADMSG otherwise, with the first
+ * message in *ret_msg (malloc'd, may be NULL) when ret_msg is not NULL. */
+int store_integrity_check(struct store *s, char **ret_msg);
+/* Caps the database size in pages (PRAGMA max_page_count; 0 removes the
+ * cap) and returns the current page count.  Writes beyond the cap fail like
+ * a full disk (used by the tests to make commits fail on purpose). */
+int store_set_max_pages(struct store *s, int64_t max_pages, int64_t *ret_page_count);
+
+/* Parses the JSON written by job_observation_to_json() back into an
+ * observation (every field it writes).  "GONE" is accepted as a status. */
+int job_observation_from_json_blob(const char *json, struct job_observation **ret);
+
 #endif

@@ -1,0 +1,45 @@
+/* Where API requests go and which region signs them.
+ *
+ * Region: [aws] region (or --region) > $AWS_REGION > $AWS_DEFAULT_REGION >
+ * the profile's `region` in the AWS config file ($AWS_CONFIG_FILE, default
+ * ~/.aws/config; profile [aws] profile > $AWS_PROFILE > "default").
+ * Endpoint: [aws] endpoint > $AWS_ENDPOINT_URL_CLEANROOMSML > $AWS_ENDPOINT_URL >
+ * https://cleanrooms-ml[-fips].{region}.{dnsSuffix|dualStackDnsSuffix}.
+ * The signing region is the resolved region even with a custom endpoint. */
+#ifndef JW_AWS_ENDPOINT_H
+#define JW_AWS_ENDPOINT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define AWS_SIGNING_SERVICE "cleanrooms-ml"
+
+struct aws_endpoint_options {
+	const char *region;   /* [aws] region or --region; NULL = fall back */
+	const char *profile;  /* [aws] profile; NULL = $AWS_PROFILE, else "default" */
+	const char *endpoint; /* [aws] endpoint; NULL = fall back */
+	bool dualstack;
+	bool fips;
+};
+
+struct aws_endpoint {
+	char *base_url;  /* "scheme://authority[/prefix]", no trailing '/' */
+	char *host;      /* Host header value: host, with ":port" when not the scheme default */
+	char *base_path; /* "" or "/prefix" from a custom endpoint URL */
+	char *region;    /* signing region */
+	bool custom;     /* from [aws] endpoint or an env variable */
+};
+
+/* Resolves the region only.  *ret owned.  err gets a message on -EINVAL /
+ * -ENOENT ("no AWS region: set [aws] region or AWS_REGION"). */
+int aws_resolve_region(const struct aws_endpoint_options *o, char **ret, char *err, size_t errlen);
+
+/* Resolves region and endpoint.  On failure err holds a message for the user. */
+int aws_resolve_endpoint(const struct aws_endpoint_options *o, struct aws_endpoint *ret, char *err, size_t errlen);
+void aws_endpoint_done(struct aws_endpoint *e);
+
+/* Splits an http(s) URL into Host header value (":port" only when not the
+ * scheme's default) and path prefix (without trailing '/').  Exposed for tests. */
+int aws_endpoint_parse_url(const char *url, struct aws_endpoint *ret, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,433 @@
+/* GetAudienceGenerationJob / ListAudienceGenerationJobs JSON -> struct
+ * job_observation (aws-api.md §1.4).  The answer is untrusted input: every
+ * member is type-checked, every array and map is capped, and anything that
+ * does not fit the model is a protocol error naming the field, so that a
+ * broken answer never turns into a job state. */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "aws/parse.h"
+#include "util.h"
+
+struct pctx {
+	char *err;
+	size_t errlen;
+	const char *prefix; /* "" or "audienceGenerationJobs[3]." */
+};
+
+__attribute__((format(printf, 2, 3))) static int fail(struct pctx *p, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (p->err && p->errlen) {
+		n = snprintf(p->err, p->errlen, "%s", p->prefix);
+		if (n < 0 || (size_t)n >= p->errlen)
+			return -EBADMSG;
+		va_start(ap, fmt);
+		vsnprintf(p->err + n, p->errlen - (size_t)n, fmt, ap);
+		va_end(ap);
+	}
+	return -EBADMSG;
+}
+
+/* Optional string member: absent or null leaves *ret NULL; any other
+ * non-string type is an error. */
+static int get_string(struct pctx *p, const cJSON *obj, const char *name, bool required, char **ret)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+
+	*ret = NULL;
+	if (!v || cJSON_IsNull(v)) {
+		if (required)
+			return fail(p, "missing required field \"%s\"", name);
+		return 0;
+	}
+	if (!cJSON_IsString(v))
+		return fail(p, "field \"%s\" is not a string", name);
+	if (strlen(v->valuestring) > AWS_MAX_STRING)
+		return fail(p, "field \"%s\" is too long", name);
+	*ret = strdup(v->valuestring);
+	return *ret ? 0 : -ENOMEM;
+}
+
+static int get_object(struct pctx *p, const cJSON *obj, const char *name, const cJSON **ret)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+
+	*ret = NULL;
+	if (!v || cJSON_IsNull(v))
+		return 0;
+	if (!cJSON_IsObject(v))
+		return fail(p, "field \"%s\" is not an object", name);
+	*ret = v;
+	return 0;
+}
+
+static int get_number(struct pctx *p, const cJSON *obj, const char *name, bool *has, double *ret)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+
+	*has = false;
+	if (!v || cJSON_IsNull(v))
+		return 0;
+	if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
+		return fail(p, "field \"%s\" is not a number", name);
+	*has = true;
+	*ret = v->valuedouble;
+	return 0;
+}
+
+static int get_int64(struct pctx *p, const cJSON *obj, const char *name, bool *has, int64_t *ret)
+{
+	double d = 0;
+	int r = get_number(p, obj, name, has, &d);
+
+	if (r < 0 || !*has)
+		return r;
+	if (d != floor(d) || d < -9.0e15 || d > 9.0e15)
+		return fail(p, "field \"%s\" is not an integer", name);
+	*ret = (int64_t)d;
+	return 0;
+}
+
+/* restJson1 timestamps are ISO 8601 strings here, but the protocol also
+ * allows epoch seconds as a JSON number; accept both. */
+static int get_time(struct pctx *p, const cJSON *obj, const char *name, int64_t *ret)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+
+	if (!v || cJSON_IsNull(v))
+		return fail(p, "missing required field \"%s\"", name);
+	if (cJSON_IsNumber(v)) {
+		if (!isfinite(v->valuedouble) || v->valuedouble < 0 || v->valuedouble > 1.0e11)
+			return fail(p, "field \"%s\" is not a valid timestamp", name);
+		*ret = (int64_t)llround(v->valuedouble * 1000.0);
+		return 0;
+	}
+	if (!cJSON_IsString(v))
+		return fail(p, "field \"%s\" is not a timestamp", name);
+	if (parse_iso8601_ms(v->valuestring, ret) < 0)
+		return fail(p, "field \"%s\" is not a valid ISO 8601 timestamp", name);
+	return 0;
+}
+
+/* A string->string map into a key, value, key, value ... array. */
+static int get_string_map(struct pctx *p, const cJSON *obj, const char *name, size_t max, char ***ret,
+			  size_t *ret_n)
+{
+	const cJSON *m, *e;
+	char **v;
+	size_t n = 0, i = 0;
+	int r;
+
+	*ret = NULL;
+	*ret_n = 0;
+	r = get_object(p, obj, name, &m);
+	if (r < 0 || !m)
+		return r;
+	cJSON_ArrayForEach(e, m)
+	{
+		if (!cJSON_IsString(e))
+			return fail(p, "field \"%s.%s\" is not a string", name, e->string);
+		if (strlen(e->string) > AWS_MAX_STRING || strlen(e->valuestring) > AWS_MAX_STRING)
+			return fail(p, "field \"%s\" has an over-long entry", name);
+		n++;
+	}
+	if (n > max)
+		return fail(p, "field \"%s\" has %zu entries (max %zu)", name, n, max);
+	if (n == 0)
+		return 0;
+	v = calloc(2 * n, sizeof(char *));
+	if (!v)
+		return -ENOMEM;
+	cJSON_ArrayForEach(e, m)
+	{
+		v[i] = strdup(e->string);
+		v[i + 1] = strdup(e->valuestring);
+		if (!v[i] || !v[i + 1]) {
+			for (size_t k = 0; k <= i + 1; k++)
+				free(v[k]);
+			free(v);
+			return -ENOMEM;
+		}
+		i += 2;
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+static int parse_seed(struct pctx *p, const cJSON *s, struct job_observation *o)
+{
+	const cJSON *ds, *sql, *cc, *w;
+	bool has;
+	int r;
+
+	o->has_seed_audience = true;
+	r = get_object(p, s, "dataSource", &ds);
+	if (r < 0)
+		return r;
+	if (ds && (r = get_string(p, ds, "s3Uri", false, &o->seed_s3_uri)) < 0)
+		return r;
+	if ((r = get_string(p, s, "roleArn", false, &o->seed_role_arn)) < 0)
+		return r;
+	if ((r = get_object(p, s, "sqlParameters", &sql)) < 0)
+		return r;
+	if (sql) {
+		if ((r = get_string(p, sql, "queryString", false, &o->seed_sql_query_string)) < 0 ||
+		    (r = get_string(p, sql, "analysisTemplateArn", false, &o->seed_sql_analysis_template_arn)) < 0 ||
+		    (r = get_string_map(p, sql, "parameters", AWS_MAX_SQL_PARAMETERS, &o->seed_sql_parameters,
+					&o->n_seed_sql_parameters)) < 0)
+			return r;
+	}
+	if ((r = get_object(p, s, "sqlComputeConfiguration", &cc)) < 0)
+		return r;
+	if (cc) {
+		if ((r = get_object(p, cc, "worker", &w)) < 0)
+			return r;
+		if (w && ((r = get_string(p, w, "type", false, &o->seed_worker_type)) < 0 ||
+			  (r = get_int64(p, w, "number", &has, &o->seed_worker_number)) < 0))
+			return r;
+	}
+	return 0;
+}
+
+static int parse_metrics(struct pctx *p, const cJSON *m, struct job_observation *o)
+{
+	const cJSON *rl = cJSON_GetObjectItemCaseSensitive(m, "relevanceMetrics"), *e;
+	int n, r;
+
+	o->has_metrics = true;
+	if ((r = get_number(p, m, "recallMetric", &o->has_recall_metric, &o->recall_metric)) < 0)
+		return r;
+	if (!rl || cJSON_IsNull(rl))
+		return 0;
+	if (!cJSON_IsArray(rl))
+		return fail(p, "field \"metrics.relevanceMetrics\" is not an array");
+	n = cJSON_GetArraySize(rl);
+	if (n > AWS_MAX_RELEVANCE_METRICS)
+		return fail(p, "field \"metrics.relevanceMetrics\" has %d entries (max %d)", n,
+			    AWS_MAX_RELEVANCE_METRICS);
+	if (n == 0)
+		return 0;
+	o->relevance_metrics = calloc((size_t)n, sizeof(*o->relevance_metrics));
+	if (!o->relevance_metrics)
+		return -ENOMEM;
+	cJSON_ArrayForEach(e, rl)
+	{
+		struct relevance_metric *rm = &o->relevance_metrics[o->n_relevance_metrics++];
+		const cJSON *as;
+		bool has;
+
+		if (!cJSON_IsObject(e))
+			return fail(p, "field \"metrics.relevanceMetrics[]\" is not an object");
+		if ((r = get_object(p, e, "audienceSize", &as)) < 0)
+			return r;
+		if (!as)
+			return fail(p, "missing required field \"metrics.relevanceMetrics[].audienceSize\"");
+		if ((r = get_string(p, as, "type", false, &rm->audience_size_type)) < 0 ||
+		    (r = get_int64(p, as, "value", &has, &rm->audience_size_value)) < 0 ||
+		    (r = get_number(p, e, "score", &rm->has_score, &rm->score)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* The members shared by the full answer and the list summary. */
+static int parse_summary(struct pctx *p, const cJSON *j, struct job_observation *o)
+{
+	_cleanup_free_ char *status = NULL;
+	int r;
+
+	if ((r = get_time(p, j, "createTime", &o->create_time_ms)) < 0 ||
+	    (r = get_time(p, j, "updateTime", &o->update_time_ms)) < 0 ||
+	    (r = get_string(p, j, "audienceGenerationJobArn", true, &o->arn)) < 0 ||
+	    (r = get_string(p, j, "name", true, &o->name)) < 0 ||
+	    (r = get_string(p, j, "status", true, &status)) < 0 ||
+	    (r = get_string(p, j, "configuredAudienceModelArn", true, &o->configured_audience_model_arn)) < 0 ||
+	    (r = get_string(p, j, "description", false, &o->description)) < 0 ||
+	    (r = get_string(p, j, "collaborationId", false, &o->collaboration_id)) < 0 ||
+	    (r = get_string(p, j, "startedBy", false, &o->started_by)) < 0)
+		return r;
+	if (!arn_is_audience_generation_job(o->arn))
+		return fail(p, "field \"audienceGenerationJobArn\" is not an audience generation job ARN");
+	if (str_empty(o->name))
+		return fail(p, "field \"name\" is empty");
+	o->status = job_status_from_string(status);
+	if (o->status == JOB_STATUS_INVALID) {
+		char shown[64];
+		size_t k = 0;
+		/* The value goes into a log line: keep it short and printable. */
+		for (const char *c = status; *c && k + 1 < sizeof(shown); c++)
+			shown[k++] = (*c >= 0x20 && *c < 0x7f && *c != '"') ? *c : '?';
+		shown[k] = '\0';
+		return fail(p, "field \"status\" has unknown value \"%s\"", shown);
+	}
+	return 0;
+}
+
+static int parse_full(struct pctx *p, const cJSON *j, struct job_observation *o)
+{
+	const cJSON *sd, *seed, *metrics, *inc;
+	int r;
+
+	if ((r = parse_summary(p, j, o)) < 0)
+		return r;
+	if ((r = get_object(p, j, "statusDetails", &sd)) < 0)
+		return r;
+	if (sd && ((r = get_string(p, sd, "statusCode", false, &o->status_code)) < 0 ||
+		   (r = get_string(p, sd, "message", false, &o->status_message)) < 0))
+		return r;
+	if ((r = get_object(p, j, "seedAudience", &seed)) < 0)
+		return r;
+	if (seed && (r = parse_seed(p, seed, o)) < 0)
+		return r;
+	inc = cJSON_GetObjectItemCaseSensitive(j, "includeSeedInOutput");
+	if (inc && !cJSON_IsNull(inc)) {
+		if (!cJSON_IsBool(inc))
+			return fail(p, "field \"includeSeedInOutput\" is not a boolean");
+		o->has_include_seed_in_output = true;
+		o->include_seed_in_output = cJSON_IsTrue(inc);
+	}
+	if ((r = get_object(p, j, "metrics", &metrics)) < 0)
+		return r;
+	if (metrics && (r = parse_metrics(p, metrics, o)) < 0)
+		return r;
+	if ((r = get_string_map(p, j, "tags", AWS_MAX_TAGS, &o->tags, &o->n_tags)) < 0)
+		return r;
+	return get_string(p, j, "protectedQueryIdentifier", false, &o->protected_query_identifier);
+}
+
+static int parse_body(struct pctx *p, const char *body, size_t len, cJSON **ret)
+{
+	if (!body || len == 0)
+		return fail(p, "empty body");
+	if (len > AWS_MAX_BODY)
+		return fail(p, "body of %zu bytes is over the %d byte cap", len, AWS_MAX_BODY);
+	*ret = cJSON_ParseWithLength(body, len);
+	if (!*ret)
+		return fail(p, "body is not JSON");
+	if (!cJSON_IsObject(*ret)) {
+		cJSON_Delete(*ret);
+		*ret = NULL;
+		return fail(p, "body is not a JSON object");
+	}
+	return 0;
+}
+
+int aws_parse_get(const char *body, size_t len, struct job_observation **ret, char *err, size_t errlen)
+{
+	struct pctx p = {.err = err, .errlen = errlen, .prefix = ""};
+	struct job_observation *o;
+	cJSON *j = NULL;
+	int r;
+
+	if (err && errlen)
+		err[0] = '\0';
+	r = parse_body(&p, body, len, &j);
+	if (r < 0)
+		return r;
+	o = job_observation_new();
+	if (!o) {
+		cJSON_Delete(j);
+		return -ENOMEM;
+	}
+	r = parse_full(&p, j, o);
+	cJSON_Delete(j);
+	if (r < 0) {
+		job_observation_free(o);
+		return r;
+	}
+	*ret = o;
+	return 0;
+}
+
+void aws_job_array_free(struct job_observation **items, size_t n)
+{
+	if (!items)
+		return;
+	for (size_t i = 0; i < n; i++)
+		job_observation_free(items[i]);
+	free(items);
+}
+
+int aws_parse_list(const char *body, size_t len, struct job_observation ***ret_items, size_t *ret_n,
+		   char **ret_next_token, char *err, size_t errlen)
+{
+	struct pctx p = {.err = err, .errlen = errlen, .prefix = ""};
+	struct job_observation **items = NULL;
+	char *token = NULL, prefix[64];
+	const cJSON *arr, *e;
+	cJSON *j = NULL;
+	size_t n = 0;
+	int count, r;
+
+	if (err && errlen)
+		err[0] = '\0';
+	r = parse_body(&p, body, len, &j);
+	if (r < 0)
+		return r;
+	r = get_string(&p, j, "nextToken", false, &token);
+	if (r < 0)
+		goto out;
+	if (token && (strlen(token) == 0 || strlen(token) > AWS_MAX_NEXT_TOKEN)) {
+		r = fail(&p, "field \"nextToken\" has length %zu (allowed 1..%d)", strlen(token), AWS_MAX_NEXT_TOKEN);
+		goto out;
+	}
+	arr = cJSON_GetObjectItemCaseSensitive(j, "audienceGenerationJobs");
+	if (!arr || cJSON_IsNull(arr)) {
+		r = fail(&p, "missing required field \"audienceGenerationJobs\"");
+		goto out;
+	}
+	if (!cJSON_IsArray(arr)) {
+		r = fail(&p, "field \"audienceGenerationJobs\" is not an array");
+		goto out;
+	}
+	count = cJSON_GetArraySize(arr);
+	if (count > AWS_MAX_PAGE_ITEMS) {
+		r = fail(&p, "field \"audienceGenerationJobs\" has %d entries (max %d)", count, AWS_MAX_PAGE_ITEMS);
+		goto out;
+	}
+	if (count > 0) {
+		items = calloc((size_t)count, sizeof(*items));
+		if (!items) {
+			r = -ENOMEM;
+			goto out;
+		}
+	}
+	cJSON_ArrayForEach(e, arr)
+	{
+		snprintf(prefix, sizeof(prefix), "audienceGenerationJobs[%zu]: ", n);
+		p.prefix = prefix;
+		if (!cJSON_IsObject(e)) {
+			r = fail(&p, "entry is not an object");
+			goto out;
+		}
+		items[n] = job_observation_new();
+		if (!items[n]) {
+			r = -ENOMEM;
+			goto out;
+		}
+		items[n]->from_list = true;
+		n++;
+		r = parse_summary(&p, e, items[n - 1]);
+		if (r < 0)
+			goto out;
+	}
+	*ret_items = items;
+	*ret_n = n;
+	*ret_next_token = token;
+	items = NULL;
+	token = NULL;
+	r = 0;
+out:
+	aws_job_array_free(items, n);
+	free(token);
+	cJSON_Delete(j);
+	return r;
+}

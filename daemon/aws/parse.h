@@ -1,0 +1,34 @@
+/* JSON answers of GetAudienceGenerationJob / ListAudienceGenerationJobs to
+ * struct job_observation.  Response hygiene: unknown fields are ignored;
+ * missing required fields, wrong JSON types, an unknown status, non-JSON,
+ * over-cap bodies/arrays/maps are a protocol error (-EBADMSG with a message
+ * naming the field), never a state. */
+#ifndef JW_AWS_PARSE_H
+#define JW_AWS_PARSE_H
+
+#include <stddef.h>
+
+#include "model.h"
+
+#define AWS_MAX_BODY              (1024 * 1024)
+#define AWS_MAX_TAGS              200
+#define AWS_MAX_RELEVANCE_METRICS 100
+#define AWS_MAX_SQL_PARAMETERS    1000
+#define AWS_MAX_NEXT_TOKEN        10240
+#define AWS_MAX_PAGE_ITEMS        100
+#define AWS_MAX_STRING            65536
+
+/* Parses a GetAudienceGenerationJob body.  On success *ret is owned by the
+ * caller.  On failure returns -EBADMSG (or -ENOMEM) and writes a message to err. */
+int aws_parse_get(const char *body, size_t len, struct job_observation **ret, char *err, size_t errlen);
+
+/* Parses one ListAudienceGenerationJobs page.  *ret_items (array and items,
+ * from_list set) and *ret_next_token (NULL on the last page) are owned by the
+ * caller; *ret_items is NULL when the page is empty. */
+int aws_parse_list(const char *body, size_t len, struct job_observation ***ret_items, size_t *ret_n,
+		   char **ret_next_token, char *err, size_t errlen);
+
+/* Frees an items array as returned by aws_parse_list(); NULL-safe. */
+void aws_job_array_free(struct job_observation **items, size_t n);
+
+#endif

@@ -1,0 +1,54 @@
+/* Building the whole AWS stack -- endpoint, http context, credential chain,
+ * client -- from [aws] settings, shared by the daemon engine and the
+ * `jobwatchd get` / `list` commands so both behave identically. */
+#ifndef JW_AWS_SETUP_H
+#define JW_AWS_SETUP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "aws/endpoint.h"
+
+struct uv_loop_s;
+struct http_ctx;
+struct creds;
+struct aws_client;
+struct config;
+
+/* The [aws] section; strings borrowed, NULL when unset. */
+struct aws_settings {
+	const char *region;
+	const char *profile;
+	const char *endpoint;
+	const char *ca_file;
+	bool dualstack;
+	bool fips;
+	double max_rps;           /* <= 0 = unlimited */
+	unsigned max_connections; /* 0 = 8 */
+	uint64_t timeout_ms;      /* 0 = 15 s */
+};
+
+/* Borrows the strings of cfg (which must outlive the use of s). */
+void aws_settings_from_config(const struct config *cfg, struct aws_settings *s);
+/* The defaults of jobwatchd.conf(5) for runs without a config file. */
+void aws_settings_defaults(struct aws_settings *s);
+
+struct aws_stack {
+	struct uv_loop_s *loop; /* borrowed */
+	struct http_ctx *http;  /* owned when own_http */
+	bool own_http;
+	struct creds *creds;
+	struct aws_client *client;
+	struct aws_endpoint endpoint;
+};
+
+/* Resolves endpoint and region and creates (http if NULL), creds and client.
+ * On failure err holds a user-facing message and nothing is left allocated. */
+int aws_client_from_config(struct uv_loop_s *loop, struct http_ctx *http, const struct aws_settings *s,
+			   struct aws_stack **ret, char *err, size_t errlen);
+/* Frees client, creds and (if owned) http, in that order; the loop must run
+ * afterwards for close callbacks.  NULL-safe. */
+struct aws_stack *aws_stack_free(struct aws_stack *st);
+
+#endif

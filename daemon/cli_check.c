@@ -1,0 +1,73 @@
+/* jobwatchd --check-config [-c FILE] [--strict]: validate the configuration
+ * like `nginx -t`.  Prints every error (never a secret: config_load() keeps
+ * values of secret-bearing keys out of its messages). */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "config.h"
+
+static const char *plural(size_t n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
+}
+
+int cli_check_config(int argc, char **argv)
+{
+	static const struct option options[] = {
+	    {"config", required_argument, NULL, 'c'},
+	    {"strict", no_argument, NULL, 's'},
+	    {"check-config", no_argument, NULL, 't'},
+	    {0},
+	};
+	const char *path = CONFIG_DEFAULT_PATH;
+	struct config_diag diag = {0};
+	struct config *c = NULL;
+	bool strict = false;
+	int opt, r;
+
+	optind = 0; /* reset getopt: main() may have looked at argv already */
+	opterr = 1;
+	while ((opt = getopt_long(argc, argv, "c:t", options, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			path = optarg;
+			break;
+		case 's':
+			strict = true;
+			break;
+		case 't':
+			break;
+		default:
+			fprintf(stderr, "Usage: jobwatchd --check-config [-c FILE] [--strict]\n");
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "jobwatchd: unexpected argument \"%s\"\n", argv[optind]);
+		return 2;
+	}
+
+	r = config_load(path, strict, &c, &diag);
+	for (size_t i = 0; i < diag.n_warnings; i++)
+		fprintf(stderr, "warning: %s\n", diag.warnings[i]);
+	if (r < 0) {
+		for (size_t i = 0; i < diag.n_errors; i++)
+			fprintf(stderr, "%s\n", diag.errors[i]);
+		if (r == -EINVAL)
+			fprintf(stderr, "jobwatchd: configuration has %zu %s\n", diag.n_errors,
+				plural(diag.n_errors, "error", "errors"));
+		else
+			fprintf(stderr, "jobwatchd: cannot load the configuration: %s\n", strerror(-r));
+		config_diag_done(&diag);
+		return 1;
+	}
+	printf("jobwatchd: configuration OK: %zu %s, %zu discover %s, %zu %s (%s)\n", c->n_arns,
+	       plural(c->n_arns, "job", "jobs"), c->n_discover, plural(c->n_discover, "source", "sources"),
+	       c->n_webhooks, plural(c->n_webhooks, "webhook", "webhooks"), path);
+	config_free(c);
+	config_diag_done(&diag);
+	return 0;
+}

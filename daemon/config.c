@@ -1,0 +1,671 @@
+/* Loading the configuration: files and drop-ins, line tracking around inih,
+ * sections, diagnostics, cross-key checks.  The keys themselves live in
+ * config_keys.c. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <ini.h>
+
+#define JW_CONFIG_INTERNAL
+#include "config.h"
+#include "util.h"
+
+#define CONFIG_MAX_FILE_BYTES (16u << 20)
+#define CONFIG_MAX_DROPINS    1000
+#define CONFIG_MAX_MESSAGES   1000
+#define CONFIG_MAX_SECTIONS   1000
+
+void config_diag_done(struct config_diag *diag)
+{
+	if (!diag)
+		return;
+	for (size_t i = 0; i < diag->n_errors; i++)
+		free(diag->errors[i]);
+	for (size_t i = 0; i < diag->n_warnings; i++)
+		free(diag->warnings[i]);
+	free(diag->errors);
+	free(diag->warnings);
+	*diag = (struct config_diag){0};
+}
+
+static int diag_push(char ***list, size_t *n, char *msg)
+{
+	char **l = realloc(*list, (*n + 1) * sizeof(char *));
+	if (!l) {
+		free(msg);
+		return -ENOMEM;
+	}
+	l[(*n)++] = msg;
+	*list = l;
+	return 0;
+}
+
+void config_vreport(struct config_parser *p, bool warning, const struct config_loc *loc, const char *label,
+		    const char *key, const char *fmt, va_list ap)
+{
+	struct dynbuf b;
+	int r = 0;
+
+	if (!warning) {
+		p->n_errors++;
+		if (p->n_errors > CONFIG_MAX_MESSAGES) {
+			p->n_suppressed++;
+			return;
+		}
+	}
+	if (!p->diag)
+		return;
+	dynbuf_init(&b, 4096);
+	if (loc && loc->file)
+		r = loc->line > 0 ? dynbuf_appendf(&b, "%s:%u: ", loc->file, loc->line)
+				  : dynbuf_appendf(&b, "%s: ", loc->file);
+	if (r >= 0 && label)
+		r = dynbuf_appendf(&b, key ? "[%s] " : "[%s]: ", label);
+	if (r >= 0 && key)
+		r = dynbuf_appendf(&b, "%s: ", key);
+	if (r >= 0) {
+		char msg[1024];
+		vsnprintf(msg, sizeof(msg), fmt, ap);
+		r = dynbuf_appends(&b, msg);
+	}
+	if (r < 0 || !b.data) {
+		dynbuf_free(&b);
+		p->oom = true;
+		return;
+	}
+	if (warning)
+		r = diag_push(&p->diag->warnings, &p->diag->n_warnings, dynbuf_take(&b));
+	else
+		r = diag_push(&p->diag->errors, &p->diag->n_errors, dynbuf_take(&b));
+	if (r < 0)
+		p->oom = true;
+}
+
+void config_report(struct config_parser *p, bool warning, const struct config_loc *loc, const char *label,
+		   const char *key, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	config_vreport(p, warning, loc, label, key, fmt, ap);
+	va_end(ap);
+}
+
+void config_quote(const char *v, char *buf, size_t size)
+{
+	size_t j = 0, n = strlen(v);
+
+	/* Values are echoed only for keys that never hold secrets, and even
+	 * then bounded and reduced to printable ASCII so a stray binary file
+	 * cannot mess up a terminal. */
+	buf[j++] = '"';
+	for (size_t i = 0; i < n && j + 5 < size; i++) {
+		unsigned char ch = (unsigned char)v[i];
+		buf[j++] = (ch >= 0x20 && ch < 0x7f) ? (char)ch : '?';
+	}
+	if (j + 5 >= size && n > 0) {
+		memcpy(buf + j, "...", 3);
+		j += 3;
+	}
+	buf[j++] = '"';
+	buf[j] = 0;
+}
+
+/* ---- Sections ---------------------------------------------------------- */
+
+static const char *const section_names[_CONFIG_SECTION_MAX] = {
+    [CONFIG_SECTION_AWS] = "aws",	  [CONFIG_SECTION_POLL] = "poll",
+    [CONFIG_SECTION_JOBS] = "jobs",	  [CONFIG_SECTION_DISCOVER] = "discover",
+    [CONFIG_SECTION_STATE] = "state",	  [CONFIG_SECTION_JOURNAL] = "journal",
+    [CONFIG_SECTION_WEBHOOK] = "webhook", [CONFIG_SECTION_HTTP] = "http",
+};
+
+const char *config_section_name(enum config_section s)
+{
+	return s >= 0 && s < _CONFIG_SECTION_MAX ? section_names[s] : NULL;
+}
+
+static bool section_name_is_valid(const char *s, size_t n)
+{
+	if (n == 0 || n > 32)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char ch = s[i];
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+		      ch == '-' || ch == '_' || ch == '.'))
+			return false;
+	}
+	return true;
+}
+
+static int named_section_find_or_add(struct config_parser *p, enum config_section kind, const char *name,
+				     struct config_loc *here)
+{
+	struct config *c = p->c;
+	bool webhook = kind == CONFIG_SECTION_WEBHOOK;
+	size_t n = webhook ? c->n_webhooks : c->n_discover;
+	struct config_named *locs = webhook ? p->webhook_locs : p->discover_locs;
+	char label[64];
+
+	for (size_t i = 0; i < n; i++) {
+		const char *other = webhook ? c->webhooks[i].name : c->discover[i].name;
+		if (strcmp(other, name) != 0)
+			continue;
+		/* A drop-in may extend or override a section of an earlier
+		 * file; the same name twice in one file is a mistake. */
+		if (locs[i].header.file == here->file) {
+			snprintf(label, sizeof(label), "%s \"%s\"", section_names[kind], name);
+			config_report(p, false, here, label, NULL,
+				      "duplicate section (first defined at line %u)", locs[i].header.line);
+		}
+		return (int)i;
+	}
+	if (n >= CONFIG_MAX_SECTIONS) {
+		config_report(p, false, here, section_names[kind], NULL,
+			      "more than %d sections of this kind", CONFIG_MAX_SECTIONS);
+		return -E2BIG;
+	}
+	if (webhook) {
+		struct config_webhook *w = realloc(c->webhooks, (n + 1) * sizeof(*w));
+		struct config_named *l = realloc(p->webhook_locs, (n + 1) * sizeof(*l));
+		if (w)
+			c->webhooks = w;
+		if (l)
+			p->webhook_locs = l;
+		if (!w || !l)
+			return -ENOMEM;
+		c->webhooks[n] = (struct config_webhook){.name = strdup(name)};
+		c->n_webhooks++;
+		p->webhook_locs[n] = (struct config_named){.header = *here};
+		if (!c->webhooks[n].name)
+			return -ENOMEM;
+	} else {
+		struct config_discover *d = realloc(c->discover, (n + 1) * sizeof(*d));
+		struct config_named *l = realloc(p->discover_locs, (n + 1) * sizeof(*l));
+		if (d)
+			c->discover = d;
+		if (l)
+			p->discover_locs = l;
+		if (!d || !l)
+			return -ENOMEM;
+		c->discover[n] = (struct config_discover){.name = strdup(name)};
+		c->n_discover++;
+		p->discover_locs[n] = (struct config_named){.header = *here};
+		if (!c->discover[n].name)
+			return -ENOMEM;
+	}
+	config_apply_defaults(p, kind, webhook ? (void *)&c->webhooks[n] : (void *)&c->discover[n]);
+	return (int)n;
+}
+
+/* Called from the line reader for "[...]" with the text between the
+ * brackets.  inih also sees the line, but it truncates long section names and
+ * does not report empty sections, so the section is tracked here. */
+static void section_begin(struct config_parser *p, const char *inner)
+{
+	struct config_loc here = {p->file, p->line};
+	const char *word = inner, *sp;
+	size_t wlen;
+	char name[64];
+	int kind = CONFIG_SECTION_INVALID;
+
+	p->in_section = true;
+	p->kind = CONFIG_SECTION_INVALID;
+	p->label[0] = 0;
+
+	sp = word + strcspn(word, " \t\"");
+	wlen = (size_t)(sp - word);
+	for (int i = 0; i < _CONFIG_SECTION_MAX; i++)
+		if (strlen(section_names[i]) == wlen && strncmp(word, section_names[i], wlen) == 0)
+			kind = i;
+	sp += strspn(sp, " \t");
+	if (kind < 0) {
+		char q[48];
+		config_quote(inner, q, sizeof(q));
+		/* Drop the quotes: the label is printed in brackets. */
+		q[strlen(q) - 1] = 0;
+		config_report(p, false, &here, q + 1, NULL,
+			      "unknown section (known: aws, poll, jobs, discover \"NAME\", state, journal, "
+			      "webhook \"NAME\", http)");
+		return;
+	}
+	if (kind == CONFIG_SECTION_DISCOVER || kind == CONFIG_SECTION_WEBHOOK) {
+		const char *end;
+		size_t n;
+		int idx;
+
+		if (*sp != '"' || !(end = strchr(sp + 1, '"')) || end[1] != 0) {
+			config_report(p, false, &here, section_names[kind], NULL,
+				      "needs a quoted name: [%s \"NAME\"]", section_names[kind]);
+			return;
+		}
+		n = (size_t)(end - sp - 1);
+		if (!section_name_is_valid(sp + 1, n)) {
+			config_report(p, false, &here, section_names[kind], NULL,
+				      "invalid name (1-32 characters of A-Z a-z 0-9 - _ .)");
+			return;
+		}
+		memcpy(name, sp + 1, n);
+		name[n] = 0;
+		idx = named_section_find_or_add(p, kind, name, &here);
+		if (idx < 0) {
+			if (idx == -ENOMEM)
+				p->oom = true;
+			return;
+		}
+		p->idx = (size_t)idx;
+		snprintf(p->label, sizeof(p->label), "%s \"%s\"", section_names[kind], name);
+	} else {
+		if (*sp) {
+			config_report(p, false, &here, section_names[kind], NULL,
+				      "this section takes no name");
+			return;
+		}
+		snprintf(p->label, sizeof(p->label), "%s", section_names[kind]);
+	}
+	p->kind = kind;
+}
+
+/* ---- Reading one file -------------------------------------------------- */
+
+/* inih reads through this so that every line is counted here (the handler of
+ * the Debian build gets no line number) and so that lines inih would
+ * misread are reported and blanked instead: leading whitespace is removed
+ * (no accidental multi-line continuations), over-long lines are not split,
+ * and a line that is neither a section, a comment nor key = value is an
+ * error of its own. */
+static char *config_reader(char *str, int num, void *stream)
+{
+	struct config_parser *p = stream;
+	struct config_loc here;
+
+	for (;;) {
+		ssize_t n = getline(&p->linebuf, &p->linecap, p->f);
+		char *s;
+		size_t len;
+
+		if (n < 0) {
+			if (ferror(p->f)) {
+				struct config_loc at = {p->file, 0};
+				config_report(p, false, &at, NULL, NULL, "read error: %s", strerror(errno));
+			}
+			return NULL;
+		}
+		p->line++;
+		p->bytes += (size_t)n;
+		here = (struct config_loc){p->file, p->line};
+		if (p->bytes > CONFIG_MAX_FILE_BYTES) {
+			config_report(p, false, &here, NULL, NULL, "file is larger than %u bytes",
+				      CONFIG_MAX_FILE_BYTES);
+			return NULL;
+		}
+		if (strlen(p->linebuf) != (size_t)n) {
+			config_report(p, false, &here, NULL, NULL, "line contains a NUL byte");
+			goto blank;
+		}
+		s = strstrip(p->linebuf);
+		len = strlen(s);
+		if (len == 0 || s[0] == '#' || s[0] == ';')
+			goto blank;
+		if (len + 2 > (size_t)num) {
+			config_report(p, false, &here, NULL, NULL, "line is longer than %d characters",
+				      num - 2);
+			goto blank;
+		}
+		if (s[0] == '[') {
+			if (s[len - 1] != ']' || memchr(s + 1, ']', len - 2) || memchr(s, ';', len)) {
+				config_report(
+				    p, false, &here, NULL, NULL,
+				    "syntax error: a section header is [NAME] or [NAME \"SUBNAME\"] alone "
+				    "on its line");
+				p->in_section = true;
+				p->kind = CONFIG_SECTION_INVALID;
+				goto blank;
+			}
+			s[len - 1] = 0;
+			section_begin(p, strstrip(s + 1));
+			s[len - 1] = ']';
+		} else if (!strpbrk(s, "=:")) {
+			config_report(p, false, &here, NULL, NULL, "syntax error: expected KEY = VALUE");
+			goto blank;
+		}
+		memcpy(str, s, len);
+		str[len] = '\n';
+		str[len + 1] = 0;
+		return str;
+	blank:
+		/* Hand inih a comment so its line count stays in step. */
+		if (num >= 3) {
+			memcpy(str, "#\n", 3);
+			return str;
+		}
+	}
+}
+
+static int config_handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct config_parser *p = user;
+	struct config_loc here = {p->file, p->line};
+
+	if (!p->in_section) {
+		config_report(p, false, &here, NULL, name, "key outside of any section");
+		return 1;
+	}
+	if (p->kind == CONFIG_SECTION_INVALID)
+		return 1; /* the section header was reported already */
+	config_set_key(p, name, value ? value : "");
+	return 1;
+}
+
+/* Keeps file names alive for the locations that point at them. */
+static const char *parser_intern_file(struct config_parser *p, const char *path)
+{
+	char **l = realloc(p->files, (p->n_files + 1) * sizeof(char *));
+	if (!l)
+		return NULL;
+	p->files = l;
+	l[p->n_files] = strdup(path);
+	if (!l[p->n_files])
+		return NULL;
+	return l[p->n_files++];
+}
+
+static void parse_one_file(struct config_parser *p, const char *path)
+{
+	struct config_loc at;
+	const char *slash;
+	int fd, r;
+	struct stat st;
+
+	p->file = parser_intern_file(p, path);
+	if (!p->file) {
+		p->oom = true;
+		return;
+	}
+	at = (struct config_loc){p->file, 0};
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		config_report(p, false, &at, NULL, NULL, "cannot open: %s", strerror(errno));
+		return;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		config_report(p, false, &at, NULL, NULL, "not a regular file");
+		close(fd);
+		return;
+	}
+	/* Whoever can write the configuration can point the daemon at their own
+	 * endpoint or webhook: say so, but the file itself holds no secrets. */
+	if (st.st_mode & (S_IWGRP | S_IWOTH))
+		config_report(p, true, &at, NULL, NULL, "file is writable by group or others (mode %04o)",
+			      (unsigned)(st.st_mode & 07777));
+	p->f = fdopen(fd, "re");
+	if (!p->f) {
+		close(fd);
+		p->oom = true;
+		return;
+	}
+	free(p->dir);
+	slash = strrchr(path, '/');
+	p->dir = slash ? strndup(path, (size_t)(slash - path + (slash == path))) : strdup(".");
+	if (!p->dir)
+		p->oom = true;
+	p->line = 0;
+	p->bytes = 0;
+	p->in_section = false;
+	p->kind = CONFIG_SECTION_INVALID;
+	r = ini_parse_stream(config_reader, p, config_handler, p);
+	/* The reader blanks every line inih could reject, so this is a
+	 * safety net for whatever inih still refuses. */
+	if (r > 0) {
+		struct config_loc bad = {p->file, (unsigned)r};
+		config_report(p, false, &bad, NULL, NULL, "syntax error");
+	} else if (r < 0) {
+		p->oom = true;
+	}
+	fclose(p->f);
+	p->f = NULL;
+}
+
+static int strcmp_ptr(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* systemd-style drop-ins: FILE.d/NAME.conf in lexical order.  A missing
+ * directory is normal. */
+static void parse_dropins(struct config_parser *p, const char *path)
+{
+	_cleanup_free_ char *dir = NULL;
+	char **names = NULL;
+	size_t n = 0;
+	struct dirent *de;
+	DIR *d;
+
+	if (asprintf(&dir, "%s.d", path) < 0) {
+		dir = NULL;
+		p->oom = true;
+		return;
+	}
+	d = opendir(dir);
+	if (!d) {
+		if (errno != ENOENT) {
+			struct config_loc at = {parser_intern_file(p, dir), 0};
+			config_report(p, false, &at, NULL, NULL, "cannot open drop-in directory: %s",
+				      strerror(errno));
+		}
+		return;
+	}
+	while ((de = readdir(d))) {
+		size_t len = strlen(de->d_name);
+		char **l;
+		if (de->d_name[0] == '.' || len < 6 || strcmp(de->d_name + len - 5, ".conf") != 0)
+			continue;
+		if (n >= CONFIG_MAX_DROPINS) {
+			struct config_loc at = {parser_intern_file(p, dir), 0};
+			config_report(p, false, &at, NULL, NULL, "more than %d drop-ins",
+				      CONFIG_MAX_DROPINS);
+			break;
+		}
+		l = realloc(names, (n + 1) * sizeof(char *));
+		if (!l || asprintf(&l[n], "%s/%s", dir, de->d_name) < 0) {
+			names = l ? l : names;
+			p->oom = true;
+			break;
+		}
+		names = l;
+		n++;
+	}
+	closedir(d);
+	qsort(names, n, sizeof(char *), strcmp_ptr);
+	for (size_t i = 0; i < n; i++) {
+		if (!p->oom)
+			parse_one_file(p, names[i]);
+		free(names[i]);
+	}
+	free(names);
+}
+
+/* ---- Whole-config checks ----------------------------------------------- */
+
+static void check_cross(struct config_parser *p)
+{
+	struct config *c = p->c;
+	char label[64];
+
+	for (size_t i = 0; i < c->n_discover; i++) {
+		const struct config_discover *d = &c->discover[i];
+		if (d->collaboration_id || d->configured_audience_model_arn || p->discover_locs[i].key_seen)
+			continue;
+		snprintf(label, sizeof(label), "discover \"%s\"", d->name);
+		config_report(p, false, &p->discover_locs[i].header, label, "collaboration_id",
+			      "missing: set collaboration_id and/or configured_audience_model_arn");
+	}
+	for (size_t i = 0; i < c->n_webhooks; i++) {
+		if (c->webhooks[i].url || p->webhook_locs[i].key_seen)
+			continue;
+		snprintf(label, sizeof(label), "webhook \"%s\"", c->webhooks[i].name);
+		config_report(p, false, &p->webhook_locs[i].header, label, "url", "missing");
+	}
+	/* FIPS endpoints are chosen by the client from the region; a custom
+	 * endpoint would silently defeat the setting. */
+	if (c->aws.fips && c->aws.endpoint)
+		config_report(p, false, &p->fips_loc, "aws", "fips",
+			      "cannot be combined with endpoint (set at %s:%u)", p->endpoint_loc.file,
+			      p->endpoint_loc.line);
+	if (c->http.listen && !str_startswith(c->http.listen, "unix:") && !c->http.token_file)
+		config_report(
+		    p, false, &p->listen_loc, "http", "token_file",
+		    "required when listen is a TCP address (the control API needs a bearer token)");
+}
+
+static uint64_t arn_hash(const char *s)
+{
+	uint64_t h = 14695981039346656037ull;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+/* Keeps the first occurrence of every ARN, in order; O(n) with an
+ * open-addressing table because arn_file may list up to a million. */
+static int dedup_arns(struct config *c)
+{
+	size_t cap = 16, out = 0;
+	size_t *table;
+
+	if (c->n_arns < 2)
+		return 0;
+	while (cap < c->n_arns * 2)
+		cap *= 2;
+	table = calloc(cap, sizeof(size_t)); /* stores index + 1; 0 = empty */
+	if (!table)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->n_arns; i++) {
+		size_t slot = (size_t)arn_hash(c->arns[i]) & (cap - 1);
+		bool dup = false;
+		while (table[slot]) {
+			if (strcmp(c->arns[table[slot] - 1], c->arns[i]) == 0) {
+				dup = true;
+				break;
+			}
+			slot = (slot + 1) & (cap - 1);
+		}
+		if (dup) {
+			free(c->arns[i]);
+			continue;
+		}
+		c->arns[out] = c->arns[i];
+		table[slot] = out + 1;
+		out++;
+	}
+	c->n_arns = out;
+	free(table);
+	return 0;
+}
+
+static char *default_state_path(void)
+{
+	const char *e = getenv("STATE_DIRECTORY");
+	char *r;
+
+	if (str_empty(e))
+		return strdup("./jobwatchd.db");
+	/* systemd joins several StateDirectory= entries with ':'. */
+	if (asprintf(&r, "%.*s/state.db", (int)strcspn(e, ":"), e) < 0)
+		return NULL;
+	return r;
+}
+
+/* ---- Public ------------------------------------------------------------ */
+
+struct config *config_free(struct config *c)
+{
+	if (!c)
+		return NULL;
+	free(c->aws.region);
+	free(c->aws.profile);
+	free(c->aws.endpoint);
+	free(c->aws.ca_file);
+	for (size_t i = 0; i < c->n_arns; i++)
+		free(c->arns[i]);
+	free(c->arns);
+	for (size_t i = 0; i < c->n_discover; i++) {
+		free(c->discover[i].name);
+		free(c->discover[i].collaboration_id);
+		free(c->discover[i].configured_audience_model_arn);
+	}
+	free(c->discover);
+	free(c->state_path);
+	for (size_t i = 0; i < c->n_webhooks; i++) {
+		free(c->webhooks[i].name);
+		/* Slack-style URLs carry their token in the path. */
+		secret_free(c->webhooks[i].url);
+		free(c->webhooks[i].secret_file);
+		free(c->webhooks[i].headers_file);
+	}
+	free(c->webhooks);
+	free(c->http.listen);
+	free(c->http.token_file);
+	free(c->path);
+	free(c);
+	return NULL;
+}
+
+int config_load(const char *path, bool strict, struct config **ret, struct config_diag *diag)
+{
+	struct config_parser p = {.strict = strict, .diag = diag, .kind = CONFIG_SECTION_INVALID};
+	int r = 0;
+
+	*ret = NULL;
+	if (diag)
+		*diag = (struct config_diag){0};
+	p.c = calloc(1, sizeof(*p.c));
+	if (!p.c)
+		return -ENOMEM;
+	p.c->path = strdup(path);
+	if (!p.c->path)
+		p.oom = true;
+	config_apply_defaults(&p, CONFIG_SECTION_INVALID, p.c);
+
+	if (!p.oom)
+		parse_one_file(&p, path);
+	if (!p.oom)
+		parse_dropins(&p, path);
+	if (!p.oom)
+		check_cross(&p);
+	if (!p.oom && !p.c->state_path) {
+		p.c->state_path = default_state_path();
+		if (!p.c->state_path)
+			p.oom = true;
+	}
+	if (!p.oom && dedup_arns(p.c) < 0)
+		p.oom = true;
+	if (p.n_suppressed > 0 && diag) {
+		char *m;
+		if (asprintf(&m, "... and %zu more errors", p.n_suppressed) < 0 ||
+		    diag_push(&diag->errors, &diag->n_errors, m) < 0)
+			p.oom = true;
+	}
+
+	if (p.oom)
+		r = -ENOMEM;
+	else if (p.n_errors > 0)
+		r = -EINVAL;
+	else
+		*ret = p.c;
+	if (r < 0)
+		config_free(p.c);
+	for (size_t i = 0; i < p.n_files; i++)
+		free(p.files[i]);
+	free(p.files);
+	free(p.webhook_locs);
+	free(p.discover_locs);
+	free(p.linebuf);
+	free(p.dir);
+	return r;
+}

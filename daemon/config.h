@@ -1,0 +1,229 @@
+/* The daemon's configuration: an INI file (parsed with inih) plus drop-ins
+ * FILE.d/NAME.conf read in lexical order after FILE, validated completely when
+ * loaded and then immutable.  See config/jobwatchd.conf for every key. */
+#ifndef JW_CONFIG_H
+#define JW_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "event.h"
+#include "model.h"
+
+#define CONFIG_DEFAULT_PATH "/etc/jobwatchd/jobwatchd.conf"
+/* Cap on the number of jobs from [jobs] arn and arn_file together. */
+#define CONFIG_MAX_ARNS 1000000
+
+enum webhook_format {
+	WEBHOOK_FORMAT_JSON,
+	WEBHOOK_FORMAT_SLACK,
+	WEBHOOK_FORMAT_ALERTMANAGER,
+	_WEBHOOK_FORMAT_MAX,
+	WEBHOOK_FORMAT_INVALID = -1,
+};
+
+const char *webhook_format_to_string(enum webhook_format f);
+enum webhook_format webhook_format_from_string(const char *s);
+
+struct config_discover {
+	char *name;
+	char *collaboration_id;		     /* NULL when unset */
+	char *configured_audience_model_arn; /* NULL when unset */
+	uint64_t interval_ms;
+};
+
+struct config_webhook {
+	char *name;
+	char *url; /* may carry a token (Slack): never log it */
+	enum webhook_format format;
+	/* Paths as resolved at load time: relative paths are taken relative to
+	 * the directory of the config file that names them, and a path that
+	 * does not exist may be found as a systemd credential of the same
+	 * basename under $CREDENTIALS_DIRECTORY.  NULL when unset. */
+	char *secret_file;
+	char *headers_file;
+	bool on_all;
+	unsigned on_types;    /* bit (1u << enum event_type) */
+	unsigned on_statuses; /* bit (1u << enum job_status) */
+	uint64_t timeout_ms;
+	uint64_t max_pending;
+};
+
+struct config {
+	struct {
+		/* Raw values, NULL when unset: the AWS client applies the
+		 * AWS_REGION / AWS_PROFILE / AWS_ENDPOINT_URL* fallbacks. */
+		char *region;
+		char *profile;
+		char *endpoint;
+		char *ca_file; /* resolved like the webhook files */
+		bool dualstack;
+		bool fips;
+		double max_rps;
+		unsigned max_connections;
+		uint64_t timeout_ms;
+	} aws;
+	struct {
+		uint64_t interval_ms;
+		uint64_t settled_interval_ms; /* 0 = never */
+		uint64_t failed_interval_ms;  /* 0 = never */
+		double jitter;		      /* fraction: 0.10 for 10% */
+		uint64_t stuck_after_ms;      /* 0 = off */
+	} poll;
+
+	char **arns; /* validated, deduplicated, in first-seen order */
+	size_t n_arns;
+
+	struct config_discover *discover;
+	size_t n_discover;
+
+	char *state_path;
+	bool journal_enabled;
+
+	struct config_webhook *webhooks;
+	size_t n_webhooks;
+
+	struct {
+		char *listen;	  /* NULL = off; "HOST:PORT", "[V6]:PORT" or "unix:/PATH" */
+		char *token_file; /* resolved; required for a TCP listener */
+	} http;
+
+	char *path; /* the main file as given */
+};
+
+/* Everything found wrong (errors) or doubtful (warnings), one message each,
+ * formatted "FILE:LINE: [section] key: what is wrong".  Never contains a
+ * secret, a header value or a webhook URL. */
+struct config_diag {
+	char **errors;
+	size_t n_errors;
+	char **warnings;
+	size_t n_warnings;
+};
+
+void config_diag_done(struct config_diag *diag);
+
+/* Loads path and its drop-ins.  Returns 0 and the config in *ret, or -EINVAL
+ * when any error was found (*ret is then NULL and diag holds every error), or
+ * -ENOMEM.  With strict, secret files readable by group/other are errors
+ * instead of warnings.  diag may be NULL; it is overwritten (not appended to)
+ * and must be released with config_diag_done(). */
+int config_load(const char *path, bool strict, struct config **ret, struct config_diag *diag);
+struct config *config_free(struct config *c);
+
+/* The webhook's `on` filter: on_all, or the event type is listed, or the
+ * event's (new) status is listed. */
+bool config_webhook_wants(const struct config_webhook *w, enum event_type t, enum job_status status);
+
+/* NULL-terminated "section.key" for every key the parser accepts. */
+const char *const *config_known_keys(void);
+
+/* Helpers the config uses and other modules may reuse. */
+
+/* An http(s) URL split into parts (pointers into buf, owned by the struct). */
+struct config_url {
+	bool https;
+	char *host;	      /* without brackets for IPv6 */
+	unsigned port;	      /* explicit or the scheme default */
+	char *path_and_query; /* "/" when absent */
+	char *buf;
+};
+/* Parses an absolute http:// or https:// URL without userinfo.  -EINVAL
+ * with *reason set to a static text when invalid. */
+int config_url_parse(const char *s, struct config_url *ret, const char **reason);
+void config_url_done(struct config_url *u);
+/* localhost, 127.0.0.0/8 and ::1. */
+bool config_host_is_loopback(const char *host);
+
+enum config_listen_kind {
+	CONFIG_LISTEN_TCP,
+	CONFIG_LISTEN_UNIX,
+	_CONFIG_LISTEN_MAX,
+	CONFIG_LISTEN_INVALID = -1,
+};
+/* Parses "[http] listen" (not "off"): for TCP host is the address without
+ * brackets ("" or "*" for any) and port 0..65535; for unix host is the
+ * absolute path.  *ret_host is malloc'd. */
+int config_listen_parse(const char *s, enum config_listen_kind *ret_kind, char **ret_host,
+			unsigned *ret_port, const char **reason);
+
+#ifdef JW_CONFIG_INTERNAL
+/* Shared by daemon/config*.c only: the parser state and its helpers. */
+#include <stdarg.h>
+#include <stdio.h>
+
+struct config_loc {
+	const char *file;
+	unsigned line; /* 0 = the whole file */
+};
+
+/* A discover or webhook section: where it starts (for missing-key errors)
+ * and whether its required key was given at all (a bad value was reported
+ * already; "missing" on top would be noise). */
+struct config_named {
+	struct config_loc header;
+	bool key_seen;
+};
+
+enum config_section {
+	CONFIG_SECTION_AWS,
+	CONFIG_SECTION_POLL,
+	CONFIG_SECTION_JOBS,
+	CONFIG_SECTION_DISCOVER,
+	CONFIG_SECTION_STATE,
+	CONFIG_SECTION_JOURNAL,
+	CONFIG_SECTION_WEBHOOK,
+	CONFIG_SECTION_HTTP,
+	_CONFIG_SECTION_MAX,
+	CONFIG_SECTION_INVALID = -1,
+};
+
+struct config_parser {
+	struct config *c;
+	struct config_diag *diag;
+	bool strict;
+	bool oom;
+	size_t n_errors;
+	size_t n_suppressed;
+	bool arn_cap_reported;
+
+	char **files; /* every file name a location points at */
+	size_t n_files;
+
+	/* The file being read. */
+	const char *file;
+	char *dir; /* relative paths in values are taken from here */
+	FILE *f;
+	char *linebuf;
+	size_t linecap;
+	unsigned line;
+	size_t bytes;
+
+	/* The current section. */
+	bool in_section;
+	enum config_section kind; /* _INVALID after a bad header: its keys are skipped */
+	size_t idx;		  /* into discover[] or webhooks[] */
+	char label[80];		  /* "aws", "webhook \"ops\"" */
+
+	struct config_named *discover_locs;
+	struct config_named *webhook_locs;
+	struct config_loc fips_loc, endpoint_loc, listen_loc;
+};
+
+void config_report(struct config_parser *p, bool warning, const struct config_loc *loc, const char *label,
+		   const char *key, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+void config_vreport(struct config_parser *p, bool warning, const struct config_loc *loc, const char *label,
+		    const char *key, const char *fmt, va_list ap) __attribute__((format(printf, 6, 0)));
+/* Bounded, printable, double-quoted copy of a (non-secret) value. */
+void config_quote(const char *v, char *buf, size_t size);
+const char *config_section_name(enum config_section s);
+/* Sets the defaults of a discover or webhook section (base is the element),
+ * or of every unnamed section when kind is _INVALID (base is the config). */
+void config_apply_defaults(struct config_parser *p, enum config_section kind, void *base);
+/* Handles one KEY = VALUE of the current section; an empty value restores
+ * the default (and empties a repeatable key's list). */
+void config_set_key(struct config_parser *p, const char *name, const char *value);
+#endif
+
+#endif

@@ -1,0 +1,625 @@
+/* Every key the configuration accepts: its section, type, default and
+ * validation.  Defaults are applied through the same parsers as values, so
+ * the table is the single source of truth (and of config_known_keys()). */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define JW_CONFIG_INTERNAL
+#include "config.h"
+#include "util.h"
+
+#define ARN_LINE_MAX	    2048
+#define ARN_FILE_MAX_ERRORS 100
+#define DURATION_MAX_MS	    (366ull * 24 * 3600 * 1000)
+
+enum key_type {
+	KT_REGION,
+	KT_PROFILE,
+	KT_ENDPOINT,
+	KT_FILE,
+	KT_SECRET_FILE,
+	KT_BOOL,
+	KT_RPS,
+	KT_UNSIGNED,
+	KT_U64,
+	KT_DURATION,
+	KT_PERCENT,
+	KT_ARN,
+	KT_ARN_FILE,
+	KT_UUID,
+	KT_MODEL_ARN,
+	KT_PATH,
+	KT_WEBHOOK_URL,
+	KT_FORMAT,
+	KT_ON,
+	KT_LISTEN,
+};
+
+struct key_def {
+	const char *full; /* "section.key" */
+	enum config_section section;
+	enum key_type type;
+	size_t offset; /* from the section's base struct */
+	const char *def;
+	uint64_t min, max; /* numbers: range; durations: min 1 forbids 0 */
+};
+
+#define G(f) offsetof(struct config, f)
+#define D(f) offsetof(struct config_discover, f)
+#define W(f) offsetof(struct config_webhook, f)
+
+static const struct key_def keys[] = {
+    {"aws.region", CONFIG_SECTION_AWS, KT_REGION, G(aws.region), NULL, 0, 0},
+    {"aws.profile", CONFIG_SECTION_AWS, KT_PROFILE, G(aws.profile), NULL, 0, 0},
+    {"aws.endpoint", CONFIG_SECTION_AWS, KT_ENDPOINT, G(aws.endpoint), NULL, 0, 0},
+    {"aws.ca_file", CONFIG_SECTION_AWS, KT_FILE, G(aws.ca_file), NULL, 0, 0},
+    {"aws.dualstack", CONFIG_SECTION_AWS, KT_BOOL, G(aws.dualstack), "no", 0, 0},
+    {"aws.fips", CONFIG_SECTION_AWS, KT_BOOL, G(aws.fips), "no", 0, 0},
+    {"aws.max_rps", CONFIG_SECTION_AWS, KT_RPS, G(aws.max_rps), "5", 0, 1000},
+    {"aws.max_connections", CONFIG_SECTION_AWS, KT_UNSIGNED, G(aws.max_connections), "8", 1, 1024},
+    {"aws.timeout", CONFIG_SECTION_AWS, KT_DURATION, G(aws.timeout_ms), "15s", 1, DURATION_MAX_MS},
+    {"poll.interval", CONFIG_SECTION_POLL, KT_DURATION, G(poll.interval_ms), "30s", 1, DURATION_MAX_MS},
+    {"poll.settled_interval", CONFIG_SECTION_POLL, KT_DURATION, G(poll.settled_interval_ms), "1h", 0,
+     DURATION_MAX_MS},
+    {"poll.failed_interval", CONFIG_SECTION_POLL, KT_DURATION, G(poll.failed_interval_ms), "0", 0,
+     DURATION_MAX_MS},
+    /* More than 50% would let a poll come due almost immediately. */
+    {"poll.jitter", CONFIG_SECTION_POLL, KT_PERCENT, G(poll.jitter), "10%", 0, 50},
+    {"poll.stuck_after", CONFIG_SECTION_POLL, KT_DURATION, G(poll.stuck_after_ms), "12h", 0,
+     DURATION_MAX_MS},
+    {"jobs.arn", CONFIG_SECTION_JOBS, KT_ARN, 0, NULL, 0, 0},
+    {"jobs.arn_file", CONFIG_SECTION_JOBS, KT_ARN_FILE, 0, NULL, 0, 0},
+    {"discover.collaboration_id", CONFIG_SECTION_DISCOVER, KT_UUID, D(collaboration_id), NULL, 0, 0},
+    {"discover.configured_audience_model_arn", CONFIG_SECTION_DISCOVER, KT_MODEL_ARN,
+     D(configured_audience_model_arn), NULL, 0, 0},
+    {"discover.interval", CONFIG_SECTION_DISCOVER, KT_DURATION, D(interval_ms), "5m", 1, DURATION_MAX_MS},
+    {"state.path", CONFIG_SECTION_STATE, KT_PATH, G(state_path), NULL, 0, 0},
+    {"journal.enabled", CONFIG_SECTION_JOURNAL, KT_BOOL, G(journal_enabled), "yes", 0, 0},
+    {"webhook.url", CONFIG_SECTION_WEBHOOK, KT_WEBHOOK_URL, W(url), NULL, 0, 0},
+    {"webhook.format", CONFIG_SECTION_WEBHOOK, KT_FORMAT, W(format), "json", 0, 0},
+    {"webhook.secret_file", CONFIG_SECTION_WEBHOOK, KT_SECRET_FILE, W(secret_file), NULL, 0, 0},
+    {"webhook.headers_file", CONFIG_SECTION_WEBHOOK, KT_SECRET_FILE, W(headers_file), NULL, 0, 0},
+    {"webhook.on", CONFIG_SECTION_WEBHOOK, KT_ON, 0, "all", 0, 0},
+    {"webhook.timeout", CONFIG_SECTION_WEBHOOK, KT_DURATION, W(timeout_ms), "15s", 1, DURATION_MAX_MS},
+    {"webhook.max_pending", CONFIG_SECTION_WEBHOOK, KT_U64, W(max_pending), "10000", 1, 10000000},
+    {"http.listen", CONFIG_SECTION_HTTP, KT_LISTEN, G(http.listen), "off", 0, 0},
+    {"http.token_file", CONFIG_SECTION_HTTP, KT_SECRET_FILE, G(http.token_file), NULL, 0, 0},
+};
+
+const char *const *config_known_keys(void)
+{
+	static const char *list[ELEMENTSOF(keys) + 1];
+
+	if (!list[0])
+		for (size_t i = 0; i < ELEMENTSOF(keys); i++)
+			list[i] = keys[i].full;
+	return list;
+}
+
+static const char *key_name(const struct key_def *k)
+{
+	return strchr(k->full, '.') + 1;
+}
+
+/* Where the current line's errors point. */
+struct key_ctx {
+	struct config_parser *p;
+	const struct key_def *k;
+	struct config_loc loc;
+	const char *label;
+	bool is_default; /* applying a default: no location, never fails */
+};
+
+static void key_error(struct key_ctx *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void key_error(struct key_ctx *x, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	config_vreport(x->p, false, &x->loc, x->label, key_name(x->k), fmt, ap);
+	va_end(ap);
+}
+
+/* Reports the value's error and leaves the field unchanged. */
+#define FAIL(...)                                                                                           \
+	do {                                                                                                \
+		key_error(x, __VA_ARGS__);                                                                  \
+		return;                                                                                     \
+	} while (0)
+
+static int set_string(struct key_ctx *x, char **field, const char *value)
+{
+	char *s = strdup(value);
+	if (!s) {
+		x->p->oom = true;
+		return -ENOMEM;
+	}
+	free(*field);
+	*field = s;
+	return 0;
+}
+
+static bool chars_in(const char *s, const char *extra)
+{
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || strchr(extra, *s)))
+			return false;
+	return true;
+}
+
+/* Opens a file named in the config to prove it is a readable regular file
+ * (and, for secrets, private).  The content is never read here: secrets stay
+ * with the module that uses them.  *ret_path gets the resolved path. */
+static int check_file(struct key_ctx *x, const char *value, bool secret, char **ret_path)
+{
+	const char *creds = getenv("CREDENTIALS_DIRECTORY");
+	_cleanup_free_ char *path = NULL;
+	struct stat st;
+	int fd, err;
+
+	if (value[0] == '/' || !x->p->dir)
+		path = strdup(value);
+	else if (asprintf(&path, "%s/%s", x->p->dir, value) < 0)
+		path = NULL;
+	if (!path) {
+		x->p->oom = true;
+		return -ENOMEM;
+	}
+	/* O_NONBLOCK: a FIFO must not hang the check. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	err = errno;
+	if (fd < 0 && err == ENOENT && secret && !str_empty(creds)) {
+		/* systemd LoadCredential=NAME:... lands in
+		 * $CREDENTIALS_DIRECTORY/NAME; accept it under the basename. */
+		const char *base = strrchr(value, '/');
+		char *alt;
+		if (asprintf(&alt, "%s/%s", creds, base ? base + 1 : value) < 0) {
+			x->p->oom = true;
+			return -ENOMEM;
+		}
+		fd = open(alt, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+		if (fd >= 0) {
+			free(path);
+			path = alt;
+		} else {
+			free(alt);
+		}
+	}
+	if (fd < 0) {
+		key_error(x, "cannot open %s: %s", path, strerror(err));
+		return -err;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		key_error(x, "%s is not a regular file", path);
+		return -EINVAL;
+	}
+	close(fd);
+	if (secret && st.st_size == 0) {
+		key_error(x, "%s is empty", path);
+		return -EINVAL;
+	}
+	if (secret && (st.st_mode & (S_IRGRP | S_IROTH)))
+		config_report(
+		    x->p, !x->p->strict, &x->loc, x->label, key_name(x->k),
+		    "%s holds a secret but is readable by group or others (mode %04o); chmod 600 it", path,
+		    (unsigned)(st.st_mode & 07777));
+	*ret_path = path;
+	path = NULL;
+	return 0;
+}
+
+static int arn_append(struct config_parser *p, struct key_ctx *x, const char *arn)
+{
+	struct config *c = p->c;
+	char **l;
+
+	if (c->n_arns >= CONFIG_MAX_ARNS) {
+		if (!p->arn_cap_reported)
+			key_error(x, "more than %d ARNs", CONFIG_MAX_ARNS);
+		p->arn_cap_reported = true;
+		return -E2BIG;
+	}
+	/* Grow geometrically: arn_file may add a million. */
+	if ((c->n_arns & (c->n_arns - 1)) == 0) {
+		l = realloc(c->arns, (c->n_arns ? c->n_arns * 2 : 16) * sizeof(char *));
+		if (!l) {
+			p->oom = true;
+			return -ENOMEM;
+		}
+		c->arns = l;
+	}
+	c->arns[c->n_arns] = strdup(arn);
+	if (!c->arns[c->n_arns]) {
+		p->oom = true;
+		return -ENOMEM;
+	}
+	c->n_arns++;
+	return 0;
+}
+
+static void read_arn_file(struct key_ctx *x, const char *value)
+{
+	_cleanup_free_ char *path = NULL, *line = NULL;
+	size_t cap = 0, bad = 0;
+	unsigned lineno = 0;
+	ssize_t n;
+	FILE *f;
+
+	if (check_file(x, value, false, &path) < 0)
+		return;
+	f = fopen(path, "re");
+	if (!f) {
+		key_error(x, "cannot open %s: %s", path, strerror(errno));
+		return;
+	}
+	while ((n = getline(&line, &cap, f)) >= 0) {
+		struct config_loc at = {path, ++lineno};
+		char *s;
+
+		if ((size_t)n > ARN_LINE_MAX || strlen(line) != (size_t)n) {
+			s = NULL;
+		} else {
+			s = strstrip(line);
+			if (*s == 0 || *s == '#')
+				continue;
+		}
+		if (!s || !arn_is_audience_generation_job(s)) {
+			if (++bad <= ARN_FILE_MAX_ERRORS)
+				config_report(x->p, false, &at, x->label, key_name(x->k),
+					      "not an audience-generation-job ARN (file named at %s:%u)",
+					      x->loc.file, x->loc.line);
+			continue;
+		}
+		if (arn_append(x->p, x, s) < 0)
+			break;
+	}
+	if (ferror(f))
+		key_error(x, "error reading %s", path);
+	if (bad > ARN_FILE_MAX_ERRORS)
+		key_error(x, "%s: %zu more invalid lines not shown", path, bad - ARN_FILE_MAX_ERRORS);
+	fclose(f);
+}
+
+static void set_on(struct key_ctx *x, struct config_webhook *w, const char *value)
+{
+	_cleanup_free_ char *copy = strdup(value);
+	unsigned types = 0, statuses = 0;
+	bool all = false, ok = true, any = false;
+	char *t = copy;
+
+	if (!copy) {
+		x->p->oom = true;
+		return;
+	}
+	for (;;) {
+		enum event_type et;
+		enum job_status st;
+		char q[80];
+		size_t n;
+
+		t += strspn(t, " \t,");
+		if (!*t)
+			break;
+		n = strcspn(t, " \t,");
+		if (t[n])
+			t[n++] = 0;
+		et = event_type_from_string(t);
+		st = job_status_from_string(t);
+		any = true;
+		if (strcmp(t, "all") == 0)
+			all = true;
+		else if (et >= 0 && et < _EVENT_TYPE_MAX)
+			types |= 1u << et;
+		else if (st >= 0 && st < _JOB_STATUS_MAX)
+			statuses |= 1u << st;
+		else {
+			config_quote(t, q, sizeof(q));
+			key_error(
+			    x,
+			    "unknown event type or status %s (event types: job.discovered, "
+			    "job.status_changed, job.stuck, job.gone; statuses like CREATE_FAILED; or all)",
+			    q);
+			ok = false;
+		}
+		t += n;
+	}
+	if (!any) {
+		key_error(x, "empty list");
+		return;
+	}
+	if (!ok)
+		return;
+	w->on_all = all;
+	w->on_types = types;
+	w->on_statuses = statuses;
+}
+
+static bool check_region(const char *v)
+{
+	size_t n = strlen(v);
+	return n >= 1 && n <= 32 && v[0] != '-' && v[n - 1] != '-' && chars_in(v, "-");
+}
+
+static bool check_profile(const char *v)
+{
+	size_t n = strlen(v);
+	if (n < 1 || n > 128)
+		return false;
+	for (; *v; v++)
+		if (!((*v >= 'A' && *v <= 'Z') || (*v >= 'a' && *v <= 'z') || (*v >= '0' && *v <= '9') ||
+		      strchr("-_.+@/", *v)))
+			return false;
+	return true;
+}
+
+/* Parses value into the field at base + k->offset.  Failing values leave the
+ * field as it was (the default or an earlier file's value). */
+static void set_value(struct key_ctx *x, void *base, const char *value)
+{
+	const struct key_def *k = x->k;
+	void *field = (char *)base + k->offset;
+	const char *reason = NULL;
+	char q[96];
+	char *s = NULL;
+	uint64_t ms;
+	double d;
+	int64_t i;
+	int r;
+
+	config_quote(value, q, sizeof(q));
+	switch (k->type) {
+	case KT_REGION:
+		if (!check_region(value))
+			FAIL("invalid region %s (like us-east-1)", q);
+		set_string(x, field, value);
+		return;
+	case KT_PROFILE:
+		if (!check_profile(value))
+			FAIL("invalid profile name %s", q);
+		set_string(x, field, value);
+		return;
+	case KT_ENDPOINT:
+		r = config_url_parse(value, NULL, &reason);
+		if (r == -ENOMEM)
+			x->p->oom = true;
+		if (r < 0)
+			FAIL("invalid URL: %s", reason ? reason : "out of memory");
+		if (set_string(x, field, value) >= 0)
+			x->p->endpoint_loc = x->loc;
+		return;
+	case KT_WEBHOOK_URL: {
+		struct config_url u;
+		bool plain_remote;
+		/* Never echo the URL: Slack-style URLs carry a token. */
+		r = config_url_parse(value, &u, &reason);
+		if (r == -ENOMEM)
+			x->p->oom = true;
+		if (r < 0)
+			FAIL("invalid URL: %s", reason ? reason : "out of memory");
+		plain_remote = !u.https && !config_host_is_loopback(u.host);
+		config_url_done(&u);
+		if (plain_remote)
+			FAIL("plain http is only allowed to a loopback host (127.0.0.0/8, ::1, "
+			     "localhost); use https");
+		set_string(x, field, value);
+		return;
+	}
+	case KT_FILE:
+	case KT_SECRET_FILE:
+		if (check_file(x, value, k->type == KT_SECRET_FILE, &s) < 0)
+			return;
+		free(*(char **)field);
+		*(char **)field = s;
+		return;
+	case KT_PATH:
+		set_string(x, field, value);
+		return;
+	case KT_BOOL:
+		r = parse_boolean(value);
+		if (r < 0)
+			FAIL("invalid boolean %s (yes/no, true/false, on/off, 1/0)", q);
+		*(bool *)field = r;
+		return;
+	case KT_RPS: {
+		char *end;
+		errno = 0;
+		d = strtod(value, &end);
+		if (errno || end == value || *end || !isfinite(d))
+			FAIL("invalid number %s", q);
+		if (d <= 0 || d > (double)k->max)
+			FAIL("must be greater than 0 and at most %llu", (unsigned long long)k->max);
+		*(double *)field = d;
+		return;
+	}
+	case KT_UNSIGNED:
+	case KT_U64:
+		r = parse_int64(value, INT64_MIN, INT64_MAX, &i);
+		if (r < 0)
+			FAIL("invalid number %s", q);
+		if (i < (int64_t)k->min || i > (int64_t)k->max)
+			FAIL("must be between %llu and %llu", (unsigned long long)k->min,
+			     (unsigned long long)k->max);
+		if (k->type == KT_UNSIGNED)
+			*(unsigned *)field = (unsigned)i;
+		else
+			*(uint64_t *)field = (uint64_t)i;
+		return;
+	case KT_DURATION:
+		r = parse_duration_ms(value, &ms);
+		if (r < 0)
+			FAIL("invalid duration %s (like 500ms, 30s, 5m, 6h, 1d)", q);
+		if (ms == 0 && k->min > 0)
+			FAIL("must be greater than 0");
+		if (ms > k->max)
+			FAIL("must be at most 366d");
+		*(uint64_t *)field = ms;
+		return;
+	case KT_PERCENT:
+		r = parse_percent(value, &d);
+		if (r < 0 || d * 100 > (double)k->max)
+			FAIL("invalid percentage %s (0%% to %llu%%)", q, (unsigned long long)k->max);
+		*(double *)field = d;
+		return;
+	case KT_ARN:
+		if (!arn_is_audience_generation_job(value))
+			FAIL("not an audience-generation-job ARN: %s", q);
+		arn_append(x->p, x, value);
+		return;
+	case KT_ARN_FILE:
+		read_arn_file(x, value);
+		return;
+	case KT_UUID:
+		if (!uuid_is_valid(value))
+			FAIL("not a UUID: %s", q);
+		set_string(x, field, value);
+		return;
+	case KT_MODEL_ARN:
+		if (!arn_is_configured_audience_model(value))
+			FAIL("not a configured-audience-model ARN: %s", q);
+		set_string(x, field, value);
+		return;
+	case KT_FORMAT: {
+		enum webhook_format f = webhook_format_from_string(value);
+		if (f < 0)
+			FAIL("invalid format %s (json, slack or alertmanager)", q);
+		*(enum webhook_format *)field = f;
+		return;
+	}
+	case KT_ON:
+		set_on(x, base, value);
+		return;
+	case KT_LISTEN: {
+		enum config_listen_kind kind;
+		unsigned port;
+		if (strcmp(value, "off") == 0) {
+			free(*(char **)field);
+			*(char **)field = NULL;
+			return;
+		}
+		r = config_listen_parse(value, &kind, &s, &port, &reason);
+		if (r == -ENOMEM)
+			x->p->oom = true;
+		if (r < 0)
+			FAIL("invalid address %s: %s", q, reason ? reason : "out of memory");
+		free(s);
+		if (set_string(x, field, value) >= 0)
+			x->p->listen_loc = x->loc;
+		return;
+	}
+	}
+}
+
+static void *section_base(struct config_parser *p, enum config_section s)
+{
+	if (s == CONFIG_SECTION_DISCOVER)
+		return &p->c->discover[p->idx];
+	if (s == CONFIG_SECTION_WEBHOOK)
+		return &p->c->webhooks[p->idx];
+	return p->c;
+}
+
+void config_apply_defaults(struct config_parser *p, enum config_section kind, void *base)
+{
+	for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
+		const struct key_def *k = &keys[i];
+		bool named = k->section == CONFIG_SECTION_DISCOVER || k->section == CONFIG_SECTION_WEBHOOK;
+		struct key_ctx x = {.p = p, .k = k, .is_default = true};
+
+		if (!k->def || (kind < 0 ? named : k->section != kind))
+			continue;
+		set_value(&x, base, k->def);
+	}
+}
+
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), prev[64], cur[64];
+
+	if (la >= 63 || lb >= 63)
+		return 99;
+	for (size_t j = 0; j <= lb; j++)
+		prev[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		cur[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
+			size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
+			cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+		}
+		memcpy(prev, cur, (lb + 1) * sizeof(size_t));
+	}
+	return prev[lb];
+}
+
+static void unknown_key(struct config_parser *p, const struct config_loc *loc, const char *name)
+{
+	const struct key_def *near = NULL, *elsewhere = NULL;
+
+	for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
+		if (keys[i].section == p->kind) {
+			if (!near && edit_distance(name, key_name(&keys[i])) <= 2)
+				near = &keys[i];
+		} else if (!elsewhere && strcmp(name, key_name(&keys[i])) == 0) {
+			elsewhere = &keys[i];
+		}
+	}
+	if (near)
+		config_report(p, false, loc, p->label, name, "unknown key (did you mean %s?)",
+			      key_name(near));
+	else if (elsewhere)
+		config_report(p, false, loc, p->label, name, "unknown key here (it belongs in [%s])",
+			      config_section_name(elsewhere->section));
+	else
+		config_report(p, false, loc, p->label, name, "unknown key");
+}
+
+void config_set_key(struct config_parser *p, const char *name, const char *value)
+{
+	struct config_loc here = {p->file, p->line};
+	const struct key_def *k = NULL;
+	struct key_ctx x;
+	void *base;
+
+	for (size_t i = 0; i < ELEMENTSOF(keys) && !k; i++)
+		if (keys[i].section == p->kind && strcmp(key_name(&keys[i]), name) == 0)
+			k = &keys[i];
+	if (!k) {
+		unknown_key(p, &here, name);
+		return;
+	}
+
+	x = (struct key_ctx){.p = p, .k = k, .loc = here, .label = p->label};
+	base = section_base(p, k->section);
+	if (*value) {
+		if (k->type == KT_WEBHOOK_URL)
+			p->webhook_locs[p->idx].key_seen = true;
+		else if (k->type == KT_UUID || k->type == KT_MODEL_ARN)
+			p->discover_locs[p->idx].key_seen = true;
+		set_value(&x, base, value);
+		if (strcmp(k->full, "aws.fips") == 0)
+			p->fips_loc = here;
+		return;
+	}
+
+	/* systemd style: an empty assignment restores the default, and for a
+	 * repeatable key forgets everything listed before it. */
+	if (k->type == KT_ARN || k->type == KT_ARN_FILE) {
+		for (size_t i = 0; i < p->c->n_arns; i++)
+			free(p->c->arns[i]);
+		free(p->c->arns);
+		p->c->arns = NULL;
+		p->c->n_arns = 0;
+	} else if (k->def) {
+		x.is_default = true;
+		set_value(&x, base, k->def);
+	} else {
+		char **field = (char **)((char *)base + k->offset);
+		free(*field);
+		*field = NULL;
+	}
+}

@@ -1,0 +1,283 @@
+/* The shared files provider: static keys, credential_process, and role_arn +
+ * source_profile chains (each hop a signed STS AssumeRole with the previous
+ * hop's credentials), in botocore's order within a profile: assume-role
+ * config first, then static keys, then credential_process. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "creds/internal.h"
+#include "util.h"
+
+#define PROFILE_MAX_HOPS 5
+
+struct profile_role {
+	char *profile;
+	char *role_arn;
+	char *session_name;
+	char *external_id;
+	char *duration;
+	char *region;
+};
+
+struct profile_op {
+	struct creds_op base;
+	const struct creds_ctx *ctx;
+	creds_op_done_fn done;
+	void *userdata;
+	struct creds_op *sub;
+	bool cancelled;
+	/* roles[0] belongs to the requested profile; they are assumed from the
+	 * last (closest to the base credentials) to the first. */
+	struct profile_role roles[PROFILE_MAX_HOPS];
+	size_t n_roles;
+	size_t left; /* roles still to assume */
+};
+
+static void profile_op_free(struct profile_op *op)
+{
+	for (size_t i = 0; i < op->n_roles; i++) {
+		struct profile_role *r = &op->roles[i];
+		free(r->profile);
+		free(r->role_arn);
+		free(r->session_name);
+		free(r->external_id);
+		free(r->duration);
+		free(r->region);
+	}
+	free(op);
+}
+
+static void profile_cancel(struct creds_op *base)
+{
+	struct profile_op *op = (struct profile_op *)base;
+
+	op->cancelled = true;
+	creds_op_cancel(op->sub);
+}
+
+static int profile_assume_next(struct profile_op *op, const struct aws_credentials *src, char *err,
+			       size_t errsz);
+
+static void profile_step_done(void *userdata, int r, struct aws_credentials *c, const char *err)
+{
+	struct profile_op *op = userdata;
+	char e[CREDS_ERR_MAX];
+
+	op->sub = NULL;
+	if (op->cancelled && r == 0) {
+		aws_credentials_free(c);
+		r = -ECANCELED;
+		err = "cancelled";
+	}
+	if (r < 0) {
+		op->done(op->userdata, r, NULL, err);
+		profile_op_free(op);
+		return;
+	}
+	if (op->left == 0) {
+		op->done(op->userdata, 0, c, NULL);
+		profile_op_free(op);
+		return;
+	}
+	r = profile_assume_next(op, c, e, sizeof(e));
+	aws_credentials_free(c);
+	if (r < 0) {
+		op->done(op->userdata, r, NULL, e);
+		profile_op_free(op);
+	}
+}
+
+static int profile_assume_next(struct profile_op *op, const struct aws_credentials *src, char *err,
+			       size_t errsz)
+{
+	struct profile_role *role = &op->roles[--op->left];
+	char label[400], source[300];
+
+	snprintf(label, sizeof(label), "shared files: profile %.100s: sts AssumeRole (role %.200s)",
+		 role->profile, role->role_arn);
+	snprintf(source, sizeof(source), "assume-role:%.200s", role->profile);
+	struct creds_sts_params p = {
+	    .role_arn = role->role_arn,
+	    .session_name = role->session_name,
+	    .external_id = role->external_id,
+	    .duration_seconds = role->duration,
+	    .region = role->region,
+	    .source = source,
+	    .label = label,
+	};
+	return creds_sts_assume_role(op->ctx, src, &p, profile_step_done, op, &op->sub, err, errsz);
+}
+
+static int profile_add_role(struct profile_op *op, const struct creds_files *f, const char *profile)
+{
+	struct profile_role *r = &op->roles[op->n_roles++];
+	const char *region = creds_region(op->ctx) ? NULL : creds_files_get(f, profile, "region");
+
+	r->profile = strdup(profile);
+	r->role_arn = strdup_or_null(creds_files_get(f, profile, "role_arn"));
+	r->session_name = strdup_or_null(creds_files_get(f, profile, "role_session_name"));
+	r->external_id = strdup_or_null(creds_files_get(f, profile, "external_id"));
+	r->duration = strdup_or_null(creds_files_get(f, profile, "duration_seconds"));
+	r->region = strdup_or_null(region);
+	return r->profile && r->role_arn ? 0 : -ENOMEM;
+}
+
+/* Both-or-neither static keys; 1 when present. */
+static int profile_static(const struct creds_files *f, const char *profile, const char *source,
+			  struct aws_credentials **ret, char *err, size_t errsz)
+{
+	const char *akid = creds_files_get(f, profile, "aws_access_key_id");
+	const char *secret = creds_files_get(f, profile, "aws_secret_access_key");
+
+	if (!akid && !secret)
+		return 0;
+	if (!akid || !secret) {
+		snprintf(err, errsz, "shared files: profile %s: %s without %s", profile,
+			 akid ? "aws_access_key_id" : "aws_secret_access_key",
+			 akid ? "aws_secret_access_key" : "aws_access_key_id");
+		return -EINVAL;
+	}
+	*ret =
+	    aws_credentials_new(akid, secret, creds_files_get(f, profile, "aws_session_token"), 0, source);
+	if (!*ret) {
+		snprintf(err, errsz, "shared files: out of memory");
+		return -ENOMEM;
+	}
+	return 1;
+}
+
+int creds_profile_start(const struct creds_ctx *ctx, creds_op_done_fn done, void *userdata,
+			struct creds_op **ret_op, struct aws_credentials **ret_creds, char *err,
+			size_t errsz)
+{
+	struct creds_files f;
+	struct profile_op *op = NULL;
+	struct aws_credentials *base = NULL;
+	const char *process = NULL, *cur;
+	char source[300], label[300];
+	bool explicit;
+	int r;
+
+	r = creds_files_load(&f, err, errsz);
+	if (r < 0)
+		return r;
+	cur = creds_profile_name(ctx, &explicit);
+	if (!creds_files_has_profile(&f, cur)) {
+		snprintf(err, errsz, "shared files: profile \"%s\" not found in %s or %s", cur,
+			 f.credentials_path ? f.credentials_path : "(no credentials file)",
+			 f.config_path ? f.config_path : "(no config file)");
+		r = explicit ? -ENOENT : CREDS_SKIP;
+		goto out;
+	}
+	op = calloc(1, sizeof(*op));
+	if (!op) {
+		r = -ENOMEM;
+		goto out;
+	}
+	op->base.cancel = profile_cancel;
+	op->ctx = ctx;
+	op->done = done;
+	op->userdata = userdata;
+
+	for (;;) {
+		const char *role = creds_files_get(&f, cur, "role_arn");
+		const char *src = creds_files_get(&f, cur, "source_profile");
+
+		if (role && !(op->n_roles > 0 && strcmp(op->roles[op->n_roles - 1].profile, cur) == 0)) {
+			if (creds_files_get(&f, cur, "mfa_serial")) {
+				snprintf(err, errsz, "shared files: profile %s: mfa_serial is not supported",
+					 cur);
+				r = -EOPNOTSUPP;
+				goto out;
+			}
+			if (!src) {
+				if (creds_files_get(&f, cur, "credential_source"))
+					snprintf(err, errsz,
+						 "shared files: profile %s: credential_source is not "
+						 "supported, use "
+						 "source_profile",
+						 cur);
+				else
+					snprintf(err, errsz,
+						 "shared files: profile %s: role_arn without source_profile",
+						 cur);
+				r = -EINVAL;
+				goto out;
+			}
+			if (op->n_roles >= PROFILE_MAX_HOPS) {
+				snprintf(err, errsz,
+					 "shared files: profile %s: source_profile chain longer than %d or "
+					 "circular",
+					 cur, PROFILE_MAX_HOPS);
+				r = -ELOOP;
+				goto out;
+			}
+			if (profile_add_role(op, &f, cur) < 0) {
+				r = -ENOMEM;
+				goto out;
+			}
+			/* source_profile naming itself: its static keys are the base. */
+			if (strcmp(src, cur) != 0) {
+				if (!creds_files_has_profile(&f, src)) {
+					snprintf(err, errsz,
+						 "shared files: profile %s: source_profile \"%s\" not found",
+						 cur, src);
+					r = -ENOENT;
+					goto out;
+				}
+				cur = src;
+				continue;
+			}
+		}
+		snprintf(source, sizeof(source), "profile:%.200s", cur);
+		r = profile_static(&f, cur, source, &base, err, errsz);
+		if (r < 0)
+			goto out;
+		if (r > 0)
+			break;
+		process = creds_files_get(&f, cur, "credential_process");
+		if (process)
+			break;
+		if (op->n_roles == 0) {
+			snprintf(err, errsz, "shared files: profile %s has no credentials", cur);
+			r = CREDS_SKIP;
+		} else {
+			snprintf(err, errsz, "shared files: source profile %s has no credentials", cur);
+			r = -ENOKEY;
+		}
+		goto out;
+	}
+
+	op->left = op->n_roles;
+	if (op->n_roles == 0 && base) {
+		*ret_creds = base;
+		base = NULL;
+		r = 0;
+		goto out;
+	}
+	if (process) {
+		snprintf(label, sizeof(label), "credential_process (profile %.200s)", cur);
+		snprintf(source, sizeof(source), "credential_process:%.200s", cur);
+		if (op->n_roles == 0) {
+			r = creds_process_start(ctx, process, label, source, done, userdata, ret_op, err,
+						errsz);
+			goto out;
+		}
+		r = creds_process_start(ctx, process, label, source, profile_step_done, op, &op->sub, err,
+					errsz);
+	} else
+		r = profile_assume_next(op, base, err, errsz);
+	if (r < 0)
+		goto out;
+	*ret_op = &op->base;
+	op = NULL;
+	r = 0;
+out:
+	if (op)
+		profile_op_free(op);
+	aws_credentials_free(base);
+	creds_files_done(&f);
+	return r;
+}

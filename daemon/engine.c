@@ -1,0 +1,543 @@
+/* The daemon's life cycle: start-up, SIGHUP reload, SIGTERM shutdown, the
+ * per-loop-turn commit and the systemd notifications. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "creds.h"
+#include "engine.h"
+#include "http.h"
+#include "log.h"
+#include "notify/webhook.h"
+#include "service.h"
+#include "util.h"
+
+#define STOP_DEADLINE_MS 10000
+#define STATUS_PERIOD_MS 5000
+
+static void close_cb(uv_handle_t *h)
+{
+	struct engine *e = h->data;
+	e->open_handles--;
+}
+
+static void apply_poll_config(struct engine *e)
+{
+	const struct config *c = e->cfg;
+	unsigned cap;
+
+	e->pollcfg = (struct sched_poll_config){
+		.interval_ms = (int64_t)c->poll.interval_ms,
+		.settled_interval_ms = (int64_t)c->poll.settled_interval_ms,
+		.failed_interval_ms = (int64_t)c->poll.failed_interval_ms,
+		.jitter = c->poll.jitter,
+	};
+	/* Admit about two seconds' worth of requests at max_rps: enough to
+	 * keep the pipe full, few enough that a request's timeout measures the
+	 * request rather than a queue. */
+	cap = c->aws.max_rps * 2 + 1 > 4096 ? 4096 : (unsigned)(c->aws.max_rps * 2 + 1);
+	if (cap < 4)
+		cap = 4;
+	e->max_inflight = cap;
+	tracker_set_stuck_after(e->tracker, (int64_t)c->poll.stuck_after_ms);
+	if (c->poll.stuck_after_ms) {
+		uint64_t period = c->poll.stuck_after_ms / 4;
+		if (period > 60000)
+			period = 60000;
+		if (period < 250)
+			period = 250;
+		uv_timer_start(&e->stuck_timer, engine_stuck_timer_cb, period, period);
+	} else {
+		uv_timer_stop(&e->stuck_timer);
+	}
+}
+
+/* Watches every ARN of the config, and stops watching config jobs that are
+ * no longer listed (their state is kept).  Jobs from discovery or the
+ * control API are left alone. */
+static void apply_job_list(struct engine *e, bool started)
+{
+	const struct config *c = e->cfg;
+	size_t n;
+
+	for (size_t i = 0; i < c->n_arns; i++) {
+		struct tracked_job *j = NULL;
+		bool was_watched;
+		int r;
+
+		j = tracker_find(e->tracker, c->arns[i]);
+		was_watched = j && j->watched;
+		r = tracker_add(e->tracker, c->arns[i], "config", &j);
+		if (r < 0) {
+			log_warning_errno(r, "cannot watch %s: %m", c->arns[i]);
+			continue;
+		}
+		if (started && !was_watched) {
+			log_info("now watching %s", c->arns[i]);
+			engine_schedule_soon(e, j);
+		}
+	}
+	n = tracker_size(e->tracker);
+	for (size_t i = 0; i < n; i++) {
+		struct tracked_job *j = tracker_job_at(e->tracker, i);
+		bool listed = false;
+
+		if (!j->watched || !j->source || strcmp(j->source, "config") != 0)
+			continue;
+		for (size_t k = 0; k < c->n_arns && !listed; k++)
+			listed = strcmp(c->arns[k], j->arn) == 0;
+		if (listed)
+			continue;
+		tracker_unwatch(e->tracker, j->arn);
+		sched_remove(e->sched, &j->sched);
+		if (started)
+			log_info("no longer watching %s (state kept)", j->arn);
+	}
+}
+
+static void status_line(struct engine *e, char *buf, size_t size)
+{
+	size_t n = tracker_size(e->tracker), watched = 0, working = 0, failed = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct tracked_job *j = tracker_job_at(e->tracker, i);
+		if (!j->watched || j->gone)
+			continue;
+		watched++;
+		if (job_status_class((enum job_status)j->status) == STATUS_CLASS_WORKING)
+			working++;
+		else if (job_status_class((enum job_status)j->status) == STATUS_CLASS_FAILED)
+			failed++;
+	}
+	snprintf(buf, size, "watching %zu jobs: %zu in progress, %zu failed; last API error: %s", watched, working,
+		 failed, e->last_api_error[0] ? e->last_api_error : "none");
+}
+
+static void status_timer_cb(uv_timer_t *t)
+{
+	struct engine *e = t->data;
+	char buf[512];
+
+	status_line(e, buf, sizeof(buf));
+	service_notify_status(buf);
+}
+
+static void watchdog_timer_cb(uv_timer_t *t)
+{
+	service_notify_watchdog();
+}
+
+/* Once per loop turn: commit what this turn wrote, then let the notifiers
+ * see the committed events. */
+static void turn_check_cb(uv_check_t *c)
+{
+	struct engine *e = c->data;
+	int r;
+
+	if (!e->store)
+		return;
+	r = store_flush(e->store);
+	if (r < 0) {
+		if (!e->flush_failed)
+			log_error_errno(r, "cannot write the state database: %m (will keep retrying; nothing is "
+					   "notified until it is written)");
+		e->flush_failed = true;
+		if (!uv_is_active((uv_handle_t *)&e->notify_timer))
+			uv_timer_start(&e->notify_timer, engine_notify_timer_cb, 1000, 0);
+		return;
+	}
+	if (e->flush_failed)
+		log_notice("the state database is writable again");
+	e->flush_failed = false;
+	if (e->events_added) {
+		e->events_added = false;
+		engine_run_notifiers(e);
+	}
+}
+
+static int engine_reload(struct engine *e)
+{
+	struct config *nc = NULL, *old;
+	struct config_diag diag = {0};
+	struct engine_hook *old_hooks;
+	const char **old_sinks;
+	size_t old_n;
+	int r;
+
+	service_notify_reloading();
+	log_info("reloading %s", e->config_path);
+	r = config_load(e->config_path, e->strict, &nc, &diag);
+	for (size_t i = 0; i < diag.n_warnings; i++)
+		log_warning("%s", diag.warnings[i]);
+	if (r < 0) {
+		for (size_t i = 0; i < diag.n_errors; i++)
+			log_error("%s", diag.errors[i]);
+		log_error("reload failed: %zu errors in the new configuration; keeping the running one",
+			  diag.n_errors);
+		config_diag_done(&diag);
+		service_notify_ready("reload failed, running the previous configuration");
+		return r;
+	}
+	config_diag_done(&diag);
+
+	if (strcmp(nc->state_path, e->cfg->state_path) != 0)
+		log_notice("[state] path changed: takes effect on restart");
+	if (!str_empty(nc->aws.region) != !str_empty(e->cfg->aws.region) ||
+	    (nc->aws.region && e->cfg->aws.region && strcmp(nc->aws.region, e->cfg->aws.region) != 0) ||
+	    !str_empty(nc->aws.endpoint) != !str_empty(e->cfg->aws.endpoint) ||
+	    (nc->aws.endpoint && e->cfg->aws.endpoint && strcmp(nc->aws.endpoint, e->cfg->aws.endpoint) != 0) ||
+	    nc->aws.max_rps != e->cfg->aws.max_rps)
+		log_notice("[aws] settings changed: they take effect on restart");
+
+	/* Webhooks are rebuilt from scratch; a delivery in flight is cancelled
+	 * and stays pending in the outbox, so nothing is lost. */
+	old = e->cfg;
+	old_hooks = e->hooks;
+	old_sinks = e->sink_list;
+	old_n = e->n_hooks;
+	e->cfg = nc;
+	e->hooks = NULL;
+	e->sink_list = NULL;
+	e->n_hooks = 0;
+	r = engine_hooks_setup(e);
+	if (r < 0) {
+		engine_hooks_teardown(e);
+		e->cfg = old;
+		e->hooks = old_hooks;
+		e->sink_list = old_sinks;
+		e->n_hooks = old_n;
+		config_free(nc);
+		log_error("reload failed; keeping the running configuration");
+		service_notify_ready("reload failed, running the previous configuration");
+		return r;
+	}
+	for (size_t i = 0; i < old_n; i++)
+		webhook_sink_free(old_hooks[i].sink);
+	free(old_hooks);
+	free(old_sinks);
+
+	apply_poll_config(e);
+	apply_job_list(e, true);
+	config_free(old);
+	engine_poll_arm(e);
+	engine_run_notifiers(e);
+
+	{
+		char buf[512];
+		status_line(e, buf, sizeof(buf));
+		service_notify_ready(buf);
+	}
+	log_info("reloaded: %zu configured jobs, %zu webhooks", e->cfg->n_arns, e->cfg->n_webhooks);
+	return 0;
+}
+
+static void close_all(struct engine *e)
+{
+	uv_handle_t *handles[] = {
+		(uv_handle_t *)&e->poll_timer,  (uv_handle_t *)&e->notify_timer, (uv_handle_t *)&e->watchdog_timer,
+		(uv_handle_t *)&e->status_timer, (uv_handle_t *)&e->stuck_timer, (uv_handle_t *)&e->stop_timer,
+		(uv_handle_t *)&e->turn_check,  (uv_handle_t *)&e->sig_term,     (uv_handle_t *)&e->sig_int,
+		(uv_handle_t *)&e->sig_hup,
+	};
+	for (size_t i = 0; i < ELEMENTSOF(handles); i++)
+		if (!uv_is_closing(handles[i]))
+			uv_close(handles[i], close_cb);
+}
+
+void engine_maybe_finish(struct engine *e)
+{
+	if (!e->stopping || e->inflight > 0 || uv_is_closing((uv_handle_t *)&e->turn_check))
+		return;
+	turn_check_cb(&e->turn_check);
+	engine_hooks_teardown(e);
+	e->aws = aws_client_free(e->aws);
+	e->creds = creds_free(e->creds);
+	http_ctx_free(e->http);
+	e->http = NULL;
+	close_all(e);
+}
+
+static void stop_timer_cb(uv_timer_t *t)
+{
+	struct engine *e = t->data;
+
+	log_warning("%u requests still in flight after %d s; cancelling them", e->inflight, STOP_DEADLINE_MS / 1000);
+	/* Cancelled calls run their callbacks (inflight drops to 0) before
+	 * aws_client_free() returns. */
+	e->aws = aws_client_free(e->aws);
+	engine_maybe_finish(e);
+}
+
+static void begin_shutdown(struct engine *e, const char *why)
+{
+	if (e->stopping)
+		return;
+	log_info("%s: stopping (%u requests in flight)", why, e->inflight);
+	service_notify_stopping();
+	e->stopping = true;
+	uv_timer_stop(&e->poll_timer);
+	uv_timer_stop(&e->notify_timer);
+	uv_timer_stop(&e->status_timer);
+	uv_timer_stop(&e->stuck_timer);
+	uv_timer_start(&e->stop_timer, stop_timer_cb, STOP_DEADLINE_MS, 0);
+	engine_maybe_finish(e);
+}
+
+static void signal_cb(uv_signal_t *s, int signum)
+{
+	struct engine *e = s->data;
+
+	if (signum == SIGHUP) {
+		if (!e->stopping)
+			engine_reload(e);
+		return;
+	}
+	begin_shutdown(e, signum == SIGTERM ? "SIGTERM" : "SIGINT");
+}
+
+static int init_handles(struct engine *e)
+{
+	uv_timer_t *timers[] = {&e->poll_timer,   &e->notify_timer, &e->watchdog_timer,
+				&e->status_timer, &e->stuck_timer,  &e->stop_timer};
+	uv_signal_t *sigs[] = {&e->sig_term, &e->sig_int, &e->sig_hup};
+	int signums[] = {SIGTERM, SIGINT, SIGHUP};
+
+	for (size_t i = 0; i < ELEMENTSOF(timers); i++) {
+		uv_timer_init(&e->loop, timers[i]);
+		timers[i]->data = e;
+		e->open_handles++;
+	}
+	uv_check_init(&e->loop, &e->turn_check);
+	e->turn_check.data = e;
+	e->open_handles++;
+	uv_check_start(&e->turn_check, turn_check_cb);
+	for (size_t i = 0; i < ELEMENTSOF(sigs); i++) {
+		int r;
+		uv_signal_init(&e->loop, sigs[i]);
+		sigs[i]->data = e;
+		e->open_handles++;
+		r = uv_signal_start(sigs[i], signal_cb, signums[i]);
+		if (r < 0)
+			return log_error_errno(r, "cannot handle signal %d: %m", signums[i]);
+	}
+	return 0;
+}
+
+static int engine_start(struct engine *e)
+{
+	struct config_diag diag = {0};
+	char err[512];
+	int r;
+
+	r = config_load(e->config_path, e->strict, &e->cfg, &diag);
+	for (size_t i = 0; i < diag.n_warnings; i++)
+		log_warning("%s", diag.warnings[i]);
+	for (size_t i = 0; i < diag.n_errors; i++)
+		log_error("%s", diag.errors[i]);
+	config_diag_done(&diag);
+	if (r < 0)
+		return log_error_errno(r, "cannot load %s", e->config_path);
+
+	r = http_global_check();
+	if (r < 0)
+		return r;
+
+	struct aws_endpoint_options eo = {
+		.region = e->cfg->aws.region,
+		.profile = e->cfg->aws.profile,
+		.endpoint = e->cfg->aws.endpoint,
+		.dualstack = e->cfg->aws.dualstack,
+		.fips = e->cfg->aws.fips,
+	};
+	r = aws_resolve_endpoint(&eo, &e->endpoint, err, sizeof(err));
+	if (r < 0)
+		return log_error_errno(r, "%s", err);
+
+	r = store_open(e->cfg->state_path, &e->store);
+	if (r == -EBUSY)
+		return log_error_errno(r, "another jobwatchd is using the state database %s", e->cfg->state_path);
+	if (r < 0)
+		return log_error_errno(r, "cannot open the state database %s: %m", e->cfg->state_path);
+
+	e->sched = sched_new();
+	if (!e->sched)
+		return log_error_errno(-ENOMEM, "out of memory");
+	r = tracker_new(e->store, e->endpoint.region, (int64_t)e->cfg->poll.stuck_after_ms, engine_event_sinks, e,
+			&e->tracker);
+	if (r < 0)
+		return log_error_errno(r, "cannot set up the job table: %m");
+	r = tracker_load(e->tracker);
+	if (r < 0)
+		return log_error_errno(r, "cannot load the job table from %s: %m", e->cfg->state_path);
+
+	r = uv_loop_init(&e->loop);
+	if (r < 0)
+		return log_error_errno(r, "cannot create the event loop: %m");
+	r = init_handles(e);
+	if (r < 0)
+		return r;
+
+	struct http_ctx_options ho = {
+		.max_connections = e->cfg->aws.max_connections + (unsigned)e->cfg->n_webhooks + 2,
+		.max_host_connections = e->cfg->aws.max_connections,
+		.user_agent = "jobwatchd/" JW_VERSION,
+	};
+	r = http_ctx_new(&e->loop, &ho, &e->http);
+	if (r < 0)
+		return log_error_errno(r, "cannot set up HTTP: %m");
+
+	struct creds_options co = {
+		.profile = e->cfg->aws.profile,
+		.region = e->endpoint.region,
+		.ca_file = e->cfg->aws.ca_file,
+	};
+	r = creds_new(&e->loop, e->http, &co, &e->creds);
+	if (r < 0)
+		return log_error_errno(r, "cannot set up the AWS credential chain: %m");
+
+	struct aws_client_options ao = {
+		.endpoint = &e->endpoint,
+		.ca_file = e->cfg->aws.ca_file,
+		.timeout_ms = e->cfg->aws.timeout_ms,
+		.max_rps = e->cfg->aws.max_rps,
+	};
+	r = aws_client_new(&e->loop, e->http, e->creds, &ao, &e->aws);
+	if (r < 0)
+		return log_error_errno(r, "cannot set up the AWS client: %m");
+
+	r = engine_hooks_setup(e);
+	if (r < 0)
+		return r;
+
+	apply_poll_config(e);
+	apply_job_list(e, false);
+	engine_schedule_initial(e);
+	return 0;
+}
+
+static void engine_release(struct engine *e)
+{
+	if (e->store) {
+		int r = store_flush(e->store);
+		if (r < 0)
+			log_error_errno(r, "final write of the state database failed: %m");
+	}
+	e->tracker = tracker_free(e->tracker);
+	e->sched = sched_free(e->sched);
+	e->store = store_close(e->store);
+	aws_endpoint_done(&e->endpoint);
+	e->cfg = config_free(e->cfg);
+}
+
+static void run_usage(void)
+{
+	fprintf(stderr, "Usage: jobwatchd [run] [-c FILE] [--log-level LEVEL] [--log-target auto|stderr|journal] "
+			"[--strict]\n");
+}
+
+int cli_run(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},     {"log-level", required_argument, NULL, 'l'},
+		{"log-target", required_argument, NULL, 'T'}, {"strict", no_argument, NULL, 's'},
+		{NULL, 0, NULL, 0},
+	};
+	struct engine e = {0};
+	const char *path = CONFIG_DEFAULT_PATH;
+	int c, r, level = -1;
+	enum log_target target = LOG_TARGET_AUTO;
+	struct sigaction sa = {.sa_handler = SIG_IGN};
+	bool loop_ok = false;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'l':
+			level = log_level_from_string(optarg);
+			if (level < 0) {
+				fprintf(stderr, "jobwatchd: unknown log level \"%s\"\n", optarg);
+				return 2;
+			}
+			break;
+		case 'T':
+			target = log_target_from_string(optarg);
+			if (target == LOG_TARGET_INVALID) {
+				fprintf(stderr, "jobwatchd: unknown log target \"%s\"\n", optarg);
+				return 2;
+			}
+			break;
+		case 's':
+			e.strict = true;
+			break;
+		default:
+			run_usage();
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		run_usage();
+		return 2;
+	}
+	log_setup(target, level);
+	sigaction(SIGPIPE, &sa, NULL);
+	srandom((unsigned)(time(NULL) ^ getpid()));
+
+	e.config_path = (char *)path;
+	r = engine_start(&e);
+	loop_ok = e.open_handles > 0;
+	if (r < 0) {
+		e.exit_code = 1;
+		if (loop_ok) {
+			e.stopping = true;
+			engine_maybe_finish(&e);
+			if (!uv_is_closing((uv_handle_t *)&e.turn_check)) {
+				engine_hooks_teardown(&e);
+				e.aws = aws_client_free(e.aws);
+				e.creds = creds_free(e.creds);
+				http_ctx_free(e.http);
+				close_all(&e);
+			}
+			uv_run(&e.loop, UV_RUN_DEFAULT);
+			uv_loop_close(&e.loop);
+		}
+		engine_release(&e);
+		return 1;
+	}
+
+	{
+		char buf[512];
+		uint64_t wd = service_watchdog_usec();
+
+		status_line(&e, buf, sizeof(buf));
+		log_info("started: %s (state %s, endpoint %s, region %s)", buf, e.cfg->state_path,
+			 e.endpoint.base_url, e.endpoint.region);
+		service_notify_ready(buf);
+		uv_timer_start(&e.status_timer, status_timer_cb, STATUS_PERIOD_MS, STATUS_PERIOD_MS);
+		if (wd) {
+			uint64_t half = wd / 2000;
+			if (half == 0)
+				half = 1;
+			/* Sent from the loop: a stuck loop stops the pings and
+			 * systemd restarts us. */
+			uv_timer_start(&e.watchdog_timer, watchdog_timer_cb, 0, half);
+		}
+	}
+	engine_poll_arm(&e);
+
+	uv_run(&e.loop, UV_RUN_DEFAULT);
+	r = uv_loop_close(&e.loop);
+	if (r < 0)
+		log_debug_errno(r, "event loop closed with handles left: %m");
+	engine_release(&e);
+	log_info("stopped");
+	return e.exit_code;
+}

@@ -1,0 +1,97 @@
+/* The watch engine: one libuv loop that ties the modules together.
+ *
+ *   scheduler --> aws client --> tracker --> store (outbox) --> notifiers
+ *
+ * engine.c owns the life cycle (start, reload, shutdown, sd_notify),
+ * engine_poll.c drives the scheduler and the API calls, engine_notify.c the
+ * journal and webhook sinks.  Internal to those three files. */
+#ifndef JW_ENGINE_H
+#define JW_ENGINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "aws/client.h"
+#include "aws/endpoint.h"
+#include "config.h"
+#include "scheduler.h"
+#include "store.h"
+#include "tracker.h"
+
+struct webhook_sink;
+
+struct engine_hook {
+	const struct config_webhook *cfg; /* borrowed from engine.cfg */
+	struct webhook_sink *sink;
+	char sink_name[160]; /* "webhook:NAME" */
+};
+
+struct engine {
+	uv_loop_t loop;
+	char *config_path;
+	bool strict;
+	struct config *cfg;
+
+	struct aws_endpoint endpoint;
+	struct http_ctx *http;
+	struct creds *creds;
+	struct aws_client *aws;
+	struct store *store;
+	struct tracker *tracker;
+	struct sched *sched;
+	struct sched_poll_config pollcfg;
+
+	uv_timer_t poll_timer;
+	uv_timer_t notify_timer;
+	uv_timer_t watchdog_timer;
+	uv_timer_t status_timer;
+	uv_timer_t stuck_timer;
+	uv_timer_t stop_timer;
+	uv_check_t turn_check;
+	uv_signal_t sig_term, sig_int, sig_hup;
+	unsigned open_handles;
+
+	struct engine_hook *hooks;
+	size_t n_hooks;
+	const char **sink_list; /* scratch for the tracker's sinks callback */
+
+	unsigned inflight;
+	unsigned max_inflight;
+	bool stopping;
+	bool events_added; /* since the last notifier run */
+	bool flush_failed;
+	int exit_code;
+
+	/* Rate limit of poll-failure warnings. */
+	uint64_t warn_window_start_ms;
+	unsigned warn_in_window;
+	uint64_t warn_suppressed;
+
+	uint64_t polls_ok;
+	uint64_t polls_failed;
+	int64_t last_success_ms;
+	char last_api_error[256];
+};
+
+/* engine_poll.c */
+void engine_poll_arm(struct engine *e);
+void engine_poll_timer_cb(uv_timer_t *t);
+/* Schedules every watched, not gone job for a first poll, spread out. */
+void engine_schedule_initial(struct engine *e);
+/* Schedules one job for a poll soon (newly watched). */
+void engine_schedule_soon(struct engine *e, struct tracked_job *j);
+void engine_stuck_timer_cb(uv_timer_t *t);
+
+/* engine_notify.c */
+int engine_hooks_setup(struct engine *e);
+void engine_hooks_teardown(struct engine *e);
+const char *const *engine_event_sinks(const struct event *ev, void *userdata);
+void engine_run_notifiers(struct engine *e);
+void engine_notify_timer_cb(uv_timer_t *t);
+
+/* engine.c */
+void engine_maybe_finish(struct engine *e);
+
+#endif

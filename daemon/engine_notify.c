@@ -1,0 +1,163 @@
+/* Notifiers: after each committed batch the journal sink and every webhook
+ * sink pull their due deliveries from the outbox.  Nothing is sent before
+ * the event is durable (store_flush() succeeded). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "log.h"
+#include "notify/journal.h"
+#include "notify/webhook.h"
+#include "util.h"
+
+static void notify_arm(struct engine *e)
+{
+	int64_t next = -1, now = (int64_t)now_realtime_ms();
+
+	if (e->stopping)
+		return;
+	for (size_t i = 0; i < e->n_hooks; i++) {
+		int64_t w = webhook_sink_next_wakeup_ms(e->hooks[i].sink);
+		if (w >= 0 && (next < 0 || w < next))
+			next = w;
+	}
+	/* The journal sink retries a failed send after 5 s; look again then. */
+	if (e->cfg->journal_enabled) {
+		int64_t backlog = 0;
+		if (store_delivery_backlog(e->store, JOURNAL_SINK_NAME, &backlog) >= 0 && backlog > 0 &&
+		    (next < 0 || next > now + 5000))
+			next = now + 5000;
+	}
+	if (next < 0)
+		uv_timer_stop(&e->notify_timer);
+	else
+		uv_timer_start(&e->notify_timer, engine_notify_timer_cb, next > now ? (uint64_t)(next - now) : 0, 0);
+}
+
+static void hook_wakeup_changed(void *userdata)
+{
+	notify_arm(userdata);
+}
+
+void engine_run_notifiers(struct engine *e)
+{
+	int64_t now = (int64_t)now_realtime_ms();
+
+	if (e->stopping)
+		return;
+	if (e->cfg->journal_enabled) {
+		/* Bounded per call so a backlog cannot starve the loop; the
+		 * timer brings us back. */
+		for (int i = 0; i < 8; i++)
+			if (journal_sink_run(e->store, now) < 256)
+				break;
+	}
+	for (size_t i = 0; i < e->n_hooks; i++)
+		webhook_sink_run(e->hooks[i].sink, now);
+	/* Marking deliveries done is part of the next batch. */
+	notify_arm(e);
+}
+
+void engine_notify_timer_cb(uv_timer_t *t)
+{
+	engine_run_notifiers(t->data);
+}
+
+const char *const *engine_event_sinks(const struct event *ev, void *userdata)
+{
+	struct engine *e = userdata;
+	size_t n = 0;
+
+	if (e->cfg->journal_enabled)
+		e->sink_list[n++] = JOURNAL_SINK_NAME;
+	for (size_t i = 0; i < e->n_hooks; i++)
+		if (config_webhook_wants(e->hooks[i].cfg, ev->type, ev->status))
+			e->sink_list[n++] = e->hooks[i].sink_name;
+	e->sink_list[n] = NULL;
+	e->events_added = true;
+	return e->sink_list;
+}
+
+static enum payload_format to_payload_format(enum webhook_format f)
+{
+	switch (f) {
+	case WEBHOOK_FORMAT_SLACK:
+		return PAYLOAD_FORMAT_SLACK;
+	case WEBHOOK_FORMAT_ALERTMANAGER:
+		return PAYLOAD_FORMAT_ALERTMANAGER;
+	default:
+		return PAYLOAD_FORMAT_JSON;
+	}
+}
+
+static int hook_new(struct engine *e, const struct config_webhook *w, struct engine_hook *h)
+{
+	struct sign_key key = {0};
+	char **headers = NULL;
+	char err[256];
+	int r;
+
+	h->cfg = w;
+	snprintf(h->sink_name, sizeof(h->sink_name), "%s%s", WEBHOOK_SINK_PREFIX, w->name);
+	if (w->secret_file) {
+		r = sign_key_load_file(w->secret_file, &key, err, sizeof(err));
+		if (r < 0)
+			return log_error_errno(r, "webhook \"%s\": %s", w->name, err);
+	}
+	if (w->headers_file) {
+		r = sign_headers_load_file(w->headers_file, &headers, err, sizeof(err));
+		if (r < 0) {
+			sign_key_wipe(&key);
+			return log_error_errno(r, "webhook \"%s\": %s", w->name, err);
+		}
+	}
+	struct webhook_sink_params p = {
+		.name = w->name,
+		.url = w->url,
+		.format = to_payload_format(w->format),
+		.key = w->secret_file ? &key : NULL,
+		.extra_headers = (const char *const *)headers,
+		.timeout_ms = w->timeout_ms,
+		.max_pending = (int64_t)w->max_pending,
+		.ca_file = e->cfg->aws.ca_file,
+		.wakeup_changed = hook_wakeup_changed,
+		.userdata = e,
+	};
+	r = webhook_sink_new(&p, e->store, e->http, &h->sink);
+	sign_key_wipe(&key);
+	sign_headers_free(headers);
+	if (r < 0)
+		return log_error_errno(r, "webhook \"%s\": cannot set up delivery: %m", w->name);
+	return 0;
+}
+
+int engine_hooks_setup(struct engine *e)
+{
+	const struct config *c = e->cfg;
+	int r;
+
+	e->sink_list = calloc(c->n_webhooks + 2, sizeof(*e->sink_list));
+	e->hooks = calloc(c->n_webhooks ? c->n_webhooks : 1, sizeof(*e->hooks));
+	if (!e->sink_list || !e->hooks)
+		return log_error_errno(-ENOMEM, "out of memory");
+	for (size_t i = 0; i < c->n_webhooks; i++) {
+		r = hook_new(e, &c->webhooks[i], &e->hooks[e->n_hooks]);
+		if (r < 0)
+			return r;
+		e->n_hooks++;
+	}
+	return 0;
+}
+
+void engine_hooks_teardown(struct engine *e)
+{
+	for (size_t i = 0; i < e->n_hooks; i++)
+		webhook_sink_free(e->hooks[i].sink);
+	free(e->hooks);
+	free(e->sink_list);
+	e->hooks = NULL;
+	e->sink_list = NULL;
+	e->n_hooks = 0;
+}

@@ -1,0 +1,200 @@
+/* Polling: the scheduler's heap drives one uv_timer_t; due jobs become
+ * GetAudienceGenerationJob calls while fewer than max_inflight are out (the
+ * AWS client's token bucket then paces them at max_rps).  Each answer goes
+ * to the tracker; a failed poll is only counted and logged, never an event. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "log.h"
+#include "util.h"
+
+#define WARN_WINDOW_MS 60000
+#define WARN_PER_WINDOW 20
+
+static double rnd(void)
+{
+	return (double)random() / ((double)RAND_MAX + 1.0);
+}
+
+static int64_t now_ms(void)
+{
+	return (int64_t)now_realtime_ms();
+}
+
+/* Poll failures are warnings, but a dead endpoint with 100k jobs must not
+ * flood the journal: at most WARN_PER_WINDOW a minute, then one summary. */
+static void warn_poll_failure(struct engine *e, const char *arn, const char *what)
+{
+	uint64_t now = now_monotonic_ms();
+
+	if (now - e->warn_window_start_ms >= WARN_WINDOW_MS) {
+		if (e->warn_suppressed)
+			log_warning("%llu more poll failures in the last minute were not logged",
+				    (unsigned long long)e->warn_suppressed);
+		e->warn_window_start_ms = now;
+		e->warn_in_window = 0;
+		e->warn_suppressed = 0;
+	}
+	if (e->warn_in_window++ < WARN_PER_WINDOW)
+		log_warning("poll of %s failed: %s", arn, what);
+	else
+		e->warn_suppressed++;
+}
+
+static void reschedule(struct engine *e, struct tracked_job *j)
+{
+	int64_t due;
+
+	if (!j->watched || j->gone || e->stopping) {
+		sched_remove(e->sched, &j->sched);
+		return;
+	}
+	due = sched_next_poll_ms(now_ms(), job_status_class((enum job_status)j->status), &e->pollcfg,
+				 j->consecutive_failures, rnd());
+	if (due < 0)
+		sched_remove(e->sched, &j->sched);
+	else
+		sched_set(e->sched, &j->sched, due);
+}
+
+static void on_get(void *userdata, const struct aws_result *res, struct job_observation *obs)
+{
+	struct tracked_job *j = userdata;
+	struct engine *e = j->userdata;
+	int64_t now = now_ms();
+	char what[240];
+	int r;
+
+	e->inflight--;
+	if (res->outcome == AWS_CANCELLED) {
+		job_observation_free(obs);
+		engine_maybe_finish(e);
+		return;
+	}
+
+	if (res->outcome == AWS_OK && obs && strcmp(obs->arn, j->arn) != 0) {
+		/* An answer about another job is a protocol error, not a state. */
+		snprintf(what, sizeof(what), "the answer names another job");
+		tracker_poll_failed(e->tracker, j->arn, now, what);
+		warn_poll_failure(e, j->arn, what);
+		e->polls_failed++;
+	} else if (res->outcome == AWS_OK && obs) {
+		r = tracker_observe(e->tracker, obs, now);
+		if (r < 0)
+			log_warning_errno(r, "recording the state of %s failed: %m", j->arn);
+		e->polls_ok++;
+		e->last_success_ms = now;
+	} else if (res->outcome == AWS_NOT_FOUND) {
+		r = tracker_gone(e->tracker, j->arn, now);
+		if (r == -ENOENT) {
+			aws_result_format(res, what, sizeof(what));
+			tracker_poll_failed(e->tracker, j->arn, now, what);
+			warn_poll_failure(e, j->arn, what);
+			e->polls_failed++;
+		} else {
+			e->polls_ok++;
+			e->last_success_ms = now;
+		}
+	} else {
+		aws_result_format(res, what, sizeof(what));
+		snprintf(e->last_api_error, sizeof(e->last_api_error), "%s", what);
+		tracker_poll_failed(e->tracker, j->arn, now, what);
+		warn_poll_failure(e, j->arn, what);
+		e->polls_failed++;
+	}
+	job_observation_free(obs);
+	reschedule(e, j);
+	if (e->stopping)
+		engine_maybe_finish(e);
+	else
+		engine_poll_arm(e);
+}
+
+static void poll_dispatch(struct engine *e)
+{
+	int64_t now = now_ms();
+	struct sched_node *n;
+
+	while (!e->stopping && e->inflight < e->max_inflight && (n = sched_pop_due(e->sched, now))) {
+		struct tracked_job *j = tracker_job_from_sched(n);
+		int r;
+
+		if (!j->watched || j->gone)
+			continue;
+		j->userdata = e;
+		r = aws_get_job(e->aws, j->arn, on_get, j, NULL);
+		if (r < 0) {
+			log_warning_errno(r, "cannot poll %s: %m", j->arn);
+			/* Try again later rather than spinning on it. */
+			sched_set(e->sched, &j->sched, now + e->pollcfg.interval_ms);
+			continue;
+		}
+		e->inflight++;
+	}
+}
+
+void engine_poll_arm(struct engine *e)
+{
+	int64_t due, now;
+
+	if (e->stopping)
+		return;
+	poll_dispatch(e);
+	if (e->inflight >= e->max_inflight) {
+		/* A completion re-arms us. */
+		uv_timer_stop(&e->poll_timer);
+		return;
+	}
+	due = sched_peek_due(e->sched);
+	if (due < 0) {
+		uv_timer_stop(&e->poll_timer);
+		return;
+	}
+	now = now_ms();
+	uv_timer_start(&e->poll_timer, engine_poll_timer_cb, due > now ? (uint64_t)(due - now) : 0, 0);
+}
+
+void engine_poll_timer_cb(uv_timer_t *t)
+{
+	engine_poll_arm(t->data);
+}
+
+void engine_schedule_initial(struct engine *e)
+{
+	size_t n = tracker_size(e->tracker), k = 0, total = 0;
+	int64_t now = now_ms();
+
+	for (size_t i = 0; i < n; i++) {
+		struct tracked_job *j = tracker_job_at(e->tracker, i);
+		if (j->watched && !j->gone)
+			total++;
+	}
+	/* Every watched job is polled once after start, whatever its class:
+	 * the first poll compares with the stored status, which catches what
+	 * changed while the daemon was down. */
+	for (size_t i = 0; i < n; i++) {
+		struct tracked_job *j = tracker_job_at(e->tracker, i);
+		if (!j->watched || j->gone)
+			continue;
+		j->userdata = e;
+		sched_set(e->sched, &j->sched,
+			  sched_initial_poll_ms(now, k++, total, e->pollcfg.interval_ms, e->cfg->aws.max_rps, rnd()));
+	}
+}
+
+void engine_schedule_soon(struct engine *e, struct tracked_job *j)
+{
+	j->userdata = e;
+	if (!sched_node_is_scheduled(&j->sched))
+		sched_set(e->sched, &j->sched, now_ms());
+}
+
+void engine_stuck_timer_cb(uv_timer_t *t)
+{
+	struct engine *e = t->data;
+	int r = tracker_check_stuck(e->tracker, now_ms());
+	if (r < 0)
+		log_warning_errno(r, "checking for stuck jobs failed: %m");
+}

@@ -1,0 +1,131 @@
+#include "notify/journal.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/uio.h>
+
+#define SD_JOURNAL_SUPPRESS_LOCATION
+#include <systemd/sd-journal.h>
+
+#include "log.h"
+#include "notify/payload.h"
+#include "util.h"
+
+/* Fields of one entry: MESSAGE, MESSAGE_ID, PRIORITY, SYSLOG_IDENTIFIER and
+ * the eleven JOB_ and EVENT_ fields. */
+#define JOURNAL_MAX_FIELDS 16
+/* Per-run cap so a large backlog does not starve the loop. */
+#define JOURNAL_SINK_BATCH	  256
+#define JOURNAL_SINK_MAX_ATTEMPTS 5
+#define JOURNAL_SINK_RETRY_MS	  5000
+
+static const char *const journal_message_ids[_EVENT_TYPE_MAX] = {
+    [EVENT_JOB_DISCOVERED] = JOURNAL_MESSAGE_ID_JOB_DISCOVERED,
+    [EVENT_JOB_STATUS_CHANGED] = JOURNAL_MESSAGE_ID_JOB_STATUS_CHANGED,
+    [EVENT_JOB_STUCK] = JOURNAL_MESSAGE_ID_JOB_STUCK,
+    [EVENT_JOB_GONE] = JOURNAL_MESSAGE_ID_JOB_GONE,
+};
+
+const char *journal_message_id(enum event_type t)
+{
+	if (t < 0 || t >= _EVENT_TYPE_MAX)
+		return NULL;
+	return journal_message_ids[t];
+}
+
+int journal_priority(const struct event *e)
+{
+	if (e->type == EVENT_JOB_GONE || job_status_is_failed(e->status))
+		return LOG_ERR;
+	if (e->type == EVENT_JOB_STUCK)
+		return LOG_WARNING;
+	if (e->status == JOB_STATUS_ACTIVE)
+		return LOG_NOTICE;
+	return LOG_INFO;
+}
+
+char *journal_format_message(const struct event *e)
+{
+	return payload_summary_line(e);
+}
+
+struct fields {
+	struct iovec iov[JOURNAL_MAX_FIELDS];
+	size_t n;
+};
+
+static void fields_free(struct fields *f)
+{
+	for (size_t i = 0; i < f->n; i++)
+		free(f->iov[i].iov_base);
+	f->n = 0;
+}
+
+/* "KEY=" + value as one iovec; the value is copied byte for byte, so
+ * newlines and '%' reach journald untouched (sd_journal_sendv sends
+ * newline-containing values in the binary-safe form). */
+static int fields_add(struct fields *f, const char *key, const char *value)
+{
+	size_t kl, vl;
+	char *p;
+
+	if (!value)
+		return 0;
+	if (f->n == JOURNAL_MAX_FIELDS)
+		return -E2BIG;
+	kl = strlen(key);
+	vl = strlen(value);
+	p = malloc(kl + 1 + vl);
+	if (!p)
+		return -ENOMEM;
+	memcpy(p, key, kl);
+	p[kl] = '=';
+	memcpy(p + kl + 1, value, vl);
+	f->iov[f->n].iov_base = p;
+	f->iov[f->n].iov_len = kl + 1 + vl;
+	f->n++;
+	return 0;
+}
+
+int journal_send_event(const struct event *e)
+{
+	const struct job_observation *o = e->job;
+	_cleanup_free_ char *msg = journal_format_message(e);
+	struct fields f = {.n = 0};
+	char prio[4], ut[40];
+	int r = 0;
+
+	if (!msg)
+		return -ENOMEM;
+	prio[0] = (char)('0' + journal_priority(e));
+	prio[1] = '\0';
+	ut[0] = '\0';
+	if (o && o->update_time_ms > 0)
+		format_iso8601_ms(o->update_time_ms, ut, sizeof(ut));
+
+	{
+		const char *kv[][2] = {
+		    {"MESSAGE", msg},
+		    {"MESSAGE_ID", journal_message_id(e->type)},
+		    {"PRIORITY", prio},
+		    {"SYSLOG_IDENTIFIER", program_invocation_short_name},
+		    {"EVENT_ID", e->id},
+		    {"EVENT_TYPE", event_type_to_string(e->type)},
+		    {"JOB_STATUS", job_status_to_string(e->status)},
+		    {"JOB_PREVIOUS_STATUS", job_status_to_string(e->previous_status)},
+		    {"JOB_ARN", o ? o->arn : NULL},
+		    {"JOB_NAME", o ? o->name : NULL},
+		    {"JOB_STATUS_CODE", o ? o->status_code : NULL},
+		    {"JOB_STATUS_MESSAGE", o ? o->status_message : NULL},
+		    {"JOB_UPDATE_TIME", ut[0] ? ut : NULL},
+		    {"JOB_COLLABORATION_ID", o ? o->collaboration_id : NULL},
+		    {"JOB_CONFIGURED_AUDIENCE_MODEL_ARN", o ? o->configured_audience_model_arn : NULL},
+		};
+		for (size_t i = 0; i < ELEMENTSOF(kv) && r == 0; i++)
+			r = fields_add(&f, kv[i][0], kv[i][1]);
+	}
+	if (r == 0)
+		r = sd_journal_sendv(f.iov, (int)f.n);
+	fields_free(&f);
+	return r < 0 ? r : 0;
+}

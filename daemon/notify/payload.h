@@ -1,0 +1,59 @@
+/* Webhook payload builders: one event in, one malloc'd JSON body out.
+ *
+ * Three formats:
+ *  - json: the Standard Webhooks envelope
+ *      {"type": "job.status_changed", "timestamp": RFC 3339 of detection,
+ *       "data": {jobArn, name, previousStatus, status, statusDetails,
+ *                createTime, updateTime, configuredAudienceModelArn,
+ *                collaborationId, metrics, region, eventId}}
+ *  - slack: {"text": one mrkdwn line, "blocks": [a section with it]}
+ *  - alertmanager: the Alertmanager webhook v4 payload with one alert.
+ *
+ * Every body stays under PAYLOAD_MAX_BYTES: long free-text fields (the status
+ * message, the name) are truncated with a marker.
+ */
+#ifndef JW_NOTIFY_PAYLOAD_H
+#define JW_NOTIFY_PAYLOAD_H
+
+#include <stdbool.h>
+
+#include "event.h"
+
+#define PAYLOAD_MAX_BYTES (20 * 1024)
+/* Longest status message copied into a payload (bytes, before escaping). */
+#define PAYLOAD_MAX_MESSAGE 4096
+
+enum payload_format {
+	PAYLOAD_FORMAT_JSON,
+	PAYLOAD_FORMAT_SLACK,
+	PAYLOAD_FORMAT_ALERTMANAGER,
+	_PAYLOAD_FORMAT_MAX,
+	PAYLOAD_FORMAT_INVALID = -1,
+};
+
+const char *payload_format_to_string(enum payload_format f);
+enum payload_format payload_format_from_string(const char *s);
+
+/* Whether an alertmanager hook gets this event at all: firing events
+ * (*_FAILED status changes, job.stuck, job.gone) and resolving ones (any
+ * status change to ACTIVE -- it resolves a failed or stuck alert; a resolve
+ * for an alert that never fired is harmless to Alertmanager receivers).
+ * job.discovered and plain progress are not relevant. */
+bool payload_alertmanager_relevant(const struct event *e);
+
+/* The one-line human summary used by slack, journald and alert summaries,
+ * without Slack escaping (malloc'd, NULL on ENOMEM). */
+char *payload_summary_line(const struct event *e);
+
+/* Escapes &, <, > as Slack requires (&amp; &lt; &gt;).  malloc'd. */
+char *payload_slack_escape(const char *s);
+
+/* Builders: malloc'd NUL-terminated JSON or NULL (ENOMEM, or an event the
+ * format does not carry -- alertmanager for an irrelevant event).
+ * e is borrowed. */
+char *payload_build_json(const struct event *e);
+char *payload_build_slack(const struct event *e);
+char *payload_build_alertmanager(const struct event *e);
+char *payload_build(enum payload_format f, const struct event *e);
+
+#endif

@@ -1,0 +1,220 @@
+/* Reads an outbox payload (written by job_observation_to_json()) back into
+ * a struct job_observation.  The payload is the notifiers' source of truth
+ * for statusDetails, metrics, seedAudience and tags, so every field the
+ * writer emits is read here; anything unknown is ignored. */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "store.h"
+#include "util.h"
+
+#define STORE_JSON_MAX_PAIRS 4096
+
+static int dup_str(const cJSON *obj, const char *key, char **out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	if (!cJSON_IsString(v) || !v->valuestring)
+		return 0;
+	*out = strdup(v->valuestring);
+	return *out ? 0 : -ENOMEM;
+}
+
+static int get_time(const cJSON *obj, const char *key, int64_t *out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	if (cJSON_IsString(v) && v->valuestring)
+		return parse_iso8601_ms(v->valuestring, out) < 0 ? -EBADMSG : 0;
+	if (cJSON_IsNumber(v) && isfinite(v->valuedouble))
+		*out = (int64_t)llround(v->valuedouble * 1000.0);
+	return 0;
+}
+
+static bool get_number(const cJSON *obj, const char *key, double *out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
+		return false;
+	*out = v->valuedouble;
+	return true;
+}
+
+static int64_t double_to_int64(double d)
+{
+	if (d >= 9.2e18)
+		return INT64_MAX;
+	if (d <= -9.2e18)
+		return INT64_MIN;
+	return (int64_t)llround(d);
+}
+
+/* A string map ({"k": "v", ...}) into key, value, key, value ... */
+static int get_pairs(const cJSON *obj, char ***ret, size_t *ret_n)
+{
+	const cJSON *it;
+	size_t n = 0, i = 0;
+	char **v;
+
+	if (!cJSON_IsObject(obj))
+		return 0;
+	cJSON_ArrayForEach(it, obj) if (cJSON_IsString(it) && it->string) n++;
+	if (n == 0)
+		return 0;
+	if (n > STORE_JSON_MAX_PAIRS)
+		return -E2BIG;
+	v = calloc(2 * n, sizeof(char *));
+	if (!v)
+		return -ENOMEM;
+	/* Publish first so job_observation_free() releases partial work. */
+	*ret = v;
+	*ret_n = n;
+	cJSON_ArrayForEach(it, obj)
+	{
+		if (!cJSON_IsString(it) || !it->string)
+			continue;
+		v[2 * i] = strdup(it->string);
+		v[2 * i + 1] = strdup(it->valuestring ? it->valuestring : "");
+		if (!v[2 * i] || !v[2 * i + 1])
+			return -ENOMEM;
+		i++;
+	}
+	return 0;
+}
+
+static int parse_seed(const cJSON *sa, struct job_observation *o)
+{
+	const cJSON *q = cJSON_GetObjectItemCaseSensitive(sa, "sqlParameters");
+	const cJSON *w = cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(sa, "sqlComputeConfiguration"), "worker");
+	double num;
+	int r;
+
+	o->has_seed_audience = true;
+	r = dup_str(cJSON_GetObjectItemCaseSensitive(sa, "dataSource"), "s3Uri", &o->seed_s3_uri);
+	if (r >= 0)
+		r = dup_str(sa, "roleArn", &o->seed_role_arn);
+	if (r >= 0 && cJSON_IsObject(q)) {
+		r = dup_str(q, "queryString", &o->seed_sql_query_string);
+		if (r >= 0)
+			r = dup_str(q, "analysisTemplateArn", &o->seed_sql_analysis_template_arn);
+		if (r >= 0)
+			r = get_pairs(cJSON_GetObjectItemCaseSensitive(q, "parameters"), &o->seed_sql_parameters,
+				      &o->n_seed_sql_parameters);
+	}
+	if (r >= 0 && cJSON_IsObject(w)) {
+		r = dup_str(w, "type", &o->seed_worker_type);
+		if (get_number(w, "number", &num))
+			o->seed_worker_number = double_to_int64(num);
+	}
+	return r;
+}
+
+static int parse_metrics(const cJSON *m, struct job_observation *o)
+{
+	const cJSON *rl = cJSON_GetObjectItemCaseSensitive(m, "relevanceMetrics"), *it;
+	int n, i = 0, r = 0;
+
+	o->has_metrics = true;
+	o->has_recall_metric = get_number(m, "recallMetric", &o->recall_metric);
+	if (!cJSON_IsArray(rl))
+		return 0;
+	n = cJSON_GetArraySize(rl);
+	if (n <= 0)
+		return 0;
+	if (n > STORE_JSON_MAX_PAIRS)
+		return -E2BIG;
+	o->relevance_metrics = calloc((size_t)n, sizeof(struct relevance_metric));
+	if (!o->relevance_metrics)
+		return -ENOMEM;
+	cJSON_ArrayForEach(it, rl)
+	{
+		struct relevance_metric *rm = &o->relevance_metrics[i];
+		const cJSON *as = cJSON_GetObjectItemCaseSensitive(it, "audienceSize");
+		double d;
+
+		if (!cJSON_IsObject(it) || i >= n)
+			continue;
+		o->n_relevance_metrics = (size_t)++i;
+		r = dup_str(as, "type", &rm->audience_size_type);
+		if (r < 0)
+			return r;
+		if (get_number(as, "value", &d))
+			rm->audience_size_value = double_to_int64(d);
+		rm->has_score = get_number(it, "score", &rm->score);
+	}
+	return 0;
+}
+
+int job_observation_from_json_blob(const char *json, struct job_observation **ret)
+{
+	cJSON *j;
+	struct job_observation *o;
+	const cJSON *v;
+	int r;
+
+	if (!json || !ret)
+		return -EINVAL;
+	j = cJSON_Parse(json);
+	if (!cJSON_IsObject(j)) {
+		cJSON_Delete(j);
+		return -EBADMSG;
+	}
+	o = job_observation_new();
+	if (!o) {
+		cJSON_Delete(j);
+		return -ENOMEM;
+	}
+	r = get_time(j, "createTime", &o->create_time_ms);
+	if (r >= 0)
+		r = get_time(j, "updateTime", &o->update_time_ms);
+	if (r >= 0)
+		r = dup_str(j, "audienceGenerationJobArn", &o->arn);
+	if (r >= 0)
+		r = dup_str(j, "name", &o->name);
+	if (r >= 0)
+		r = dup_str(j, "description", &o->description);
+	v = cJSON_GetObjectItemCaseSensitive(j, "status");
+	if (r >= 0 && cJSON_IsString(v) && v->valuestring)
+		o->status = strcmp(v->valuestring, "GONE") == 0 ? JOB_STATUS_GONE
+								 : job_status_from_string(v->valuestring);
+	v = cJSON_GetObjectItemCaseSensitive(j, "statusDetails");
+	if (r >= 0 && cJSON_IsObject(v)) {
+		r = dup_str(v, "statusCode", &o->status_code);
+		if (r >= 0)
+			r = dup_str(v, "message", &o->status_message);
+	}
+	if (r >= 0)
+		r = dup_str(j, "configuredAudienceModelArn", &o->configured_audience_model_arn);
+	v = cJSON_GetObjectItemCaseSensitive(j, "seedAudience");
+	if (r >= 0 && cJSON_IsObject(v))
+		r = parse_seed(v, o);
+	v = cJSON_GetObjectItemCaseSensitive(j, "includeSeedInOutput");
+	if (r >= 0 && cJSON_IsBool(v)) {
+		o->has_include_seed_in_output = true;
+		o->include_seed_in_output = cJSON_IsTrue(v);
+	}
+	if (r >= 0)
+		r = dup_str(j, "collaborationId", &o->collaboration_id);
+	v = cJSON_GetObjectItemCaseSensitive(j, "metrics");
+	if (r >= 0 && cJSON_IsObject(v))
+		r = parse_metrics(v, o);
+	if (r >= 0)
+		r = dup_str(j, "startedBy", &o->started_by);
+	if (r >= 0)
+		r = get_pairs(cJSON_GetObjectItemCaseSensitive(j, "tags"), &o->tags, &o->n_tags);
+	if (r >= 0)
+		r = dup_str(j, "protectedQueryIdentifier", &o->protected_query_identifier);
+	cJSON_Delete(j);
+	if (r < 0) {
+		job_observation_free(o);
+		return r;
+	}
+	*ret = o;
+	return 0;
+}

@@ -1,0 +1,114 @@
+/* The tracker: the job table (hash map by ARN) and transition detection.
+ *
+ * Each observation is compared with the stored state; only a real change
+ * produces an event (job.discovered, job.status_changed, job.stuck,
+ * job.gone).  The event and the job row that produced it are written to the
+ * store in the same batch (transaction); the in-memory state changes only
+ * when the store accepted both, so a refused write is detected again by the
+ * next poll.  A failed poll is never an event, only counters.
+ *
+ * Jobs are never removed from the table: an unwatched job keeps its state
+ * (watched = false) so re-watching it does not re-announce it. */
+#ifndef JW_TRACKER_H
+#define JW_TRACKER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "event.h"
+#include "model.h"
+#include "scheduler.h"
+#include "store.h"
+
+#define TRACKER_LAST_ERROR_MAX 160 /* bytes kept of the last poll error */
+#define TRACKER_ARN_MAX        2048
+
+struct tracked_job {
+	char *arn;
+	char *name;
+	char *status_code;
+	char *status_message;
+	char *collaboration_id;
+	char *configured_audience_model_arn;
+	char *last_error;   /* truncated to TRACKER_LAST_ERROR_MAX */
+	const char *source; /* interned by the tracker: "config", "discover:NAME", "api" */
+	void *userdata;     /* free for the engine */
+	int64_t update_time_ms;
+	int64_t create_time_ms;
+	int64_t status_since_ms; /* updateTime of the observation that entered status */
+	int64_t first_seen_ms;
+	int64_t last_seen_ms;
+	int64_t last_poll_ms;
+	int64_t last_success_ms;
+	uint32_t polls;
+	uint32_t poll_failures;
+	uint32_t consecutive_failures;
+	struct sched_node sched;
+	int8_t status; /* enum job_status; JOB_STATUS_INVALID when never seen */
+	bool stuck_emitted;
+	bool watched;
+	bool gone;
+};
+
+struct tracker_stats {
+	size_t jobs;
+	size_t watched;
+	uint64_t observations;
+	uint64_t stale_observations; /* updateTime older than stored: ignored */
+	uint64_t events;             /* new events stored */
+	uint64_t duplicate_events;   /* already in the store (same id) */
+	uint64_t poll_failures;
+};
+
+struct tracker;
+
+/* Returns the sinks for an event: a NULL-terminated array borrowed until the
+ * next call (e.g. "journal", "webhook:NAME" filtered by the hook's `on`). */
+typedef const char *const *(*tracker_sinks_fn)(const struct event *e, void *userdata);
+/* Called for every newly stored event (not for duplicates).  e and e->job
+ * are borrowed for the duration of the call.  Note the event is not yet
+ * committed: wake the notifiers after store_flush(). */
+typedef void (*tracker_event_fn)(const struct event *e, void *userdata);
+
+/* store and region are borrowed and must outlive the tracker.
+ * stuck_after_ms 0 disables job.stuck. */
+int tracker_new(struct store *store, const char *region, int64_t stuck_after_ms, tracker_sinks_fn sinks,
+		void *sinks_userdata, struct tracker **ret);
+struct tracker *tracker_free(struct tracker *t);
+void tracker_set_event_callback(struct tracker *t, tracker_event_fn cb, void *userdata);
+void tracker_set_stuck_after(struct tracker *t, int64_t stuck_after_ms);
+
+/* Restores every job row from the store (call once, before polling). */
+int tracker_load(struct tracker *t);
+
+/* Watches arn (source: "config", "discover:NAME", "api").  Returns 1 if
+ * the job is new to the table, 0 if it was known (re-watching an unwatched
+ * job sets watched and its new source); *ret_job if not NULL. */
+int tracker_add(struct tracker *t, const char *arn, const char *source, struct tracked_job **ret_job);
+/* Stops watching (state kept, watched = false).  -ENOENT if unknown. */
+int tracker_unwatch(struct tracker *t, const char *arn);
+struct tracked_job *tracker_find(struct tracker *t, const char *arn);
+/* Iteration in insertion order: for (i = 0; i < tracker_size(t); i++). */
+size_t tracker_size(const struct tracker *t);
+struct tracked_job *tracker_job_at(struct tracker *t, size_t i);
+struct tracked_job *tracker_job_from_sched(struct sched_node *n);
+
+/* Compares obs (borrowed) with the stored state of obs->arn at now_ms and
+ * stores the events a real change produces.  Returns the number of new
+ * events (0 for no change, a stale or duplicate observation), -ENOENT for an
+ * ARN not in the table, -EINVAL for an unknown status. */
+int tracker_observe(struct tracker *t, const struct job_observation *obs, int64_t now_ms);
+/* Emits job.stuck for every job in a WORKING status longer than stuck_after
+ * (once per stay).  Returns the number of new events. */
+int tracker_check_stuck(struct tracker *t, int64_t now_ms);
+/* The API said 404.  A job seen before becomes GONE with one job.gone
+ * (returns 1, or 0 when already gone); a job never seen returns -ENOENT and
+ * no event: that is a poll error for the caller to log and count. */
+int tracker_gone(struct tracker *t, const char *arn, int64_t now_ms);
+/* A poll failed: counters and last_error only, never an event. */
+int tracker_poll_failed(struct tracker *t, const char *arn, int64_t now_ms, const char *error_text);
+
+void tracker_get_stats(const struct tracker *t, struct tracker_stats *ret);
+
+#endif

@@ -1,0 +1,401 @@
+/* aws/parse.c: GetAudienceGenerationJob / ListAudienceGenerationJobs JSON to
+ * struct job_observation, and the protocol errors for answers that do not
+ * fit the model. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <cmocka.h>
+
+#include "aws/parse.h"
+#include "model.h"
+#include "util.h"
+
+#define ARN "arn:aws:cleanrooms-ml:us-east-1:123456789012:audience-generation-job/7c5d1c56-aaaa-bbbb-cccc-0123456789ab"
+#define CAM "arn:aws:cleanrooms-ml:us-east-1:123456789012:configured-audience-model/cam-1"
+
+/* Every member of the seed's response syntax, plus members the model may
+ * gain later (unknown ones must be ignored). */
+static const char full_json[] =
+	"{\"createTime\":\"2024-01-15T12:00:00.123Z\",\"updateTime\":\"2024-01-15T12:05:00Z\","
+	"\"audienceGenerationJobArn\":\"" ARN "\",\"name\":\"job one\",\"description\":\"desc\","
+	"\"status\":\"CREATE_FAILED\",\"statusDetails\":{\"statusCode\":\"INTERNAL\",\"message\":\"boom\"},"
+	"\"configuredAudienceModelArn\":\"" CAM "\","
+	"\"seedAudience\":{\"dataSource\":{\"s3Uri\":\"s3://bucket/seed.jsonl\"},\"roleArn\":"
+	"\"arn:aws:iam::123456789012:role/seed\",\"sqlParameters\":{\"queryString\":\"SELECT 1\","
+	"\"analysisTemplateArn\":\"arn:aws:cleanrooms:us-east-1:123456789012:membership/m/analysistemplate/t\","
+	"\"parameters\":{\"p1\":\"v1\",\"p2\":\"v2\"}},\"sqlComputeConfiguration\":{\"worker\":{\"type\":\"CR.4X\","
+	"\"number\":16}}},"
+	"\"includeSeedInOutput\":true,\"collaborationId\":\"11111111-2222-3333-4444-555555555555\","
+	"\"metrics\":{\"relevanceMetrics\":[{\"audienceSize\":{\"type\":\"ABSOLUTE\",\"value\":1000},\"score\":0.5},"
+	"{\"audienceSize\":{\"type\":\"PERCENTAGE\",\"value\":20}}],\"recallMetric\":0.25},"
+	"\"startedBy\":\"123456789012\",\"tags\":{\"team\":\"ads\",\"env\":\"prod\"},"
+	"\"protectedQueryIdentifier\":\"pq-1\",\"someFutureField\":{\"x\":[1,2,3]},\"anotherOne\":42}";
+
+static struct job_observation *parse_ok(const char *json)
+{
+	struct job_observation *o = NULL;
+	char err[256];
+	int r = aws_parse_get(json, strlen(json), &o, err, sizeof(err));
+	if (r != 0)
+		fail_msg("aws_parse_get failed: %d %s", r, err);
+	return o;
+}
+
+static void expect_error(const char *json, const char *needle)
+{
+	struct job_observation *o = NULL;
+	char err[256] = "";
+	int r = aws_parse_get(json, strlen(json), &o, err, sizeof(err));
+	if (r != -EBADMSG)
+		fail_msg("want -EBADMSG for %.200s, got %d", json, r);
+	assert_null(o);
+	if (!strstr(err, needle))
+		fail_msg("error \"%s\" does not mention \"%s\"", err, needle);
+}
+
+static void test_full_shape(void **state)
+{
+	struct job_observation *o = parse_ok(full_json);
+
+	assert_string_equal(o->arn, ARN);
+	assert_string_equal(o->name, "job one");
+	assert_string_equal(o->description, "desc");
+	assert_int_equal(o->status, JOB_STATUS_CREATE_FAILED);
+	assert_string_equal(o->status_code, "INTERNAL");
+	assert_string_equal(o->status_message, "boom");
+	assert_string_equal(o->configured_audience_model_arn, CAM);
+	assert_string_equal(o->collaboration_id, "11111111-2222-3333-4444-555555555555");
+	assert_string_equal(o->started_by, "123456789012");
+	assert_string_equal(o->protected_query_identifier, "pq-1");
+	assert_int_equal(o->create_time_ms, 1705320000123LL);
+	assert_int_equal(o->update_time_ms, 1705320300000LL);
+	assert_true(o->has_include_seed_in_output);
+	assert_true(o->include_seed_in_output);
+	assert_true(o->has_seed_audience);
+	assert_string_equal(o->seed_s3_uri, "s3://bucket/seed.jsonl");
+	assert_string_equal(o->seed_role_arn, "arn:aws:iam::123456789012:role/seed");
+	assert_string_equal(o->seed_sql_query_string, "SELECT 1");
+	assert_non_null(o->seed_sql_analysis_template_arn);
+	assert_int_equal(o->n_seed_sql_parameters, 2);
+	assert_string_equal(o->seed_sql_parameters[0], "p1");
+	assert_string_equal(o->seed_sql_parameters[1], "v1");
+	assert_string_equal(o->seed_sql_parameters[3], "v2");
+	assert_string_equal(o->seed_worker_type, "CR.4X");
+	assert_int_equal(o->seed_worker_number, 16);
+	assert_true(o->has_metrics);
+	assert_int_equal(o->n_relevance_metrics, 2);
+	assert_string_equal(o->relevance_metrics[0].audience_size_type, "ABSOLUTE");
+	assert_int_equal(o->relevance_metrics[0].audience_size_value, 1000);
+	assert_true(o->relevance_metrics[0].has_score);
+	assert_true(o->relevance_metrics[0].score == 0.5);
+	assert_false(o->relevance_metrics[1].has_score);
+	assert_true(o->has_recall_metric);
+	assert_true(o->recall_metric == 0.25);
+	assert_int_equal(o->n_tags, 2);
+	assert_string_equal(o->tags[0], "team");
+	assert_string_equal(o->tags[1], "ads");
+	assert_false(o->from_list);
+	job_observation_free(o);
+}
+
+/* The JSON written back has the API's field names and the same values. */
+static void test_roundtrip_json(void **state)
+{
+	struct job_observation *o = parse_ok(full_json), *o2;
+	char *js = job_observation_to_json(o);
+
+	assert_non_null(js);
+	o2 = parse_ok(js);
+	assert_string_equal(o2->arn, o->arn);
+	assert_int_equal(o2->create_time_ms, o->create_time_ms);
+	assert_int_equal(o2->n_tags, 2);
+	assert_int_equal(o2->seed_worker_number, 16);
+	assert_non_null(strstr(js, "\"audienceGenerationJobArn\":"));
+	free(js);
+	job_observation_free(o);
+	job_observation_free(o2);
+}
+
+static void test_minimal_and_nulls(void **state)
+{
+	struct job_observation *o = parse_ok(
+		"{\"createTime\":1705320000.5,\"updateTime\":\"2024-01-15T12:00:00+02:00\","
+		"\"audienceGenerationJobArn\":\"" ARN "\",\"name\":\"n\",\"status\":\"ACTIVE\","
+		"\"configuredAudienceModelArn\":\"" CAM "\",\"seedAudience\":null,\"description\":null}");
+	assert_int_equal(o->create_time_ms, 1705320000500LL);
+	assert_int_equal(o->update_time_ms, 1705320000000LL - 2 * 3600 * 1000);
+	assert_int_equal(o->status, JOB_STATUS_ACTIVE);
+	assert_null(o->description);
+	assert_false(o->has_seed_audience);
+	assert_false(o->has_metrics);
+	assert_false(o->has_include_seed_in_output);
+	assert_int_equal(o->n_tags, 0);
+	job_observation_free(o);
+}
+
+/* Removes one member (path "a" or "a.b") from the full answer. */
+static char *without(const char *path)
+{
+	cJSON *j = cJSON_Parse(full_json), *parent = j;
+	char buf[128], *dot, *out;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	dot = strchr(buf, '.');
+	if (dot) {
+		*dot = '\0';
+		parent = cJSON_GetObjectItemCaseSensitive(j, buf);
+		path = dot + 1;
+	} else {
+		path = buf;
+	}
+	cJSON_DeleteItemFromObjectCaseSensitive(parent, path);
+	out = cJSON_PrintUnformatted(j);
+	cJSON_Delete(j);
+	return out;
+}
+
+static char *with(const char *name, cJSON *value)
+{
+	cJSON *j = cJSON_Parse(full_json);
+	char *out;
+
+	cJSON_ReplaceItemInObjectCaseSensitive(j, name, value);
+	out = cJSON_PrintUnformatted(j);
+	cJSON_Delete(j);
+	return out;
+}
+
+static void test_required_fields(void **state)
+{
+	static const char *const required[] = {
+		"createTime", "updateTime", "audienceGenerationJobArn", "name", "status", "configuredAudienceModelArn",
+	};
+	for (size_t i = 0; i < ELEMENTSOF(required); i++) {
+		char *js = without(required[i]);
+		char want[96];
+		snprintf(want, sizeof(want), "missing required field \"%s\"", required[i]);
+		expect_error(js, want);
+		free(js);
+	}
+	/* Optional ones may go. */
+	static const char *const optional[] = {"description", "statusDetails", "seedAudience", "metrics", "tags",
+					       "includeSeedInOutput", "collaborationId", "startedBy",
+					       "protectedQueryIdentifier", "metrics.recallMetric"};
+	for (size_t i = 0; i < ELEMENTSOF(optional); i++) {
+		char *js = without(optional[i]);
+		job_observation_free(parse_ok(js));
+		free(js);
+	}
+}
+
+static void test_bad_values(void **state)
+{
+	char *js;
+
+	js = with("status", cJSON_CreateString("PAUSED"));
+	expect_error(js, "field \"status\" has unknown value \"PAUSED\"");
+	free(js);
+	js = with("status", cJSON_CreateNumber(3));
+	expect_error(js, "\"status\" is not a string");
+	free(js);
+	js = with("name", cJSON_CreateTrue());
+	expect_error(js, "\"name\" is not a string");
+	free(js);
+	js = with("createTime", cJSON_CreateString("yesterday"));
+	expect_error(js, "\"createTime\" is not a valid ISO 8601");
+	free(js);
+	js = with("updateTime", cJSON_CreateArray());
+	expect_error(js, "\"updateTime\" is not a timestamp");
+	free(js);
+	js = with("audienceGenerationJobArn", cJSON_CreateString("arn:aws:s3:::bucket"));
+	expect_error(js, "\"audienceGenerationJobArn\" is not an audience generation job ARN");
+	free(js);
+	js = with("includeSeedInOutput", cJSON_CreateString("true"));
+	expect_error(js, "\"includeSeedInOutput\" is not a boolean");
+	free(js);
+	js = with("tags", cJSON_CreateString("a=b"));
+	expect_error(js, "\"tags\" is not an object");
+	free(js);
+	js = with("metrics", cJSON_Parse("{\"relevanceMetrics\":{}}"));
+	expect_error(js, "\"metrics.relevanceMetrics\" is not an array");
+	free(js);
+	js = with("metrics", cJSON_Parse("{\"relevanceMetrics\":[{\"audienceSize\":{\"value\":1.5}}]}"));
+	expect_error(js, "\"value\" is not an integer");
+	free(js);
+	js = with("tags", cJSON_Parse("{\"k\":1}"));
+	expect_error(js, "\"tags.k\" is not a string");
+	free(js);
+
+	expect_error("", "empty body");
+	expect_error("<html>503</html>", "not JSON");
+	expect_error("[1,2]", "not a JSON object");
+	expect_error("{\"createTime\":", "not JSON");
+}
+
+static void test_caps(void **state)
+{
+	cJSON *tags = cJSON_CreateObject(), *rm = cJSON_CreateObject(), *arr;
+	char key[16], *js, *big;
+	size_t len = AWS_MAX_BODY + 1;
+
+	for (int i = 0; i < AWS_MAX_TAGS + 1; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		cJSON_AddStringToObject(tags, key, "v");
+	}
+	js = with("tags", tags);
+	expect_error(js, "\"tags\" has 201 entries (max 200)");
+	free(js);
+
+	arr = cJSON_AddArrayToObject(rm, "relevanceMetrics");
+	for (int i = 0; i < AWS_MAX_RELEVANCE_METRICS + 1; i++)
+		cJSON_AddItemToArray(arr, cJSON_Parse("{\"audienceSize\":{\"type\":\"ABSOLUTE\",\"value\":1}}"));
+	js = with("metrics", rm);
+	expect_error(js, "has 101 entries (max 100)");
+	free(js);
+
+	/* Exactly at the caps is fine. */
+	tags = cJSON_CreateObject();
+	for (int i = 0; i < AWS_MAX_TAGS; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		cJSON_AddStringToObject(tags, key, "v");
+	}
+	js = with("tags", tags);
+	job_observation_free(parse_ok(js));
+	free(js);
+
+	/* Over 1 MiB: refused before parsing, whatever it contains. */
+	big = malloc(len + 1);
+	assert_non_null(big);
+	memset(big, ' ', len);
+	memcpy(big, full_json, strlen(full_json));
+	big[len] = '\0';
+	{
+		struct job_observation *o = NULL;
+		char err[256];
+		assert_int_equal(aws_parse_get(big, len, &o, err, sizeof(err)), -EBADMSG);
+		assert_non_null(strstr(err, "cap"));
+	}
+	free(big);
+}
+
+static char *list_page(int n, const char *token)
+{
+	cJSON *j = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(j, "audienceGenerationJobs");
+	char *out;
+
+	for (int i = 0; i < n; i++) {
+		cJSON *e = cJSON_CreateObject();
+		char arn[200];
+		snprintf(arn, sizeof(arn), "arn:aws:cleanrooms-ml:us-east-1:123456789012:audience-generation-job/j-%d", i);
+		cJSON_AddStringToObject(e, "createTime", "2024-01-15T12:00:00Z");
+		cJSON_AddStringToObject(e, "updateTime", "2024-01-15T12:00:01Z");
+		cJSON_AddStringToObject(e, "audienceGenerationJobArn", arn);
+		cJSON_AddStringToObject(e, "name", "n");
+		cJSON_AddStringToObject(e, "status", i % 2 ? "ACTIVE" : "CREATE_IN_PROGRESS");
+		cJSON_AddStringToObject(e, "configuredAudienceModelArn", CAM);
+		cJSON_AddStringToObject(e, "startedBy", "123456789012");
+		cJSON_AddStringToObject(e, "unknownSummaryField", "x");
+		cJSON_AddItemToArray(arr, e);
+	}
+	if (token)
+		cJSON_AddStringToObject(j, "nextToken", token);
+	out = cJSON_PrintUnformatted(j);
+	cJSON_Delete(j);
+	return out;
+}
+
+static void test_list(void **state)
+{
+	struct job_observation **items = NULL;
+	char *token = NULL, err[256], *js;
+	size_t n = 0;
+
+	js = list_page(3, "abc+/def==");
+	assert_int_equal(aws_parse_list(js, strlen(js), &items, &n, &token, err, sizeof(err)), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(token, "abc+/def==");
+	assert_true(items[0]->from_list);
+	assert_int_equal(items[0]->status, JOB_STATUS_CREATE_IN_PROGRESS);
+	assert_int_equal(items[1]->status, JOB_STATUS_ACTIVE);
+	assert_string_equal(items[2]->arn,
+			    "arn:aws:cleanrooms-ml:us-east-1:123456789012:audience-generation-job/j-2");
+	aws_job_array_free(items, n);
+	free(token);
+	free(js);
+
+	/* Last page: no token; an empty page is fine. */
+	js = list_page(0, NULL);
+	assert_int_equal(aws_parse_list(js, strlen(js), &items, &n, &token, err, sizeof(err)), 0);
+	assert_int_equal(n, 0);
+	assert_null(token);
+	assert_null(items);
+	free(js);
+
+	js = list_page(AWS_MAX_PAGE_ITEMS, "t");
+	assert_int_equal(aws_parse_list(js, strlen(js), &items, &n, &token, err, sizeof(err)), 0);
+	assert_int_equal(n, 100);
+	aws_job_array_free(items, n);
+	free(token);
+	free(js);
+
+	js = list_page(AWS_MAX_PAGE_ITEMS + 1, "t");
+	assert_int_equal(aws_parse_list(js, strlen(js), &items, &n, &token, err, sizeof(err)), -EBADMSG);
+	assert_non_null(strstr(err, "101 entries"));
+	free(js);
+
+	{
+		char *longtok = malloc(AWS_MAX_NEXT_TOKEN + 2);
+		memset(longtok, 'a', AWS_MAX_NEXT_TOKEN + 1);
+		longtok[AWS_MAX_NEXT_TOKEN + 1] = '\0';
+		js = list_page(1, longtok);
+		assert_int_equal(aws_parse_list(js, strlen(js), &items, &n, &token, err, sizeof(err)), -EBADMSG);
+		assert_non_null(strstr(err, "nextToken"));
+		free(js);
+		longtok[AWS_MAX_NEXT_TOKEN] = '\0';
+		js = list_page(1, longtok);
+		assert_int_equal(aws_parse_list(js, strlen(js), &items, &n, &token, err, sizeof(err)), 0);
+		assert_int_equal(strlen(token), AWS_MAX_NEXT_TOKEN);
+		aws_job_array_free(items, n);
+		free(token);
+		free(js);
+		free(longtok);
+	}
+
+	/* A broken item names its index and field. */
+	{
+		const char *bad = "{\"audienceGenerationJobs\":[{\"createTime\":\"2024-01-15T12:00:00Z\","
+				  "\"updateTime\":\"2024-01-15T12:00:00Z\",\"audienceGenerationJobArn\":\"" ARN "\","
+				  "\"name\":\"n\",\"configuredAudienceModelArn\":\"" CAM "\"}]}";
+		assert_int_equal(aws_parse_list(bad, strlen(bad), &items, &n, &token, err, sizeof(err)), -EBADMSG);
+		assert_non_null(strstr(err, "audienceGenerationJobs[0]"));
+		assert_non_null(strstr(err, "missing required field \"status\""));
+	}
+	{
+		const char *bad = "{\"nextToken\":\"x\"}";
+		assert_int_equal(aws_parse_list(bad, strlen(bad), &items, &n, &token, err, sizeof(err)), -EBADMSG);
+		assert_non_null(strstr(err, "audienceGenerationJobs"));
+		bad = "{\"audienceGenerationJobs\":[],\"nextToken\":5}";
+		assert_int_equal(aws_parse_list(bad, strlen(bad), &items, &n, &token, err, sizeof(err)), -EBADMSG);
+		assert_non_null(strstr(err, "\"nextToken\" is not a string"));
+		bad = "{\"audienceGenerationJobs\":[\"x\"]}";
+		assert_int_equal(aws_parse_list(bad, strlen(bad), &items, &n, &token, err, sizeof(err)), -EBADMSG);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_full_shape),   cmocka_unit_test(test_roundtrip_json),
+		cmocka_unit_test(test_minimal_and_nulls), cmocka_unit_test(test_required_fields),
+		cmocka_unit_test(test_bad_values),   cmocka_unit_test(test_caps),
+		cmocka_unit_test(test_list),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

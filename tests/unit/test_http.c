@@ -1,0 +1,1133 @@
+/* http.c against real local servers: a scripted HTTP/1.1 server on raw
+ * sockets in a thread (resets, stalls, truncation and huge bodies on
+ * demand), and a python3 TLS server with a throwaway CA for the
+ * certificate cases. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <uv.h>
+
+#include "http.h"
+#include "log.h"
+#include "util.h"
+
+extern char **environ;
+
+/* ---- scripted HTTP/1.1 server ------------------------------------------- */
+
+#define SRV_MAX_CONNS 256
+#define SRV_BUF	      (256 * 1024)
+#define BIG_BODY      (2 * 1024 * 1024)
+
+struct srv_conn {
+	struct srv *srv;
+	int fd;
+	pthread_t thr;
+};
+
+struct srv {
+	int lfd;
+	unsigned port;
+	pthread_t thr;
+	pthread_mutex_t lock;
+	struct srv_conn conns[SRV_MAX_CONNS];
+	size_t n_conns;
+	unsigned n_requests; /* complete requests received */
+	bool stopping;
+};
+
+static struct srv *srv;
+
+static unsigned srv_requests(void)
+{
+	unsigned n;
+	pthread_mutex_lock(&srv->lock);
+	n = srv->n_requests;
+	pthread_mutex_unlock(&srv->lock);
+	return n;
+}
+
+static bool send_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+	while (n > 0) {
+		ssize_t k = send(fd, c, n, MSG_NOSIGNAL);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return false;
+		c += k;
+		n -= (size_t)k;
+	}
+	return true;
+}
+
+static bool send_response(int fd, int status, const char *extra_headers, const void *body, size_t len)
+{
+	struct dynbuf head;
+	bool ok;
+
+	dynbuf_init(&head, 64 * 1024);
+	ok = dynbuf_appendf(&head, "HTTP/1.1 %d X\r\n%sContent-Length: %zu\r\n\r\n", status,
+			    extra_headers ? extra_headers : "", len) == 0 &&
+	     send_all(fd, head.data, head.len) && send_all(fd, body, len);
+	dynbuf_free(&head);
+	return ok;
+}
+
+static bool send_filler(int fd, size_t n)
+{
+	char chunk[16384];
+	memset(chunk, 'x', sizeof(chunk));
+	while (n > 0) {
+		size_t k = n < sizeof(chunk) ? n : sizeof(chunk);
+		if (!send_all(fd, chunk, k))
+			return false;
+		n -= k;
+	}
+	return true;
+}
+
+static void conn_close(struct srv_conn *c, bool reset)
+{
+	pthread_mutex_lock(&c->srv->lock);
+	if (c->fd >= 0) {
+		if (reset) {
+			struct linger l = {.l_onoff = 1, .l_linger = 0};
+			setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+		}
+		close(c->fd);
+		c->fd = -1;
+	}
+	pthread_mutex_unlock(&c->srv->lock);
+}
+
+/* Answers one request; returns false when the connection is finished. */
+static bool srv_respond(struct srv_conn *c, const char *method, const char *path, const char *head,
+			const char *body, size_t body_len)
+{
+	int fd = c->fd;
+
+	if (str_startswith(path, "/echo"))
+		return send_response(fd, 200, "Content-Type: text/plain\r\nX-Test-Header: Hello-World\r\n",
+				     path, strlen(path));
+	if (str_startswith(path, "/close")) {
+		send_response(fd, 200, "Connection: close\r\n", path, strlen(path));
+		return false;
+	}
+	if (strcmp(path, "/headers") == 0)
+		return send_response(fd, 200, NULL, head, strlen(head));
+	if (strcmp(path, "/post") == 0) {
+		char mh[64];
+		snprintf(mh, sizeof(mh), "X-Method: %s\r\n", method);
+		return send_response(fd, 200, mh, body, body_len);
+	}
+	if (strcmp(path, "/status/404") == 0)
+		return send_response(fd, 404, NULL, "not found", 9);
+	if (strcmp(path, "/big") == 0) {
+		char h[128];
+		snprintf(h, sizeof(h), "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n", BIG_BODY);
+		return send_all(fd, h, strlen(h)) && send_filler(fd, BIG_BODY);
+	}
+	if (strcmp(path, "/bignolen") == 0) {
+		const char *h = "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n";
+		if (send_all(fd, h, strlen(h)))
+			send_filler(fd, BIG_BODY);
+		return false;
+	}
+	if (strcmp(path, "/manyheaders") == 0) {
+		struct dynbuf b;
+		bool ok;
+		dynbuf_init(&b, 64 * 1024);
+		for (int i = 0; i < 150; i++)
+			assert_int_equal(dynbuf_appendf(&b, "X-H-%d: v\r\n", i), 0);
+		ok = send_response(fd, 200, b.data, "ok", 2);
+		dynbuf_free(&b);
+		return ok;
+	}
+	if (strcmp(path, "/stall") == 0) {
+		char ch;
+		/* Never answers; waits for the client (or srv_stop) to hang up. */
+		while (recv(fd, &ch, 1, 0) > 0)
+			;
+		return false;
+	}
+	if (strcmp(path, "/short") == 0 || strcmp(path, "/rst") == 0) {
+		const char *h = "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789";
+		send_all(fd, h, strlen(h));
+		conn_close(c, strcmp(path, "/rst") == 0);
+		return false;
+	}
+	return send_response(fd, 404, NULL, "no route", 8);
+}
+
+static void *conn_main(void *p)
+{
+	struct srv_conn *c = p;
+	char *buf = malloc(SRV_BUF + 1);
+	size_t len = 0;
+
+	assert_non_null(buf);
+	for (;;) {
+		char *end, method[16], path[1024], head[8192];
+		size_t head_len, body_len = 0, need;
+		const char *cl;
+		ssize_t k;
+
+		while (!(buf[len] = '\0', end = strstr(buf, "\r\n\r\n"))) {
+			if (len >= SRV_BUF)
+				goto out;
+			k = recv(c->fd, buf + len, SRV_BUF - len, 0);
+			if (k <= 0)
+				goto out;
+			len += (size_t)k;
+		}
+		head_len = (size_t)(end - buf) + 4;
+		if (head_len >= sizeof(head) || sscanf(buf, "%15s %1023s", method, path) != 2)
+			goto out;
+		memcpy(head, buf, head_len);
+		head[head_len] = '\0';
+		cl = strcasestr(head, "\r\nContent-Length:");
+		if (cl) {
+			int64_t v;
+			char num[32];
+			size_t i = 0;
+			for (cl += 17; *cl == ' '; cl++)
+				;
+			while (i < sizeof(num) - 1 && cl[i] >= '0' && cl[i] <= '9') {
+				num[i] = cl[i];
+				i++;
+			}
+			num[i] = '\0';
+			if (parse_int64(num, 0, SRV_BUF, &v) < 0)
+				goto out;
+			body_len = (size_t)v;
+		}
+		need = head_len + body_len;
+		if (need > SRV_BUF)
+			goto out;
+		while (len < need) {
+			k = recv(c->fd, buf + len, SRV_BUF - len, 0);
+			if (k <= 0)
+				goto out;
+			len += (size_t)k;
+		}
+		pthread_mutex_lock(&c->srv->lock);
+		c->srv->n_requests++;
+		pthread_mutex_unlock(&c->srv->lock);
+		if (!srv_respond(c, method, path, head, buf + head_len, body_len))
+			goto out;
+		memmove(buf, buf + need, len - need);
+		len -= need;
+	}
+out:
+	free(buf);
+	conn_close(c, false);
+	return NULL;
+}
+
+static void *accept_main(void *p)
+{
+	struct srv *s = p;
+
+	for (;;) {
+		int fd = accept4(s->lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			return NULL;
+		}
+		pthread_mutex_lock(&s->lock);
+		if (s->stopping || s->n_conns == SRV_MAX_CONNS) {
+			close(fd);
+		} else {
+			struct srv_conn *c = &s->conns[s->n_conns++];
+			c->srv = s;
+			c->fd = fd;
+			assert_int_equal(pthread_create(&c->thr, NULL, conn_main, c), 0);
+		}
+		pthread_mutex_unlock(&s->lock);
+	}
+}
+
+static int listen_loopback(unsigned *port)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t alen = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(fd, 512), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
+static struct srv *srv_start(void)
+{
+	struct srv *s = calloc(1, sizeof(*s));
+
+	assert_non_null(s);
+	pthread_mutex_init(&s->lock, NULL);
+	s->lfd = listen_loopback(&s->port);
+	assert_int_equal(pthread_create(&s->thr, NULL, accept_main, s), 0);
+	return s;
+}
+
+static void srv_stop(struct srv *s)
+{
+	size_t n;
+
+	pthread_mutex_lock(&s->lock);
+	s->stopping = true;
+	/* shutdown() wakes a blocked accept() (EINVAL) and recv() (EOF). */
+	shutdown(s->lfd, SHUT_RDWR);
+	for (size_t i = 0; i < s->n_conns; i++)
+		if (s->conns[i].fd >= 0)
+			shutdown(s->conns[i].fd, SHUT_RDWR);
+	n = s->n_conns;
+	pthread_mutex_unlock(&s->lock);
+	pthread_join(s->thr, NULL);
+	for (size_t i = 0; i < n; i++)
+		pthread_join(s->conns[i].thr, NULL);
+	close(s->lfd);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+/* ---- loop and results --------------------------------------------------- */
+
+struct result {
+	unsigned calls;
+	enum http_error error;
+	long status;
+	char *body;
+	size_t body_len;
+	char *x_test;
+	char *content_length;
+	bool names_lower;
+	char ip[64];
+	char error_text[256];
+	/* Hooks for the re-entrancy tests. */
+	struct http_transfer *self;
+	struct http_transfer *cancel_other;
+	bool follow_up;
+	bool free_ctx;
+};
+
+static uv_loop_t loop;
+static uv_timer_t guard;
+static bool guard_fired;
+static struct http_ctx *ctx;
+static unsigned pending;
+
+static void result_clear(struct result *r)
+{
+	free(r->body);
+	free(r->x_test);
+	free(r->content_length);
+	memset(r, 0, sizeof(*r));
+}
+
+static void on_guard(uv_timer_t *t)
+{
+	guard_fired = true;
+	uv_stop(&loop);
+}
+
+static void env_setup(const struct http_ctx_options *opts)
+{
+	static const struct http_ctx_options dflt = {.max_connections = 8, .user_agent = "jobwatchd-test/1"};
+
+	assert_int_equal(uv_loop_init(&loop), 0);
+	assert_int_equal(uv_timer_init(&loop, &guard), 0);
+	guard_fired = false;
+	pending = 0;
+	assert_int_equal(http_ctx_new(&loop, opts ? opts : &dflt, &ctx), 0);
+}
+
+/* Runs until every expected done() ran (or 60 s pass: the test fails). */
+static void run_loop(void)
+{
+	uv_timer_start(&guard, on_guard, 60000, 0);
+	uv_unref((uv_handle_t *)&guard);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	uv_timer_stop(&guard);
+	assert_false(guard_fired);
+	assert_int_equal(pending, 0);
+}
+
+static void env_teardown(void)
+{
+	http_ctx_free(ctx);
+	ctx = NULL;
+	uv_close((uv_handle_t *)&guard, NULL);
+	/* Every handle of the context must be closed by now or be closing. */
+	assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+	assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+static void submit_req(const struct http_request *req, struct result *r);
+
+static void on_done(void *userdata, const struct http_response *resp)
+{
+	struct result *r = userdata;
+
+	r->calls++;
+	r->error = resp->error;
+	r->status = resp->status;
+	free(r->body);
+	r->body = malloc(resp->body_len + 1);
+	assert_non_null(r->body);
+	memcpy(r->body, resp->body, resp->body_len + 1);
+	r->body_len = resp->body_len;
+	free(r->x_test);
+	r->x_test = strdup_or_null(http_response_header(resp, "x-TEST-header"));
+	free(r->content_length);
+	r->content_length = strdup_or_null(http_response_header(resp, "Content-Length"));
+	r->names_lower = true;
+	for (size_t i = 0; i < resp->n_headers; i++)
+		for (const char *p = resp->headers[i].name; *p; p++)
+			if (*p >= 'A' && *p <= 'Z')
+				r->names_lower = false;
+	snprintf(r->ip, sizeof(r->ip), "%s", resp->ip);
+	snprintf(r->error_text, sizeof(r->error_text), "%s", resp->error_text);
+
+	/* Cancelling the transfer whose done() is running is a no-op. */
+	if (r->self)
+		http_transfer_cancel(r->self);
+	r->self = NULL;
+	if (r->cancel_other) {
+		http_transfer_cancel(r->cancel_other);
+		r->cancel_other = NULL;
+	}
+	if (r->follow_up) {
+		struct http_request req = {.method = "GET", .url = NULL};
+		char url[128];
+		r->follow_up = false;
+		snprintf(url, sizeof(url), "http://127.0.0.1:%u/echo/second", srv->port);
+		req.url = url;
+		submit_req(&req, r + 1);
+	}
+	if (r->free_ctx) {
+		http_ctx_free(ctx);
+		ctx = NULL;
+	}
+	if (--pending == 0)
+		uv_stop(&loop);
+}
+
+static void submit_req(const struct http_request *req, struct result *r)
+{
+	assert_int_equal(http_submit(ctx, req, on_done, r, &r->self), 0);
+	pending++;
+}
+
+static char *url_for(const char *path)
+{
+	char *u = NULL;
+	assert_true(asprintf(&u, "http://127.0.0.1:%u%s", srv->port, path) > 0);
+	return u;
+}
+
+static void get(const char *path, struct result *r, size_t max_body, uint64_t timeout_ms)
+{
+	_cleanup_free_ char *u = url_for(path);
+	struct http_request req = {
+	    .method = "GET", .url = u, .max_body = max_body, .timeout_ms = timeout_ms};
+
+	submit_req(&req, r);
+	/* Plain requests do not cancel themselves from done(). */
+	r->self = NULL;
+}
+
+/* One GET to completion in a fresh context. */
+static void get_one(const char *path, struct result *r, size_t max_body, uint64_t timeout_ms)
+{
+	env_setup(NULL);
+	get(path, r, max_body, timeout_ms);
+	run_loop();
+	env_teardown();
+	assert_int_equal(r->calls, 1);
+}
+
+/* ---- tests -------------------------------------------------------------- */
+
+static void test_get_ok(void **state)
+{
+	struct result r = {0};
+
+	get_one("/echo/hello", &r, 0, 0);
+	assert_int_equal(r.error, HTTP_OK);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body, "/echo/hello");
+	assert_int_equal(r.body_len, 11);
+	assert_non_null(r.x_test);
+	assert_string_equal(r.x_test, "Hello-World");
+	assert_non_null(r.content_length);
+	assert_string_equal(r.content_length, "11");
+	assert_true(r.names_lower);
+	assert_string_equal(r.ip, "127.0.0.1");
+	assert_string_equal(r.error_text, "");
+	result_clear(&r);
+}
+
+static void test_request_headers(void **state)
+{
+	_cleanup_free_ char *u = url_for("/headers");
+	const char *const own[] = {"Accept: application/json", "X-Custom: one", NULL};
+	const char *const bad[] = {"X-Evil: a\r\nX-Injected: b", NULL};
+	struct http_request plain = {.method = "GET", .url = u};
+	struct http_request custom = {.method = "GET", .url = u, .headers = own};
+	struct http_request post = {.method = "POST", .url = u, .body = "{}", .body_len = 2};
+	struct http_request evil = {.method = "GET", .url = u, .headers = bad};
+	struct http_request badmethod = {.method = "GET /x", .url = u};
+	struct http_transfer *t = NULL;
+	struct result r[3] = {0};
+
+	env_setup(NULL);
+	submit_req(&plain, &r[0]);
+	submit_req(&custom, &r[1]);
+	submit_req(&post, &r[2]);
+	assert_int_equal(http_submit(ctx, &evil, on_done, &r[0], &t), -EINVAL);
+	assert_int_equal(http_submit(ctx, &badmethod, on_done, &r[0], &t), -EINVAL);
+	assert_null(t);
+	run_loop();
+	env_teardown();
+
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(r[i].calls, 1);
+		assert_int_equal(r[i].error, HTTP_OK);
+		assert_non_null(strstr(r[i].body, "User-Agent: jobwatchd-test/1\r\n"));
+		assert_null(strcasestr(r[i].body, "\r\nExpect:"));
+	}
+	assert_non_null(strstr(r[0].body, "\r\nAccept: */*\r\n"));
+	assert_non_null(strstr(r[1].body, "\r\nAccept: application/json\r\n"));
+	assert_null(strstr(r[1].body, "*/*"));
+	assert_non_null(strstr(r[1].body, "\r\nX-Custom: one\r\n"));
+	assert_true(str_startswith(r[2].body, "POST /headers HTTP/1.1\r\n"));
+	for (int i = 0; i < 3; i++)
+		result_clear(&r[i]);
+}
+
+static void test_post_body(void **state)
+{
+	_cleanup_free_ char *u = url_for("/post");
+	size_t n = 100 * 1000;
+	_cleanup_free_ unsigned char *body = malloc(n);
+	struct result r[2] = {0};
+
+	assert_non_null(body);
+	/* Binary, with NUL bytes: the body is copied by length. */
+	for (size_t i = 0; i < n; i++)
+		body[i] = (unsigned char)(i * 7);
+	env_setup(NULL);
+	{
+		struct http_request post = {.method = "POST", .url = u, .body = body, .body_len = n};
+		struct http_request put = {.method = "PUT", .url = u, .body = "put-body", .body_len = 8};
+		submit_req(&post, &r[0]);
+		/* The body was copied at submit. */
+		memset(body, 0, 16);
+		submit_req(&put, &r[1]);
+		for (size_t i = 0; i < 16; i++)
+			body[i] = (unsigned char)(i * 7);
+	}
+	run_loop();
+	env_teardown();
+	assert_int_equal(r[0].error, HTTP_OK);
+	assert_int_equal(r[0].status, 200);
+	assert_int_equal(r[0].body_len, n);
+	assert_memory_equal(r[0].body, body, n);
+	assert_int_equal(r[1].error, HTTP_OK);
+	assert_string_equal(r[1].body, "put-body");
+	result_clear(&r[0]);
+	result_clear(&r[1]);
+}
+
+static void test_status_404(void **state)
+{
+	struct result r = {0};
+
+	get_one("/status/404", &r, 0, 0);
+	assert_int_equal(r.error, HTTP_OK);
+	assert_int_equal(r.status, 404);
+	assert_string_equal(r.body, "not found");
+	result_clear(&r);
+}
+
+static void test_too_large(void **state)
+{
+	static const struct {
+		const char *path;
+		size_t max_body;
+		enum http_error want;
+	} cases[] = {
+	    {"/big", 1000, HTTP_ERR_TOO_LARGE},	      {"/bignolen", 1000, HTTP_ERR_TOO_LARGE},
+	    {"/manyheaders", 0, HTTP_ERR_TOO_LARGE},  {"/echo/12345", 11, HTTP_OK}, /* exactly at the cap */
+	    {"/echo/123456", 11, HTTP_ERR_TOO_LARGE},
+	};
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		struct result r = {0};
+		get_one(cases[i].path, &r, cases[i].max_body, 0);
+		if (r.error != cases[i].want)
+			fail_msg("%s: error %s (%s), want %s", cases[i].path, http_error_to_string(r.error),
+				 r.error_text, http_error_to_string(cases[i].want));
+		if (r.error != HTTP_OK) {
+			assert_int_equal(r.status, 0);
+			assert_int_equal(r.body_len, 0);
+			assert_string_not_equal(r.error_text, "");
+		}
+		result_clear(&r);
+	}
+}
+
+static void test_stall_timeout(void **state)
+{
+	struct result r = {0};
+
+	get_one("/stall", &r, 0, 300);
+	assert_int_equal(r.error, HTTP_ERR_TIMEOUT);
+	assert_int_equal(r.status, 0);
+	result_clear(&r);
+}
+
+static void test_connect_refused(void **state)
+{
+	unsigned port;
+	int fd = listen_loopback(&port);
+	char url[64];
+	struct http_request req = {.method = "GET", .url = url};
+	struct result r = {0};
+
+	/* Nothing listens on a port we just released. */
+	close(fd);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/", port);
+	env_setup(NULL);
+	submit_req(&req, &r);
+	run_loop();
+	env_teardown();
+	assert_int_equal(r.calls, 1);
+	assert_int_equal(r.error, HTTP_ERR_CONNECT);
+	result_clear(&r);
+}
+
+/* A listener whose accept queue is full drops SYNs: the TCP connect itself
+ * times out, which is a connect failure, not a request timeout. */
+static void test_connect_timeout(void **state)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	int fillers[4];
+	unsigned port;
+	int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	socklen_t alen = sizeof(a);
+	char url[64];
+	struct http_request req = {
+	    .method = "GET", .url = url, .timeout_ms = 20000, .connect_timeout_ms = 300};
+	struct result r = {0};
+
+	assert_true(lfd >= 0);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(lfd, 0), 0);
+	assert_int_equal(getsockname(lfd, (struct sockaddr *)&a, &alen), 0);
+	port = ntohs(a.sin_port);
+	for (size_t i = 0; i < ELEMENTSOF(fillers); i++) {
+		fillers[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		assert_true(fillers[i] >= 0);
+		(void)connect(fillers[i], (struct sockaddr *)&a, sizeof(a));
+	}
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/", port);
+	env_setup(NULL);
+	submit_req(&req, &r);
+	run_loop();
+	env_teardown();
+	for (size_t i = 0; i < ELEMENTSOF(fillers); i++)
+		close(fillers[i]);
+	close(lfd);
+	assert_int_equal(r.calls, 1);
+	if (r.error != HTTP_ERR_CONNECT)
+		fail_msg("error %s (%s)", http_error_to_string(r.error), r.error_text);
+	result_clear(&r);
+}
+
+/* With no_proxy, proxy variables from the environment are ignored; without
+ * it they are honoured (here: a proxy nobody listens on). */
+static void test_no_proxy(void **state)
+{
+	unsigned port;
+	int fd = listen_loopback(&port);
+	char proxy[64];
+	_cleanup_free_ char *u = url_for("/echo/direct");
+	struct http_request direct = {.method = "GET", .url = u, .no_proxy = true};
+	struct http_request proxied = {.method = "GET", .url = u};
+	struct result r[2] = {0};
+
+	close(fd);
+	snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%u", port);
+	assert_int_equal(setenv("http_proxy", proxy, 1), 0);
+	env_setup(NULL);
+	submit_req(&direct, &r[0]);
+	submit_req(&proxied, &r[1]);
+	run_loop();
+	env_teardown();
+	unsetenv("http_proxy");
+	assert_int_equal(r[0].error, HTTP_OK);
+	assert_string_equal(r[0].body, "/echo/direct");
+	assert_int_equal(r[1].error, HTTP_ERR_CONNECT);
+	result_clear(&r[0]);
+	result_clear(&r[1]);
+}
+
+static void test_resolve_failure(void **state)
+{
+	struct http_request req = {
+	    .method = "GET", .url = "http://nonexistent.invalid/", .timeout_ms = 20000};
+	struct result r = {0};
+
+	env_setup(NULL);
+	submit_req(&req, &r);
+	run_loop();
+	env_teardown();
+	assert_int_equal(r.calls, 1);
+	if (r.error != HTTP_ERR_RESOLVE)
+		fail_msg("error %s (%s)", http_error_to_string(r.error), r.error_text);
+	result_clear(&r);
+}
+
+static void test_reset(void **state)
+{
+	static const char *const paths[] = {"/short", "/rst"};
+
+	for (size_t i = 0; i < ELEMENTSOF(paths); i++) {
+		struct result r = {0};
+		get_one(paths[i], &r, 0, 0);
+		if (r.error != HTTP_ERR_RESET)
+			fail_msg("%s: error %s (%s)", paths[i], http_error_to_string(r.error), r.error_text);
+		result_clear(&r);
+	}
+}
+
+struct when {
+	uv_timer_t timer;
+	unsigned requests; /* fire once the server has seen this many requests */
+	void (*action)(void);
+};
+
+static void on_when(uv_timer_t *t)
+{
+	struct when *w = (struct when *)t;
+	if (srv_requests() < w->requests)
+		return;
+	uv_timer_stop(t);
+	uv_close((uv_handle_t *)t, NULL);
+	w->action();
+}
+
+/* Waiting for a condition on the server, not for a duration. */
+static void when_server_saw(struct when *w, unsigned n, void (*action)(void))
+{
+	w->requests = srv_requests() + n;
+	w->action = action;
+	assert_int_equal(uv_timer_init(&loop, &w->timer), 0);
+	assert_int_equal(uv_timer_start(&w->timer, on_when, 2, 2), 0);
+}
+
+static struct result cancel_r[4];
+
+static void cancel_stalled(void)
+{
+	http_transfer_cancel(cancel_r[1].self);
+	/* Not synchronously: done() runs from the loop. */
+	assert_int_equal(cancel_r[1].calls, 0);
+	/* A second cancel before done() ran is harmless. */
+	http_transfer_cancel(cancel_r[1].self);
+}
+
+static void test_cancel(void **state)
+{
+	_cleanup_free_ char *stall = url_for("/stall");
+	_cleanup_free_ char *echo = url_for("/echo/x");
+	struct http_request rs = {.method = "GET", .url = stall};
+	struct http_request re = {.method = "GET", .url = echo};
+	struct http_stats st;
+	struct when w;
+
+	memset(cancel_r, 0, sizeof(cancel_r));
+	env_setup(NULL);
+	/* 0: cancelled before the loop ever ran. */
+	submit_req(&rs, &cancel_r[0]);
+	http_transfer_cancel(cancel_r[0].self);
+	assert_int_equal(cancel_r[0].calls, 0);
+	cancel_r[0].self = NULL;
+	/* 1: cancelled once the server holds the request. */
+	submit_req(&rs, &cancel_r[1]);
+	when_server_saw(&w, 1, cancel_stalled);
+	/* 2 and 3: 3 stalls, 2 completes, cancels itself (a no-op) and 3. */
+	submit_req(&rs, &cancel_r[3]);
+	submit_req(&re, &cancel_r[2]);
+	cancel_r[2].cancel_other = cancel_r[3].self;
+	cancel_r[3].self = NULL;
+	run_loop();
+	http_ctx_stats(ctx, &st);
+	env_teardown();
+
+	assert_int_equal(cancel_r[0].calls, 1);
+	assert_int_equal(cancel_r[0].error, HTTP_ERR_CANCELLED);
+	assert_int_equal(cancel_r[1].calls, 1);
+	assert_int_equal(cancel_r[1].error, HTTP_ERR_CANCELLED);
+	assert_int_equal(cancel_r[2].calls, 1);
+	assert_int_equal(cancel_r[2].error, HTTP_OK);
+	assert_string_equal(cancel_r[2].body, "/echo/x");
+	assert_int_equal(cancel_r[3].calls, 1);
+	assert_int_equal(cancel_r[3].error, HTTP_ERR_CANCELLED);
+	assert_int_equal(st.started, 4);
+	assert_int_equal(st.completed, 1);
+	assert_int_equal(st.cancelled, 3);
+	assert_int_equal(st.failed_transport, 0);
+	assert_int_equal(st.inflight, 0);
+	for (size_t i = 0; i < ELEMENTSOF(cancel_r); i++)
+		result_clear(&cancel_r[i]);
+}
+
+static void test_concurrent(void **state)
+{
+	enum { N = 200 };
+	struct result *r = calloc(N, sizeof(*r));
+	struct http_stats st;
+
+	assert_non_null(r);
+	env_setup(NULL);
+	for (int i = 0; i < N; i++) {
+		char path[32];
+		snprintf(path, sizeof(path), "/echo/%d", i);
+		get(path, &r[i], 0, 30000);
+	}
+	assert_int_equal(http_ctx_inflight(ctx), N);
+	run_loop();
+	http_ctx_stats(ctx, &st);
+	env_teardown();
+	for (int i = 0; i < N; i++) {
+		char path[32];
+		snprintf(path, sizeof(path), "/echo/%d", i);
+		assert_int_equal(r[i].calls, 1);
+		if (r[i].error != HTTP_OK)
+			fail_msg("request %d: %s (%s)", i, http_error_to_string(r[i].error),
+				 r[i].error_text);
+		assert_string_equal(r[i].body, path);
+		result_clear(&r[i]);
+	}
+	assert_int_equal(st.started, N);
+	assert_int_equal(st.completed, N);
+	assert_int_equal(st.inflight, 0);
+	free(r);
+}
+
+/* Every response closes its connection: libcurl reports REMOVE and new
+ * sockets that reuse the fd numbers just freed, often within one
+ * socket_action.  A poll handle left behind would make uv_poll_init fail
+ * with UV_EEXIST and the transfers stall. */
+static void test_connection_churn(void **state)
+{
+	enum { N = 100 };
+	static const struct http_ctx_options opts = {.max_connections = 4};
+	struct result *r = calloc(N, sizeof(*r));
+	struct http_stats st;
+
+	assert_non_null(r);
+	env_setup(&opts);
+	for (int i = 0; i < N; i++) {
+		char path[32];
+		snprintf(path, sizeof(path), "/close/%d", i);
+		get(path, &r[i], 0, 30000);
+	}
+	run_loop();
+	http_ctx_stats(ctx, &st);
+	env_teardown();
+	for (int i = 0; i < N; i++) {
+		char path[32];
+		snprintf(path, sizeof(path), "/close/%d", i);
+		assert_int_equal(r[i].calls, 1);
+		if (r[i].error != HTTP_OK)
+			fail_msg("request %d: %s (%s)", i, http_error_to_string(r[i].error),
+				 r[i].error_text);
+		assert_string_equal(r[i].body, path);
+		result_clear(&r[i]);
+	}
+	assert_int_equal(st.completed, N);
+	assert_int_equal(st.sockets, 0);
+	free(r);
+}
+
+static void test_follow_up(void **state)
+{
+	struct result r[2] = {0};
+
+	env_setup(NULL);
+	r[0].follow_up = true;
+	get("/echo/first", &r[0], 0, 0);
+	run_loop();
+	env_teardown();
+	assert_int_equal(r[0].calls, 1);
+	assert_string_equal(r[0].body, "/echo/first");
+	assert_int_equal(r[1].calls, 1);
+	assert_int_equal(r[1].error, HTTP_OK);
+	assert_string_equal(r[1].body, "/echo/second");
+	result_clear(&r[0]);
+	result_clear(&r[1]);
+}
+
+static struct result free_r[6];
+
+static void free_now(void)
+{
+	http_ctx_free(ctx);
+	ctx = NULL;
+	/* Every callback ran, once, before http_ctx_free() returned. */
+	for (size_t i = 0; i < 5; i++) {
+		assert_int_equal(free_r[i].calls, 1);
+		assert_int_equal(free_r[i].error, HTTP_ERR_CANCELLED);
+	}
+}
+
+static void test_free_inflight(void **state)
+{
+	_cleanup_free_ char *stall = url_for("/stall");
+	struct http_request rs = {.method = "GET", .url = stall};
+	struct when w;
+
+	memset(free_r, 0, sizeof(free_r));
+	env_setup(NULL);
+	for (size_t i = 0; i < 5; i++) {
+		submit_req(&rs, &free_r[i]);
+		free_r[i].self = NULL;
+	}
+	when_server_saw(&w, 5, free_now);
+	run_loop();
+	/* The loop ends on its own: nothing of the context keeps it alive. */
+	uv_close((uv_handle_t *)&guard, NULL);
+	assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+	assert_int_equal(uv_loop_close(&loop), 0);
+	for (size_t i = 0; i < 5; i++)
+		result_clear(&free_r[i]);
+}
+
+/* http_ctx_free() from inside a done callback, with other transfers still
+ * running: each of them is reported once, and nothing is touched after. */
+static void test_free_from_callback(void **state)
+{
+	_cleanup_free_ char *stall = url_for("/stall");
+	struct http_request rs = {.method = "GET", .url = stall};
+
+	memset(free_r, 0, sizeof(free_r));
+	env_setup(NULL);
+	for (size_t i = 0; i < 3; i++) {
+		submit_req(&rs, &free_r[i]);
+		free_r[i].self = NULL;
+	}
+	free_r[5].free_ctx = true;
+	get("/echo/last", &free_r[5], 0, 0);
+	run_loop();
+	assert_null(ctx);
+	uv_close((uv_handle_t *)&guard, NULL);
+	assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+	assert_int_equal(uv_loop_close(&loop), 0);
+	assert_int_equal(free_r[5].calls, 1);
+	assert_int_equal(free_r[5].error, HTTP_OK);
+	for (size_t i = 0; i < 3; i++) {
+		assert_int_equal(free_r[i].calls, 1);
+		assert_int_equal(free_r[i].error, HTTP_ERR_CANCELLED);
+	}
+	for (size_t i = 0; i < ELEMENTSOF(free_r); i++)
+		result_clear(&free_r[i]);
+}
+
+/* ---- TLS ---------------------------------------------------------------- */
+
+static const char tls_server_py[] =
+    "import socket, ssl, sys\n"
+    "ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)\n"
+    "ctx.load_cert_chain(sys.argv[1], sys.argv[2])\n"
+    "s = socket.socket()\n"
+    "s.bind(('127.0.0.1', 0))\n"
+    "s.listen(16)\n"
+    "print(s.getsockname()[1], flush=True)\n"
+    "while True:\n"
+    "    c, _ = s.accept()\n"
+    "    c.settimeout(10)\n"
+    "    try:\n"
+    "        t = ctx.wrap_socket(c, server_side=True)\n"
+    "        data = b''\n"
+    "        while b'\\r\\n\\r\\n' not in data:\n"
+    "            d = t.recv(4096)\n"
+    "            if not d:\n"
+    "                break\n"
+    "            data += d\n"
+    "        t.sendall(b'HTTP/1.1 200 OK\\r\\nContent-Length: 6\\r\\nConnection: close\\r\\n\\r\\ntls ok')\n"
+    "        t.close()\n"
+    "    except Exception:\n"
+    "        pass\n"
+    "    finally:\n"
+    "        c.close()\n";
+
+static int sh(const char *dir, const char *cmd)
+{
+	_cleanup_free_ char *full = NULL;
+	assert_true(asprintf(&full, "cd '%s' && { %s; } >/dev/null 2>&1", dir, cmd) > 0);
+	return system(full);
+}
+
+static void test_tls(void **state)
+{
+	char dir[] = "/tmp/jw-http-tls-XXXXXX";
+	_cleanup_free_ char *cert = NULL, *key = NULL, *ca = NULL;
+	_cleanup_free_ char *url_ok = NULL, *url_ip = NULL;
+	char *argv[] = {"python3", "-c", (char *)tls_server_py, NULL, NULL, NULL};
+	posix_spawn_file_actions_t fa;
+	char line[32];
+	int pfd[2], status;
+	pid_t pid;
+	FILE *f;
+	int64_t port;
+	struct result r[3] = {0};
+
+	if (system("command -v openssl >/dev/null && command -v python3 >/dev/null") != 0)
+		skip();
+	assert_non_null(mkdtemp(dir));
+	/* Throwaway CA and a server certificate for "localhost" only (no IP
+	 * SAN), so https://127.0.0.1 is a host name mismatch. */
+	assert_int_equal(sh(dir, "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj '/CN=jw test CA' "
+				 "-keyout ca.key -out ca.pem -addext 'basicConstraints=critical,CA:TRUE' "
+				 "-addext 'keyUsage=critical,keyCertSign,cRLSign'"),
+			 0);
+	assert_int_equal(
+	    sh(dir,
+	       "openssl req -newkey rsa:2048 -nodes -subj '/CN=localhost' -keyout server.key "
+	       "-out server.csr && printf 'subjectAltName=DNS:localhost\\nextendedKeyUsage=serverAuth\\n"
+	       "basicConstraints=CA:FALSE\\n' > server.ext && openssl x509 -req -in server.csr "
+	       "-CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile server.ext -out server.pem"),
+	    0);
+	assert_true(asprintf(&cert, "%s/server.pem", dir) > 0);
+	assert_true(asprintf(&key, "%s/server.key", dir) > 0);
+	assert_true(asprintf(&ca, "%s/ca.pem", dir) > 0);
+	argv[3] = cert;
+	argv[4] = key;
+
+	assert_int_equal(pipe2(pfd, O_CLOEXEC), 0);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, pfd[1], STDOUT_FILENO);
+	assert_int_equal(posix_spawnp(&pid, "python3", &fa, NULL, argv, environ), 0);
+	posix_spawn_file_actions_destroy(&fa);
+	close(pfd[1]);
+	f = fdopen(pfd[0], "r");
+	assert_non_null(f);
+	assert_non_null(fgets(line, sizeof(line), f));
+	fclose(f);
+	assert_int_equal(parse_int64(strstrip(line), 1, 65535, &port), 0);
+	assert_true(asprintf(&url_ok, "https://localhost:%d/", (int)port) > 0);
+	assert_true(asprintf(&url_ip, "https://127.0.0.1:%d/", (int)port) > 0);
+
+	env_setup(NULL);
+	{
+		struct http_request ok = {.method = "GET", .url = url_ok, .ca_file = ca, .http2 = true};
+		struct http_request system_store = {.method = "GET", .url = url_ok};
+		struct http_request wrong_name = {.method = "GET", .url = url_ip, .ca_file = ca};
+		/* One at a time: the python server is sequential. */
+		submit_req(&ok, &r[0]);
+		run_loop();
+		submit_req(&system_store, &r[1]);
+		run_loop();
+		submit_req(&wrong_name, &r[2]);
+		run_loop();
+	}
+	env_teardown();
+
+	kill(pid, SIGTERM);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	sh(dir, "rm -f ca.key ca.pem ca.srl server.key server.csr server.ext server.pem");
+	rmdir(dir);
+
+	if (r[0].error != HTTP_OK)
+		fail_msg("with ca_file: %s (%s)", http_error_to_string(r[0].error), r[0].error_text);
+	assert_int_equal(r[0].status, 200);
+	assert_string_equal(r[0].body, "tls ok");
+	if (r[1].error != HTTP_ERR_TLS)
+		fail_msg("system store: %s (%s)", http_error_to_string(r[1].error), r[1].error_text);
+	if (r[2].error != HTTP_ERR_TLS)
+		fail_msg("wrong name: %s (%s)", http_error_to_string(r[2].error), r[2].error_text);
+	for (int i = 0; i < 3; i++)
+		result_clear(&r[i]);
+}
+
+static void test_error_names(void **state)
+{
+	for (int e = 0; e < _HTTP_ERR_MAX; e++)
+		assert_non_null(http_error_to_string((enum http_error)e));
+	assert_null(http_error_to_string(HTTP_ERR_INVALID));
+	assert_null(http_error_to_string(_HTTP_ERR_MAX));
+	http_ctx_free(NULL);
+	http_transfer_cancel(NULL);
+	assert_int_equal(http_ctx_inflight(NULL), 0);
+}
+
+static int group_setup(void **state)
+{
+	if (getenv("JW_HTTP_DEBUG"))
+		log_setup(LOG_TARGET_STDERR, LOG_DEBUG);
+	if (http_global_check() < 0)
+		return -1;
+	srv = srv_start();
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	srv_stop(srv);
+	srv = NULL;
+	return 0;
+}
+
+int main(void)
+{
+	/* JW_TEST_FILTER=test_cancel runs one test (cmocka glob). */
+	if (getenv("JW_TEST_FILTER"))
+		cmocka_set_test_filter(getenv("JW_TEST_FILTER"));
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_error_names),
+	    cmocka_unit_test(test_get_ok),
+	    cmocka_unit_test(test_request_headers),
+	    cmocka_unit_test(test_post_body),
+	    cmocka_unit_test(test_status_404),
+	    cmocka_unit_test(test_too_large),
+	    cmocka_unit_test(test_stall_timeout),
+	    cmocka_unit_test(test_connect_refused),
+	    cmocka_unit_test(test_connect_timeout),
+	    cmocka_unit_test(test_resolve_failure),
+	    cmocka_unit_test(test_no_proxy),
+	    cmocka_unit_test(test_reset),
+	    cmocka_unit_test(test_cancel),
+	    cmocka_unit_test(test_concurrent),
+	    cmocka_unit_test(test_connection_churn),
+	    cmocka_unit_test(test_follow_up),
+	    cmocka_unit_test(test_free_inflight),
+	    cmocka_unit_test(test_free_from_callback),
+	    cmocka_unit_test(test_tls),
+	};
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
