@@ -221,7 +221,8 @@ int64_t sched_next_poll_ms(int64_t now_ms, enum status_class cls, const struct s
  * bursts above max_rps.  When it does not fit, a wider window would only
  * delay the first poll of most jobs: the client's token bucket paces the
  * requests anyway, and the interval is when the first jobs are due again. */
-int64_t sched_initial_poll_ms(int64_t now_ms, size_t i, size_t n, int64_t interval_ms, double max_rps, double rnd)
+int64_t sched_initial_poll_ms(int64_t now_ms, size_t i, size_t n, int64_t interval_ms, double max_rps,
+			      double rnd)
 {
 	double window = interval_ms > 0 ? (double)interval_ms : 0;
 

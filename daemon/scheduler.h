@@ -46,11 +46,11 @@ size_t sched_size(const struct sched *s);
 /* ---- Policy ---- */
 
 struct sched_poll_config {
-	int64_t interval_ms;         /* WORKING class and never-seen jobs */
+	int64_t interval_ms;	     /* WORKING class and never-seen jobs */
 	int64_t settled_interval_ms; /* ACTIVE; 0 = stop polling */
 	int64_t failed_interval_ms;  /* *_FAILED; 0 = stop polling */
-	double jitter;               /* fraction, 0..1: +-jitter*delay */
-	int64_t backoff_max_ms;      /* cap on the failure backoff; 0 = SCHED_BACKOFF_MAX_MS */
+	double jitter;		     /* fraction, 0..1: +-jitter*delay */
+	int64_t backoff_max_ms;	     /* cap on the failure backoff; 0 = SCHED_BACKOFF_MAX_MS */
 };
 
 #define SCHED_BACKOFF_MAX_MS (15 * 60 * 1000)
@@ -65,6 +65,7 @@ int64_t sched_next_poll_ms(int64_t now_ms, enum status_class cls, const struct s
 /* The first poll of job i of n at start-up, spread over
  * min(interval, n / max_rps) so a large fleet does not burst; rnd in [0, 1)
  * places the job inside its slot.  max_rps <= 0 spreads over interval. */
-int64_t sched_initial_poll_ms(int64_t now_ms, size_t i, size_t n, int64_t interval_ms, double max_rps, double rnd);
+int64_t sched_initial_poll_ms(int64_t now_ms, size_t i, size_t n, int64_t interval_ms, double max_rps,
+			      double rnd);
 
 #endif

@@ -44,105 +44,112 @@
 /* Migration i brings the schema from user_version i to i + 1.  Append only:
  * never edit a released step. */
 static const char *const store_migrations[] = {
-	/* v1 */
-	"CREATE TABLE jobs ("
-	" arn TEXT PRIMARY KEY NOT NULL,"
-	" name TEXT,"
-	" status TEXT,"
-	" status_code TEXT,"
-	" status_message TEXT,"
-	" update_time_ms INTEGER NOT NULL DEFAULT 0,"
-	" create_time_ms INTEGER NOT NULL DEFAULT 0,"
-	" collaboration_id TEXT,"
-	" configured_audience_model_arn TEXT,"
-	" first_seen_ms INTEGER NOT NULL DEFAULT 0,"
-	" last_seen_ms INTEGER NOT NULL DEFAULT 0,"
-	" last_poll_ms INTEGER NOT NULL DEFAULT 0,"
-	" last_success_ms INTEGER NOT NULL DEFAULT 0,"
-	" polls INTEGER NOT NULL DEFAULT 0,"
-	" poll_failures INTEGER NOT NULL DEFAULT 0,"
-	" consecutive_failures INTEGER NOT NULL DEFAULT 0,"
-	" last_error TEXT,"
-	" status_since_ms INTEGER NOT NULL DEFAULT 0,"
-	" stuck_emitted INTEGER NOT NULL DEFAULT 0,"
-	" watched INTEGER NOT NULL DEFAULT 1 CHECK (watched IN (0, 1)),"
-	" source TEXT NOT NULL DEFAULT 'config',"
-	" gone INTEGER NOT NULL DEFAULT 0"
-	");"
-	"CREATE TABLE events ("
-	" seq INTEGER PRIMARY KEY AUTOINCREMENT,"
-	" id TEXT NOT NULL UNIQUE,"
-	" type TEXT NOT NULL,"
-	" arn TEXT NOT NULL,"
-	" previous_status TEXT,"
-	" status TEXT,"
-	" update_time_ms INTEGER NOT NULL DEFAULT 0,"
-	" detected_ms INTEGER NOT NULL DEFAULT 0,"
-	" region TEXT,"
-	" payload TEXT"
-	");"
-	"CREATE INDEX events_arn ON events(arn);"
-	"CREATE TABLE deliveries ("
-	" seq INTEGER NOT NULL REFERENCES events(seq) ON DELETE CASCADE,"
-	" sink TEXT NOT NULL,"
-	" state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'done', 'parked', 'dropped')),"
-	" attempts INTEGER NOT NULL DEFAULT 0,"
-	" next_at_ms INTEGER NOT NULL DEFAULT 0,"
-	" last_error TEXT,"
-	" updated_ms INTEGER NOT NULL DEFAULT 0,"
-	" PRIMARY KEY (seq, sink)"
-	") WITHOUT ROWID;"
-	"CREATE INDEX deliveries_due ON deliveries(sink, state, next_at_ms, seq);"
-	/* store_delivery_next() walks a sink's pending rows in seq order; without
-	 * this index it would sort the whole backlog on every call. */
-	"CREATE INDEX deliveries_order ON deliveries(sink, state, seq);",
+    /* v1 */
+    "CREATE TABLE jobs ("
+    " arn TEXT PRIMARY KEY NOT NULL,"
+    " name TEXT,"
+    " status TEXT,"
+    " status_code TEXT,"
+    " status_message TEXT,"
+    " update_time_ms INTEGER NOT NULL DEFAULT 0,"
+    " create_time_ms INTEGER NOT NULL DEFAULT 0,"
+    " collaboration_id TEXT,"
+    " configured_audience_model_arn TEXT,"
+    " first_seen_ms INTEGER NOT NULL DEFAULT 0,"
+    " last_seen_ms INTEGER NOT NULL DEFAULT 0,"
+    " last_poll_ms INTEGER NOT NULL DEFAULT 0,"
+    " last_success_ms INTEGER NOT NULL DEFAULT 0,"
+    " polls INTEGER NOT NULL DEFAULT 0,"
+    " poll_failures INTEGER NOT NULL DEFAULT 0,"
+    " consecutive_failures INTEGER NOT NULL DEFAULT 0,"
+    " last_error TEXT,"
+    " status_since_ms INTEGER NOT NULL DEFAULT 0,"
+    " stuck_emitted INTEGER NOT NULL DEFAULT 0,"
+    " watched INTEGER NOT NULL DEFAULT 1 CHECK (watched IN (0, 1)),"
+    " source TEXT NOT NULL DEFAULT 'config',"
+    " gone INTEGER NOT NULL DEFAULT 0"
+    ");"
+    "CREATE TABLE events ("
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " id TEXT NOT NULL UNIQUE,"
+    " type TEXT NOT NULL,"
+    " arn TEXT NOT NULL,"
+    " previous_status TEXT,"
+    " status TEXT,"
+    " update_time_ms INTEGER NOT NULL DEFAULT 0,"
+    " detected_ms INTEGER NOT NULL DEFAULT 0,"
+    " region TEXT,"
+    " payload TEXT"
+    ");"
+    "CREATE INDEX events_arn ON events(arn);"
+    "CREATE TABLE deliveries ("
+    " seq INTEGER NOT NULL REFERENCES events(seq) ON DELETE CASCADE,"
+    " sink TEXT NOT NULL,"
+    " state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'done', 'parked', 'dropped')),"
+    " attempts INTEGER NOT NULL DEFAULT 0,"
+    " next_at_ms INTEGER NOT NULL DEFAULT 0,"
+    " last_error TEXT,"
+    " updated_ms INTEGER NOT NULL DEFAULT 0,"
+    " PRIMARY KEY (seq, sink)"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX deliveries_due ON deliveries(sink, state, next_at_ms, seq);"
+    /* store_delivery_next() walks a sink's pending rows in seq order; without
+     * this index it would sort the whole backlog on every call. */
+    "CREATE INDEX deliveries_order ON deliveries(sink, state, seq);",
 };
 
-#define JOB_COLUMNS                                                                                             \
-	"arn, name, status, status_code, status_message, update_time_ms, create_time_ms, collaboration_id, "    \
-	"configured_audience_model_arn, first_seen_ms, last_seen_ms, last_poll_ms, last_success_ms, polls, "   \
-	"poll_failures, consecutive_failures, last_error, status_since_ms, stuck_emitted, watched, source, gone"
+#define JOB_COLUMNS                                                                                         \
+	"arn, name, status, status_code, status_message, update_time_ms, create_time_ms, "                  \
+	"collaboration_id, "                                                                                \
+	"configured_audience_model_arn, first_seen_ms, last_seen_ms, last_poll_ms, last_success_ms, "       \
+	"polls, "                                                                                           \
+	"poll_failures, consecutive_failures, last_error, status_since_ms, stuck_emitted, watched, "        \
+	"source, gone"
 
 static const char *const store_sql[_STMT_MAX] = {
-	[STMT_PUT_JOB] = "INSERT INTO jobs (" JOB_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
-			 "?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22) "
-			 "ON CONFLICT (arn) DO UPDATE SET name = ?2, status = ?3, status_code = ?4, "
-			 "status_message = ?5, update_time_ms = ?6, create_time_ms = ?7, collaboration_id = ?8, "
-			 "configured_audience_model_arn = ?9, first_seen_ms = ?10, last_seen_ms = ?11, "
-			 "last_poll_ms = ?12, last_success_ms = ?13, polls = ?14, poll_failures = ?15, "
-			 "consecutive_failures = ?16, last_error = ?17, status_since_ms = ?18, stuck_emitted = ?19, "
-			 "watched = ?20, source = ?21, gone = ?22",
-	[STMT_ADD_EVENT] = "INSERT OR IGNORE INTO events (seq, id, type, arn, previous_status, status, "
-			   "update_time_ms, detected_ms, region, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
-			   "?10)",
-	[STMT_ADD_DELIVERY] = "INSERT OR IGNORE INTO deliveries (seq, sink, state, attempts, next_at_ms, "
-			      "updated_ms) VALUES (?1, ?2, 'pending', 0, 0, ?3)",
-	[STMT_DELIVERY_DONE] = "UPDATE deliveries SET state = 'done', updated_ms = ?3 "
-			       "WHERE seq = ?1 AND sink = ?2 AND state = 'pending'",
-	[STMT_DELIVERY_RETRY] = "UPDATE deliveries SET attempts = ?3, next_at_ms = ?4, last_error = ?5, "
-				"updated_ms = ?6 WHERE seq = ?1 AND sink = ?2 AND state = 'pending'",
-	[STMT_DELIVERY_PARK] = "UPDATE deliveries SET state = 'parked', last_error = ?3, updated_ms = ?4 "
-			       "WHERE seq = ?1 AND sink = ?2 AND state = 'pending'",
-	[STMT_DELIVERY_DROP_UPTO] = "UPDATE deliveries SET state = 'dropped', updated_ms = ?3 "
-				    "WHERE sink = ?1 AND state = 'pending' AND seq <= ?2",
-	[STMT_EVENT_SEQ_BY_ID] = "SELECT seq FROM events WHERE id = ?1",
-	[STMT_DELIVERY_NEXT] = "SELECT d.seq, d.attempts, e.id, e.type, e.previous_status, e.status, "
-			       "e.update_time_ms, e.detected_ms, e.region, e.payload, e.arn "
-			       "FROM deliveries AS d INDEXED BY deliveries_order JOIN events AS e ON e.seq = d.seq "
-			       "WHERE d.sink = ?1 AND d.state = 'pending' AND d.next_at_ms <= ?2 AND d.seq <= ?3 "
-			       "ORDER BY d.seq",
-	[STMT_DELIVERY_NEXT_DUE] = "SELECT MIN(next_at_ms) FROM deliveries "
-				   "WHERE sink = ?1 AND state = 'pending' AND seq <= ?2 AND next_at_ms > ?3",
-	[STMT_BACKLOG] = "SELECT COUNT(*) FROM deliveries WHERE sink = ?1 AND state = 'pending'",
-	[STMT_TRIM_CUT] = "SELECT seq FROM deliveries INDEXED BY deliveries_order "
-			  "WHERE sink = ?1 AND state = 'pending' ORDER BY seq LIMIT 1 OFFSET ?2",
-	[STMT_COUNT_EVENTS] = "SELECT COUNT(*) FROM events",
-	[STMT_COUNT_EVENTS_TYPE] = "SELECT COUNT(*) FROM events WHERE type = ?1",
-	[STMT_COUNT_DELIVERIES] = "SELECT COUNT(*) FROM deliveries WHERE (?1 IS NULL OR sink = ?1) AND state = ?2",
-	[STMT_LOAD_JOBS] = "SELECT " JOB_COLUMNS " FROM jobs",
-	[STMT_BEGIN] = "BEGIN IMMEDIATE",
-	[STMT_COMMIT] = "COMMIT",
-	[STMT_ROLLBACK] = "ROLLBACK",
+    [STMT_PUT_JOB] =
+	"INSERT INTO jobs (" JOB_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+	"?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22) "
+	"ON CONFLICT (arn) DO UPDATE SET name = ?2, status = ?3, status_code = ?4, "
+	"status_message = ?5, update_time_ms = ?6, create_time_ms = ?7, collaboration_id = ?8, "
+	"configured_audience_model_arn = ?9, first_seen_ms = ?10, last_seen_ms = ?11, "
+	"last_poll_ms = ?12, last_success_ms = ?13, polls = ?14, poll_failures = ?15, "
+	"consecutive_failures = ?16, last_error = ?17, status_since_ms = ?18, stuck_emitted = ?19, "
+	"watched = ?20, source = ?21, gone = ?22",
+    [STMT_ADD_EVENT] =
+	"INSERT OR IGNORE INTO events (seq, id, type, arn, previous_status, status, "
+	"update_time_ms, detected_ms, region, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+	"?10)",
+    [STMT_ADD_DELIVERY] = "INSERT OR IGNORE INTO deliveries (seq, sink, state, attempts, next_at_ms, "
+			  "updated_ms) VALUES (?1, ?2, 'pending', 0, 0, ?3)",
+    [STMT_DELIVERY_DONE] = "UPDATE deliveries SET state = 'done', updated_ms = ?3 "
+			   "WHERE seq = ?1 AND sink = ?2 AND state = 'pending'",
+    [STMT_DELIVERY_RETRY] = "UPDATE deliveries SET attempts = ?3, next_at_ms = ?4, last_error = ?5, "
+			    "updated_ms = ?6 WHERE seq = ?1 AND sink = ?2 AND state = 'pending'",
+    [STMT_DELIVERY_PARK] = "UPDATE deliveries SET state = 'parked', last_error = ?3, updated_ms = ?4 "
+			   "WHERE seq = ?1 AND sink = ?2 AND state = 'pending'",
+    [STMT_DELIVERY_DROP_UPTO] = "UPDATE deliveries SET state = 'dropped', updated_ms = ?3 "
+				"WHERE sink = ?1 AND state = 'pending' AND seq <= ?2",
+    [STMT_EVENT_SEQ_BY_ID] = "SELECT seq FROM events WHERE id = ?1",
+    [STMT_DELIVERY_NEXT] =
+	"SELECT d.seq, d.attempts, e.id, e.type, e.previous_status, e.status, "
+	"e.update_time_ms, e.detected_ms, e.region, e.payload, e.arn "
+	"FROM deliveries AS d INDEXED BY deliveries_order JOIN events AS e ON e.seq = d.seq "
+	"WHERE d.sink = ?1 AND d.state = 'pending' AND d.next_at_ms <= ?2 AND d.seq <= ?3 "
+	"ORDER BY d.seq",
+    [STMT_DELIVERY_NEXT_DUE] = "SELECT MIN(next_at_ms) FROM deliveries "
+			       "WHERE sink = ?1 AND state = 'pending' AND seq <= ?2 AND next_at_ms > ?3",
+    [STMT_BACKLOG] = "SELECT COUNT(*) FROM deliveries WHERE sink = ?1 AND state = 'pending'",
+    [STMT_TRIM_CUT] = "SELECT seq FROM deliveries INDEXED BY deliveries_order "
+		      "WHERE sink = ?1 AND state = 'pending' ORDER BY seq LIMIT 1 OFFSET ?2",
+    [STMT_COUNT_EVENTS] = "SELECT COUNT(*) FROM events",
+    [STMT_COUNT_EVENTS_TYPE] = "SELECT COUNT(*) FROM events WHERE type = ?1",
+    [STMT_COUNT_DELIVERIES] =
+	"SELECT COUNT(*) FROM deliveries WHERE (?1 IS NULL OR sink = ?1) AND state = ?2",
+    [STMT_LOAD_JOBS] = "SELECT " JOB_COLUMNS " FROM jobs",
+    [STMT_BEGIN] = "BEGIN IMMEDIATE",
+    [STMT_COMMIT] = "COMMIT",
+    [STMT_ROLLBACK] = "ROLLBACK",
 };
 
 int store_errno(int rc)
@@ -207,7 +214,8 @@ static bool store_rc_is_environmental(int rc)
 sqlite3_stmt *store_stmt(struct store *s, enum store_stmt id)
 {
 	if (!s->stmts[id]) {
-		int rc = sqlite3_prepare_v3(s->db, store_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &s->stmts[id], NULL);
+		int rc = sqlite3_prepare_v3(s->db, store_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+					    &s->stmts[id], NULL);
 		if (rc != SQLITE_OK) {
 			log_debug("store: prepare %d failed: %s", (int)id, sqlite3_errmsg(s->db));
 			return NULL;
@@ -270,7 +278,8 @@ int store_query_int(struct store *s, enum store_stmt id, const struct store_valu
 	if (r >= 0) {
 		rc = sqlite3_step(st);
 		if (rc == SQLITE_ROW)
-			*ret = sqlite3_column_type(st, 0) == SQLITE_NULL ? dflt : sqlite3_column_int64(st, 0);
+			*ret =
+			    sqlite3_column_type(st, 0) == SQLITE_NULL ? dflt : sqlite3_column_int64(st, 0);
 		else if (rc == SQLITE_DONE)
 			*ret = dflt;
 		else
@@ -339,7 +348,8 @@ static int journal_append(struct store *s, enum store_stmt id, const struct stor
 }
 
 int store_journal_foreach(struct store *s,
-			  int (*cb)(enum store_stmt id, const struct store_value *v, size_t n, void *userdata),
+			  int (*cb)(enum store_stmt id, const struct store_value *v, size_t n,
+				    void *userdata),
 			  void *userdata)
 {
 	const unsigned char *p = (const unsigned char *)s->journal.data, *end = p + s->journal.len;
@@ -356,7 +366,7 @@ int store_journal_foreach(struct store *s,
 		for (size_t i = 0; i < n; i++) {
 			if (p >= end)
 				return -EBADMSG;
-			v[i] = (struct store_value){.type = (enum store_value_type)*p++};
+			v[i] = (struct store_value){.type = (enum store_value_type) * p++};
 			if (v[i].type == STORE_INT) {
 				if ((size_t)(end - p) < sizeof(int64_t))
 					return -EBADMSG;
@@ -405,8 +415,8 @@ int store_write(struct store *s, enum store_stmt id, const struct store_value *v
 			rc = store_exec_rc(s, id, v, n);
 		if (rc != SQLITE_DONE) {
 			if (!store_rc_is_environmental(rc))
-				return log_debug_errno(store_errno(rc), "store: write %d failed (%d): %s", (int)id, rc,
-						       sqlite3_errmsg(s->db));
+				return log_debug_errno(store_errno(rc), "store: write %d failed (%d): %s",
+						       (int)id, rc, sqlite3_errmsg(s->db));
 			log_debug("store: write failed (%s), batch kept for replay", sqlite3_errstr(rc));
 			store_rollback(s);
 			s->broken = true;
@@ -573,7 +583,8 @@ int store_open(const char *path, struct store **ret)
 	r = store_lock(path, &s->lock_fd);
 	if (r < 0)
 		goto fail;
-	rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+			     NULL);
 	if (rc != SQLITE_OK) {
 		r = store_errno(rc);
 		goto fail;
@@ -611,8 +622,8 @@ int store_open(const char *path, struct store **ret)
 	 * highest row and the highest ever handed out by AUTOINCREMENT. */
 	r = store_pragma_int(s, "SELECT COALESCE(MAX(seq), 0) FROM events", &maxseq);
 	if (r >= 0)
-		r = store_pragma_int(s, "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0)",
-				     &seq);
+		r = store_pragma_int(
+		    s, "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0)", &seq);
 	if (r < 0)
 		goto fail;
 	s->committed_seq = seq > maxseq ? seq : maxseq;

@@ -42,8 +42,8 @@ int store_add_event(struct store *s, struct event *e, const char *const *sinks);
 int store_delivery_next(struct store *s, const char *sink, int64_t now_ms, struct event **ret,
 			unsigned *ret_attempts, int64_t *ret_next_due_ms);
 int store_delivery_done(struct store *s, const char *sink, int64_t seq);
-int store_delivery_retry(struct store *s, const char *sink, int64_t seq, unsigned attempts, int64_t next_at_ms,
-			 const char *last_error);
+int store_delivery_retry(struct store *s, const char *sink, int64_t seq, unsigned attempts,
+			 int64_t next_at_ms, const char *last_error);
 /* Gives up on one delivery (kept in the table, state "parked"). */
 int store_delivery_park(struct store *s, const char *sink, int64_t seq, const char *reason);
 /* Number of undelivered, unparked deliveries for sink. */
@@ -95,7 +95,8 @@ struct store_job {
 /* Upserts the job row (by ARN).  Part of the current batch. */
 int store_put_job(struct store *s, const struct store_job *job);
 /* Calls cb for every job row; a negative return from cb stops and is
- * returned.  Reads committed state plus the open batch. */
+ * returned.  Reads committed state plus the open batch (only committed
+ * state while a failed batch waits for replay). */
 int store_load_jobs(struct store *s, int (*cb)(const struct store_job *job, void *userdata), void *userdata);
 /* 1 if an event with this id is stored (or pending in the batch), 0 if not. */
 int store_event_exists(struct store *s, const char *id);

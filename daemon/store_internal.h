@@ -90,8 +90,9 @@ int store_bind(sqlite3_stmt *st, const struct store_value *v, size_t n);
 /* Executes one write inside the batch and records it in the journal. */
 int store_write(struct store *s, enum store_stmt id, const struct store_value *v, size_t n);
 /* Calls cb for every journaled op (used to answer reads while broken). */
-int store_journal_foreach(struct store *s, int (*cb)(enum store_stmt id, const struct store_value *v, size_t n,
-						       void *userdata),
+int store_journal_foreach(struct store *s,
+			  int (*cb)(enum store_stmt id, const struct store_value *v, size_t n,
+				    void *userdata),
 			  void *userdata);
 /* A step that returns one integer column (COUNT, MIN); NULL → *ret = dflt. */
 int store_query_int(struct store *s, enum store_stmt id, const struct store_value *v, size_t n, int64_t dflt,

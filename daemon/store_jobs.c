@@ -63,28 +63,28 @@ int store_load_jobs(struct store *s, int (*cb)(const struct store_job *job, void
 		return -EIO;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct store_job j = {
-			.arn = col_text(st, 0),
-			.name = col_text(st, 1),
-			.status = status_from_db(col_text(st, 2)),
-			.status_code = col_text(st, 3),
-			.status_message = col_text(st, 4),
-			.update_time_ms = sqlite3_column_int64(st, 5),
-			.create_time_ms = sqlite3_column_int64(st, 6),
-			.collaboration_id = col_text(st, 7),
-			.configured_audience_model_arn = col_text(st, 8),
-			.first_seen_ms = sqlite3_column_int64(st, 9),
-			.last_seen_ms = sqlite3_column_int64(st, 10),
-			.last_poll_ms = sqlite3_column_int64(st, 11),
-			.last_success_ms = sqlite3_column_int64(st, 12),
-			.polls = sqlite3_column_int64(st, 13),
-			.poll_failures = sqlite3_column_int64(st, 14),
-			.consecutive_failures = sqlite3_column_int64(st, 15),
-			.last_error = col_text(st, 16),
-			.status_since_ms = sqlite3_column_int64(st, 17),
-			.stuck_emitted = sqlite3_column_int64(st, 18) != 0,
-			.watched = sqlite3_column_int64(st, 19) != 0,
-			.source = col_text(st, 20),
-			.gone = sqlite3_column_int64(st, 21) != 0,
+		    .arn = col_text(st, 0),
+		    .name = col_text(st, 1),
+		    .status = status_from_db(col_text(st, 2)),
+		    .status_code = col_text(st, 3),
+		    .status_message = col_text(st, 4),
+		    .update_time_ms = sqlite3_column_int64(st, 5),
+		    .create_time_ms = sqlite3_column_int64(st, 6),
+		    .collaboration_id = col_text(st, 7),
+		    .configured_audience_model_arn = col_text(st, 8),
+		    .first_seen_ms = sqlite3_column_int64(st, 9),
+		    .last_seen_ms = sqlite3_column_int64(st, 10),
+		    .last_poll_ms = sqlite3_column_int64(st, 11),
+		    .last_success_ms = sqlite3_column_int64(st, 12),
+		    .polls = sqlite3_column_int64(st, 13),
+		    .poll_failures = sqlite3_column_int64(st, 14),
+		    .consecutive_failures = sqlite3_column_int64(st, 15),
+		    .last_error = col_text(st, 16),
+		    .status_since_ms = sqlite3_column_int64(st, 17),
+		    .stuck_emitted = sqlite3_column_int64(st, 18) != 0,
+		    .watched = sqlite3_column_int64(st, 19) != 0,
+		    .source = col_text(st, 20),
+		    .gone = sqlite3_column_int64(st, 21) != 0,
 		};
 		if (!j.arn)
 			continue;
@@ -93,7 +93,8 @@ int store_load_jobs(struct store *s, int (*cb)(const struct store_job *job, void
 			break;
 	}
 	if (r >= 0 && rc != SQLITE_ROW && rc != SQLITE_DONE)
-		r = log_debug_errno(store_errno(rc), "store: loading jobs failed: %s", sqlite3_errmsg(s->db));
+		r = log_debug_errno(store_errno(rc), "store: loading jobs failed: %s",
+				    sqlite3_errmsg(s->db));
 	sqlite3_reset(st);
 	return r < 0 ? r : 0;
 }

@@ -91,7 +91,7 @@ static int parse_seed(const cJSON *sa, struct job_observation *o)
 {
 	const cJSON *q = cJSON_GetObjectItemCaseSensitive(sa, "sqlParameters");
 	const cJSON *w = cJSON_GetObjectItemCaseSensitive(
-		cJSON_GetObjectItemCaseSensitive(sa, "sqlComputeConfiguration"), "worker");
+	    cJSON_GetObjectItemCaseSensitive(sa, "sqlComputeConfiguration"), "worker");
 	double num;
 	int r;
 
@@ -104,8 +104,8 @@ static int parse_seed(const cJSON *sa, struct job_observation *o)
 		if (r >= 0)
 			r = dup_str(q, "analysisTemplateArn", &o->seed_sql_analysis_template_arn);
 		if (r >= 0)
-			r = get_pairs(cJSON_GetObjectItemCaseSensitive(q, "parameters"), &o->seed_sql_parameters,
-				      &o->n_seed_sql_parameters);
+			r = get_pairs(cJSON_GetObjectItemCaseSensitive(q, "parameters"),
+				      &o->seed_sql_parameters, &o->n_seed_sql_parameters);
 	}
 	if (r >= 0 && cJSON_IsObject(w)) {
 		r = dup_str(w, "type", &o->seed_worker_type);
@@ -182,7 +182,7 @@ int job_observation_from_json_blob(const char *json, struct job_observation **re
 	v = cJSON_GetObjectItemCaseSensitive(j, "status");
 	if (r >= 0 && cJSON_IsString(v) && v->valuestring)
 		o->status = strcmp(v->valuestring, "GONE") == 0 ? JOB_STATUS_GONE
-								 : job_status_from_string(v->valuestring);
+								: job_status_from_string(v->valuestring);
 	v = cJSON_GetObjectItemCaseSensitive(j, "statusDetails");
 	if (r >= 0 && cJSON_IsObject(v)) {
 		r = dup_str(v, "statusCode", &o->status_code);

@@ -146,7 +146,8 @@ static int journal_touch_cb(enum store_stmt id, const struct store_value *v, siz
 	case STMT_DELIVERY_DONE:
 	case STMT_DELIVERY_RETRY:
 	case STMT_DELIVERY_PARK:
-		if (n >= 2 && v[0].i == t->seq && v[1].len == t->sink_len && memcmp(v[1].text, t->sink, t->sink_len) == 0)
+		if (n >= 2 && v[0].i == t->seq && v[1].len == t->sink_len &&
+		    memcmp(v[1].text, t->sink, t->sink_len) == 0)
 			return 1;
 		return 0;
 	case STMT_DELIVERY_DROP_UPTO:
@@ -159,7 +160,8 @@ static int journal_touch_cb(enum store_stmt id, const struct store_value *v, siz
 	}
 }
 
-static struct job_observation *observation_minimal(const char *arn, enum job_status status, int64_t update_time_ms)
+static struct job_observation *observation_minimal(const char *arn, enum job_status status,
+						   int64_t update_time_ms)
 {
 	struct job_observation *o = job_observation_new();
 
@@ -247,7 +249,9 @@ int store_delivery_next(struct store *s, const char *sink, int64_t now_ms, struc
 		r = event_from_row(st, ret);
 		if (r >= 0) {
 			if (ret_attempts)
-				*ret_attempts = attempts < 0 ? 0 : attempts > UINT32_MAX ? UINT32_MAX : (unsigned)attempts;
+				*ret_attempts = attempts < 0		? 0
+						: attempts > UINT32_MAX ? UINT32_MAX
+									: (unsigned)attempts;
 			r = 1;
 		}
 		break;
@@ -277,11 +281,15 @@ int store_delivery_done(struct store *s, const char *sink, int64_t seq)
 	return store_write(s, STMT_DELIVERY_DONE, v, ELEMENTSOF(v));
 }
 
-int store_delivery_retry(struct store *s, const char *sink, int64_t seq, unsigned attempts, int64_t next_at_ms,
-			 const char *last_error)
+int store_delivery_retry(struct store *s, const char *sink, int64_t seq, unsigned attempts,
+			 int64_t next_at_ms, const char *last_error)
 {
-	struct store_value v[6] = {sv_int(seq),			sv_text(sink), sv_int(attempts), sv_int(next_at_ms),
-				   sv_text_capped(last_error), sv_int((int64_t)now_realtime_ms())};
+	struct store_value v[6] = {sv_int(seq),
+				   sv_text(sink),
+				   sv_int(attempts),
+				   sv_int(next_at_ms),
+				   sv_text_capped(last_error),
+				   sv_int((int64_t)now_realtime_ms())};
 
 	if (!s || str_empty(sink) || seq <= 0)
 		return -EINVAL;

@@ -249,28 +249,28 @@ void tracker_set_stuck_after(struct tracker *t, int64_t stuck_after_ms)
 static void job_to_row(const struct tracked_job *j, struct store_job *row)
 {
 	*row = (struct store_job){
-		.arn = j->arn,
-		.name = j->name,
-		.status = (enum job_status)j->status,
-		.status_code = j->status_code,
-		.status_message = j->status_message,
-		.update_time_ms = j->update_time_ms,
-		.create_time_ms = j->create_time_ms,
-		.collaboration_id = j->collaboration_id,
-		.configured_audience_model_arn = j->configured_audience_model_arn,
-		.first_seen_ms = j->first_seen_ms,
-		.last_seen_ms = j->last_seen_ms,
-		.last_poll_ms = j->last_poll_ms,
-		.last_success_ms = j->last_success_ms,
-		.polls = j->polls,
-		.poll_failures = j->poll_failures,
-		.consecutive_failures = j->consecutive_failures,
-		.last_error = j->last_error,
-		.status_since_ms = j->status_since_ms,
-		.stuck_emitted = j->stuck_emitted,
-		.watched = j->watched,
-		.source = j->source,
-		.gone = j->gone,
+	    .arn = j->arn,
+	    .name = j->name,
+	    .status = (enum job_status)j->status,
+	    .status_code = j->status_code,
+	    .status_message = j->status_message,
+	    .update_time_ms = j->update_time_ms,
+	    .create_time_ms = j->create_time_ms,
+	    .collaboration_id = j->collaboration_id,
+	    .configured_audience_model_arn = j->configured_audience_model_arn,
+	    .first_seen_ms = j->first_seen_ms,
+	    .last_seen_ms = j->last_seen_ms,
+	    .last_poll_ms = j->last_poll_ms,
+	    .last_success_ms = j->last_success_ms,
+	    .polls = j->polls,
+	    .poll_failures = j->poll_failures,
+	    .consecutive_failures = j->consecutive_failures,
+	    .last_error = j->last_error,
+	    .status_since_ms = j->status_since_ms,
+	    .stuck_emitted = j->stuck_emitted,
+	    .watched = j->watched,
+	    .source = j->source,
+	    .gone = j->gone,
 	};
 }
 
@@ -346,11 +346,11 @@ static int load_one(const struct store_job *row, void *userdata)
 	j->last_success_ms = row->last_success_ms;
 	j->polls = (uint32_t)(row->polls > UINT32_MAX ? UINT32_MAX : row->polls < 0 ? 0 : row->polls);
 	j->poll_failures = (uint32_t)(row->poll_failures > UINT32_MAX ? UINT32_MAX
-						: row->poll_failures < 0 ? 0
-									 : row->poll_failures);
+				      : row->poll_failures < 0	      ? 0
+								      : row->poll_failures);
 	j->consecutive_failures = (uint32_t)(row->consecutive_failures > UINT32_MAX ? UINT32_MAX
-					       : row->consecutive_failures < 0	   ? 0
-										   : row->consecutive_failures);
+					     : row->consecutive_failures < 0	    ? 0
+									     : row->consecutive_failures);
 	j->stuck_emitted = row->stuck_emitted;
 	j->gone = row->gone;
 	if (!existed)
@@ -504,34 +504,36 @@ static size_t count_added(const bool *added, size_t n)
 }
 
 static void event_init(struct tracker *t, struct event *e, enum event_type type, enum job_status previous,
-		       enum job_status status, int64_t id_time_ms, const struct job_observation *job, int64_t now_ms)
+		       enum job_status status, int64_t id_time_ms, const struct job_observation *job,
+		       int64_t now_ms)
 {
 	*e = (struct event){
-		.type = type,
-		.detected_ms = now_ms,
-		.previous_status = previous,
-		.status = status,
-		/* Borrowed for the duration of the call: never event_free()d. */
-		.region = t->region,
-		.job = (struct job_observation *)job,
+	    .type = type,
+	    .detected_ms = now_ms,
+	    .previous_status = previous,
+	    .status = status,
+	    /* Borrowed for the duration of the call: never event_free()d. */
+	    .region = t->region,
+	    .job = (struct job_observation *)job,
 	};
 	event_compute_id(job->arn, previous, status, id_time_ms, type, e->id);
 }
 
 /* An observation built from the table entry, for events with no fresh
  * observation at hand (job.stuck from the timer, job.gone). */
-static void observation_from_job(const struct tracked_job *j, enum job_status status, struct job_observation *o)
+static void observation_from_job(const struct tracked_job *j, enum job_status status,
+				 struct job_observation *o)
 {
 	*o = (struct job_observation){
-		.arn = j->arn,
-		.name = j->name,
-		.status = status,
-		.status_code = j->status_code,
-		.status_message = j->status_message,
-		.configured_audience_model_arn = j->configured_audience_model_arn,
-		.collaboration_id = j->collaboration_id,
-		.create_time_ms = j->create_time_ms,
-		.update_time_ms = j->update_time_ms,
+	    .arn = j->arn,
+	    .name = j->name,
+	    .status = status,
+	    .status_code = j->status_code,
+	    .status_message = j->status_message,
+	    .configured_audience_model_arn = j->configured_audience_model_arn,
+	    .collaboration_id = j->collaboration_id,
+	    .create_time_ms = j->create_time_ms,
+	    .update_time_ms = j->update_time_ms,
 	};
 }
 
@@ -547,8 +549,8 @@ static void stuck_event(struct tracker *t, const struct tracked_job *j, const st
 {
 	/* status_since (the updateTime that entered the status) keeps the id
 	 * the same for every daemon and every restart during one stay. */
-	event_init(t, e, EVENT_JOB_STUCK, (enum job_status)j->status, (enum job_status)j->status, j->status_since_ms,
-		   o, now_ms);
+	event_init(t, e, EVENT_JOB_STUCK, (enum job_status)j->status, (enum job_status)j->status,
+		   j->status_since_ms, o, now_ms);
 }
 
 int tracker_observe(struct tracker *t, const struct job_observation *obs, int64_t now_ms)
@@ -600,11 +602,12 @@ int tracker_observe(struct tracker *t, const struct job_observation *obs, int64_
 			next.status_since_ms = obs->update_time_ms > 0 ? obs->update_time_ms : now_ms;
 			next.stuck_emitted = false;
 			if (j->status == JOB_STATUS_INVALID)
-				event_init(t, &events[n++], EVENT_JOB_DISCOVERED, JOB_STATUS_INVALID, obs->status,
-					   obs->update_time_ms, obs, now_ms);
-			else
-				event_init(t, &events[n++], EVENT_JOB_STATUS_CHANGED, (enum job_status)j->status,
+				event_init(t, &events[n++], EVENT_JOB_DISCOVERED, JOB_STATUS_INVALID,
 					   obs->status, obs->update_time_ms, obs, now_ms);
+			else
+				event_init(t, &events[n++], EVENT_JOB_STATUS_CHANGED,
+					   (enum job_status)j->status, obs->status, obs->update_time_ms, obs,
+					   now_ms);
 		}
 		if (tracker_is_stuck(t, &next, now_ms)) {
 			stuck_event(t, &next, obs, now_ms, &events[n++]);
@@ -674,7 +677,8 @@ int tracker_gone(struct tracker *t, const char *arn, int64_t now_ms)
 		return 0;
 	}
 	observation_from_job(j, JOB_STATUS_GONE, &o);
-	event_init(t, &e, EVENT_JOB_GONE, (enum job_status)j->status, JOB_STATUS_GONE, j->update_time_ms, &o, now_ms);
+	event_init(t, &e, EVENT_JOB_GONE, (enum job_status)j->status, JOB_STATUS_GONE, j->update_time_ms, &o,
+		   now_ms);
 	next.status = JOB_STATUS_GONE;
 	next.gone = true;
 	next.stuck_emitted = false;

@@ -22,7 +22,7 @@
 #include "store.h"
 
 #define TRACKER_LAST_ERROR_MAX 160 /* bytes kept of the last poll error */
-#define TRACKER_ARN_MAX        2048
+#define TRACKER_ARN_MAX	       2048
 
 struct tracked_job {
 	char *arn;
@@ -33,7 +33,7 @@ struct tracked_job {
 	char *configured_audience_model_arn;
 	char *last_error;   /* truncated to TRACKER_LAST_ERROR_MAX */
 	const char *source; /* interned by the tracker: "config", "discover:NAME", "api" */
-	void *userdata;     /* free for the engine */
+	void *userdata;	    /* free for the engine */
 	int64_t update_time_ms;
 	int64_t create_time_ms;
 	int64_t status_since_ms; /* updateTime of the observation that entered status */
@@ -56,7 +56,7 @@ struct tracker_stats {
 	size_t watched;
 	uint64_t observations;
 	uint64_t stale_observations; /* updateTime older than stored: ignored */
-	uint64_t events;             /* new events stored */
+	uint64_t events;	     /* new events stored */
 	uint64_t duplicate_events;   /* already in the store (same id) */
 	uint64_t poll_failures;
 };

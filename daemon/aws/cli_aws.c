@@ -34,18 +34,18 @@ enum {
 static int parse_opts(const char *cmd, bool is_list, int argc, char **argv, struct cli_opts *o)
 {
 	static const struct option get_options[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"region", required_argument, NULL, OPT_REGION},
-		{"help", no_argument, NULL, 'h'},
-		{},
+	    {"config", required_argument, NULL, 'c'},
+	    {"region", required_argument, NULL, OPT_REGION},
+	    {"help", no_argument, NULL, 'h'},
+	    {},
 	};
 	static const struct option list_options[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"region", required_argument, NULL, OPT_REGION},
-		{"collaboration-id", required_argument, NULL, OPT_COLLABORATION_ID},
-		{"configured-audience-model-arn", required_argument, NULL, OPT_MODEL_ARN},
-		{"help", no_argument, NULL, 'h'},
-		{},
+	    {"config", required_argument, NULL, 'c'},
+	    {"region", required_argument, NULL, OPT_REGION},
+	    {"collaboration-id", required_argument, NULL, OPT_COLLABORATION_ID},
+	    {"configured-audience-model-arn", required_argument, NULL, OPT_MODEL_ARN},
+	    {"help", no_argument, NULL, 'h'},
+	    {},
 	};
 	int c;
 
@@ -63,15 +63,19 @@ static int parse_opts(const char *cmd, bool is_list, int argc, char **argv, stru
 			break;
 		case OPT_COLLABORATION_ID:
 			if (!uuid_is_valid(optarg)) {
-				fprintf(stderr, "jobwatchd: %s: --collaboration-id is not a collaboration id (UUID)\n", cmd);
+				fprintf(
+				    stderr,
+				    "jobwatchd: %s: --collaboration-id is not a collaboration id (UUID)\n",
+				    cmd);
 				return -EINVAL;
 			}
 			o->collaboration_id = optarg;
 			break;
 		case OPT_MODEL_ARN:
 			if (!arn_is_configured_audience_model(optarg)) {
-				fprintf(stderr, "jobwatchd: %s: --configured-audience-model-arn is not a configured "
-						"audience model ARN\n",
+				fprintf(stderr,
+					"jobwatchd: %s: --configured-audience-model-arn is not a configured "
+					"audience model ARN\n",
 					cmd);
 				return -EINVAL;
 			}
@@ -79,8 +83,9 @@ static int parse_opts(const char *cmd, bool is_list, int argc, char **argv, stru
 			break;
 		case 'h':
 			if (is_list)
-				printf("Usage: jobwatchd list [-c FILE] [--region R] [--collaboration-id ID]\n"
-				       "                      [--configured-audience-model-arn ARN]\n");
+				printf(
+				    "Usage: jobwatchd list [-c FILE] [--region R] [--collaboration-id ID]\n"
+				    "                      [--configured-audience-model-arn ARN]\n");
 			else
 				printf("Usage: jobwatchd get [-c FILE] [--region R] ARN...\n");
 			return 1;
@@ -219,7 +224,9 @@ int cli_get(int argc, char **argv)
 		return r > 0 ? 0 : 2;
 	n = (size_t)(argc - optind);
 	if (n == 0) {
-		fprintf(stderr, "jobwatchd: get: no ARN given\nUsage: jobwatchd get [-c FILE] [--region R] ARN...\n");
+		fprintf(
+		    stderr,
+		    "jobwatchd: get: no ARN given\nUsage: jobwatchd get [-c FILE] [--region R] ARN...\n");
 		return 2;
 	}
 	for (size_t i = 0; i < n; i++)

@@ -26,7 +26,8 @@
 
 #define AWS_MAX_URL 16384
 
-const uint64_t aws_latency_bounds_ms[AWS_LATENCY_BUCKETS] = {5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000};
+const uint64_t aws_latency_bounds_ms[AWS_LATENCY_BUCKETS] = {5,	  10,	25,   50,   100,  250,
+							     500, 1000, 2500, 5000, 10000};
 
 enum call_list {
 	LIST_NONE,
@@ -98,8 +99,8 @@ struct aws_client {
 };
 
 static const char *const op_names[_AWS_OP_MAX] = {
-	[AWS_OP_GET] = "GetAudienceGenerationJob",
-	[AWS_OP_LIST] = "ListAudienceGenerationJobs",
+    [AWS_OP_GET] = "GetAudienceGenerationJob",
+    [AWS_OP_LIST] = "ListAudienceGenerationJobs",
 };
 
 const char *aws_op_to_string(enum aws_op op)
@@ -203,8 +204,9 @@ static void result_from_call(struct aws_call *call, enum aws_outcome outcome, st
 }
 
 /* Completes a call with a failure (or cancellation): one final callback,
- * then the call is gone.  The call must be off every list. */
-static void call_fail(struct aws_client *c, struct aws_call *call, const struct aws_result *res)
+ * then the call is gone.  The call must be off every list.  Returns false
+ * when the client was freed from inside the callback (c is then gone). */
+static bool call_fail(struct aws_client *c, struct aws_call *call, const struct aws_result *res)
 {
 	user_enter(c);
 	if (call->op == AWS_OP_GET)
@@ -212,11 +214,11 @@ static void call_fail(struct aws_client *c, struct aws_call *call, const struct 
 	else
 		call->page_cb(call->userdata, res, NULL, 0, true);
 	call_free(call);
-	user_leave(c);
+	return user_leave(c);
 }
 
 static void set_error(struct aws_result *r, const char *type, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static void set_error(struct aws_result *r, const char *type, const char *fmt, ...)
 {
 	va_list ap;
@@ -261,9 +263,9 @@ static void on_creds(void *userdata, int error, const struct aws_credentials *cr
 			res.transport = HTTP_OK;
 			res.http_status = 0;
 			res.request_id[0] = '\0';
-			set_error(&res, "credentials", "no AWS credentials: %s", why ? why : strerror(-error));
-			call_fail(c, call, &res);
-			if (c->freeing)
+			set_error(&res, "credentials", "no AWS credentials: %s",
+				  why ? why : strerror(-error));
+			if (!call_fail(c, call, &res) || c->freeing)
 				return;
 		}
 		schedule_kick(c);
@@ -275,7 +277,8 @@ static void on_creds(void *userdata, int error, const struct aws_credentials *cr
 	kick(c, cr);
 }
 
-static int build_path_query(struct aws_client *c, struct aws_call *call, struct dynbuf *path, struct dynbuf *query)
+static int build_path_query(struct aws_client *c, struct aws_call *call, struct dynbuf *path,
+			    struct dynbuf *query)
 {
 	int r;
 
@@ -296,7 +299,8 @@ static int build_path_query(struct aws_client *c, struct aws_call *call, struct 
 			r = uri_encode(call->collaboration_id, strlen(call->collaboration_id), query);
 	}
 	if (r >= 0 && call->model_arn) {
-		r = dynbuf_appends(query, query->len ? "&configuredAudienceModelArn=" : "configuredAudienceModelArn=");
+		r = dynbuf_appends(query, query->len ? "&configuredAudienceModelArn="
+						     : "configuredAudienceModelArn=");
 		if (r >= 0)
 			r = uri_encode(call->model_arn, strlen(call->model_arn), query);
 	}
@@ -312,8 +316,9 @@ static int build_path_query(struct aws_client *c, struct aws_call *call, struct 
 
 static void on_http_done(void *userdata, const struct http_response *resp);
 
-/* Sends one attempt.  On failure the call is completed here. */
-static void start_attempt(struct aws_client *c, struct aws_call *call, const struct aws_credentials *cr)
+/* Sends one attempt.  On failure the call is completed here; returns false
+ * when its callback freed the client. */
+static bool start_attempt(struct aws_client *c, struct aws_call *call, const struct aws_credentials *cr)
 {
 	struct dynbuf path, query, url;
 	struct sigv4_signed sig = {};
@@ -337,12 +342,12 @@ static void start_attempt(struct aws_client *c, struct aws_call *call, const str
 	}
 	r = sigv4_sign(c->signer, cr,
 		       &(struct sigv4_request){
-			       .method = "GET",
-			       .host = c->endpoint.host,
-			       .path = path.data,
-			       .query = query.len ? query.data : NULL,
-			       .now = time(NULL),
-			       .normalize_path = true,
+			   .method = "GET",
+			   .host = c->endpoint.host,
+			   .path = path.data,
+			   .query = query.len ? query.data : NULL,
+			   .now = time(NULL),
+			   .normalize_path = true,
 		       },
 		       &sig);
 	if (r < 0) {
@@ -361,13 +366,13 @@ static void start_attempt(struct aws_client *c, struct aws_call *call, const str
 	call->attempts++;
 	r = http_submit(c->http,
 			&(struct http_request){
-				.method = "GET",
-				.url = url.data,
-				.headers = headers,
-				.timeout_ms = c->timeout_ms,
-				.max_body = AWS_MAX_BODY,
-				.ca_file = c->ca_file,
-				.http2 = true,
+			    .method = "GET",
+			    .url = url.data,
+			    .headers = headers,
+			    .timeout_ms = c->timeout_ms,
+			    .max_body = AWS_MAX_BODY,
+			    .ca_file = c->ca_file,
+			    .http2 = true,
 			},
 			on_http_done, call, &call->transfer);
 	sigv4_signed_done(&sig);
@@ -381,14 +386,14 @@ static void start_attempt(struct aws_client *c, struct aws_call *call, const str
 	dynbuf_free(&path);
 	dynbuf_free(&query);
 	dynbuf_free(&url);
-	return;
+	return true;
 fail:
 	sigv4_signed_done(&sig);
 	dynbuf_free(&path);
 	dynbuf_free(&query);
 	dynbuf_free(&url);
 	queue_remove(c, call);
-	call_fail(c, call, &res);
+	return call_fail(c, call, &res);
 }
 
 /* Dispatches ready calls as far as credentials and the token bucket allow,
@@ -422,7 +427,8 @@ static void kick(struct aws_client *c, const struct aws_credentials *hint)
 					log_debug_errno(r, "creds_request failed: %m");
 					/* Try again on the next timer tick. */
 					while (c->lists[LIST_CREDS].head)
-						queue_push(c, LIST_DELAYED, c->lists[LIST_CREDS].head, false);
+						queue_push(c, LIST_DELAYED, c->lists[LIST_CREDS].head,
+							   false);
 					for (call = c->lists[LIST_DELAYED].head; call; call = call->next)
 						if (call->due_ms <= now)
 							call->due_ms = now + 1000;
@@ -438,8 +444,7 @@ static void kick(struct aws_client *c, const struct aws_credentials *hint)
 			wait = w;
 			break;
 		}
-		start_attempt(c, call, cr);
-		if (c->freeing)
+		if (!start_attempt(c, call, cr) || c->freeing)
 			return;
 	}
 	for (call = c->lists[LIST_DELAYED].head; call; call = call->next) {
@@ -476,8 +481,8 @@ static void adapt_rate(struct aws_client *c, bool throttled)
 	}
 }
 
-/* A 2xx answer: parse it and deliver.  Returns false if the client was freed
- * from inside the callback. */
+/* A 2xx answer: parse it and deliver (the call is completed or queued for
+ * its next page). */
 static void deliver(struct aws_client *c, struct aws_call *call, const struct http_response *resp,
 		    struct aws_result *res)
 {
@@ -569,10 +574,10 @@ static void on_http_done(void *userdata, const struct http_response *resp)
 	queue_remove(c, call);
 	record_latency(c, resp->elapsed_ms);
 
-	aws_error_parse(http_response_header(resp, "x-amzn-errortype"),
-			http_response_header(resp, "x-amzn-requestid"),
-			resp->error == HTTP_OK && (resp->status < 200 || resp->status >= 300) ? resp->body : NULL,
-			resp->body_len, &err);
+	aws_error_parse(
+	    http_response_header(resp, "x-amzn-errortype"), http_response_header(resp, "x-amzn-requestid"),
+	    resp->error == HTTP_OK && (resp->status < 200 || resp->status >= 300) ? resp->body : NULL,
+	    resp->body_len, &err);
 	res.transport = resp->error;
 	res.http_status = resp->status;
 	res.attempts = call->attempts;
@@ -587,7 +592,9 @@ static void on_http_done(void *userdata, const struct http_response *resp)
 	outcome = aws_classify(resp->error, resp->status, err.type);
 	res.outcome = outcome;
 	if (resp->error != HTTP_OK) {
-		set_error(&res, http_error_to_string(resp->error) ? http_error_to_string(resp->error) : "transport",
+		set_error(&res,
+			  http_error_to_string(resp->error) ? http_error_to_string(resp->error)
+							    : "transport",
 			  "%s", resp->error_text[0] ? resp->error_text : "transport error");
 		if (outcome == AWS_PROTOCOL)
 			set_error(&res, "protocol", "response body over the %d byte cap", AWS_MAX_BODY);
@@ -626,8 +633,8 @@ static void on_http_done(void *userdata, const struct http_response *resp)
 		unsigned cost = aws_retry_quota_acquire(&c->quota, resp->error == HTTP_ERR_TIMEOUT);
 		if (cost > 0) {
 			uint64_t delay = aws_retry_backoff_ms(call->attempts, client_random(c));
-			log_debug("%s: %s (attempt %u), retrying in %" PRIu64 " ms", aws_op_to_string(call->op),
-				  res.error_type, call->attempts, delay);
+			log_debug("%s: %s (attempt %u), retrying in %" PRIu64 " ms",
+				  aws_op_to_string(call->op), res.error_type, call->attempts, delay);
 			call->last_retry_cost = cost;
 			call->due_ms = now_monotonic_ms() + delay;
 			c->stats.retries++;
@@ -678,8 +685,9 @@ int aws_get_job(struct aws_client *c, const char *arn, aws_get_fn cb, void *user
 	return 0;
 }
 
-int aws_list_jobs(struct aws_client *c, const char *collaboration_id, const char *configured_audience_model_arn,
-		  aws_list_page_fn cb, void *userdata, struct aws_call **ret)
+int aws_list_jobs(struct aws_client *c, const char *collaboration_id,
+		  const char *configured_audience_model_arn, aws_list_page_fn cb, void *userdata,
+		  struct aws_call **ret)
 {
 	struct aws_call *call;
 	int r;
@@ -688,7 +696,8 @@ int aws_list_jobs(struct aws_client *c, const char *collaboration_id, const char
 		return -EINVAL;
 	if (collaboration_id && !uuid_is_valid(collaboration_id))
 		return -EINVAL;
-	if (configured_audience_model_arn && !arn_is_configured_audience_model(configured_audience_model_arn))
+	if (configured_audience_model_arn &&
+	    !arn_is_configured_audience_model(configured_audience_model_arn))
 		return -EINVAL;
 	r = call_new(c, AWS_OP_LIST, userdata, &call);
 	if (r < 0)
@@ -696,7 +705,8 @@ int aws_list_jobs(struct aws_client *c, const char *collaboration_id, const char
 	call->page_cb = cb;
 	call->collaboration_id = strdup_or_null(collaboration_id);
 	call->model_arn = strdup_or_null(configured_audience_model_arn);
-	if ((collaboration_id && !call->collaboration_id) || (configured_audience_model_arn && !call->model_arn)) {
+	if ((collaboration_id && !call->collaboration_id) ||
+	    (configured_audience_model_arn && !call->model_arn)) {
 		call_free(call);
 		return -ENOMEM;
 	}
@@ -797,7 +807,8 @@ int aws_client_new(struct uv_loop_s *loop, struct http_ctx *http, struct creds *
 	c->endpoint.custom = opts->endpoint->custom;
 	c->ca_file = strdup_or_null(opts->ca_file);
 	dynbuf_init(&ua, 512);
-	if (dynbuf_appendf(&ua, "User-Agent: %s", opts->user_agent ? opts->user_agent : "jobwatchd/" JW_VERSION) >= 0)
+	if (dynbuf_appendf(&ua, "User-Agent: %s",
+			   opts->user_agent ? opts->user_agent : "jobwatchd/" JW_VERSION) >= 0)
 		c->user_agent_header = dynbuf_take(&ua);
 	dynbuf_free(&ua);
 	c->timer = calloc(1, sizeof(*c->timer));

@@ -34,11 +34,11 @@ const char *aws_op_to_string(enum aws_op op);
 
 struct aws_client_options {
 	const struct aws_endpoint *endpoint; /* copied */
-	const char *ca_file;                 /* copied; NULL = system store */
-	uint64_t timeout_ms;                 /* per attempt; 0 = 15 s */
-	double max_rps;                      /* request rate ceiling; <= 0 = unlimited */
-	const char *user_agent;              /* NULL = "jobwatchd/VERSION" */
-	unsigned max_attempts;               /* 0 = 3 */
+	const char *ca_file;		     /* copied; NULL = system store */
+	uint64_t timeout_ms;		     /* per attempt; 0 = 15 s */
+	double max_rps;			     /* request rate ceiling; <= 0 = unlimited */
+	const char *user_agent;		     /* NULL = "jobwatchd/VERSION" */
+	unsigned max_attempts;		     /* 0 = 3 */
 	/* Randomness for backoff jitter, in [0, 1); NULL = internal PRNG. */
 	double (*random)(void *userdata);
 	void *random_userdata;
@@ -48,12 +48,12 @@ struct aws_client_options {
 struct aws_result {
 	enum aws_outcome outcome;
 	enum http_error transport; /* HTTP_OK when a response arrived */
-	long http_status;          /* 0 without a response */
-	char error_type[128];      /* "ResourceNotFoundException", "connect", "protocol", ... ; "" on success */
-	char error_message[512];   /* truncated; never a secret */
+	long http_status;	   /* 0 without a response */
+	char error_type[128]; /* "ResourceNotFoundException", "connect", "protocol", ... ; "" on success */
+	char error_message[512]; /* truncated; never a secret */
 	char request_id[128];
-	unsigned attempts;    /* HTTP attempts made for this call/page */
-	uint64_t elapsed_ms;  /* from submission (or from the page's start) to completion */
+	unsigned attempts;   /* HTTP attempts made for this call/page */
+	uint64_t elapsed_ms; /* from submission (or from the page's start) to completion */
 };
 
 /* job is owned by the callee (NULL unless outcome is AWS_OK). */
@@ -61,8 +61,8 @@ typedef void (*aws_get_fn)(void *userdata, const struct aws_result *res, struct 
 /* items (array and elements, from_list set) are owned by the callee; n may
  * be 0.  final is true on the last page or on failure (reported once, and no
  * further pages follow). */
-typedef void (*aws_list_page_fn)(void *userdata, const struct aws_result *res, struct job_observation **items,
-				 size_t n, bool final);
+typedef void (*aws_list_page_fn)(void *userdata, const struct aws_result *res,
+				 struct job_observation **items, size_t n, bool final);
 
 /* loop, http and creds are borrowed and must outlive the client. */
 int aws_client_new(struct uv_loop_s *loop, struct http_ctx *http, struct creds *creds,
@@ -77,8 +77,9 @@ struct aws_client *aws_client_free(struct aws_client *c);
 int aws_get_job(struct aws_client *c, const char *arn, aws_get_fn cb, void *userdata, struct aws_call **ret);
 /* ListAudienceGenerationJobs with optional filters, every page (maxResults
  * 100).  cb runs once per page and ends with final = true. */
-int aws_list_jobs(struct aws_client *c, const char *collaboration_id, const char *configured_audience_model_arn,
-		  aws_list_page_fn cb, void *userdata, struct aws_call **ret);
+int aws_list_jobs(struct aws_client *c, const char *collaboration_id,
+		  const char *configured_audience_model_arn, aws_list_page_fn cb, void *userdata,
+		  struct aws_call **ret);
 /* Cancels one call: its callback runs with AWS_CANCELLED before this returns. */
 void aws_call_cancel(struct aws_call *call);
 

@@ -136,6 +136,9 @@ int aws_endpoint_parse_url(const char *url, struct aws_endpoint *ret, char *err,
 	bool https;
 	size_t plen;
 
+	*ret = (struct aws_endpoint){};
+	if (!url)
+		return errf(err, errlen, -EINVAL, "no endpoint URL");
 	if (str_startswith(url, "https://"))
 		https = true, auth = url + 8;
 	else if (str_startswith(url, "http://"))
@@ -143,7 +146,8 @@ int aws_endpoint_parse_url(const char *url, struct aws_endpoint *ret, char *err,
 	else
 		return errf(err, errlen, -EINVAL, "endpoint URL must start with https:// or http://");
 	if (strpbrk(url, "?#@ \t\r\n"))
-		return errf(err, errlen, -EINVAL, "endpoint URL must not contain a query, fragment, user info or blanks");
+		return errf(err, errlen, -EINVAL,
+			    "endpoint URL must not contain a query, fragment, user info or blanks");
 	auth_end = auth + strcspn(auth, "/");
 	if (auth_end == auth)
 		return errf(err, errlen, -EINVAL, "endpoint URL has no host");
@@ -193,15 +197,16 @@ struct partition {
 /* partitions.json, longest prefix first.  The ISO partitions publish no
  * separate dual-stack suffix we could verify, so they use the plain one. */
 static const struct partition partitions[] = {
-	{"us-isob-", "sc2s.sgov.gov", "sc2s.sgov.gov"},
-	{"us-iso-", "c2s.ic.gov", "c2s.ic.gov"},
-	{"us-gov-", "amazonaws.com", "api.aws"},
-	{"cn-", "amazonaws.com.cn", "api.amazonwebservices.com.cn"},
-	{"eusc-", "amazonaws.eu", "amazonaws.eu"},
-	{"", "amazonaws.com", "api.aws"},
+    {"us-isob-", "sc2s.sgov.gov", "sc2s.sgov.gov"},
+    {"us-iso-", "c2s.ic.gov", "c2s.ic.gov"},
+    {"us-gov-", "amazonaws.com", "api.aws"},
+    {"cn-", "amazonaws.com.cn", "api.amazonwebservices.com.cn"},
+    {"eusc-", "amazonaws.eu", "amazonaws.eu"},
+    {"", "amazonaws.com", "api.aws"},
 };
 
-int aws_resolve_endpoint(const struct aws_endpoint_options *o, struct aws_endpoint *ret, char *err, size_t errlen)
+int aws_resolve_endpoint(const struct aws_endpoint_options *o, struct aws_endpoint *ret, char *err,
+			 size_t errlen)
 {
 	_cleanup_free_ char *region = NULL, *url = NULL;
 	const char *custom = NULL, *from = NULL;
@@ -220,11 +225,12 @@ int aws_resolve_endpoint(const struct aws_endpoint_options *o, struct aws_endpoi
 
 	if (custom) {
 		if (o->fips)
-			return errf(err, errlen, -EINVAL, "FIPS and a custom endpoint (%s) are not supported together",
-				    from);
+			return errf(err, errlen, -EINVAL,
+				    "FIPS and a custom endpoint (%s) are not supported together", from);
 		if (o->dualstack)
 			return errf(err, errlen, -EINVAL,
-				    "dual-stack and a custom endpoint (%s) are not supported together", from);
+				    "dual-stack and a custom endpoint (%s) are not supported together",
+				    from);
 		url = strdup(custom);
 	} else {
 		const struct partition *p = &partitions[ELEMENTSOF(partitions) - 1];

@@ -23,11 +23,11 @@ struct aws_endpoint_options {
 };
 
 struct aws_endpoint {
-	char *base_url;  /* "scheme://authority[/prefix]", no trailing '/' */
-	char *host;      /* Host header value: host, with ":port" when not the scheme default */
+	char *base_url;	 /* "scheme://authority[/prefix]", no trailing '/' */
+	char *host;	 /* Host header value: host, with ":port" when not the scheme default */
 	char *base_path; /* "" or "/prefix" from a custom endpoint URL */
-	char *region;    /* signing region */
-	bool custom;     /* from [aws] endpoint or an env variable */
+	char *region;	 /* signing region */
+	bool custom;	 /* from [aws] endpoint or an env variable */
 };
 
 /* Resolves the region only.  *ret owned.  err gets a message on -EINVAL /
@@ -35,7 +35,8 @@ struct aws_endpoint {
 int aws_resolve_region(const struct aws_endpoint_options *o, char **ret, char *err, size_t errlen);
 
 /* Resolves region and endpoint.  On failure err holds a message for the user. */
-int aws_resolve_endpoint(const struct aws_endpoint_options *o, struct aws_endpoint *ret, char *err, size_t errlen);
+int aws_resolve_endpoint(const struct aws_endpoint_options *o, struct aws_endpoint *ret, char *err,
+			 size_t errlen);
 void aws_endpoint_done(struct aws_endpoint *e);
 
 /* Splits an http(s) URL into Host header value (":port" only when not the

@@ -8,17 +8,17 @@
 #include "util.h"
 
 static const char *const outcome_names[_AWS_OUTCOME_MAX] = {
-	[AWS_OK] = "ok",
-	[AWS_THROTTLED] = "throttled",
-	[AWS_TRANSIENT] = "transient",
-	[AWS_AUTH_EXPIRED] = "auth_expired",
-	[AWS_AUTH] = "auth",
-	[AWS_NOT_FOUND] = "not_found",
-	[AWS_CLIENT] = "client",
-	[AWS_PROTOCOL] = "protocol",
-	[AWS_TRANSPORT] = "transport",
-	[AWS_CREDENTIALS] = "credentials",
-	[AWS_CANCELLED] = "cancelled",
+    [AWS_OK] = "ok",
+    [AWS_THROTTLED] = "throttled",
+    [AWS_TRANSIENT] = "transient",
+    [AWS_AUTH_EXPIRED] = "auth_expired",
+    [AWS_AUTH] = "auth",
+    [AWS_NOT_FOUND] = "not_found",
+    [AWS_CLIENT] = "client",
+    [AWS_PROTOCOL] = "protocol",
+    [AWS_TRANSPORT] = "transport",
+    [AWS_CREDENTIALS] = "credentials",
+    [AWS_CANCELLED] = "cancelled",
 };
 
 const char *aws_outcome_to_string(enum aws_outcome o)
@@ -83,8 +83,8 @@ void aws_error_parse(const char *errortype_header, const char *request_id_header
 
 	memset(err, 0, sizeof(*err));
 	if (request_id_header)
-		copy_clean(err->request_id, sizeof(err->request_id), request_id_header, strlen(request_id_header),
-			   false);
+		copy_clean(err->request_id, sizeof(err->request_id), request_id_header,
+			   strlen(request_id_header), false);
 	if (body && body_len > 0 && body_len <= 1024 * 1024)
 		j = cJSON_ParseWithLength(body, body_len);
 	if (cJSON_IsObject(j)) {
@@ -113,53 +113,49 @@ static bool in_list(const char *type, const char *const *list, size_t n)
 
 /* botocore ThrottledRetryableChecker / Go DefaultThrottleErrorCodes. */
 static const char *const throttling_codes[] = {
-	"Throttling",
-	"ThrottlingException",
-	"ThrottledException",
-	"RequestThrottledException",
-	"TooManyRequestsException",
-	"ProvisionedThroughputExceededException",
-	"TransactionInProgressException",
-	"RequestLimitExceeded",
-	"BandwidthLimitExceeded",
-	"LimitExceededException",
-	"RequestThrottled",
-	"SlowDown",
-	"PriorRequestNotComplete",
-	"EC2ThrottledException",
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "ProvisionedThroughputExceededException",
+    "TransactionInProgressException",
+    "RequestLimitExceeded",
+    "BandwidthLimitExceeded",
+    "LimitExceededException",
+    "RequestThrottled",
+    "SlowDown",
+    "PriorRequestNotComplete",
+    "EC2ThrottledException",
 };
 
 /* botocore TransientRetryableChecker. */
 static const char *const transient_codes[] = {
-	"RequestTimeout",
-	"RequestTimeoutException",
-	"PriorRequestNotComplete",
+    "RequestTimeout",
+    "RequestTimeoutException",
+    "PriorRequestNotComplete",
 };
 
 /* Tokens that are no longer (or never were) valid: a fresh set from the
  * credential chain may fix these, so they get one refresh and one retry. */
 static const char *const expired_codes[] = {
-	"ExpiredTokenException",
-	"ExpiredToken",
-	"InvalidClientTokenId",
-	"UnrecognizedClientException",
-	"RequestExpired",
-	"TokenRefreshRequired",
+    "ExpiredTokenException",	   "ExpiredToken",   "InvalidClientTokenId",
+    "UnrecognizedClientException", "RequestExpired", "TokenRefreshRequired",
 };
 
 /* Auth failures that fresh credentials do not fix. */
 static const char *const auth_codes[] = {
-	"AccessDeniedException",
-	"AccessDenied",
-	"InvalidSignatureException",
-	"SignatureDoesNotMatch",
-	"IncompleteSignature",
-	"IncompleteSignatureException",
-	"MissingAuthenticationToken",
-	"MissingAuthenticationTokenException",
-	"AuthFailure",
-	"NotAuthorized",
-	"UnauthorizedOperation",
+    "AccessDeniedException",
+    "AccessDenied",
+    "InvalidSignatureException",
+    "SignatureDoesNotMatch",
+    "IncompleteSignature",
+    "IncompleteSignatureException",
+    "MissingAuthenticationToken",
+    "MissingAuthenticationTokenException",
+    "AuthFailure",
+    "NotAuthorized",
+    "UnauthorizedOperation",
 };
 
 bool aws_error_type_is_throttling(const char *type)

@@ -10,16 +10,16 @@
 
 enum aws_outcome {
 	AWS_OK,
-	AWS_THROTTLED,    /* throttling code or HTTP 429: retried, slows the rate limiter */
-	AWS_TRANSIENT,    /* 500/502/503/504, RequestTimeout*, resets, timeouts, connect errors: retried */
+	AWS_THROTTLED,	  /* throttling code or HTTP 429: retried, slows the rate limiter */
+	AWS_TRANSIENT,	  /* 500/502/503/504, RequestTimeout*, resets, timeouts, connect errors: retried */
 	AWS_AUTH_EXPIRED, /* expired / invalid token: refresh the credentials, retry once */
-	AWS_AUTH,         /* access denied, bad signature: not retried */
-	AWS_NOT_FOUND,    /* 404 ResourceNotFoundException */
-	AWS_CLIENT,       /* any other 4xx: not retried */
-	AWS_PROTOCOL,     /* malformed, oversize or unexpected answer: not retried */
-	AWS_TRANSPORT,    /* TLS failures and other transport errors that retrying cannot fix */
+	AWS_AUTH,	  /* access denied, bad signature: not retried */
+	AWS_NOT_FOUND,	  /* 404 ResourceNotFoundException */
+	AWS_CLIENT,	  /* any other 4xx: not retried */
+	AWS_PROTOCOL,	  /* malformed, oversize or unexpected answer: not retried */
+	AWS_TRANSPORT,	  /* TLS failures and other transport errors that retrying cannot fix */
 	AWS_CREDENTIALS,  /* no credentials could be obtained */
-	AWS_CANCELLED,    /* the call was cancelled (client freed) */
+	AWS_CANCELLED,	  /* the call was cancelled (client freed) */
 	_AWS_OUTCOME_MAX,
 	AWS_OUTCOME_INVALID = -1,
 };

@@ -180,9 +180,10 @@ static int parse_seed(struct pctx *p, const cJSON *s, struct job_observation *o)
 		return r;
 	if (sql) {
 		if ((r = get_string(p, sql, "queryString", false, &o->seed_sql_query_string)) < 0 ||
-		    (r = get_string(p, sql, "analysisTemplateArn", false, &o->seed_sql_analysis_template_arn)) < 0 ||
-		    (r = get_string_map(p, sql, "parameters", AWS_MAX_SQL_PARAMETERS, &o->seed_sql_parameters,
-					&o->n_seed_sql_parameters)) < 0)
+		    (r = get_string(p, sql, "analysisTemplateArn", false,
+				    &o->seed_sql_analysis_template_arn)) < 0 ||
+		    (r = get_string_map(p, sql, "parameters", AWS_MAX_SQL_PARAMETERS,
+					&o->seed_sql_parameters, &o->n_seed_sql_parameters)) < 0)
 			return r;
 	}
 	if ((r = get_object(p, s, "sqlComputeConfiguration", &cc)) < 0)
@@ -249,7 +250,8 @@ static int parse_summary(struct pctx *p, const cJSON *j, struct job_observation 
 	    (r = get_string(p, j, "audienceGenerationJobArn", true, &o->arn)) < 0 ||
 	    (r = get_string(p, j, "name", true, &o->name)) < 0 ||
 	    (r = get_string(p, j, "status", true, &status)) < 0 ||
-	    (r = get_string(p, j, "configuredAudienceModelArn", true, &o->configured_audience_model_arn)) < 0 ||
+	    (r = get_string(p, j, "configuredAudienceModelArn", true, &o->configured_audience_model_arn)) <
+		0 ||
 	    (r = get_string(p, j, "description", false, &o->description)) < 0 ||
 	    (r = get_string(p, j, "collaborationId", false, &o->collaboration_id)) < 0 ||
 	    (r = get_string(p, j, "startedBy", false, &o->started_by)) < 0)
@@ -376,7 +378,8 @@ int aws_parse_list(const char *body, size_t len, struct job_observation ***ret_i
 	if (r < 0)
 		goto out;
 	if (token && (strlen(token) == 0 || strlen(token) > AWS_MAX_NEXT_TOKEN)) {
-		r = fail(&p, "field \"nextToken\" has length %zu (allowed 1..%d)", strlen(token), AWS_MAX_NEXT_TOKEN);
+		r = fail(&p, "field \"nextToken\" has length %zu (allowed 1..%d)", strlen(token),
+			 AWS_MAX_NEXT_TOKEN);
 		goto out;
 	}
 	arr = cJSON_GetObjectItemCaseSensitive(j, "audienceGenerationJobs");
@@ -390,7 +393,8 @@ int aws_parse_list(const char *body, size_t len, struct job_observation ***ret_i
 	}
 	count = cJSON_GetArraySize(arr);
 	if (count > AWS_MAX_PAGE_ITEMS) {
-		r = fail(&p, "field \"audienceGenerationJobs\" has %d entries (max %d)", count, AWS_MAX_PAGE_ITEMS);
+		r = fail(&p, "field \"audienceGenerationJobs\" has %d entries (max %d)", count,
+			 AWS_MAX_PAGE_ITEMS);
 		goto out;
 	}
 	if (count > 0) {

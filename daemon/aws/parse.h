@@ -10,13 +10,13 @@
 
 #include "model.h"
 
-#define AWS_MAX_BODY              (1024 * 1024)
-#define AWS_MAX_TAGS              200
+#define AWS_MAX_BODY		  (1024 * 1024)
+#define AWS_MAX_TAGS		  200
 #define AWS_MAX_RELEVANCE_METRICS 100
-#define AWS_MAX_SQL_PARAMETERS    1000
-#define AWS_MAX_NEXT_TOKEN        10240
-#define AWS_MAX_PAGE_ITEMS        100
-#define AWS_MAX_STRING            65536
+#define AWS_MAX_SQL_PARAMETERS	  1000
+#define AWS_MAX_NEXT_TOKEN	  10240
+#define AWS_MAX_PAGE_ITEMS	  100
+#define AWS_MAX_STRING		  65536
 
 /* Parses a GetAudienceGenerationJob body.  On success *ret is owned by the
  * caller.  On failure returns -EBADMSG (or -ENOMEM) and writes a message to err. */

@@ -67,11 +67,11 @@ double aws_cubic_curve(double w_max, double t_s)
 void aws_cubic_init(struct aws_cubic *c, double max_rps, uint64_t now_ms)
 {
 	*c = (struct aws_cubic){
-		.max_rps = max_rps,
-		.w_max = max_rps > 0 ? max_rps : AWS_RATE_MIN,
-		.last_fail_ms = now_ms,
-		.rate = max_rps,
-		.last_bucket_ms = now_ms - now_ms % AWS_RATE_BUCKET_MS,
+	    .max_rps = max_rps,
+	    .w_max = max_rps > 0 ? max_rps : AWS_RATE_MIN,
+	    .last_fail_ms = now_ms,
+	    .rate = max_rps,
+	    .last_bucket_ms = now_ms - now_ms % AWS_RATE_BUCKET_MS,
 	};
 	c->k = aws_cubic_k(c->w_max);
 }

@@ -10,14 +10,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define AWS_CUBIC_C         0.4
-#define AWS_CUBIC_BETA      0.7
-#define AWS_RATE_MIN        0.5 /* req/s: the adaptive rate never goes lower */
-#define AWS_RATE_SMOOTHING  0.8 /* EWMA weight of the newest measured-rate bucket */
-#define AWS_RATE_BUCKET_MS  500 /* measured-rate time bucket */
+#define AWS_CUBIC_C	   0.4
+#define AWS_CUBIC_BETA	   0.7
+#define AWS_RATE_MIN	   0.5 /* req/s: the adaptive rate never goes lower */
+#define AWS_RATE_SMOOTHING 0.8 /* EWMA weight of the newest measured-rate bucket */
+#define AWS_RATE_BUCKET_MS 500 /* measured-rate time bucket */
 
 struct aws_token_bucket {
-	double rate;     /* tokens per second; <= 0 = unlimited */
+	double rate;	 /* tokens per second; <= 0 = unlimited */
 	double capacity; /* max(rate, 1) */
 	double tokens;
 	uint64_t last_ms;
@@ -32,12 +32,12 @@ void aws_token_bucket_set_rate(struct aws_token_bucket *b, double rate, uint64_t
 uint64_t aws_token_bucket_acquire(struct aws_token_bucket *b, uint64_t now_ms);
 
 struct aws_cubic {
-	double max_rps;   /* ceiling; <= 0 = none */
-	bool enabled;     /* after the first throttle */
-	double w_max;     /* rate at the last throttle */
-	double k;         /* seconds from the last throttle back to w_max */
+	double max_rps; /* ceiling; <= 0 = none */
+	bool enabled;	/* after the first throttle */
+	double w_max;	/* rate at the last throttle */
+	double k;	/* seconds from the last throttle back to w_max */
 	uint64_t last_fail_ms;
-	double rate;      /* current adaptive rate (req/s) */
+	double rate; /* current adaptive rate (req/s) */
 	/* measured send rate */
 	double measured;
 	uint64_t last_bucket_ms;

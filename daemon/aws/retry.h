@@ -10,12 +10,12 @@
 
 #include "aws/errors.h"
 
-#define AWS_RETRY_MAX_ATTEMPTS     3
-#define AWS_RETRY_MAX_BACKOFF_MS   20000
-#define AWS_RETRY_QUOTA_CAPACITY   500
-#define AWS_RETRY_COST             5
-#define AWS_RETRY_TIMEOUT_COST     10
-#define AWS_RETRY_NO_RETRY_REFUND  1
+#define AWS_RETRY_MAX_ATTEMPTS	  3
+#define AWS_RETRY_MAX_BACKOFF_MS  20000
+#define AWS_RETRY_QUOTA_CAPACITY  500
+#define AWS_RETRY_COST		  5
+#define AWS_RETRY_TIMEOUT_COST	  10
+#define AWS_RETRY_NO_RETRY_REFUND 1
 
 struct aws_retry_quota {
 	unsigned available;

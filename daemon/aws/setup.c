@@ -15,24 +15,24 @@
 void aws_settings_defaults(struct aws_settings *s)
 {
 	*s = (struct aws_settings){
-		.max_rps = 5,
-		.max_connections = 8,
-		.timeout_ms = 15000,
+	    .max_rps = 5,
+	    .max_connections = 8,
+	    .timeout_ms = 15000,
 	};
 }
 
 void aws_settings_from_config(const struct config *cfg, struct aws_settings *s)
 {
 	*s = (struct aws_settings){
-		.region = cfg->aws.region,
-		.profile = cfg->aws.profile,
-		.endpoint = cfg->aws.endpoint,
-		.ca_file = cfg->aws.ca_file,
-		.dualstack = cfg->aws.dualstack,
-		.fips = cfg->aws.fips,
-		.max_rps = cfg->aws.max_rps,
-		.max_connections = cfg->aws.max_connections,
-		.timeout_ms = cfg->aws.timeout_ms,
+	    .region = cfg->aws.region,
+	    .profile = cfg->aws.profile,
+	    .endpoint = cfg->aws.endpoint,
+	    .ca_file = cfg->aws.ca_file,
+	    .dualstack = cfg->aws.dualstack,
+	    .fips = cfg->aws.fips,
+	    .max_rps = cfg->aws.max_rps,
+	    .max_connections = cfg->aws.max_connections,
+	    .timeout_ms = cfg->aws.timeout_ms,
 	};
 }
 
@@ -47,14 +47,14 @@ int aws_client_from_config(struct uv_loop_s *loop, struct http_ctx *http, const 
 		return -ENOMEM;
 	st->loop = loop;
 	r = aws_resolve_endpoint(
-		&(struct aws_endpoint_options){
-			.region = s->region,
-			.profile = s->profile,
-			.endpoint = s->endpoint,
-			.dualstack = s->dualstack,
-			.fips = s->fips,
-		},
-		&st->endpoint, err, errlen);
+	    &(struct aws_endpoint_options){
+		.region = s->region,
+		.profile = s->profile,
+		.endpoint = s->endpoint,
+		.dualstack = s->dualstack,
+		.fips = s->fips,
+	    },
+	    &st->endpoint, err, errlen);
 	if (r < 0)
 		goto fail;
 	if (http) {
@@ -62,8 +62,8 @@ int aws_client_from_config(struct uv_loop_s *loop, struct http_ctx *http, const 
 	} else {
 		r = http_ctx_new(loop,
 				 &(struct http_ctx_options){
-					 .max_connections = s->max_connections ? s->max_connections : 8,
-					 .user_agent = "jobwatchd/" JW_VERSION,
+				     .max_connections = s->max_connections ? s->max_connections : 8,
+				     .user_agent = "jobwatchd/" JW_VERSION,
 				 },
 				 &st->http);
 		if (r < 0) {
@@ -74,9 +74,9 @@ int aws_client_from_config(struct uv_loop_s *loop, struct http_ctx *http, const 
 	}
 	r = creds_new(loop, st->http,
 		      &(struct creds_options){
-			      .profile = s->profile,
-			      .region = st->endpoint.region,
-			      .ca_file = s->ca_file,
+			  .profile = s->profile,
+			  .region = st->endpoint.region,
+			  .ca_file = s->ca_file,
 		      },
 		      &st->creds);
 	if (r < 0) {
@@ -85,10 +85,10 @@ int aws_client_from_config(struct uv_loop_s *loop, struct http_ctx *http, const 
 	}
 	r = aws_client_new(loop, st->http, st->creds,
 			   &(struct aws_client_options){
-				   .endpoint = &st->endpoint,
-				   .ca_file = s->ca_file,
-				   .timeout_ms = s->timeout_ms,
-				   .max_rps = s->max_rps,
+			       .endpoint = &st->endpoint,
+			       .ca_file = s->ca_file,
+			       .timeout_ms = s->timeout_ms,
+			       .max_rps = s->max_rps,
 			   },
 			   &st->client);
 	if (r < 0) {

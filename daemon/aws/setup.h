@@ -24,9 +24,9 @@ struct aws_settings {
 	const char *ca_file;
 	bool dualstack;
 	bool fips;
-	double max_rps;           /* <= 0 = unlimited */
+	double max_rps;		  /* <= 0 = unlimited */
 	unsigned max_connections; /* 0 = 8 */
-	uint64_t timeout_ms;      /* 0 = 15 s */
+	uint64_t timeout_ms;	  /* 0 = 15 s */
 };
 
 /* Borrows the strings of cfg (which must outlive the use of s). */
@@ -36,7 +36,7 @@ void aws_settings_defaults(struct aws_settings *s);
 
 struct aws_stack {
 	struct uv_loop_s *loop; /* borrowed */
-	struct http_ctx *http;  /* owned when own_http */
+	struct http_ctx *http;	/* owned when own_http */
 	bool own_http;
 	struct creds *creds;
 	struct aws_client *client;

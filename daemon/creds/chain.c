@@ -401,9 +401,11 @@ int creds_request(struct creds *c, creds_ready_fn cb, void *userdata)
 		;
 	*tail = w;
 	c->n_waiters++;
+	/* While a retry is scheduled after failures, requests wait for it
+	 * instead of each hammering the endpoint. */
 	if (creds_current(c))
 		creds_schedule_deliver(c);
-	else if (!c->resolving)
+	else if (!c->resolving && !(c->failures > 0 && uv_is_active((uv_handle_t *)&c->refresh_timer)))
 		creds_resolve_start(c);
 	return 0;
 }

@@ -210,7 +210,7 @@ int creds_profile_start(const struct creds_ctx *ctx, creds_op_done_fn done, void
 				snprintf(err, errsz,
 					 "shared files: profile %s: source_profile chain longer than %d or "
 					 "circular",
-					 cur, PROFILE_MAX_HOPS);
+					 op->roles[0].profile, PROFILE_MAX_HOPS);
 				r = -ELOOP;
 				goto out;
 			}

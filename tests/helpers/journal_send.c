@@ -14,7 +14,7 @@
 #include "notify/journal.h"
 #include "util.h"
 
-#define ARN "arn:aws:cleanrooms-ml:us-east-1:111122223333:audience-generation-job/abcd-1234"
+#define ARN	"arn:aws:cleanrooms-ml:us-east-1:111122223333:audience-generation-job/abcd-1234"
 #define CAM_ARN "arn:aws:cleanrooms-ml:us-east-1:111122223333:configured-audience-model/cam-1"
 
 static struct event *make(bool full)

@@ -191,8 +191,34 @@ def test(t):
     c.eq([q["status"] for q in settled(lambda: fake.requests("list")[n_list_before:], 4)], [429, 200, 200, 200],
          "list retry")
 
+    # An expired token: credentials refreshed and ONE retry; a second one is final.
+    fake.clear_faults()
+    quiet()
+    before = len(reqs_for(a))
+    fake.add_fault("expired_token", op="get", job=a, count=1)
+    r = run(["get", a])
+    c.eq(r.returncode, 0, "get succeeds after one ExpiredTokenException (stderr %s)" % r.stderr[-300:])
+    c.eq([q["status"] for q in settled(lambda: reqs_for(a)[before:], 2)], [403, 200], "expired token: one retry")
+    fake.clear_faults()
+    quiet()
+    before = len(reqs_for(a))
+    fake.add_fault("expired_token", op="get", job=a, count=10)
+    r = run(["get", a])
+    c.eq(r.returncode, 1, "persistent ExpiredTokenException fails")
+    c.ok("ExpiredTokenException" in r.stderr, "expired token message: %r" % r.stderr[-300:])
+    c.eq([q["status"] for q in settled(lambda: reqs_for(a)[before:], 2)], [403, 403], "expired token: only one retry")
+
+    # Connection reset mid-response: transient, retried.
+    fake.clear_faults()
+    quiet()
+    before = len(reqs_for(a))
+    fake.add_fault("reset", op="get", job=a, count=1)
+    r = run(["get", a])
+    c.eq(r.returncode, 0, "get succeeds after a connection reset (stderr %s)" % r.stderr[-300:])
+    c.eq(len(settled(lambda: reqs_for(a)[before:], 2)), 2, "reset: one retry")
+
     # --- protocol errors: not retried, exit 1 with a clear message -------------------------------------
-    for kind in ("malformed", "unknown_status", "missing_fields"):
+    for kind in ("malformed", "unknown_status", "missing_fields", "huge"):
         fake.clear_faults()
         quiet()
         before = len(reqs_for(a))
@@ -200,10 +226,14 @@ def test(t):
         r = run(["get", a])
         c.eq(r.returncode, 1, "%s body exits 1" % kind)
         c.eq(r.stdout, "", "%s body prints no job" % kind)
-        c.ok("protocol" in r.stderr and "malformed GetAudienceGenerationJob response" in r.stderr,
+        c.ok("protocol" in r.stderr and ("malformed GetAudienceGenerationJob response" in r.stderr or
+                                         (kind == "huge" and "byte cap" in r.stderr)),
              "%s message: %r" % (kind, r.stderr[-400:]))
         c.eq(len(settled(lambda: reqs_for(a)[before:], 1)), 1, "%s is not retried" % kind)
-    c.ok("ACTIVATING" in r.stderr or "missing required field" in r.stderr, "message names the problem")
+        want_text = {"unknown_status": "\"status\" has unknown value \"ACTIVATING\"",
+                     "missing_fields": "missing required field \"", "malformed": "not JSON"}.get(kind, "cap")
+        c.ok(want_text in r.stderr, "%s message names the problem: %r" % (kind, r.stderr[-300:]))
+
     fake.clear_faults()
 
     # --- session token: X-Amz-Security-Token sent and signed ------------------------------------------

@@ -19,8 +19,13 @@ static char tmpdir[] = "/tmp/test_aws_endpoint.XXXXXX";
 static char cfgpath[256];
 
 static const char *const envs[] = {
-	"AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE", "AWS_CONFIG_FILE",
-	"AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_CLEANROOMSML", "HOME",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_PROFILE",
+    "AWS_CONFIG_FILE",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_CLEANROOMSML",
+    "HOME",
 };
 
 static int setup(void **state)
@@ -33,7 +38,8 @@ static int setup(void **state)
 	f = fopen(cfgpath, "we");
 	if (!f)
 		return -1;
-	fputs("[default]\nregion = eu-west-1\n\n[profile prod]\nregion = ap-southeast-2\ns3 =\n  max_concurrent_requests = 4\n"
+	fputs("[default]\nregion = eu-west-1\n\n[profile prod]\nregion = ap-southeast-2\ns3 =\n  "
+	      "max_concurrent_requests = 4\n"
 	      "[profile noregion]\noutput = json\n",
 	      f);
 	fclose(f);
@@ -149,22 +155,22 @@ static void test_endpoint_default_and_partitions(void **state)
 		bool fips, dualstack;
 		const char *host;
 	} cases[] = {
-		{"us-east-1", false, false, "cleanrooms-ml.us-east-1.amazonaws.com"},
-		{"us-east-1", false, true, "cleanrooms-ml.us-east-1.api.aws"},
-		{"us-east-1", true, false, "cleanrooms-ml-fips.us-east-1.amazonaws.com"},
-		{"us-east-1", true, true, "cleanrooms-ml-fips.us-east-1.api.aws"},
-		{"cn-north-1", false, false, "cleanrooms-ml.cn-north-1.amazonaws.com.cn"},
-		{"cn-north-1", false, true, "cleanrooms-ml.cn-north-1.api.amazonwebservices.com.cn"},
-		{"us-gov-west-1", true, false, "cleanrooms-ml-fips.us-gov-west-1.amazonaws.com"},
-		{"us-gov-west-1", false, true, "cleanrooms-ml.us-gov-west-1.api.aws"},
-		{"us-iso-east-1", false, false, "cleanrooms-ml.us-iso-east-1.c2s.ic.gov"},
-		{"us-isob-east-1", false, false, "cleanrooms-ml.us-isob-east-1.sc2s.sgov.gov"},
-		{"eusc-de-east-1", false, false, "cleanrooms-ml.eusc-de-east-1.amazonaws.eu"},
+	    {"us-east-1", false, false, "cleanrooms-ml.us-east-1.amazonaws.com"},
+	    {"us-east-1", false, true, "cleanrooms-ml.us-east-1.api.aws"},
+	    {"us-east-1", true, false, "cleanrooms-ml-fips.us-east-1.amazonaws.com"},
+	    {"us-east-1", true, true, "cleanrooms-ml-fips.us-east-1.api.aws"},
+	    {"cn-north-1", false, false, "cleanrooms-ml.cn-north-1.amazonaws.com.cn"},
+	    {"cn-north-1", false, true, "cleanrooms-ml.cn-north-1.api.amazonwebservices.com.cn"},
+	    {"us-gov-west-1", true, false, "cleanrooms-ml-fips.us-gov-west-1.amazonaws.com"},
+	    {"us-gov-west-1", false, true, "cleanrooms-ml.us-gov-west-1.api.aws"},
+	    {"us-iso-east-1", false, false, "cleanrooms-ml.us-iso-east-1.c2s.ic.gov"},
+	    {"us-isob-east-1", false, false, "cleanrooms-ml.us-isob-east-1.sc2s.sgov.gov"},
+	    {"eusc-de-east-1", false, false, "cleanrooms-ml.eusc-de-east-1.amazonaws.eu"},
 	};
 	clear_env();
 	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
 		struct aws_endpoint_options o = {
-			.region = cases[i].region, .fips = cases[i].fips, .dualstack = cases[i].dualstack};
+		    .region = cases[i].region, .fips = cases[i].fips, .dualstack = cases[i].dualstack};
 		char url[256];
 		snprintf(url, sizeof(url), "https://%s", cases[i].host);
 		expect_endpoint(&o, url, cases[i].host, "", cases[i].region);
@@ -184,7 +190,8 @@ static void test_endpoint_precedence(void **state)
 	expect_endpoint(&o, "https://localhost:4443/prefix", "localhost:4443", "/prefix", "us-east-1");
 	o.endpoint = "https://vpce-1.cleanrooms-ml.us-east-1.vpce.amazonaws.com";
 	/* Signing region stays the configured one even with a custom endpoint. */
-	expect_endpoint(&o, o.endpoint, "vpce-1.cleanrooms-ml.us-east-1.vpce.amazonaws.com", "", "us-east-1");
+	expect_endpoint(&o, o.endpoint, "vpce-1.cleanrooms-ml.us-east-1.vpce.amazonaws.com", "",
+			"us-east-1");
 
 	/* FIPS with a custom endpoint is an error (from env or config). */
 	o.fips = true;
@@ -209,22 +216,22 @@ static void test_parse_url(void **state)
 		int r;
 		const char *host, *path;
 	} cases[] = {
-		{"https://example.com", 0, "example.com", ""},
-		{"https://example.com:443/", 0, "example.com", ""},
-		{"http://example.com:80", 0, "example.com", ""},
-		{"http://example.com:443", 0, "example.com:443", ""},
-		{"https://example.com:8443/a/b", 0, "example.com:8443", "/a/b"},
-		{"http://[::1]:9000", 0, "[::1]:9000", ""},
-		{"https://[::1]", 0, "[::1]", ""},
-		{"ftp://example.com", -EINVAL, NULL, NULL},
-		{"example.com", -EINVAL, NULL, NULL},
-		{"https://", -EINVAL, NULL, NULL},
-		{"https://example.com:0", -EINVAL, NULL, NULL},
-		{"https://example.com:99999", -EINVAL, NULL, NULL},
-		{"https://example.com:x", -EINVAL, NULL, NULL},
-		{"https://example.com/?a=b", -EINVAL, NULL, NULL},
-		{"https://user@example.com", -EINVAL, NULL, NULL},
-		{"https://[::1", -EINVAL, NULL, NULL},
+	    {"https://example.com", 0, "example.com", ""},
+	    {"https://example.com:443/", 0, "example.com", ""},
+	    {"http://example.com:80", 0, "example.com", ""},
+	    {"http://example.com:443", 0, "example.com:443", ""},
+	    {"https://example.com:8443/a/b", 0, "example.com:8443", "/a/b"},
+	    {"http://[::1]:9000", 0, "[::1]:9000", ""},
+	    {"https://[::1]", 0, "[::1]", ""},
+	    {"ftp://example.com", -EINVAL, NULL, NULL},
+	    {"example.com", -EINVAL, NULL, NULL},
+	    {"https://", -EINVAL, NULL, NULL},
+	    {"https://example.com:0", -EINVAL, NULL, NULL},
+	    {"https://example.com:99999", -EINVAL, NULL, NULL},
+	    {"https://example.com:x", -EINVAL, NULL, NULL},
+	    {"https://example.com/?a=b", -EINVAL, NULL, NULL},
+	    {"https://user@example.com", -EINVAL, NULL, NULL},
+	    {"https://[::1", -EINVAL, NULL, NULL},
 	};
 	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
 		struct aws_endpoint e = {};
@@ -243,10 +250,10 @@ static void test_parse_url(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_region_precedence),
-		cmocka_unit_test(test_endpoint_default_and_partitions),
-		cmocka_unit_test(test_endpoint_precedence),
-		cmocka_unit_test(test_parse_url),
+	    cmocka_unit_test(test_region_precedence),
+	    cmocka_unit_test(test_endpoint_default_and_partitions),
+	    cmocka_unit_test(test_endpoint_precedence),
+	    cmocka_unit_test(test_parse_url),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

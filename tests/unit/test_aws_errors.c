@@ -17,14 +17,15 @@ static void test_sanitize(void **state)
 	static const struct {
 		const char *in, *out;
 	} cases[] = {
-		{"FooError", "FooError"},
-		{"aws.protocoltests.restjson#FooError", "FooError"},
-		{"aws.protocoltests.restjson#FooError:http://internal.amazon.com/coral/com.amazon.coral.validate/",
-		 "FooError"},
-		{"FooError:http://internal.amazon.com/", "FooError"},
-		{"com.amazonaws.cleanroomsml#ResourceNotFoundException", "ResourceNotFoundException"},
-		{"  ThrottlingException ", "ThrottlingException"},
-		{"", ""},
+	    {"FooError", "FooError"},
+	    {"aws.protocoltests.restjson#FooError", "FooError"},
+	    {"aws.protocoltests.restjson#FooError:http://internal.amazon.com/coral/"
+	     "com.amazon.coral.validate/",
+	     "FooError"},
+	    {"FooError:http://internal.amazon.com/", "FooError"},
+	    {"com.amazonaws.cleanroomsml#ResourceNotFoundException", "ResourceNotFoundException"},
+	    {"  ThrottlingException ", "ThrottlingException"},
+	    {"", ""},
 	};
 	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
 		char out[128];
@@ -37,7 +38,8 @@ static void test_sanitize(void **state)
 static void test_precedence(void **state)
 {
 	struct aws_error e;
-	const char *body = "{\"code\":\"CodeError\",\"__type\":\"ns#TypeError\",\"message\":\"the message\"}";
+	const char *body =
+	    "{\"code\":\"CodeError\",\"__type\":\"ns#TypeError\",\"message\":\"the message\"}";
 
 	/* Header wins over everything. */
 	aws_error_parse("ns#HeaderError:http://x", "req-1", body, strlen(body), &e);
@@ -89,41 +91,41 @@ static void test_classify(void **state)
 		const char *type;
 		enum aws_outcome want;
 	} cases[] = {
-		{HTTP_OK, 200, NULL, AWS_OK},
-		{HTTP_OK, 429, "ThrottlingException", AWS_THROTTLED},
-		{HTTP_OK, 429, "", AWS_THROTTLED}, /* by status, like JS */
-		{HTTP_OK, 400, "ThrottlingException", AWS_THROTTLED},
-		{HTTP_OK, 400, "TooManyRequestsException", AWS_THROTTLED},
-		{HTTP_OK, 503, "SlowDown", AWS_THROTTLED},
-		{HTTP_OK, 400, "RequestLimitExceeded", AWS_THROTTLED},
-		{HTTP_OK, 500, "InternalServiceException", AWS_TRANSIENT},
-		{HTTP_OK, 502, NULL, AWS_TRANSIENT},
-		{HTTP_OK, 503, "ServiceUnavailable", AWS_TRANSIENT},
-		{HTTP_OK, 504, NULL, AWS_TRANSIENT},
-		{HTTP_OK, 408, "RequestTimeout", AWS_TRANSIENT},
-		{HTTP_OK, 400, "RequestTimeoutException", AWS_TRANSIENT},
-		{HTTP_OK, 501, NULL, AWS_PROTOCOL},
-		{HTTP_OK, 403, "ExpiredTokenException", AWS_AUTH_EXPIRED},
-		{HTTP_OK, 400, "ExpiredToken", AWS_AUTH_EXPIRED},
-		{HTTP_OK, 403, "InvalidClientTokenId", AWS_AUTH_EXPIRED},
-		{HTTP_OK, 403, "UnrecognizedClientException", AWS_AUTH_EXPIRED},
-		{HTTP_OK, 403, "AccessDeniedException", AWS_AUTH},
-		{HTTP_OK, 403, "InvalidSignatureException", AWS_AUTH},
-		{HTTP_OK, 403, "", AWS_AUTH},
-		{HTTP_OK, 404, "ResourceNotFoundException", AWS_NOT_FOUND},
-		{HTTP_OK, 404, NULL, AWS_NOT_FOUND},
-		{HTTP_OK, 400, "ValidationException", AWS_CLIENT},
-		{HTTP_OK, 409, "ConflictException", AWS_CLIENT},
-		{HTTP_OK, 402, "ServiceQuotaExceededException", AWS_CLIENT},
-		{HTTP_OK, 301, NULL, AWS_PROTOCOL},
-		{HTTP_ERR_RESET, 0, NULL, AWS_TRANSIENT},
-		{HTTP_ERR_TIMEOUT, 0, NULL, AWS_TRANSIENT},
-		{HTTP_ERR_CONNECT, 0, NULL, AWS_TRANSIENT},
-		{HTTP_ERR_RESOLVE, 0, NULL, AWS_TRANSIENT},
-		{HTTP_ERR_TLS, 0, NULL, AWS_TRANSPORT},
-		{HTTP_ERR_OTHER, 0, NULL, AWS_TRANSPORT},
-		{HTTP_ERR_TOO_LARGE, 200, NULL, AWS_PROTOCOL},
-		{HTTP_ERR_CANCELLED, 0, NULL, AWS_CANCELLED},
+	    {HTTP_OK, 200, NULL, AWS_OK},
+	    {HTTP_OK, 429, "ThrottlingException", AWS_THROTTLED},
+	    {HTTP_OK, 429, "", AWS_THROTTLED}, /* by status, like JS */
+	    {HTTP_OK, 400, "ThrottlingException", AWS_THROTTLED},
+	    {HTTP_OK, 400, "TooManyRequestsException", AWS_THROTTLED},
+	    {HTTP_OK, 503, "SlowDown", AWS_THROTTLED},
+	    {HTTP_OK, 400, "RequestLimitExceeded", AWS_THROTTLED},
+	    {HTTP_OK, 500, "InternalServiceException", AWS_TRANSIENT},
+	    {HTTP_OK, 502, NULL, AWS_TRANSIENT},
+	    {HTTP_OK, 503, "ServiceUnavailable", AWS_TRANSIENT},
+	    {HTTP_OK, 504, NULL, AWS_TRANSIENT},
+	    {HTTP_OK, 408, "RequestTimeout", AWS_TRANSIENT},
+	    {HTTP_OK, 400, "RequestTimeoutException", AWS_TRANSIENT},
+	    {HTTP_OK, 501, NULL, AWS_PROTOCOL},
+	    {HTTP_OK, 403, "ExpiredTokenException", AWS_AUTH_EXPIRED},
+	    {HTTP_OK, 400, "ExpiredToken", AWS_AUTH_EXPIRED},
+	    {HTTP_OK, 403, "InvalidClientTokenId", AWS_AUTH_EXPIRED},
+	    {HTTP_OK, 403, "UnrecognizedClientException", AWS_AUTH_EXPIRED},
+	    {HTTP_OK, 403, "AccessDeniedException", AWS_AUTH},
+	    {HTTP_OK, 403, "InvalidSignatureException", AWS_AUTH},
+	    {HTTP_OK, 403, "", AWS_AUTH},
+	    {HTTP_OK, 404, "ResourceNotFoundException", AWS_NOT_FOUND},
+	    {HTTP_OK, 404, NULL, AWS_NOT_FOUND},
+	    {HTTP_OK, 400, "ValidationException", AWS_CLIENT},
+	    {HTTP_OK, 409, "ConflictException", AWS_CLIENT},
+	    {HTTP_OK, 402, "ServiceQuotaExceededException", AWS_CLIENT},
+	    {HTTP_OK, 301, NULL, AWS_PROTOCOL},
+	    {HTTP_ERR_RESET, 0, NULL, AWS_TRANSIENT},
+	    {HTTP_ERR_TIMEOUT, 0, NULL, AWS_TRANSIENT},
+	    {HTTP_ERR_CONNECT, 0, NULL, AWS_TRANSIENT},
+	    {HTTP_ERR_RESOLVE, 0, NULL, AWS_TRANSIENT},
+	    {HTTP_ERR_TLS, 0, NULL, AWS_TRANSPORT},
+	    {HTTP_ERR_OTHER, 0, NULL, AWS_TRANSPORT},
+	    {HTTP_ERR_TOO_LARGE, 200, NULL, AWS_PROTOCOL},
+	    {HTTP_ERR_CANCELLED, 0, NULL, AWS_CANCELLED},
 	};
 	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
 		enum aws_outcome o = aws_classify(cases[i].t, cases[i].status, cases[i].type);
@@ -140,9 +142,9 @@ static void test_classify(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sanitize),
-		cmocka_unit_test(test_precedence),
-		cmocka_unit_test(test_classify),
+	    cmocka_unit_test(test_sanitize),
+	    cmocka_unit_test(test_precedence),
+	    cmocka_unit_test(test_classify),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

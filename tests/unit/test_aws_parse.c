@@ -17,26 +17,30 @@
 #include "model.h"
 #include "util.h"
 
-#define ARN "arn:aws:cleanrooms-ml:us-east-1:123456789012:audience-generation-job/7c5d1c56-aaaa-bbbb-cccc-0123456789ab"
+#define ARN                                                                                                 \
+	"arn:aws:cleanrooms-ml:us-east-1:123456789012:audience-generation-job/"                             \
+	"7c5d1c56-aaaa-bbbb-cccc-0123456789ab"
 #define CAM "arn:aws:cleanrooms-ml:us-east-1:123456789012:configured-audience-model/cam-1"
 
 /* Every member of the seed's response syntax, plus members the model may
  * gain later (unknown ones must be ignored). */
 static const char full_json[] =
-	"{\"createTime\":\"2024-01-15T12:00:00.123Z\",\"updateTime\":\"2024-01-15T12:05:00Z\","
-	"\"audienceGenerationJobArn\":\"" ARN "\",\"name\":\"job one\",\"description\":\"desc\","
-	"\"status\":\"CREATE_FAILED\",\"statusDetails\":{\"statusCode\":\"INTERNAL\",\"message\":\"boom\"},"
-	"\"configuredAudienceModelArn\":\"" CAM "\","
-	"\"seedAudience\":{\"dataSource\":{\"s3Uri\":\"s3://bucket/seed.jsonl\"},\"roleArn\":"
-	"\"arn:aws:iam::123456789012:role/seed\",\"sqlParameters\":{\"queryString\":\"SELECT 1\","
-	"\"analysisTemplateArn\":\"arn:aws:cleanrooms:us-east-1:123456789012:membership/m/analysistemplate/t\","
-	"\"parameters\":{\"p1\":\"v1\",\"p2\":\"v2\"}},\"sqlComputeConfiguration\":{\"worker\":{\"type\":\"CR.4X\","
-	"\"number\":16}}},"
-	"\"includeSeedInOutput\":true,\"collaborationId\":\"11111111-2222-3333-4444-555555555555\","
-	"\"metrics\":{\"relevanceMetrics\":[{\"audienceSize\":{\"type\":\"ABSOLUTE\",\"value\":1000},\"score\":0.5},"
-	"{\"audienceSize\":{\"type\":\"PERCENTAGE\",\"value\":20}}],\"recallMetric\":0.25},"
-	"\"startedBy\":\"123456789012\",\"tags\":{\"team\":\"ads\",\"env\":\"prod\"},"
-	"\"protectedQueryIdentifier\":\"pq-1\",\"someFutureField\":{\"x\":[1,2,3]},\"anotherOne\":42}";
+    "{\"createTime\":\"2024-01-15T12:00:00.123Z\",\"updateTime\":\"2024-01-15T12:05:00Z\","
+    "\"audienceGenerationJobArn\":\"" ARN "\",\"name\":\"job one\",\"description\":\"desc\","
+    "\"status\":\"CREATE_FAILED\",\"statusDetails\":{\"statusCode\":\"INTERNAL\",\"message\":\"boom\"},"
+    "\"configuredAudienceModelArn\":\"" CAM "\","
+    "\"seedAudience\":{\"dataSource\":{\"s3Uri\":\"s3://bucket/seed.jsonl\"},\"roleArn\":"
+    "\"arn:aws:iam::123456789012:role/seed\",\"sqlParameters\":{\"queryString\":\"SELECT 1\","
+    "\"analysisTemplateArn\":\"arn:aws:cleanrooms:us-east-1:123456789012:membership/m/analysistemplate/t\","
+    "\"parameters\":{\"p1\":\"v1\",\"p2\":\"v2\"}},\"sqlComputeConfiguration\":{\"worker\":{\"type\":\"CR."
+    "4X\","
+    "\"number\":16}}},"
+    "\"includeSeedInOutput\":true,\"collaborationId\":\"11111111-2222-3333-4444-555555555555\","
+    "\"metrics\":{\"relevanceMetrics\":[{\"audienceSize\":{\"type\":\"ABSOLUTE\",\"value\":1000},\"score\":"
+    "0.5},"
+    "{\"audienceSize\":{\"type\":\"PERCENTAGE\",\"value\":20}}],\"recallMetric\":0.25},"
+    "\"startedBy\":\"123456789012\",\"tags\":{\"team\":\"ads\",\"env\":\"prod\"},"
+    "\"protectedQueryIdentifier\":\"pq-1\",\"someFutureField\":{\"x\":[1,2,3]},\"anotherOne\":42}";
 
 static struct job_observation *parse_ok(const char *json)
 {
@@ -126,9 +130,9 @@ static void test_roundtrip_json(void **state)
 static void test_minimal_and_nulls(void **state)
 {
 	struct job_observation *o = parse_ok(
-		"{\"createTime\":1705320000.5,\"updateTime\":\"2024-01-15T12:00:00+02:00\","
-		"\"audienceGenerationJobArn\":\"" ARN "\",\"name\":\"n\",\"status\":\"ACTIVE\","
-		"\"configuredAudienceModelArn\":\"" CAM "\",\"seedAudience\":null,\"description\":null}");
+	    "{\"createTime\":1705320000.5,\"updateTime\":\"2024-01-15T12:00:00+02:00\","
+	    "\"audienceGenerationJobArn\":\"" ARN "\",\"name\":\"n\",\"status\":\"ACTIVE\","
+	    "\"configuredAudienceModelArn\":\"" CAM "\",\"seedAudience\":null,\"description\":null}");
 	assert_int_equal(o->create_time_ms, 1705320000500LL);
 	assert_int_equal(o->update_time_ms, 1705320000000LL - 2 * 3600 * 1000);
 	assert_int_equal(o->status, JOB_STATUS_ACTIVE);
@@ -175,7 +179,8 @@ static char *with(const char *name, cJSON *value)
 static void test_required_fields(void **state)
 {
 	static const char *const required[] = {
-		"createTime", "updateTime", "audienceGenerationJobArn", "name", "status", "configuredAudienceModelArn",
+	    "createTime", "updateTime", "audienceGenerationJobArn",
+	    "name",	  "status",	"configuredAudienceModelArn",
 	};
 	for (size_t i = 0; i < ELEMENTSOF(required); i++) {
 		char *js = without(required[i]);
@@ -185,9 +190,16 @@ static void test_required_fields(void **state)
 		free(js);
 	}
 	/* Optional ones may go. */
-	static const char *const optional[] = {"description", "statusDetails", "seedAudience", "metrics", "tags",
-					       "includeSeedInOutput", "collaborationId", "startedBy",
-					       "protectedQueryIdentifier", "metrics.recallMetric"};
+	static const char *const optional[] = {"description",
+					       "statusDetails",
+					       "seedAudience",
+					       "metrics",
+					       "tags",
+					       "includeSeedInOutput",
+					       "collaborationId",
+					       "startedBy",
+					       "protectedQueryIdentifier",
+					       "metrics.recallMetric"};
 	for (size_t i = 0; i < ELEMENTSOF(optional); i++) {
 		char *js = without(optional[i]);
 		job_observation_free(parse_ok(js));
@@ -255,7 +267,8 @@ static void test_caps(void **state)
 
 	arr = cJSON_AddArrayToObject(rm, "relevanceMetrics");
 	for (int i = 0; i < AWS_MAX_RELEVANCE_METRICS + 1; i++)
-		cJSON_AddItemToArray(arr, cJSON_Parse("{\"audienceSize\":{\"type\":\"ABSOLUTE\",\"value\":1}}"));
+		cJSON_AddItemToArray(arr,
+				     cJSON_Parse("{\"audienceSize\":{\"type\":\"ABSOLUTE\",\"value\":1}}"));
 	js = with("metrics", rm);
 	expect_error(js, "has 101 entries (max 100)");
 	free(js);
@@ -293,7 +306,8 @@ static char *list_page(int n, const char *token)
 	for (int i = 0; i < n; i++) {
 		cJSON *e = cJSON_CreateObject();
 		char arn[200];
-		snprintf(arn, sizeof(arn), "arn:aws:cleanrooms-ml:us-east-1:123456789012:audience-generation-job/j-%d", i);
+		snprintf(arn, sizeof(arn),
+			 "arn:aws:cleanrooms-ml:us-east-1:123456789012:audience-generation-job/j-%d", i);
 		cJSON_AddStringToObject(e, "createTime", "2024-01-15T12:00:00Z");
 		cJSON_AddStringToObject(e, "updateTime", "2024-01-15T12:00:01Z");
 		cJSON_AddStringToObject(e, "audienceGenerationJobArn", arn);
@@ -355,7 +369,8 @@ static void test_list(void **state)
 		memset(longtok, 'a', AWS_MAX_NEXT_TOKEN + 1);
 		longtok[AWS_MAX_NEXT_TOKEN + 1] = '\0';
 		js = list_page(1, longtok);
-		assert_int_equal(aws_parse_list(js, strlen(js), &items, &n, &token, err, sizeof(err)), -EBADMSG);
+		assert_int_equal(aws_parse_list(js, strlen(js), &items, &n, &token, err, sizeof(err)),
+				 -EBADMSG);
 		assert_non_null(strstr(err, "nextToken"));
 		free(js);
 		longtok[AWS_MAX_NEXT_TOKEN] = '\0';
@@ -370,32 +385,40 @@ static void test_list(void **state)
 
 	/* A broken item names its index and field. */
 	{
-		const char *bad = "{\"audienceGenerationJobs\":[{\"createTime\":\"2024-01-15T12:00:00Z\","
-				  "\"updateTime\":\"2024-01-15T12:00:00Z\",\"audienceGenerationJobArn\":\"" ARN "\","
-				  "\"name\":\"n\",\"configuredAudienceModelArn\":\"" CAM "\"}]}";
-		assert_int_equal(aws_parse_list(bad, strlen(bad), &items, &n, &token, err, sizeof(err)), -EBADMSG);
+		const char *bad =
+		    "{\"audienceGenerationJobs\":[{\"createTime\":\"2024-01-15T12:00:00Z\","
+		    "\"updateTime\":\"2024-01-15T12:00:00Z\",\"audienceGenerationJobArn\":\"" ARN "\","
+		    "\"name\":\"n\",\"configuredAudienceModelArn\":\"" CAM "\"}]}";
+		assert_int_equal(aws_parse_list(bad, strlen(bad), &items, &n, &token, err, sizeof(err)),
+				 -EBADMSG);
 		assert_non_null(strstr(err, "audienceGenerationJobs[0]"));
 		assert_non_null(strstr(err, "missing required field \"status\""));
 	}
 	{
 		const char *bad = "{\"nextToken\":\"x\"}";
-		assert_int_equal(aws_parse_list(bad, strlen(bad), &items, &n, &token, err, sizeof(err)), -EBADMSG);
+		assert_int_equal(aws_parse_list(bad, strlen(bad), &items, &n, &token, err, sizeof(err)),
+				 -EBADMSG);
 		assert_non_null(strstr(err, "audienceGenerationJobs"));
 		bad = "{\"audienceGenerationJobs\":[],\"nextToken\":5}";
-		assert_int_equal(aws_parse_list(bad, strlen(bad), &items, &n, &token, err, sizeof(err)), -EBADMSG);
+		assert_int_equal(aws_parse_list(bad, strlen(bad), &items, &n, &token, err, sizeof(err)),
+				 -EBADMSG);
 		assert_non_null(strstr(err, "\"nextToken\" is not a string"));
 		bad = "{\"audienceGenerationJobs\":[\"x\"]}";
-		assert_int_equal(aws_parse_list(bad, strlen(bad), &items, &n, &token, err, sizeof(err)), -EBADMSG);
+		assert_int_equal(aws_parse_list(bad, strlen(bad), &items, &n, &token, err, sizeof(err)),
+				 -EBADMSG);
 	}
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_full_shape),   cmocka_unit_test(test_roundtrip_json),
-		cmocka_unit_test(test_minimal_and_nulls), cmocka_unit_test(test_required_fields),
-		cmocka_unit_test(test_bad_values),   cmocka_unit_test(test_caps),
-		cmocka_unit_test(test_list),
+	    cmocka_unit_test(test_full_shape),
+	    cmocka_unit_test(test_roundtrip_json),
+	    cmocka_unit_test(test_minimal_and_nulls),
+	    cmocka_unit_test(test_required_fields),
+	    cmocka_unit_test(test_bad_values),
+	    cmocka_unit_test(test_caps),
+	    cmocka_unit_test(test_list),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,9 +22,10 @@ static void test_backoff(void **state)
 		double rnd;
 		uint64_t want;
 	} cases[] = {
-		{1, 0.0, 0},       {1, 0.5, 500},       {1, 0.9999, 999},    {2, 0.5, 1000},  {2, 0.9999, 1999},
-		{3, 0.5, 2000},    {5, 0.5, 8000},      {5, 0.99, 15840},    {6, 0.5, 10000}, {6, 0.9999, 19998},
-		{100, 0.5, 10000}, {4000000000u, 0.25, 5000}, {0, 0.5, 500}, {1, 1.0, 999},   {1, -3.0, 0},
+	    {1, 0.0, 0},       {1, 0.5, 500},	   {1, 0.9999, 999},  {2, 0.5, 1000},
+	    {2, 0.9999, 1999}, {3, 0.5, 2000},	   {5, 0.5, 8000},    {5, 0.99, 15840},
+	    {6, 0.5, 10000},   {6, 0.9999, 19998}, {100, 0.5, 10000}, {4000000000u, 0.25, 5000},
+	    {0, 0.5, 500},     {1, 1.0, 999},	   {1, -3.0, 0},
 	};
 	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
 		uint64_t d = aws_retry_backoff_ms(cases[i].attempt, cases[i].rnd);
@@ -183,9 +184,9 @@ static void test_cubic_adaptive(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_backoff),     cmocka_unit_test(test_quota),
-		cmocka_unit_test(test_bucket),      cmocka_unit_test(test_cubic_curve),
-		cmocka_unit_test(test_cubic_adaptive),
+	    cmocka_unit_test(test_backoff),	   cmocka_unit_test(test_quota),
+	    cmocka_unit_test(test_bucket),	   cmocka_unit_test(test_cubic_curve),
+	    cmocka_unit_test(test_cubic_adaptive),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

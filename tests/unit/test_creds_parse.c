@@ -359,7 +359,7 @@ static void test_sts_xml(void **state)
 	     -EINVAL, "missing AssumeRoleResult/Credentials", ""},
 	    {"<AssumeRoleResponse><AssumeRoleResult><Credentials><AccessKeyId>A</"
 	     "AccessKeyId><SecretAccessKey>" SECRET "</SecretAccessKey><Expiration>2030-01-02T03:04:05Z</"
-						    "Expiration></Credentials></AssumeRoleResult>"
+	     "Expiration></Credentials></AssumeRoleResult>"
 	     "</AssumeRoleResponse>",
 	     "AssumeRole", -EINVAL, "missing SessionToken", ""},
 	    {"<AssumeRoleResponse><AssumeRoleResult><Credentials><AccessKeyId>A</"

@@ -119,7 +119,8 @@ static void test_json_discovered_metrics(void **state)
 	assert_null(cJSON_GetObjectItemCaseSensitive(d, "statusDetails"));
 	m = cJSON_GetObjectItemCaseSensitive(d, "metrics");
 	assert_non_null(m);
-	assert_true(fabs((cJSON_GetObjectItemCaseSensitive(m, "recallMetric")->valuedouble) - (0.25)) < 1e-9);
+	assert_true(fabs((cJSON_GetObjectItemCaseSensitive(m, "recallMetric")->valuedouble) - (0.25)) <
+		    1e-9);
 	rl = cJSON_GetObjectItemCaseSensitive(m, "relevanceMetrics");
 	assert_int_equal(cJSON_GetArraySize(rl), 1);
 	rm = cJSON_GetArrayItem(rl, 0);

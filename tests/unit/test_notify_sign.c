@@ -235,12 +235,9 @@ static void test_headers_file(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_vector),
-	    cmocka_unit_test(test_secret_errors),
-	    cmocka_unit_test(test_secret_padding),
-	    cmocka_unit_test(test_secret_file),
-	    cmocka_unit_test(test_headers_parse),
-	    cmocka_unit_test(test_headers_errors),
+	    cmocka_unit_test(test_vector),	   cmocka_unit_test(test_secret_errors),
+	    cmocka_unit_test(test_secret_padding), cmocka_unit_test(test_secret_file),
+	    cmocka_unit_test(test_headers_parse),  cmocka_unit_test(test_headers_errors),
 	    cmocka_unit_test(test_headers_file),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

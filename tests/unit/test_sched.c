@@ -140,11 +140,11 @@ static void test_heap_update_and_remove(void **state)
 }
 
 static const struct sched_poll_config cfg = {
-	.interval_ms = 30000,
-	.settled_interval_ms = 3600000,
-	.failed_interval_ms = 0,
-	.jitter = 0,
-	.backoff_max_ms = 0,
+    .interval_ms = 30000,
+    .settled_interval_ms = 3600000,
+    .failed_interval_ms = 0,
+    .jitter = 0,
+    .backoff_max_ms = 0,
 };
 
 static void test_policy_intervals(void **state)
@@ -154,22 +154,22 @@ static void test_policy_intervals(void **state)
 		unsigned failures;
 		int64_t want; /* delay, -1 = never */
 	} cases[] = {
-		{STATUS_CLASS_WORKING, 0, 30000},
-		{STATUS_CLASS_INVALID, 0, 30000}, /* never seen: polled like a working job */
-		{STATUS_CLASS_SETTLED, 0, 3600000},
-		{STATUS_CLASS_FAILED, 0, -1}, /* failed_interval 0: stop polling */
-		{STATUS_CLASS_GONE, 0, -1},
-		{STATUS_CLASS_GONE, 3, -1},
-		/* Backoff doubles per consecutive failure up to 15 min ... */
-		{STATUS_CLASS_WORKING, 1, 60000},
-		{STATUS_CLASS_WORKING, 2, 120000},
-		{STATUS_CLASS_WORKING, 4, 480000},
-		{STATUS_CLASS_WORKING, 5, 900000},
-		{STATUS_CLASS_WORKING, 60, 900000},
-		{STATUS_CLASS_WORKING, 4000000000u, 900000},
-		/* ... and never below the class interval. */
-		{STATUS_CLASS_SETTLED, 1, 3600000},
-		{STATUS_CLASS_SETTLED, 30, 3600000},
+	    {STATUS_CLASS_WORKING, 0, 30000},
+	    {STATUS_CLASS_INVALID, 0, 30000}, /* never seen: polled like a working job */
+	    {STATUS_CLASS_SETTLED, 0, 3600000},
+	    {STATUS_CLASS_FAILED, 0, -1}, /* failed_interval 0: stop polling */
+	    {STATUS_CLASS_GONE, 0, -1},
+	    {STATUS_CLASS_GONE, 3, -1},
+	    /* Backoff doubles per consecutive failure up to 15 min ... */
+	    {STATUS_CLASS_WORKING, 1, 60000},
+	    {STATUS_CLASS_WORKING, 2, 120000},
+	    {STATUS_CLASS_WORKING, 4, 480000},
+	    {STATUS_CLASS_WORKING, 5, 900000},
+	    {STATUS_CLASS_WORKING, 60, 900000},
+	    {STATUS_CLASS_WORKING, 4000000000u, 900000},
+	    /* ... and never below the class interval. */
+	    {STATUS_CLASS_SETTLED, 1, 3600000},
+	    {STATUS_CLASS_SETTLED, 30, 3600000},
 	};
 	const int64_t now = 1700000000000;
 
@@ -243,9 +243,9 @@ static void test_initial_spread(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_heap_random_ops),     cmocka_unit_test(test_heap_update_and_remove),
-		cmocka_unit_test(test_policy_intervals),    cmocka_unit_test(test_policy_jitter_bounds),
-		cmocka_unit_test(test_initial_spread),
+	    cmocka_unit_test(test_heap_random_ops),  cmocka_unit_test(test_heap_update_and_remove),
+	    cmocka_unit_test(test_policy_intervals), cmocka_unit_test(test_policy_jitter_bounds),
+	    cmocka_unit_test(test_initial_spread),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

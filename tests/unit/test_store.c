@@ -142,14 +142,14 @@ static void test_schema_and_reopen(void **state)
 {
 	struct store *s = NULL;
 	struct store_job row = {
-		.arn = "arn:aws:cleanrooms-ml:us-east-1:123456789012:audience-generation-job/a",
-		.name = "a",
-		.status = JOB_STATUS_CREATE_FAILED,
-		.status_code = "INTERNAL_ERROR",
-		.update_time_ms = 1234,
-		.polls = 7,
-		.watched = true,
-		.source = "discover:fleet",
+	    .arn = "arn:aws:cleanrooms-ml:us-east-1:123456789012:audience-generation-job/a",
+	    .name = "a",
+	    .status = JOB_STATUS_CREATE_FAILED,
+	    .status_code = "INTERNAL_ERROR",
+	    .update_time_ms = 1234,
+	    .polls = 7,
+	    .watched = true,
+	    .source = "discover:fleet",
 	};
 	struct loaded l = {0};
 	int64_t count = -1;
@@ -207,7 +207,8 @@ static void test_lock(void **state)
 static void test_duplicate_event(void **state)
 {
 	struct store *s = NULL;
-	struct event *e = make_event(1, EVENT_JOB_DISCOVERED, JOB_STATUS_INVALID, JOB_STATUS_CREATE_PENDING, 1000);
+	struct event *e =
+	    make_event(1, EVENT_JOB_DISCOVERED, JOB_STATUS_INVALID, JOB_STATUS_CREATE_PENDING, 1000);
 	int64_t seq, count = 0, backlog = 0;
 
 	assert_int_equal(store_open(dbpath, &s), 0);
@@ -239,7 +240,8 @@ static void test_duplicate_event(void **state)
 	store_close(s);
 }
 
-static void expect_next(struct store *s, const char *sink, int64_t now, int64_t want_seq, unsigned want_attempts)
+static void expect_next(struct store *s, const char *sink, int64_t now, int64_t want_seq,
+			unsigned want_attempts)
 {
 	struct event *e = NULL;
 	unsigned attempts = 99;
@@ -248,7 +250,8 @@ static void expect_next(struct store *s, const char *sink, int64_t now, int64_t 
 
 	if (want_seq == 0) {
 		if (r != 0)
-			fail_msg("%s: expected nothing due, got seq %lld", sink, e ? (long long)e->seq : -1LL);
+			fail_msg("%s: expected nothing due, got seq %lld", sink,
+				 e ? (long long)e->seq : -1LL);
 		assert_null(e);
 		return;
 	}
@@ -376,29 +379,34 @@ static char *big_text(size_t n, char c)
 
 /* A full disk while committing: nothing written in the batch is lost, and
  * nothing is handed to notifiers before it lands. */
-static void test_batch_survives_failed_commit(void **state)
+static bool failed_commit_case(const char *path, int64_t headroom)
 {
+	bool first_write_ran = false;
 	struct store *s = NULL;
 	struct event *e = NULL;
 	int64_t pages = 0, count = 0, first, n = 0;
-	struct store_job row = {.arn = "arn:aws:cleanrooms-ml:us-east-1:123456789012:audience-generation-job/x",
+	struct store_job row = {.arn =
+				    "arn:aws:cleanrooms-ml:us-east-1:123456789012:audience-generation-job/x",
 				.status = JOB_STATUS_ACTIVE,
 				.watched = true,
 				.source = "config"};
 	int r;
 
-	assert_int_equal(store_open(dbpath, &s), 0);
+	assert_int_equal(store_open(path, &s), 0);
 	first = add_events(s, 1, 2, two_sinks);
 	assert_int_equal(store_flush(s), 0);
 
 	assert_int_equal(store_set_max_pages(s, 0, &pages), 0);
-	assert_int_equal(store_set_max_pages(s, pages, &pages), 0);
+	assert_int_equal(store_set_max_pages(s, pages + headroom, &pages), 0);
 	/* Big descriptions so the batch needs new pages. */
 	for (int i = 100; i < 140; i++) {
-		struct event *ev = make_event(i, EVENT_JOB_DISCOVERED, JOB_STATUS_INVALID, JOB_STATUS_ACTIVE, 5000 + i);
+		struct event *ev =
+		    make_event(i, EVENT_JOB_DISCOVERED, JOB_STATUS_INVALID, JOB_STATUS_ACTIVE, 5000 + i);
 		ev->job->description = big_text(3000, 'd');
 		r = store_add_event(s, ev, two_sinks);
 		assert_int_equal(r, STORE_EVENT_ADDED);
+		if (i == 100)
+			first_write_ran = !store_has_pending_batch(s);
 		/* Adding the same id again is still recognised while broken. */
 		assert_int_equal(store_add_event(s, ev, two_sinks), STORE_EVENT_DUPLICATE);
 		event_free(ev);
@@ -425,7 +433,7 @@ static void test_batch_survives_failed_commit(void **state)
 	assert_int_equal(n, 41);
 	s = store_close(s);
 
-	assert_int_equal(store_open(dbpath, &s), 0);
+	assert_int_equal(store_open(path, &s), 0);
 	assert_int_equal(store_count_events(s, EVENT_JOB_DISCOVERED, &count), 0);
 	assert_int_equal(count, 40);
 	expect_next(s, "journal", 0, first + 1, 0);
@@ -441,6 +449,27 @@ static void test_batch_survives_failed_commit(void **state)
 	}
 	assert_int_equal(store_integrity_check(s, NULL), 0);
 	store_close(s);
+	return first_write_ran;
+}
+
+static void test_batch_survives_failed_commit(void **state)
+{
+	static const int64_t headrooms[] = {0, 1, 2, 3, 5, 8, 13, 20};
+	char path[160];
+	size_t ran = 0;
+
+	for (size_t i = 0; i < ELEMENTSOF(headrooms); i++) {
+		bool first_write_ran;
+		snprintf(path, sizeof(path), "%s/full-%lld.db", tmpdir, (long long)headrooms[i]);
+		first_write_ran = failed_commit_case(path, headrooms[i]);
+		/* No headroom: the very first write fails.  With some, writes ran
+		 * inside the transaction before the disk filled up, and they must
+		 * be replayed too. */
+		if (headrooms[i] == 0)
+			assert_false(first_write_ran);
+		ran += first_write_ran;
+	}
+	assert_true(ran >= 3);
 }
 
 static char **pairs(const char *a, const char *b, const char *c, const char *d)
@@ -454,13 +483,13 @@ static char **pairs(const char *a, const char *b, const char *c, const char *d)
 	return v;
 }
 
-#define assert_str_eq_or_null(a, b)                                                                            \
-	do {                                                                                                    \
-		if ((a) || (b)) {                                                                               \
-			assert_non_null(a);                                                                     \
-			assert_non_null(b);                                                                     \
-			assert_string_equal(a, b);                                                              \
-		}                                                                                               \
+#define assert_str_eq_or_null(a, b)                                                                         \
+	do {                                                                                                \
+		if ((a) || (b)) {                                                                           \
+			assert_non_null(a);                                                                 \
+			assert_non_null(b);                                                                 \
+			assert_string_equal(a, b);                                                          \
+		}                                                                                           \
 	} while (0)
 
 /* Every field job_observation_to_json() writes comes back. */
@@ -473,7 +502,7 @@ static void test_payload_round_trip(void **state)
 	o->status_code = xstrdup("INSUFFICIENT_DATA");
 	o->status_message = xstrdup("seed too small");
 	o->configured_audience_model_arn =
-		xstrdup("arn:aws:cleanrooms-ml:us-east-1:123456789012:configured-audience-model/m");
+	    xstrdup("arn:aws:cleanrooms-ml:us-east-1:123456789012:configured-audience-model/m");
 	o->collaboration_id = xstrdup("11111111-2222-3333-4444-555555555555");
 	o->started_by = xstrdup("arn:aws:iam::123456789012:role/x");
 	o->protected_query_identifier = xstrdup("pq-1");
@@ -600,15 +629,15 @@ static void test_integrity_check(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_schema_and_reopen, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_lock, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_duplicate_event, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_delivery_order_per_sink, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_retry_park_backlog, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_trim, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_batch_survives_failed_commit, setup, teardown),
-		cmocka_unit_test(test_payload_round_trip),
-		cmocka_unit_test_setup_teardown(test_integrity_check, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_schema_and_reopen, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_lock, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_duplicate_event, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_delivery_order_per_sink, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_retry_park_backlog, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_trim, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_batch_survives_failed_commit, setup, teardown),
+	    cmocka_unit_test(test_payload_round_trip),
+	    cmocka_unit_test_setup_teardown(test_integrity_check, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

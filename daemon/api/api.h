@@ -1,0 +1,75 @@
+/* The HTTP listener ([http] listen): GET /metrics (Prometheus text format
+ * 0.0.4), GET /healthz, and the control API GET/POST /v1/jobs,
+ * GET/DELETE /v1/jobs/{arn}.
+ *
+ * libmicrohttpd runs without a thread of its own: its epoll fd is one
+ * uv_poll_t on the daemon's loop and its timeout one uv_timer_t, so every
+ * request is answered on the loop, between polls, with no locking.
+ *
+ * A unix socket (recommended) is created with mode 0660, a stale socket
+ * file is replaced; a TCP listener requires `Authorization: Bearer TOKEN`
+ * (token_file) on every request.
+ *
+ * The api reads the daemon's state through struct api_context, filled by
+ * the engine; it never includes engine.h. */
+#ifndef JW_API_API_H
+#define JW_API_API_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct uv_loop_s;
+struct tracker;
+struct tracked_job;
+struct aws_client;
+struct creds;
+struct store;
+struct discovery;
+struct webhook_sink;
+
+#define API_BODY_MAX (64u * 1024)
+
+/* What the engine knows that no module does. */
+struct api_engine_stats {
+	int64_t started_ms;	   /* wall clock at start */
+	int64_t last_success_ms;   /* last successful API call (poll or listing); 0 = none yet */
+	uint64_t polls_ok;
+	uint64_t polls_failed;
+	uint64_t poll_interval_ms; /* [poll] interval: sizes the health window */
+};
+
+/* Everything is borrowed; any pointer may be NULL (that part is then left
+ * out of /metrics and /healthz).  The pointers are read on every request,
+ * so the engine may swap them (reload) by updating the struct it passed. */
+struct api_context {
+	struct tracker *tracker;
+	struct aws_client *aws;
+	struct creds *creds;
+	struct store *store;
+	struct discovery *discovery;
+	/* The i-th webhook sink, NULL past the last one. */
+	const struct webhook_sink *(*hook_at)(void *userdata, size_t i);
+	void (*engine_stats)(void *userdata, struct api_engine_stats *ret);
+	/* A job was added or re-watched through POST /v1/jobs: poll it now. */
+	void (*poll_soon)(void *userdata, struct tracked_job *j);
+	/* A job was unwatched through DELETE (state kept): stop polling it. */
+	void (*unwatched)(void *userdata, struct tracked_job *j);
+	void *userdata;
+};
+
+struct api;
+
+/* listen is "[http] listen" (not "off"); token_file is required for TCP.
+ * ctx is borrowed and must outlive the api (it is read, not copied, on
+ * every request).  Binds and starts serving on loop. */
+int api_new(struct uv_loop_s *loop, const char *listen, const char *token_file, const struct api_context *ctx,
+	    struct api **ret);
+/* Stops listening (removes the unix socket file), closes connections; the
+ * memory goes once the loop has run the handle close callbacks.
+ * NULL-safe.  Returns NULL. */
+struct api *api_free(struct api *a);
+/* The bound TCP port (useful with port 0), 0 for a unix socket. */
+unsigned api_port(const struct api *a);
+
+#endif

@@ -1,0 +1,398 @@
+/* Discovery and bulk refresh (see discover.h). */
+#include "discover.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <uv.h>
+
+#include "aws/client.h"
+#include "log.h"
+#include "util.h"
+
+struct discovery_section {
+	struct discovery *d;
+	char *name;
+	char *source; /* "discover:NAME" */
+	char *collaboration_id;
+	char *model_arn;
+	uint64_t interval_ms;
+	uv_timer_t timer;
+	struct aws_call *call; /* the listing in flight, NULL when idle */
+
+	/* The current listing: this section's own jobs that it saw, for the
+	 * vanished-job pass at its end. */
+	struct tracked_job **seen;
+	size_t n_seen;
+	size_t alloc_seen;
+	size_t listing_jobs;
+	bool listing_capped;
+	bool failing; /* the previous listing failed (logged once per streak) */
+
+	struct discovery_stats stats;
+};
+
+struct discovery {
+	uv_loop_t *loop;
+	struct aws_client *aws;
+	struct tracker *tracker;
+	struct discovery_callbacks cb;
+	struct discovery_section **secs;
+	size_t n_secs;
+	size_t open_timers;
+	bool freeing;
+};
+
+static const char *const action_names[_DISCOVER_ACTION_MAX] = {
+    [DISCOVER_NEW] = "new",	[DISCOVER_CHANGED] = "changed", [DISCOVER_UNCHANGED] = "unchanged",
+    [DISCOVER_STALE] = "stale", [DISCOVER_IGNORE] = "ignore",
+};
+
+const char *discover_action_to_string(enum discover_action a)
+{
+	return a >= 0 && a < _DISCOVER_ACTION_MAX ? action_names[a] : NULL;
+}
+
+enum discover_action discover_decide(const struct tracked_job *j, const struct job_observation *summary)
+{
+	if (!j)
+		return DISCOVER_NEW;
+	/* An operator's unwatch wins over discovery; a gone job is never
+	 * polled again (ARNs are not reused). */
+	if (!j->watched || j->gone)
+		return DISCOVER_IGNORE;
+	/* Never observed yet (its first Get is pending or failed): only a Get
+	 * gives the details job.discovered carries. */
+	if (j->status == JOB_STATUS_INVALID)
+		return DISCOVER_CHANGED;
+	if (summary->status < 0 || summary->status >= _JOB_STATUS_MAX)
+		return DISCOVER_CHANGED;
+	/* List pages can lag behind Get (eventual consistency): an older
+	 * summary says nothing new, and must not count as a fresh poll. */
+	if (summary->update_time_ms < j->update_time_ms)
+		return DISCOVER_STALE;
+	if ((int)summary->status != j->status || summary->update_time_ms != j->update_time_ms)
+		return DISCOVER_CHANGED;
+	return DISCOVER_UNCHANGED;
+}
+
+bool discover_should_check_vanished(const struct tracked_job *j, const char *source)
+{
+	return j && j->watched && !j->gone && j->source && source && strcmp(j->source, source) == 0;
+}
+
+static int ptr_cmp(const void *a, const void *b)
+{
+	uintptr_t x = (uintptr_t) * (struct tracked_job *const *)a,
+		  y = (uintptr_t) * (struct tracked_job *const *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void section_seen(struct discovery_section *s, struct tracked_job *j)
+{
+	if (!discover_should_check_vanished(j, s->source))
+		return;
+	if (s->n_seen == s->alloc_seen) {
+		size_t a = s->alloc_seen ? s->alloc_seen * 2 : 256;
+		struct tracked_job **v;
+
+		if (a > DISCOVERY_MAX_JOBS_PER_LISTING)
+			a = DISCOVERY_MAX_JOBS_PER_LISTING;
+		if (s->n_seen >= a) {
+			s->listing_capped = true;
+			return;
+		}
+		v = realloc(s->seen, a * sizeof(*v));
+		if (!v) {
+			/* Without the full list the vanished pass would
+			 * poll jobs that are still there; skip it. */
+			s->listing_capped = true;
+			return;
+		}
+		s->seen = v;
+		s->alloc_seen = a;
+	}
+	s->seen[s->n_seen++] = j;
+}
+
+static void section_handle(struct discovery_section *s, struct job_observation *summary)
+{
+	struct discovery *d = s->d;
+	struct tracked_job *j;
+	enum discover_action a;
+	int r;
+
+	if (!summary->arn)
+		return;
+	s->stats.jobs_seen++;
+	if (++s->listing_jobs > DISCOVERY_MAX_JOBS_PER_LISTING) {
+		if (!s->listing_capped)
+			log_error("discover %s: more than %d jobs in one listing; not adding the others "
+				  "(narrow the "
+				  "section with collaboration_id or configured_audience_model_arn)",
+				  s->name, DISCOVERY_MAX_JOBS_PER_LISTING);
+		s->listing_capped = true;
+	}
+	j = tracker_find(d->tracker, summary->arn);
+	a = discover_decide(j, summary);
+	switch (a) {
+	case DISCOVER_NEW:
+		if (s->listing_capped)
+			return;
+		if (!arn_is_audience_generation_job(summary->arn)) {
+			log_warning("discover %s: ignoring a job with an invalid ARN", s->name);
+			return;
+		}
+		r = tracker_add(d->tracker, summary->arn, s->source, &j);
+		if (r < 0) {
+			log_warning_errno(r, "discover %s: cannot watch %s: %m", s->name, summary->arn);
+			return;
+		}
+		log_info("discover %s: now watching %s", s->name, summary->arn);
+		s->stats.jobs_added++;
+		if (d->cb.poll_soon)
+			d->cb.poll_soon(d->cb.userdata, j);
+		break;
+	case DISCOVER_CHANGED:
+		s->stats.jobs_changed++;
+		if (d->cb.poll_soon)
+			d->cb.poll_soon(d->cb.userdata, j);
+		break;
+	case DISCOVER_UNCHANGED:
+		s->stats.jobs_refreshed++;
+		if (d->cb.refreshed)
+			d->cb.refreshed(d->cb.userdata, j, summary);
+		break;
+	default:
+		break;
+	}
+	section_seen(s, j);
+}
+
+/* The end of a complete listing: this section's jobs that it did not show
+ * are polled; a 404 turns them into job.gone. */
+static void section_vanished_pass(struct discovery_section *s)
+{
+	struct discovery *d = s->d;
+	size_t n = tracker_size(d->tracker);
+
+	qsort(s->seen, s->n_seen, sizeof(*s->seen), ptr_cmp);
+	for (size_t i = 0; i < n; i++) {
+		struct tracked_job *j = tracker_job_at(d->tracker, i);
+
+		if (!discover_should_check_vanished(j, s->source))
+			continue;
+		if (s->n_seen && bsearch(&j, s->seen, s->n_seen, sizeof(*s->seen), ptr_cmp))
+			continue;
+		log_debug("discover %s: %s is no longer listed; checking it", s->name, j->arn);
+		s->stats.jobs_vanished++;
+		if (d->cb.poll_soon)
+			d->cb.poll_soon(d->cb.userdata, j);
+	}
+}
+
+static void section_timer_cb(uv_timer_t *t);
+
+static void section_rearm(struct discovery_section *s)
+{
+	if (!s->d->freeing)
+		uv_timer_start(&s->timer, section_timer_cb, s->interval_ms, 0);
+}
+
+static void on_page(void *userdata, const struct aws_result *res, struct job_observation **items, size_t n,
+		    bool final)
+{
+	struct discovery_section *s = userdata;
+
+	if (final)
+		s->call = NULL; /* no longer valid once the last callback runs */
+	if (res->outcome == AWS_CANCELLED) {
+		for (size_t i = 0; i < n; i++)
+			job_observation_free(items[i]);
+		free(items);
+		return;
+	}
+	if (res->outcome == AWS_OK) {
+		s->stats.pages++;
+		for (size_t i = 0; i < n; i++)
+			section_handle(s, items[i]);
+	}
+	for (size_t i = 0; i < n; i++)
+		job_observation_free(items[i]);
+	free(items);
+	if (!final)
+		return;
+
+	if (res->outcome == AWS_OK) {
+		if (!s->listing_capped)
+			section_vanished_pass(s);
+		s->stats.last_listing_jobs = s->listing_jobs;
+		s->stats.last_success_ms = (int64_t)now_realtime_ms();
+		s->stats.capped = s->listing_capped;
+		if (s->failing)
+			log_notice("discover %s: listing works again (%zu jobs)", s->name, s->listing_jobs);
+		s->failing = false;
+		log_debug("discover %s: %zu jobs listed", s->name, s->listing_jobs);
+	} else {
+		char what[768];
+
+		s->stats.listings_failed++;
+		aws_result_format(res, what, sizeof(what));
+		if (!s->failing)
+			log_warning("discover %s: listing jobs failed: %s (retrying every interval)",
+				    s->name, what);
+		s->failing = true;
+	}
+	section_rearm(s);
+}
+
+static void section_timer_cb(uv_timer_t *t)
+{
+	struct discovery_section *s = t->data;
+	int r;
+
+	if (s->d->freeing || s->call)
+		return;
+	s->n_seen = 0;
+	s->listing_jobs = 0;
+	s->listing_capped = false;
+	s->stats.listings++;
+	r = aws_list_jobs(s->d->aws, s->collaboration_id, s->model_arn, on_page, s, &s->call);
+	if (r < 0) {
+		s->call = NULL;
+		s->stats.listings_failed++;
+		log_warning_errno(r, "discover %s: cannot list jobs: %m", s->name);
+		section_rearm(s);
+	}
+}
+
+static void section_free(struct discovery_section *s)
+{
+	if (!s)
+		return;
+	free(s->name);
+	free(s->source);
+	free(s->collaboration_id);
+	free(s->model_arn);
+	free(s->seen);
+	free(s);
+}
+
+static void discovery_really_free(struct discovery *d)
+{
+	for (size_t i = 0; i < d->n_secs; i++)
+		section_free(d->secs[i]);
+	free(d->secs);
+	free(d);
+}
+
+static void timer_closed(uv_handle_t *h)
+{
+	struct discovery_section *s = h->data;
+	struct discovery *d = s->d;
+
+	if (--d->open_timers == 0)
+		discovery_really_free(d);
+}
+
+int discovery_new(struct uv_loop_s *loop, struct aws_client *aws, struct tracker *tracker,
+		  const struct config_discover *secs, size_t n, const struct discovery_callbacks *cb,
+		  struct discovery **ret)
+{
+	struct discovery *d;
+
+	if (!loop || !aws || !tracker || (n && !secs) || !ret)
+		return -EINVAL;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	d->loop = loop;
+	d->aws = aws;
+	d->tracker = tracker;
+	if (cb)
+		d->cb = *cb;
+	d->secs = calloc(n ? n : 1, sizeof(*d->secs));
+	if (!d->secs) {
+		free(d);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct discovery_section *s = calloc(1, sizeof(*s));
+		struct dynbuf src;
+
+		if (!s)
+			goto oom;
+		d->secs[d->n_secs] = s;
+		s->d = d;
+		dynbuf_init(&src, 4096);
+		s->name = strdup(secs[i].name ? secs[i].name : "");
+		s->collaboration_id = strdup_or_null(secs[i].collaboration_id);
+		s->model_arn = strdup_or_null(secs[i].configured_audience_model_arn);
+		s->interval_ms = secs[i].interval_ms ? secs[i].interval_ms : 300000;
+		if (dynbuf_appendf(&src, DISCOVERY_SOURCE_PREFIX "%s", s->name ? s->name : "") < 0) {
+			dynbuf_free(&src);
+			s->source = NULL;
+		} else {
+			s->source = dynbuf_take(&src);
+		}
+		if (!s->name || !s->source || (secs[i].collaboration_id && !s->collaboration_id) ||
+		    (secs[i].configured_audience_model_arn && !s->model_arn)) {
+			section_free(s);
+			d->secs[d->n_secs] = NULL;
+			goto oom;
+		}
+		uv_timer_init(loop, &s->timer);
+		s->timer.data = s;
+		d->n_secs++;
+		d->open_timers++;
+	}
+	*ret = d;
+	return 0;
+oom:
+	discovery_free(d);
+	return -ENOMEM;
+}
+
+struct discovery *discovery_free(struct discovery *d)
+{
+	if (!d || d->freeing)
+		return NULL;
+	d->freeing = true;
+	/* A cancelled listing's callback runs inside aws_call_cancel(). */
+	for (size_t i = 0; i < d->n_secs; i++)
+		if (d->secs[i]->call)
+			aws_call_cancel(d->secs[i]->call);
+	if (d->open_timers == 0) {
+		discovery_really_free(d);
+		return NULL;
+	}
+	for (size_t i = 0; i < d->n_secs; i++)
+		uv_close((uv_handle_t *)&d->secs[i]->timer, timer_closed);
+	return NULL;
+}
+
+int discovery_start(struct discovery *d)
+{
+	if (!d || d->freeing)
+		return -EINVAL;
+	for (size_t i = 0; i < d->n_secs; i++)
+		if (!d->secs[i]->call)
+			uv_timer_start(&d->secs[i]->timer, section_timer_cb, 0, 0);
+	return 0;
+}
+
+size_t discovery_count(const struct discovery *d)
+{
+	return d ? d->n_secs : 0;
+}
+
+const struct discovery_stats *discovery_stats_at(const struct discovery *d, size_t i, const char **ret_name)
+{
+	if (!d || i >= d->n_secs)
+		return NULL;
+	if (ret_name)
+		*ret_name = d->secs[i]->name;
+	return &d->secs[i]->stats;
+}

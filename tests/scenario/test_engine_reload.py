@@ -1,0 +1,66 @@
+#!/usr/bin/python3
+"""SIGHUP: a reload adds and removes jobs (removed jobs keep their state, marked unwatched, and are no longer
+polled); an invalid config on reload is refused with its errors logged and the old one keeps running; the
+systemd protocol sees RELOADING=1 (with MONOTONIC_USEC) then READY=1."""
+
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.environ.get("JW_SOURCE_DIR", "."), "tests", "lib"))
+import jwtest as jw  # noqa: E402
+import lifecycles as lc  # noqa: E402
+
+
+def gets_for(fake, arn):
+    return [r for r in fake.requests("get") if r.get("arn") == arn]
+
+
+def test(t):
+    ids = ["a", "b", "c"]
+    fake = t.start_fake({"jobs": [{"id": i, "name": "job-" + i, "steps": [{"at": 0, "status": "CREATE_IN_PROGRESS"}]}
+                                  for i in ids]})
+    db = t.path("state.db")
+    a, b, c = (fake.arn(i) for i in ids)
+    d = t.start_daemon(lc.daemon_config(fake, db, [a, b]), env=jw.aws_env())
+    jw.wait_until(lambda: d.notify_has("READY=1"), 15, "READY=1")
+    jw.wait_until(lambda: gets_for(fake, a) and gets_for(fake, b), 10, "a and b polled")
+    jw.check(not gets_for(fake, c), "c not polled before it is configured")
+
+    # Reload: drop a, add c.
+    d.reload(lc.daemon_config(fake, db, [b, c]))
+    jw.wait_until(lambda: gets_for(fake, c), 10, "c polled after reload")
+    msgs = d.notify_assignments()
+    jw.check("RELOADING=1" in msgs, "RELOADING=1 sent")
+    jw.check(any(m.startswith("MONOTONIC_USEC=") for m in msgs), "MONOTONIC_USEC sent with RELOADING")
+    i = msgs.index("RELOADING=1")
+    jw.check("READY=1" in msgs[i:], "READY=1 after RELOADING=1")
+    time.sleep(0.5)
+    n_a = len(gets_for(fake, a))
+    time.sleep(1.5)
+    jw.check(len(gets_for(fake, a)) <= n_a + 1, "a is no longer polled after it was removed")
+    rows = {r["arn"]: r for r in jw.sqlite_rows(db, "SELECT arn, watched, status FROM jobs")}
+    jw.check(rows[a]["watched"] == 0 and rows[a]["status"] == "CREATE_IN_PROGRESS", "a kept, unwatched: %s" % rows[a])
+    jw.check(rows[c]["watched"] == 1, "c watched")
+
+    # An invalid config is refused; the running one (b, c) stays.
+    n_reloads = msgs.count("RELOADING=1")
+    with open(d.config_path, "a") as f:
+        f.write("\n[poll]\ninterval = fast\n[bogus]\nx = 1\n")
+    d.kill(__import__("signal").SIGHUP)
+    jw.wait_until(lambda: d.notify_assignments().count("RELOADING=1") > n_reloads, 10, "second RELOADING=1")
+    jw.wait_until(lambda: "reload failed" in d.stderr_text(), 10, "reload failure logged")
+    err = d.stderr_text()
+    jw.check("interval" in err and "bogus" in err, "every error of the bad config logged: %s" % err[-2000:])
+    n_c = len(gets_for(fake, c))
+    jw.wait_until(lambda: len(gets_for(fake, c)) > n_c + 2, 10, "c still polled with the old config")
+    jw.check(d.alive(), "daemon still running")
+
+    # The job still moves: a transition after the failed reload is detected.
+    fake.set_job("c", "ACTIVE")
+    jw.wait_until(lambda: any(r["status"] == "ACTIVE" for r in jw.sqlite_rows(
+        db, "SELECT status FROM events WHERE arn = ?", (c,))), 10, "c's transition after a failed reload")
+    d.stop()
+
+
+jw.main(test)
