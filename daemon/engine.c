@@ -428,8 +428,9 @@ static void engine_release(struct engine *e)
 		if (r < 0)
 			log_error_errno(r, "final write of the state database failed: %m");
 	}
-	e->tracker = tracker_free(e->tracker);
+	/* The heap's nodes live inside the tracker's jobs: free it first. */
 	e->sched = sched_free(e->sched);
+	e->tracker = tracker_free(e->tracker);
 	e->store = store_close(e->store);
 	aws_endpoint_done(&e->endpoint);
 	e->cfg = config_free(e->cfg);

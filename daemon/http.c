@@ -53,6 +53,10 @@ struct http_transfer {
 	http_done_fn done;
 	void *userdata;
 	struct curl_slist *req_headers;
+	/* Our copy of the request body (libcurl only points at it), wiped when
+	 * freed: it may hold a web identity token or other secrets. */
+	char *req_body;
+	size_t req_body_len;
 	struct dynbuf body;
 	struct http_header_kv *headers;
 	size_t n_headers;
@@ -256,7 +260,14 @@ static void transfer_free(struct http_transfer *t)
 		return;
 	if (t->easy)
 		curl_easy_cleanup(t->easy);
+	/* Request headers carry Authorization and session tokens. */
+	for (struct curl_slist *l = t->req_headers; l; l = l->next)
+		explicit_bzero(l->data, strlen(l->data));
 	curl_slist_free_all(t->req_headers);
+	if (t->req_body) {
+		explicit_bzero(t->req_body, t->req_body_len);
+		free(t->req_body);
+	}
 	dynbuf_free(&t->body);
 	for (size_t i = 0; i < t->n_headers; i++) {
 		free(t->headers[i].name);
@@ -825,7 +836,7 @@ oom:
 	return -ENOMEM;
 }
 
-static int set_method(CURL *e, const struct http_request *req)
+static int set_method(struct http_transfer *t, CURL *e, const struct http_request *req)
 {
 	const char *m = req->method ? req->method : "GET";
 	bool has_body = req->body && req->body_len > 0;
@@ -837,12 +848,17 @@ static int set_method(CURL *e, const struct http_request *req)
 	if (strcmp(m, "HEAD") == 0)
 		return curl_easy_setopt(e, CURLOPT_NOBODY, 1L) == CURLE_OK ? 0 : -EINVAL;
 	if (strcmp(m, "POST") == 0 || has_body) {
-		/* POSTFIELDSIZE first so COPYPOSTFIELDS copies binary bodies
-		 * by length, not up to the first NUL. */
-		if (curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
-				     (curl_off_t)(has_body ? req->body_len : 0)) != CURLE_OK ||
-		    curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, has_body ? (const char *)req->body : "") !=
-			CURLE_OK)
+		/* Our own copy (libcurl's COPYPOSTFIELDS copy could not be
+		 * wiped), sized explicitly so binary bodies are sent whole. */
+		t->req_body_len = has_body ? req->body_len : 0;
+		t->req_body = malloc(t->req_body_len + 1);
+		if (!t->req_body)
+			return -ENOMEM;
+		if (t->req_body_len)
+			memcpy(t->req_body, req->body, t->req_body_len);
+		t->req_body[t->req_body_len] = '\0';
+		if (curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)t->req_body_len) != CURLE_OK ||
+		    curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->req_body) != CURLE_OK)
 			return -ENOMEM;
 	}
 	if (strcmp(m, "POST") != 0 && curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, m) != CURLE_OK)
@@ -870,7 +886,7 @@ static int transfer_setup(struct http_transfer *t, const struct http_request *re
 	r = build_headers(req, &t->req_headers);
 	if (r < 0)
 		return r;
-	r = set_method(e, req);
+	r = set_method(t, e, req);
 	if (r < 0)
 		return r;
 

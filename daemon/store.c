@@ -133,9 +133,9 @@ static const char *const store_sql[_STMT_MAX] = {
     [STMT_EVENT_SEQ_BY_ID] = "SELECT seq FROM events WHERE id = ?1",
     [STMT_DELIVERY_NEXT] =
 	"SELECT d.seq, d.attempts, e.id, e.type, e.previous_status, e.status, "
-	"e.update_time_ms, e.detected_ms, e.region, e.payload, e.arn "
+	"e.update_time_ms, e.detected_ms, e.region, e.payload, e.arn, d.next_at_ms "
 	"FROM deliveries AS d INDEXED BY deliveries_order JOIN events AS e ON e.seq = d.seq "
-	"WHERE d.sink = ?1 AND d.state = 'pending' AND d.next_at_ms <= ?2 AND d.seq <= ?3 "
+	"WHERE d.sink = ?1 AND d.state = 'pending' AND ?2 = ?2 AND d.seq <= ?3 "
 	"ORDER BY d.seq",
     [STMT_DELIVERY_NEXT_DUE] = "SELECT MIN(next_at_ms) FROM deliveries "
 			       "WHERE sink = ?1 AND state = 'pending' AND seq <= ?2 AND next_at_ms > ?3",

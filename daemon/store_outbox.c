@@ -246,6 +246,18 @@ int store_delivery_next(struct store *s, const char *sink, int64_t now_ms, struc
 			if (store_journal_foreach(s, journal_touch_cb, &t) != 0)
 				continue;
 		}
+		/* Head of line: the oldest pending delivery goes first.  When it
+		 * waits for a retry, nothing behind it may overtake it -- not
+		 * even after a restart -- so a receiver sees each job's events in
+		 * order. */
+		if (sqlite3_column_int64(st, 11) > now_ms) {
+			if (ret_next_due_ms)
+				*ret_next_due_ms = sqlite3_column_int64(st, 11);
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			*ret = NULL;
+			return 0;
+		}
 		r = event_from_row(st, ret);
 		if (r >= 0) {
 			if (ret_attempts)

@@ -48,9 +48,8 @@ int parse_int64(const char *s, int64_t min, int64_t max, int64_t *ret);
 int parse_percent(const char *s, double *ret);
 
 /* RFC 3339 / ISO 8601 timestamps with optional fraction and offset
- * ("2024-01-15T12:00:00Z", "2024-01-15T12:00:00.123+02:00"); also accepts
- * the JSON number form (epoch seconds, possibly fractional).  Result in ms
- * since the epoch. */
+ * ("2024-01-15T12:00:00Z", "2024-01-15T12:00:00.123+02:00").  Result in ms
+ * since the epoch.  (JSON numbers -- epoch seconds -- are the parser's job.) */
 int parse_iso8601_ms(const char *s, int64_t *ret_ms);
 /* "2024-01-15T12:00:00.123Z" (fraction only when non-zero); buf >= 32. */
 void format_iso8601_ms(int64_t ms, char *buf, size_t size);
