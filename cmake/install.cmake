@@ -21,7 +21,18 @@ add_custom_target(man ALL DEPENDS ${JW_MAN_OUTPUTS})
 # under the prefix (/usr/lib/systemd/... for prefix /usr).
 set(JW_SYSTEMD_UNIT_DIR lib/systemd/system CACHE STRING "systemd unit directory (relative to prefix)")
 set(JW_CATALOG_DIR lib/systemd/catalog CACHE STRING "journal catalog directory (relative to prefix)")
-install(FILES systemd/jobwatchd.service systemd/jobwatchd@.service DESTINATION ${JW_SYSTEMD_UNIT_DIR})
+# The units name /usr/bin/jobwatchd; installed copies point at the real
+# bindir, which is only known at install time (cmake --install --prefix).
+install(CODE "
+  foreach(unit jobwatchd.service jobwatchd@.service)
+    file(READ \"${CMAKE_SOURCE_DIR}/systemd/\${unit}\" text)
+    string(REPLACE \"/usr/bin/jobwatchd\" \"\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_BINDIR}/jobwatchd\" text \"\${text}\")
+    set(dir \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/${JW_SYSTEMD_UNIT_DIR}\")
+    file(MAKE_DIRECTORY \"\${dir}\")
+    message(STATUS \"Installing: \${dir}/\${unit}\")
+    file(WRITE \"\${dir}/\${unit}\" \"\${text}\")
+  endforeach()
+")
 install(FILES systemd/jobwatchd.catalog DESTINATION ${JW_CATALOG_DIR})
 
 # The example configuration, never overwriting an operator's file.  The
@@ -33,7 +44,8 @@ install(CODE "
   if(EXISTS \"\${dest}/jobwatchd.conf\")
     message(STATUS \"Keeping existing: \${dest}/jobwatchd.conf\")
   else()
-    file(INSTALL \"${CMAKE_SOURCE_DIR}/config/jobwatchd.conf\" DESTINATION \"\${dest}\"
+    message(STATUS \"Installing: \${dest}/jobwatchd.conf\")
+    file(COPY \"${CMAKE_SOURCE_DIR}/config/jobwatchd.conf\" DESTINATION \"\${dest}\"
          FILE_PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ)
   endif()
 ")

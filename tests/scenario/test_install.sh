@@ -1,0 +1,35 @@
+#!/bin/bash
+# `cmake --install` (what `make install` runs) honours DESTDIR and the prefix:
+# binary, both units (pointing at the installed binary), the journal catalog,
+# both man pages, and the example config under /etc/jobwatchd -- which a
+# second install never overwrites.
+set -eu
+BUILD=${JW_BUILD_DIR:?}
+dest=$(mktemp -d)
+trap 'rm -rf "$dest" "$dest.log"' EXIT
+fail=0
+inst() { DESTDIR="$dest" cmake --install "$BUILD" --prefix /usr >"$dest.log" 2>&1 || { cat "$dest.log"; exit 1; }; }
+inst
+for f in usr/bin/jobwatchd usr/lib/systemd/system/jobwatchd.service usr/lib/systemd/system/jobwatchd@.service \
+	usr/lib/systemd/catalog/jobwatchd.catalog usr/share/man/man8/jobwatchd.8 usr/share/man/man5/jobwatchd.conf.5 \
+	etc/jobwatchd/jobwatchd.conf; do
+	if [ -e "$dest/$f" ]; then echo "ok: $f"; else echo "FAIL: $f not installed"; fail=1; fi
+done
+[ -x "$dest/usr/bin/jobwatchd" ] || { echo "FAIL: binary not executable"; fail=1; }
+grep -q '^ExecStart=/usr/bin/jobwatchd ' "$dest/usr/lib/systemd/system/jobwatchd.service" ||
+	{ echo "FAIL: ExecStart does not name the installed binary"; fail=1; }
+"$dest/usr/bin/jobwatchd" --check-config -c "$dest/etc/jobwatchd/jobwatchd.conf" >/dev/null ||
+	{ echo "FAIL: the installed example config does not pass --check-config"; fail=1; }
+
+# An operator's config survives a reinstall.
+echo "# edited by the operator" >> "$dest/etc/jobwatchd/jobwatchd.conf"
+inst
+grep -q "edited by the operator" "$dest/etc/jobwatchd/jobwatchd.conf" || { echo "FAIL: reinstall overwrote the config"; fail=1; }
+
+# Another prefix moves the units' ExecStart along.
+rm -rf "${dest:?}"/*
+DESTDIR="$dest" cmake --install "$BUILD" --prefix /opt/jw >/dev/null
+grep -q '^ExecStart=/opt/jw/bin/jobwatchd ' "$dest/opt/jw/lib/systemd/system/jobwatchd.service" ||
+	{ echo "FAIL: ExecStart ignores the prefix"; fail=1; }
+[ "$fail" = 0 ] && echo "ok: reinstall keeps the config; prefixes honoured"
+exit $fail
