@@ -39,6 +39,7 @@ DEFAULTS = {
     "sts_web_identity_token": None,  # expected WebIdentityToken (None: any)
     "sts_region": None,              # expected signing region (None: any)
     "malformed": None,               # "imds" / "container" / "sts": reply garbage
+    "fixed": None,                   # {"AccessKeyId","SecretAccessKey","Token"}: hand out exactly these
 }
 
 LOCK = threading.Lock()
@@ -55,6 +56,10 @@ def issue():
         n = STATE["issued"]
         cfg = STATE["config"]
     now = datetime.datetime.now(datetime.timezone.utc).timestamp()
+    if cfg.get("fixed"):
+        f = cfg["fixed"]
+        return {"AccessKeyId": f["AccessKeyId"], "SecretAccessKey": f["SecretAccessKey"], "Token": f["Token"],
+                "Expiration": iso(now + float(cfg["expiry_seconds"]))}
     return {
         "AccessKeyId": "%s%08d" % (cfg["akid_prefix"], n),
         "SecretAccessKey": secrets.token_urlsafe(30),
