@@ -150,7 +150,7 @@ static int named_section_find_or_add(struct config_parser *p, enum config_sectio
 	bool webhook = kind == CONFIG_SECTION_WEBHOOK;
 	size_t n = webhook ? c->n_webhooks : c->n_discover;
 	struct config_named *locs = webhook ? p->webhook_locs : p->discover_locs;
-	char label[64];
+	char label[96];
 
 	for (size_t i = 0; i < n; i++) {
 		const char *other = webhook ? c->webhooks[i].name : c->discover[i].name;
@@ -481,7 +481,9 @@ static void parse_dropins(struct config_parser *p, const char *path)
 		n++;
 	}
 	closedir(d);
-	qsort(names, n, sizeof(char *), strcmp_ptr);
+	/* qsort(NULL, 0, ...) is undefined behaviour (found by fuzz_config). */
+	if (n > 1)
+		qsort(names, n, sizeof(char *), strcmp_ptr);
 	for (size_t i = 0; i < n; i++) {
 		if (!p->oom)
 			parse_one_file(p, names[i]);
