@@ -224,6 +224,9 @@ static int engine_reload(struct engine *e)
 
 	apply_poll_config(e);
 	apply_job_list(e, true);
+	r = engine_fleet_reload(e, old);
+	if (r < 0)
+		log_error("discovery or the HTTP listener could not be set up after the reload; see above");
 	config_free(old);
 	engine_poll_arm(e);
 	engine_run_notifiers(e);
@@ -255,6 +258,7 @@ void engine_maybe_finish(struct engine *e)
 	if (!e->stopping || e->inflight > 0 || uv_is_closing((uv_handle_t *)&e->turn_check))
 		return;
 	turn_check_cb(&e->turn_check);
+	engine_fleet_teardown(e);
 	engine_hooks_teardown(e);
 	e->aws = aws_client_free(e->aws);
 	e->creds = creds_free(e->creds);
@@ -268,6 +272,7 @@ static void stop_timer_cb(uv_timer_t *t)
 	struct engine *e = t->data;
 
 	log_warning("%u requests still in flight after %d s; cancelling them", e->inflight, STOP_DEADLINE_MS / 1000);
+	engine_fleet_teardown(e);
 	/* Cancelled calls run their callbacks (inflight drops to 0) before
 	 * aws_client_free() returns. */
 	e->aws = aws_client_free(e->aws);
@@ -285,6 +290,8 @@ static void begin_shutdown(struct engine *e, const char *why)
 	uv_timer_stop(&e->notify_timer);
 	uv_timer_stop(&e->status_timer);
 	uv_timer_stop(&e->stuck_timer);
+	/* No new listings; the listener stops taking requests. */
+	engine_fleet_teardown(e);
 	uv_timer_start(&e->stop_timer, stop_timer_cb, STOP_DEADLINE_MS, 0);
 	engine_maybe_finish(e);
 }
@@ -418,7 +425,8 @@ static int engine_start(struct engine *e)
 	apply_poll_config(e);
 	apply_job_list(e, false);
 	engine_schedule_initial(e);
-	return 0;
+	e->started_ms = (int64_t)now_realtime_ms();
+	return engine_fleet_setup(e);
 }
 
 static void engine_release(struct engine *e)
@@ -501,6 +509,7 @@ int cli_run(int argc, char **argv)
 			e.stopping = true;
 			engine_maybe_finish(&e);
 			if (!uv_is_closing((uv_handle_t *)&e.turn_check)) {
+				engine_fleet_teardown(&e);
 				engine_hooks_teardown(&e);
 				e.aws = aws_client_free(e.aws);
 				e.creds = creds_free(e.creds);

@@ -13,9 +13,11 @@
 
 #include <uv.h>
 
+#include "api/api.h"
 #include "aws/client.h"
 #include "aws/endpoint.h"
 #include "config.h"
+#include "discover.h"
 #include "scheduler.h"
 #include "store.h"
 #include "tracker.h"
@@ -52,6 +54,11 @@ struct engine {
 	uv_check_t turn_check;
 	uv_signal_t sig_term, sig_int, sig_hup;
 	unsigned open_handles;
+
+	struct discovery *discovery;
+	struct api *api;
+	struct api_context api_ctx;
+	int64_t started_ms;
 
 	struct engine_hook *hooks;
 	size_t n_hooks;
@@ -90,6 +97,17 @@ void engine_hooks_teardown(struct engine *e);
 const char *const *engine_event_sinks(const struct event *ev, void *userdata);
 void engine_run_notifiers(struct engine *e);
 void engine_notify_timer_cb(uv_timer_t *t);
+
+/* Discovery / control API callbacks (engine_poll.c). */
+void engine_poll_soon_cb(void *userdata, struct tracked_job *j);
+void engine_refreshed_cb(void *userdata, struct tracked_job *j, const struct job_observation *summary);
+void engine_unwatched_cb(void *userdata, struct tracked_job *j);
+
+/* engine_fleet.c: discovery and the HTTP listener. */
+int engine_fleet_setup(struct engine *e);
+/* Rebuilds discovery and, if [http] changed, the listener (after a reload). */
+int engine_fleet_reload(struct engine *e, const struct config *old);
+void engine_fleet_teardown(struct engine *e);
 
 /* engine.c */
 void engine_maybe_finish(struct engine *e);

@@ -198,3 +198,36 @@ void engine_stuck_timer_cb(uv_timer_t *t)
 	if (r < 0)
 		log_warning_errno(r, "checking for stuck jobs failed: %m");
 }
+
+/* Discovery or the control API wants j polled now, even if its next poll
+ * is scheduled later (a List summary changed, or an operator added it). */
+void engine_poll_soon_cb(void *userdata, struct tracked_job *j)
+{
+	struct engine *e = userdata;
+
+	if (e->stopping || !j->watched || j->gone)
+		return;
+	j->userdata = e;
+	sched_set(e->sched, &j->sched, now_ms());
+	engine_poll_arm(e);
+}
+
+/* A List page confirmed j's status and updateTime: that is as good as a
+ * Get for freshness, so the next Get moves out by a full interval. */
+void engine_refreshed_cb(void *userdata, struct tracked_job *j, const struct job_observation *summary)
+{
+	struct engine *e = userdata;
+	int64_t now = now_ms();
+
+	(void)summary;
+	j->last_poll_ms = now;
+	j->last_success_ms = now;
+	e->last_success_ms = now;
+	reschedule(e, j);
+}
+
+void engine_unwatched_cb(void *userdata, struct tracked_job *j)
+{
+	struct engine *e = userdata;
+	sched_remove(e->sched, &j->sched);
+}

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_ctl.h"
 #include "log.h"
 
 static void usage(FILE *f)
@@ -17,6 +18,10 @@ static void usage(FILE *f)
 		   "                               print jobs as JSON, one per line\n"
 		   "  jobwatchd list [-c FILE] [--collaboration-id ID] [--configured-audience-model-arn ARN]\n"
 		   "                               print job summaries across all pages\n"
+		   "  jobwatchd status [--socket PATH | --url URL --token-file FILE]\n"
+		   "                               print the watched jobs of a running daemon\n"
+		   "  jobwatchd watch ARN... | unwatch ARN...\n"
+		   "                               add or remove jobs through the control API\n"
 		   "  jobwatchd --version | --help\n"
 		   "\nThe default FILE is /etc/jobwatchd/jobwatchd.conf.  See jobwatchd(8), jobwatchd.conf(5).\n");
 }
@@ -45,6 +50,12 @@ int main(int argc, char **argv)
 			return cli_get(argc - 1, argv + 1);
 		if (strcmp(cmd, "list") == 0)
 			return cli_list(argc - 1, argv + 1);
+		if (strcmp(cmd, "status") == 0)
+			return cli_status(argc - 1, argv + 1);
+		if (strcmp(cmd, "watch") == 0)
+			return cli_watch(argc - 1, argv + 1);
+		if (strcmp(cmd, "unwatch") == 0)
+			return cli_unwatch(argc - 1, argv + 1);
 		fprintf(stderr, "jobwatchd: unknown command \"%s\"\n", cmd);
 		usage(stderr);
 		return 2;

@@ -1,0 +1,114 @@
+/* Fleet features wired into the engine: [discover] sections (List-based
+ * discovery and bulk refresh) and the [http] listener (/metrics, /healthz,
+ * the control API). */
+#include <errno.h>
+#include <string.h>
+
+#include "engine.h"
+#include "log.h"
+#include "notify/webhook.h"
+#include "util.h"
+
+static const struct webhook_sink *hook_at(void *userdata, size_t i)
+{
+	struct engine *e = userdata;
+	return i < e->n_hooks ? e->hooks[i].sink : NULL;
+}
+
+static void engine_stats(void *userdata, struct api_engine_stats *ret)
+{
+	struct engine *e = userdata;
+	*ret = (struct api_engine_stats){
+		.started_ms = e->started_ms,
+		.last_success_ms = e->last_success_ms,
+		.polls_ok = e->polls_ok,
+		.polls_failed = e->polls_failed,
+		.poll_interval_ms = e->cfg->poll.interval_ms,
+	};
+}
+
+static int discovery_setup(struct engine *e)
+{
+	struct discovery_callbacks cb = {
+		.poll_soon = engine_poll_soon_cb,
+		.refreshed = engine_refreshed_cb,
+		.userdata = e,
+	};
+	int r;
+
+	if (e->cfg->n_discover == 0)
+		return 0;
+	r = discovery_new(&e->loop, e->aws, e->tracker, e->cfg->discover, e->cfg->n_discover, &cb, &e->discovery);
+	if (r < 0)
+		return log_error_errno(r, "cannot set up discovery: %m");
+	r = discovery_start(e->discovery);
+	if (r < 0)
+		return log_error_errno(r, "cannot start discovery: %m");
+	return 0;
+}
+
+static int listener_setup(struct engine *e)
+{
+	int r;
+
+	if (str_empty(e->cfg->http.listen))
+		return 0;
+	r = api_new(&e->loop, e->cfg->http.listen, e->cfg->http.token_file, &e->api_ctx, &e->api);
+	if (r < 0)
+		return log_error_errno(r, "cannot listen on %s: %m", e->cfg->http.listen);
+	log_info("serving /metrics, /healthz and the control API on %s", e->cfg->http.listen);
+	return 0;
+}
+
+int engine_fleet_setup(struct engine *e)
+{
+	int r;
+
+	e->api_ctx = (struct api_context){
+		.tracker = e->tracker,
+		.aws = e->aws,
+		.creds = e->creds,
+		.store = e->store,
+		.hook_at = hook_at,
+		.engine_stats = engine_stats,
+		.poll_soon = engine_poll_soon_cb,
+		.unwatched = engine_unwatched_cb,
+		.userdata = e,
+	};
+	r = discovery_setup(e);
+	if (r < 0)
+		return r;
+	e->api_ctx.discovery = e->discovery;
+	return listener_setup(e);
+}
+
+static bool str_eq(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+int engine_fleet_reload(struct engine *e, const struct config *old)
+{
+	int r;
+
+	/* Listings in flight are cancelled; the jobs they found are in the
+	 * tracker already, so nothing is lost by starting over. */
+	e->discovery = discovery_free(e->discovery);
+	e->api_ctx.discovery = NULL;
+	r = discovery_setup(e);
+	e->api_ctx.discovery = e->discovery;
+	if (r < 0)
+		return r;
+	if (!str_eq(old->http.listen, e->cfg->http.listen) || !str_eq(old->http.token_file, e->cfg->http.token_file)) {
+		e->api = api_free(e->api);
+		return listener_setup(e);
+	}
+	return 0;
+}
+
+void engine_fleet_teardown(struct engine *e)
+{
+	e->api = api_free(e->api);
+	e->discovery = discovery_free(e->discovery);
+	e->api_ctx.discovery = NULL;
+}
