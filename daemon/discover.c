@@ -28,6 +28,7 @@ struct discovery_section {
 	size_t n_seen;
 	size_t alloc_seen;
 	size_t listing_jobs;
+	size_t listing_added;
 	bool listing_capped;
 	bool failing; /* the previous listing failed (logged once per streak) */
 
@@ -150,8 +151,9 @@ static void section_handle(struct discovery_section *s, struct job_observation *
 			log_warning_errno(r, "discover %s: cannot watch %s: %m", s->name, summary->arn);
 			return;
 		}
-		log_info("discover %s: now watching %s", s->name, summary->arn);
+		log_debug("discover %s: now watching %s", s->name, summary->arn);
 		s->stats.jobs_added++;
+		s->listing_added++;
 		if (d->cb.poll_soon)
 			d->cb.poll_soon(d->cb.userdata, j);
 		break;
@@ -225,6 +227,10 @@ static void on_page(void *userdata, const struct aws_result *res, struct job_obs
 	if (!final)
 		return;
 
+	s->stats.listings_completed++;
+	/* One line per listing, not per job: a fleet is 100k jobs. */
+	if (s->listing_added)
+		log_info("discover %s: watching %zu new jobs", s->name, s->listing_added);
 	if (res->outcome == AWS_OK) {
 		if (!s->listing_capped)
 			section_vanished_pass(s);
@@ -257,12 +263,14 @@ static void section_timer_cb(uv_timer_t *t)
 		return;
 	s->n_seen = 0;
 	s->listing_jobs = 0;
+	s->listing_added = 0;
 	s->listing_capped = false;
 	s->stats.listings++;
 	r = aws_list_jobs(s->d->aws, s->collaboration_id, s->model_arn, on_page, s, &s->call);
 	if (r < 0) {
 		s->call = NULL;
 		s->stats.listings_failed++;
+		s->stats.listings_completed++;
 		log_warning_errno(r, "discover %s: cannot list jobs: %m", s->name);
 		section_rearm(s);
 	}

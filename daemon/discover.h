@@ -48,17 +48,18 @@ struct discovery_callbacks {
 };
 
 struct discovery_stats {
-	uint64_t listings;	  /* started */
-	uint64_t listings_failed; /* ended with an error (partial results were used) */
-	uint64_t pages;		  /* pages received */
-	uint64_t jobs_seen;	  /* summaries received, all listings */
-	uint64_t jobs_added;	  /* new to the tracker */
-	uint64_t jobs_changed;	  /* polled because the summary differed */
-	uint64_t jobs_refreshed;  /* confirmed by the summary */
-	uint64_t jobs_vanished;	  /* missing from a complete listing: polled */
-	size_t last_listing_jobs; /* summaries in the last complete listing */
-	int64_t last_success_ms;  /* end of the last complete listing; 0 = never */
-	bool capped;		  /* the last listing hit DISCOVERY_MAX_JOBS_PER_LISTING */
+	uint64_t listings;	     /* started */
+	uint64_t listings_completed; /* ended, successfully or not */
+	uint64_t listings_failed;    /* ended with an error (partial results were used) */
+	uint64_t pages;		     /* pages received */
+	uint64_t jobs_seen;	     /* summaries received, all listings */
+	uint64_t jobs_added;	     /* new to the tracker */
+	uint64_t jobs_changed;	     /* polled because the summary differed */
+	uint64_t jobs_refreshed;     /* confirmed by the summary */
+	uint64_t jobs_vanished;	     /* missing from a complete listing: polled */
+	size_t last_listing_jobs;    /* summaries in the last complete listing */
+	int64_t last_success_ms;     /* end of the last complete listing; 0 = never */
+	bool capped;		     /* the last listing hit DISCOVERY_MAX_JOBS_PER_LISTING */
 };
 
 /* loop, aws, tracker and cb are borrowed (cb is copied); secs is copied.
@@ -70,8 +71,9 @@ int discovery_new(struct uv_loop_s *loop, struct aws_client *aws, struct tracker
  * closes the timers; the memory goes when the loop has run the close
  * callbacks, so run the loop afterwards.  NULL-safe.  Returns NULL. */
 struct discovery *discovery_free(struct discovery *d);
-/* Starts the first listing of every section now, then one every interval
- * (counted from the end of the previous listing, so listings never overlap). */
+/* Starts a listing of every idle section now (the first one, or an extra
+ * one), then one every interval counted from the end of the previous
+ * listing, so listings of a section never overlap. */
 int discovery_start(struct discovery *d);
 
 size_t discovery_count(const struct discovery *d);

@@ -32,8 +32,8 @@ struct webhook_sink;
 
 /* What the engine knows that no module does. */
 struct api_engine_stats {
-	int64_t started_ms;	   /* wall clock at start */
-	int64_t last_success_ms;   /* last successful API call (poll or listing); 0 = none yet */
+	int64_t started_ms;	 /* wall clock at start */
+	int64_t last_success_ms; /* last successful API call (poll or listing); 0 = none yet */
 	uint64_t polls_ok;
 	uint64_t polls_failed;
 	uint64_t poll_interval_ms; /* [poll] interval: sizes the health window */
@@ -63,8 +63,8 @@ struct api;
 /* listen is "[http] listen" (not "off"); token_file is required for TCP.
  * ctx is borrowed and must outlive the api (it is read, not copied, on
  * every request).  Binds and starts serving on loop. */
-int api_new(struct uv_loop_s *loop, const char *listen, const char *token_file, const struct api_context *ctx,
-	    struct api **ret);
+int api_new(struct uv_loop_s *loop, const char *listen, const char *token_file,
+	    const struct api_context *ctx, struct api **ret);
 /* Stops listening (removes the unix socket file), closes connections; the
  * memory goes once the loop has run the handle close callbacks.
  * NULL-safe.  Returns NULL. */

@@ -67,19 +67,19 @@ int api_job_to_json(const struct tracked_job *j, struct dynbuf *out)
 {
 	int r = dynbuf_appends(out, "{");
 
-#define STR(first, k, v)                                                                                           \
-	do {                                                                                                       \
-		if (r >= 0)                                                                                        \
-			r = json_key(out, first, k);                                                               \
-		if (r >= 0)                                                                                        \
-			r = api_json_string(out, v);                                                               \
+#define STR(first, k, v)                                                                                    \
+	do {                                                                                                \
+		if (r >= 0)                                                                                 \
+			r = json_key(out, first, k);                                                        \
+		if (r >= 0)                                                                                 \
+			r = api_json_string(out, v);                                                        \
 	} while (0)
-#define TIME(k, v)                                                                                                 \
-	do {                                                                                                       \
-		if (r >= 0)                                                                                        \
-			r = json_key(out, false, k);                                                               \
-		if (r >= 0)                                                                                        \
-			r = json_time(out, v);                                                                     \
+#define TIME(k, v)                                                                                          \
+	do {                                                                                                \
+		if (r >= 0)                                                                                 \
+			r = json_key(out, false, k);                                                        \
+		if (r >= 0)                                                                                 \
+			r = json_time(out, v);                                                              \
 	} while (0)
 	STR(true, "arn", j->arn);
 	STR(false, "name", j->name);
@@ -91,8 +91,9 @@ int api_job_to_json(const struct tracked_job *j, struct dynbuf *out)
 	TIME("lastPoll", j->last_poll_ms);
 	TIME("lastSuccess", j->last_success_ms);
 	if (r >= 0)
-		r = dynbuf_appendf(out, ",\"failures\":%" PRIu32 ",\"pollFailures\":%" PRIu32 ",\"polls\":%" PRIu32,
-				   j->consecutive_failures, j->poll_failures, j->polls);
+		r = dynbuf_appendf(
+		    out, ",\"failures\":%" PRIu32 ",\"pollFailures\":%" PRIu32 ",\"polls\":%" PRIu32,
+		    j->consecutive_failures, j->poll_failures, j->polls);
 	STR(false, "lastError", j->last_error);
 	if (r >= 0)
 		r = dynbuf_appendf(out, ",\"watched\":%s,\"gone\":%s", j->watched ? "true" : "false",

@@ -77,10 +77,12 @@ static int sample_seconds(struct dynbuf *b, const char *name, const char *const 
 
 static int render_jobs(const struct api_metrics_input *in, struct dynbuf *b)
 {
-	int r = family(b, "jobwatchd_jobs", "gauge", "Watched jobs by status (UNKNOWN: not polled successfully yet).");
+	int r = family(b, "jobwatchd_jobs", "gauge",
+		       "Watched jobs by status (UNKNOWN: not polled successfully yet).");
 
 	for (int s = 0; r >= 0 && s <= _JOB_STATUS_MAX_WITH_GONE; s++) {
-		const char *name = s < _JOB_STATUS_MAX_WITH_GONE ? job_status_to_string((enum job_status)s) : "UNKNOWN";
+		const char *name =
+		    s < _JOB_STATUS_MAX_WITH_GONE ? job_status_to_string((enum job_status)s) : "UNKNOWN";
 		const char *l[] = {"status", name, NULL};
 		r = sample_u64(b, "jobwatchd_jobs", l, in->jobs_by_status[s]);
 	}
@@ -89,20 +91,24 @@ static int render_jobs(const struct api_metrics_input *in, struct dynbuf *b)
 	if (r >= 0)
 		r = sample_u64(b, "jobwatchd_jobs_known", NULL, in->jobs_known);
 	if (r >= 0)
-		r = family(b, "jobwatchd_events_total", "counter", "Events recorded in the state database, by type.");
+		r = family(b, "jobwatchd_events_total", "counter",
+			   "Events recorded in the state database, by type.");
 	for (int t = 0; r >= 0 && in->has_events && t < _EVENT_TYPE_MAX; t++) {
 		const char *l[] = {"type", event_type_to_string((enum event_type)t), NULL};
-		r = sample_u64(b, "jobwatchd_events_total", l, in->events[t] > 0 ? (uint64_t)in->events[t] : 0);
+		r = sample_u64(b, "jobwatchd_events_total", l,
+			       in->events[t] > 0 ? (uint64_t)in->events[t] : 0);
 	}
 	if (r >= 0)
-		r = family(b, "jobwatchd_observations_total", "counter", "Job observations compared with the stored state.");
+		r = family(b, "jobwatchd_observations_total", "counter",
+			   "Job observations compared with the stored state.");
 	if (r >= 0 && in->tracker)
 		r = sample_u64(b, "jobwatchd_observations_total", NULL, in->tracker->observations);
 	if (r >= 0)
 		r = family(b, "jobwatchd_stale_observations_total", "counter",
 			   "Observations older than the stored state (ignored).");
 	if (r >= 0 && in->tracker)
-		r = sample_u64(b, "jobwatchd_stale_observations_total", NULL, in->tracker->stale_observations);
+		r = sample_u64(b, "jobwatchd_stale_observations_total", NULL,
+			       in->tracker->stale_observations);
 	return r;
 }
 
@@ -124,14 +130,17 @@ static int render_aws(const struct api_metrics_input *in, struct dynbuf *b)
 	if (r >= 0 && s)
 		r = sample_u64(b, "jobwatchd_api_retries_total", NULL, s->retries);
 	if (r >= 0)
-		r = family(b, "jobwatchd_api_throttles_total", "counter", "AWS API requests answered with throttling.");
+		r = family(b, "jobwatchd_api_throttles_total", "counter",
+			   "AWS API requests answered with throttling.");
 	if (r >= 0 && s)
 		r = sample_u64(b, "jobwatchd_api_throttles_total", NULL, s->throttles);
 	if (r >= 0)
-		r = family(b, "jobwatchd_api_request_rate_limit", "gauge",
-			   "The client's current request rate ceiling in requests per second (0: unlimited).");
+		r = family(
+		    b, "jobwatchd_api_request_rate_limit", "gauge",
+		    "The client's current request rate ceiling in requests per second (0: unlimited).");
 	if (r >= 0 && s)
-		r = sample_double(b, "jobwatchd_api_request_rate_limit", NULL, s->current_rate > 0 ? s->current_rate : 0);
+		r = sample_double(b, "jobwatchd_api_request_rate_limit", NULL,
+				  s->current_rate > 0 ? s->current_rate : 0);
 	if (r >= 0)
 		r = family(b, "jobwatchd_api_requests_in_flight", "gauge", "AWS API requests in flight.");
 	if (r >= 0 && s)
@@ -143,7 +152,8 @@ static int render_aws(const struct api_metrics_input *in, struct dynbuf *b)
 		r = sample_u64(b, "jobwatchd_api_requests_queued", NULL, s->queued);
 
 	if (r >= 0)
-		r = family(b, "jobwatchd_api_request_duration_seconds", "histogram", "AWS API request latency.");
+		r = family(b, "jobwatchd_api_request_duration_seconds", "histogram",
+			   "AWS API request latency.");
 	for (int i = 0; r >= 0 && s && i <= AWS_LATENCY_BUCKETS; i++) {
 		char le[32];
 		const char *l[] = {"le", le, NULL};
@@ -156,7 +166,8 @@ static int render_aws(const struct api_metrics_input *in, struct dynbuf *b)
 		r = sample_u64(b, "jobwatchd_api_request_duration_seconds_bucket", l, cum);
 	}
 	if (r >= 0 && s)
-		r = sample_seconds(b, "jobwatchd_api_request_duration_seconds_sum", NULL, (int64_t)s->latency_sum_ms);
+		r = sample_seconds(b, "jobwatchd_api_request_duration_seconds_sum", NULL,
+				   (int64_t)s->latency_sum_ms);
 	if (r >= 0 && s)
 		r = sample_u64(b, "jobwatchd_api_request_duration_seconds_count", NULL, cum);
 	return r;
@@ -164,7 +175,8 @@ static int render_aws(const struct api_metrics_input *in, struct dynbuf *b)
 
 static int render_creds(const struct api_metrics_input *in, struct dynbuf *b)
 {
-	int r = family(b, "jobwatchd_credential_refreshes_total", "counter", "AWS credential fetches completed.");
+	int r = family(b, "jobwatchd_credential_refreshes_total", "counter",
+		       "AWS credential fetches completed.");
 
 	if (r >= 0 && in->has_creds)
 		r = sample_u64(b, "jobwatchd_credential_refreshes_total", NULL, in->creds_refreshes);
@@ -172,9 +184,11 @@ static int render_creds(const struct api_metrics_input *in, struct dynbuf *b)
 		r = family(b, "jobwatchd_credential_expiry_timestamp_seconds", "gauge",
 			   "Expiry of the current AWS credentials (absent when they do not expire).");
 	if (r >= 0 && in->has_creds && in->creds_expiry_ms > 0)
-		r = sample_seconds(b, "jobwatchd_credential_expiry_timestamp_seconds", NULL, in->creds_expiry_ms);
+		r = sample_seconds(b, "jobwatchd_credential_expiry_timestamp_seconds", NULL,
+				   in->creds_expiry_ms);
 	if (r >= 0)
-		r = family(b, "jobwatchd_credentials_valid", "gauge", "1 when valid AWS credentials are at hand.");
+		r = family(b, "jobwatchd_credentials_valid", "gauge",
+			   "1 when valid AWS credentials are at hand.");
 	if (r >= 0 && in->has_creds)
 		r = sample_u64(b, "jobwatchd_credentials_valid", NULL, in->creds_valid);
 	return r;
@@ -191,9 +205,9 @@ static int render_hooks(const struct api_metrics_input *in, struct dynbuf *b)
 			const char *outcome;
 			uint64_t v;
 		} rows[] = {
-			{"delivered", s ? s->delivered : 0}, {"failed", s ? s->failed_attempts : 0},
-			{"parked", s ? s->parked : 0},	     {"dropped", s ? s->dropped : 0},
-			{"skipped", s ? s->skipped : 0},
+		    {"delivered", s ? s->delivered : 0}, {"failed", s ? s->failed_attempts : 0},
+		    {"parked", s ? s->parked : 0},	 {"dropped", s ? s->dropped : 0},
+		    {"skipped", s ? s->skipped : 0},
 		};
 		for (size_t k = 0; r >= 0 && k < ELEMENTSOF(rows); k++) {
 			const char *l[] = {"hook", in->hooks[i].name, "outcome", rows[k].outcome, NULL};
@@ -201,13 +215,16 @@ static int render_hooks(const struct api_metrics_input *in, struct dynbuf *b)
 		}
 	}
 	if (r >= 0)
-		r = family(b, "jobwatchd_webhook_disabled", "gauge", "1 when the hook answered 410 Gone and is disabled.");
+		r = family(b, "jobwatchd_webhook_disabled", "gauge",
+			   "1 when the hook answered 410 Gone and is disabled.");
 	for (size_t i = 0; r >= 0 && i < in->n_hooks; i++) {
 		const char *l[] = {"hook", in->hooks[i].name, NULL};
-		r = sample_u64(b, "jobwatchd_webhook_disabled", l, in->hooks[i].stats && in->hooks[i].stats->disabled);
+		r = sample_u64(b, "jobwatchd_webhook_disabled", l,
+			       in->hooks[i].stats && in->hooks[i].stats->disabled);
 	}
 	if (r >= 0)
-		r = family(b, "jobwatchd_outbox_backlog", "gauge", "Undelivered events in the outbox, by sink.");
+		r = family(b, "jobwatchd_outbox_backlog", "gauge",
+			   "Undelivered events in the outbox, by sink.");
 	if (r >= 0 && in->journal_backlog >= 0) {
 		const char *l[] = {"sink", "journal", NULL};
 		r = sample_u64(b, "jobwatchd_outbox_backlog", l, (uint64_t)in->journal_backlog);
@@ -235,9 +252,11 @@ static int render_engine(const struct api_metrics_input *in, struct dynbuf *b)
 		       "When an AWS API call last succeeded (absent: never).");
 
 	if (r >= 0 && in->has_engine && e->last_success_ms > 0)
-		r = sample_seconds(b, "jobwatchd_last_successful_poll_timestamp_seconds", NULL, e->last_success_ms);
+		r = sample_seconds(b, "jobwatchd_last_successful_poll_timestamp_seconds", NULL,
+				   e->last_success_ms);
 	if (r >= 0)
-		r = family(b, "jobwatchd_polls_total", "counter", "Job polls that got an answer (incl. 404).");
+		r = family(b, "jobwatchd_polls_total", "counter",
+			   "Job polls that got an answer (incl. 404).");
 	if (r >= 0 && in->has_engine)
 		r = sample_u64(b, "jobwatchd_polls_total", NULL, e->polls_ok);
 	if (r >= 0)
@@ -254,17 +273,19 @@ static int render_engine(const struct api_metrics_input *in, struct dynbuf *b)
 static int render_discovery(const struct api_metrics_input *in, struct dynbuf *b)
 {
 	static const char *const names[] = {
-		"jobwatchd_discovery_listings_total", "jobwatchd_discovery_listing_failures_total",
-		"jobwatchd_discovery_pages_total",    "jobwatchd_discovery_jobs",
-		"jobwatchd_discovery_last_success_timestamp_seconds",
+	    "jobwatchd_discovery_listings_total",
+	    "jobwatchd_discovery_listing_failures_total",
+	    "jobwatchd_discovery_pages_total",
+	    "jobwatchd_discovery_jobs",
+	    "jobwatchd_discovery_last_success_timestamp_seconds",
 	};
 	static const char *const types[] = {"counter", "counter", "counter", "gauge", "gauge"};
 	static const char *const helps[] = {
-		"Listings started by a discover section.",
-		"Listings that ended with an error.",
-		"List pages received.",
-		"Jobs in the section's last complete listing.",
-		"When the section's last complete listing ended (absent: never).",
+	    "Listings started by a discover section.",
+	    "Listings that ended with an error.",
+	    "List pages received.",
+	    "Jobs in the section's last complete listing.",
+	    "When the section's last complete listing ended (absent: never).",
 	};
 	int r = 0;
 
@@ -332,7 +353,8 @@ int64_t api_health_window_ms(uint64_t poll_interval_ms)
 	return (int64_t)(base > INT64_MAX / 3 ? INT64_MAX : base * 3);
 }
 
-bool api_health_eval(const struct api_health_input *in, struct api_health_state *st, char *reason, size_t size)
+bool api_health_eval(const struct api_health_input *in, struct api_health_state *st, char *reason,
+		     size_t size)
 {
 	if (in->has_aws) {
 		uint64_t ok = in->aws_ok - st->prev_ok, bad = in->aws_auth_failed - st->prev_auth_failed;
@@ -352,16 +374,19 @@ bool api_health_eval(const struct api_health_input *in, struct api_health_state 
 		return false;
 	}
 	if (st->auth_failing) {
-		snprintf(reason, size, "AWS rejects the credentials (no request succeeded since the last check)");
+		snprintf(reason, size,
+			 "AWS rejects the credentials (no request succeeded since the last check)");
 		return false;
 	}
 	if (in->has_engine && (in->pollable_jobs > 0 || in->discover_sections > 0)) {
-		int64_t since = in->engine.last_success_ms > in->engine.started_ms ? in->engine.last_success_ms
-										    : in->engine.started_ms;
+		int64_t since = in->engine.last_success_ms > in->engine.started_ms
+				    ? in->engine.last_success_ms
+				    : in->engine.started_ms;
 		int64_t window = api_health_window_ms(in->engine.poll_interval_ms);
 
 		if (since > 0 && in->now_ms - since > window) {
-			snprintf(reason, size, "no successful AWS API call for %" PRId64 " s (window %" PRId64 " s)",
+			snprintf(reason, size,
+				 "no successful AWS API call for %" PRId64 " s (window %" PRId64 " s)",
 				 (in->now_ms - since) / 1000, window / 1000);
 			return false;
 		}

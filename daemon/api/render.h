@@ -65,14 +65,14 @@ int api_metrics_render(const struct api_metrics_input *in, struct dynbuf *out);
 struct api_health_input {
 	int64_t now_ms;
 	bool has_creds;
-	bool creds_valid;	/* creds_current() != NULL */
+	bool creds_valid;	 /* creds_current() != NULL */
 	const char *creds_error; /* creds_last_error(), may be NULL */
-	uint64_t pollable_jobs;	/* watched, not gone */
+	uint64_t pollable_jobs;	 /* watched, not gone */
 	size_t discover_sections;
 	bool has_engine;
 	struct api_engine_stats engine;
 	bool has_aws;
-	uint64_t aws_ok;	   /* successful API requests so far */
+	uint64_t aws_ok;	  /* successful API requests so far */
 	uint64_t aws_auth_failed; /* auth, auth_expired, credentials outcomes so far */
 };
 
@@ -85,7 +85,8 @@ struct api_health_state {
 };
 
 /* Returns true when healthy; else writes a one-line reason. */
-bool api_health_eval(const struct api_health_input *in, struct api_health_state *st, char *reason, size_t size);
+bool api_health_eval(const struct api_health_input *in, struct api_health_state *st, char *reason,
+		     size_t size);
 /* The window in which some API call must have succeeded. */
 int64_t api_health_window_ms(uint64_t poll_interval_ms);
 

@@ -1,0 +1,764 @@
+/* The listener: libmicrohttpd driven from the daemon's libuv loop, request
+ * routing, authentication.  The only file that includes both <uv.h> and
+ * <microhttpd.h>. */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+#include <uv.h>
+
+#include "api/render.h"
+#include "config.h"
+#include "creds.h"
+#include "log.h"
+#include "store.h"
+
+#define API_MAX_CONNECTIONS 64
+#define API_CONN_TIMEOUT_S  30
+#define API_MAX_HOOKS	    1024
+
+struct api {
+	uv_loop_t *loop;
+	const struct api_context *ctx;
+	struct MHD_Daemon *mhd;
+	uv_poll_t poll;
+	uv_timer_t timer;
+	unsigned open_handles;
+	bool freeing;
+
+	enum config_listen_kind kind;
+	char *unix_path; /* NULL for TCP */
+	dev_t unix_dev;
+	ino_t unix_ino;
+	unsigned port;
+	char *token; /* TCP only; never logged */
+
+	struct api_health_state health;
+};
+
+/* Per request: the body read so far. */
+struct api_request {
+	struct dynbuf body;
+	bool too_large;
+};
+
+struct api_reply {
+	unsigned status;
+	const char *content_type;
+	struct dynbuf body;
+	const char *allow;     /* for 405 */
+	char *location;	       /* for 201 */
+	bool www_authenticate; /* for 401 */
+};
+
+__attribute__((format(printf, 2, 0))) static void mhd_logger(void *cls, const char *fmt, va_list ap)
+{
+	char buf[512];
+	size_t n;
+
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	n = strlen(buf);
+	while (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	log_debug("microhttpd: %s", buf);
+}
+
+static void reply_init(struct api_reply *rp)
+{
+	*rp = (struct api_reply){.status = 200, .content_type = "application/json"};
+	dynbuf_init(&rp->body, API_JOBS_JSON_MAX);
+}
+
+static void reply_error(struct api_reply *rp, unsigned status, const char *message)
+{
+	dynbuf_reset(&rp->body);
+	rp->status = status;
+	rp->content_type = "application/json";
+	if (api_json_error(&rp->body, message) < 0)
+		dynbuf_reset(&rp->body);
+}
+
+/* ---- /metrics and /healthz ---- */
+
+static void count_jobs(struct tracker *t, struct api_metrics_input *in, uint64_t *pollable)
+{
+	size_t n = tracker_size(t);
+
+	in->jobs_known = n;
+	for (size_t i = 0; i < n; i++) {
+		const struct tracked_job *j = tracker_job_at(t, i);
+		int s = j->status;
+
+		if (!j->watched)
+			continue;
+		if (s < 0 || s >= _JOB_STATUS_MAX_WITH_GONE)
+			s = _JOB_STATUS_MAX_WITH_GONE;
+		in->jobs_by_status[s]++;
+		if (!j->gone)
+			(*pollable)++;
+	}
+}
+
+static void handle_metrics(struct api *a, struct api_reply *rp)
+{
+	const struct api_context *c = a->ctx;
+	struct api_metrics_input in = {.journal_backlog = -1};
+	struct api_metrics_hook *hooks = NULL;
+	struct api_metrics_section *secs = NULL;
+	struct tracker_stats ts;
+	uint64_t pollable = 0;
+	size_t n_hooks = 0;
+	int r;
+
+	if (c->tracker) {
+		count_jobs(c->tracker, &in, &pollable);
+		tracker_get_stats(c->tracker, &ts);
+		in.tracker = &ts;
+	}
+	if (c->store) {
+		in.has_events = true;
+		for (int t = 0; t < _EVENT_TYPE_MAX; t++)
+			if (store_count_events(c->store, (enum event_type)t, &in.events[t]) < 0)
+				in.has_events = false;
+		if (store_delivery_backlog(c->store, "journal", &in.journal_backlog) < 0)
+			in.journal_backlog = -1;
+	}
+	if (c->aws)
+		in.aws = aws_client_stats(c->aws);
+	if (c->creds) {
+		in.has_creds = true;
+		in.creds_valid = creds_current(c->creds) != NULL;
+		in.creds_refreshes = creds_refresh_count(c->creds);
+		in.creds_expiry_ms = creds_expiration_ms(c->creds);
+	}
+	if (c->hook_at) {
+		while (n_hooks < API_MAX_HOOKS && c->hook_at(c->userdata, n_hooks))
+			n_hooks++;
+		hooks = calloc(n_hooks ? n_hooks : 1, sizeof(*hooks));
+		if (!hooks) {
+			reply_error(rp, 500, "out of memory");
+			return;
+		}
+		for (size_t i = 0; i < n_hooks; i++) {
+			const struct webhook_sink *s = c->hook_at(c->userdata, i);
+			char sink[512];
+
+			hooks[i].name = webhook_sink_name(s);
+			hooks[i].stats = webhook_sink_stats(s);
+			hooks[i].backlog = -1;
+			snprintf(sink, sizeof(sink), WEBHOOK_SINK_PREFIX "%s", hooks[i].name);
+			if (c->store && store_delivery_backlog(c->store, sink, &hooks[i].backlog) < 0)
+				hooks[i].backlog = -1;
+		}
+		in.hooks = hooks;
+		in.n_hooks = n_hooks;
+	}
+	if (c->engine_stats) {
+		in.has_engine = true;
+		c->engine_stats(c->userdata, &in.engine);
+	}
+	if (c->discovery) {
+		size_t n = discovery_count(c->discovery);
+
+		secs = calloc(n ? n : 1, sizeof(*secs));
+		if (!secs) {
+			free(hooks);
+			reply_error(rp, 500, "out of memory");
+			return;
+		}
+		for (size_t i = 0; i < n; i++)
+			secs[i].stats = discovery_stats_at(c->discovery, i, &secs[i].name);
+		in.sections = secs;
+		in.n_sections = n;
+	}
+	dynbuf_init(&rp->body, API_METRICS_MAX);
+	r = api_metrics_render(&in, &rp->body);
+	free(hooks);
+	free(secs);
+	if (r < 0) {
+		log_warning_errno(r, "http: rendering /metrics failed: %m");
+		reply_error(rp, 500, "cannot render the metrics");
+		return;
+	}
+	rp->content_type = "text/plain; version=0.0.4; charset=utf-8";
+}
+
+static void handle_healthz(struct api *a, struct api_reply *rp)
+{
+	const struct api_context *c = a->ctx;
+	struct api_health_input in = {.now_ms = (int64_t)now_realtime_ms()};
+	struct api_metrics_input scratch = {0};
+	char reason[512];
+
+	if (c->tracker)
+		count_jobs(c->tracker, &scratch, &in.pollable_jobs);
+	if (c->creds) {
+		in.has_creds = true;
+		in.creds_valid = creds_current(c->creds) != NULL;
+		in.creds_error = creds_last_error(c->creds);
+	}
+	if (c->engine_stats) {
+		in.has_engine = true;
+		c->engine_stats(c->userdata, &in.engine);
+	}
+	in.discover_sections = discovery_count(c->discovery);
+	if (c->aws) {
+		const struct aws_client_stats *s = aws_client_stats(c->aws);
+
+		in.has_aws = true;
+		for (int op = 0; op < _AWS_OP_MAX; op++) {
+			in.aws_ok += s->requests[op][AWS_OK] + s->requests[op][AWS_NOT_FOUND];
+			in.aws_auth_failed += s->requests[op][AWS_AUTH] + s->requests[op][AWS_AUTH_EXPIRED] +
+					      s->requests[op][AWS_CREDENTIALS];
+		}
+	}
+	if (api_health_eval(&in, &a->health, reason, sizeof(reason))) {
+		dynbuf_appends(&rp->body, "{\"status\":\"ok\"}");
+		return;
+	}
+	rp->status = 503;
+	if (dynbuf_appends(&rp->body, "{\"status\":\"unhealthy\",\"reason\":") < 0 ||
+	    api_json_string(&rp->body, reason) < 0 || dynbuf_appends(&rp->body, "}") < 0)
+		dynbuf_reset(&rp->body);
+}
+
+/* ---- /v1/jobs ---- */
+
+static void handle_jobs_list(struct api *a, struct MHD_Connection *conn, struct api_reply *rp)
+{
+	const char *st = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "status");
+	int filter = API_STATUS_ANY;
+	int r;
+
+	if (st && api_status_filter_parse(st, &filter) < 0) {
+		reply_error(rp, 400, "unknown status (use an API status, GONE or UNKNOWN)");
+		return;
+	}
+	if (!a->ctx->tracker) {
+		reply_error(rp, 503, "no job table");
+		return;
+	}
+	r = api_jobs_to_json(a->ctx->tracker, filter, &rp->body);
+	if (r < 0)
+		reply_error(rp, 500,
+			    r == -E2BIG ? "too many jobs for one answer; filter by status"
+					: "out of memory");
+}
+
+static void handle_job_get(struct api *a, const char *arn, struct api_reply *rp)
+{
+	struct tracked_job *j = a->ctx->tracker ? tracker_find(a->ctx->tracker, arn) : NULL;
+
+	if (!j) {
+		reply_error(rp, 404, "no such job");
+		return;
+	}
+	if (api_job_to_json(j, &rp->body) < 0)
+		reply_error(rp, 500, "out of memory");
+}
+
+static void handle_job_post(struct api *a, const struct api_request *req, struct api_reply *rp)
+{
+	const struct api_context *c = a->ctx;
+	char err[256];
+	_cleanup_free_ char *arn = NULL;
+	struct tracked_job *j;
+	struct dynbuf loc;
+	int r;
+
+	if (req->too_large) {
+		snprintf(err, sizeof(err), "request body larger than %u bytes", API_BODY_MAX);
+		reply_error(rp, 400, err);
+		return;
+	}
+	r = api_parse_watch_request(req->body.data, req->body.len, &arn, err, sizeof(err));
+	if (r < 0) {
+		reply_error(rp, r == -ENOMEM ? 500 : 400, err);
+		return;
+	}
+	if (c->aws && aws_client_region(c->aws)) {
+		/* arn:aws:cleanrooms-ml:REGION:... -- a job in another region
+		 * would fail on every poll. */
+		const char *region = aws_client_region(c->aws);
+		const char *p = arn;
+		for (int k = 0; k < 3 && p; k++) {
+			p = strchr(p, ':');
+			if (p)
+				p++;
+		}
+		if (p && (strncmp(p, region, strlen(region)) != 0 || p[strlen(region)] != ':')) {
+			snprintf(err, sizeof(err), "the job is not in region %s, which this daemon watches",
+				 region);
+			reply_error(rp, 400, err);
+			return;
+		}
+	}
+	if (!c->tracker) {
+		reply_error(rp, 503, "no job table");
+		return;
+	}
+	j = tracker_find(c->tracker, arn);
+	if (j && j->watched) {
+		rp->status = 200;
+	} else {
+		r = tracker_add(c->tracker, arn, "api", &j);
+		if (r < 0) {
+			log_warning_errno(r, "http: cannot watch %s: %m", arn);
+			reply_error(rp, 500, "cannot watch the job");
+			return;
+		}
+		log_info("now watching %s (control API)", arn);
+		if (c->poll_soon)
+			c->poll_soon(c->userdata, j);
+		rp->status = 201;
+		dynbuf_init(&loc, 8192);
+		if (dynbuf_appends(&loc, "/v1/jobs/") >= 0 && uri_encode(arn, strlen(arn), &loc) >= 0)
+			rp->location = dynbuf_take(&loc);
+		dynbuf_free(&loc);
+	}
+	if (api_job_to_json(j, &rp->body) < 0)
+		reply_error(rp, 500, "out of memory");
+}
+
+static void handle_job_delete(struct api *a, const char *arn, struct api_reply *rp)
+{
+	const struct api_context *c = a->ctx;
+	struct tracked_job *j = c->tracker ? tracker_find(c->tracker, arn) : NULL;
+	bool was_watched = j && j->watched;
+
+	if (!j || tracker_unwatch(c->tracker, arn) < 0) {
+		reply_error(rp, 404, "no such job");
+		return;
+	}
+	if (was_watched) {
+		log_info("no longer watching %s (control API; state kept)", arn);
+		if (c->unwatched)
+			c->unwatched(c->userdata, j);
+	}
+	rp->status = 204;
+	rp->content_type = NULL;
+}
+
+static bool is_get(const char *method)
+{
+	return strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+}
+
+static void route(struct api *a, struct MHD_Connection *conn, const char *url, const char *method,
+		  const struct api_request *req, struct api_reply *rp)
+{
+	static const char jobs_prefix[] = "/v1/jobs/";
+
+	if (strcmp(url, "/metrics") == 0 || strcmp(url, "/healthz") == 0) {
+		if (!is_get(method)) {
+			reply_error(rp, 405, "method not allowed");
+			rp->allow = "GET, HEAD";
+			return;
+		}
+		if (url[1] == 'm')
+			handle_metrics(a, rp);
+		else
+			handle_healthz(a, rp);
+		return;
+	}
+	if (strcmp(url, "/v1/jobs") == 0 || strcmp(url, "/v1/jobs/") == 0) {
+		if (is_get(method))
+			handle_jobs_list(a, conn, rp);
+		else if (strcmp(method, MHD_HTTP_METHOD_POST) == 0)
+			handle_job_post(a, req, rp);
+		else {
+			reply_error(rp, 405, "method not allowed");
+			rp->allow = "GET, HEAD, POST";
+		}
+		return;
+	}
+	if (strncmp(url, jobs_prefix, sizeof(jobs_prefix) - 1) == 0) {
+		/* microhttpd has percent-decoded the path, so both the encoded
+		 * and the raw form of an ARN (with its ':' and '/') arrive here
+		 * the same. */
+		const char *arn = url + sizeof(jobs_prefix) - 1;
+
+		if (!arn_is_audience_generation_job(arn)) {
+			reply_error(rp, 400, "not an audience generation job ARN");
+			return;
+		}
+		if (is_get(method))
+			handle_job_get(a, arn, rp);
+		else if (strcmp(method, MHD_HTTP_METHOD_DELETE) == 0)
+			handle_job_delete(a, arn, rp);
+		else {
+			reply_error(rp, 405, "method not allowed");
+			rp->allow = "GET, HEAD, DELETE";
+		}
+		return;
+	}
+	reply_error(rp, 404, "not found");
+}
+
+static enum MHD_Result send_reply(struct MHD_Connection *conn, struct api_reply *rp)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	size_t len = rp->body.len;
+	char *data = len ? dynbuf_take(&rp->body) : NULL;
+
+	resp = data ? MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE)
+		    : MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+	if (!resp) {
+		free(data);
+		free(rp->location);
+		return MHD_NO;
+	}
+	if (rp->content_type && len)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, rp->content_type);
+	if (rp->allow)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, rp->allow);
+	if (rp->location)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, rp->location);
+	if (rp->www_authenticate)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	ret = MHD_queue_response(conn, rp->status, resp);
+	MHD_destroy_response(resp);
+	free(rp->location);
+	dynbuf_free(&rp->body);
+	return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+				  const char *method, const char *version, const char *upload_data,
+				  size_t *upload_data_size, void **con_cls)
+{
+	struct api *a = cls;
+	struct api_request *req = *con_cls;
+	struct api_reply rp;
+
+	if (!req) {
+		req = calloc(1, sizeof(*req));
+		if (!req)
+			return MHD_NO;
+		dynbuf_init(&req->body, API_BODY_MAX);
+		*con_cls = req;
+		return MHD_YES;
+	}
+	if (*upload_data_size > 0) {
+		/* Past the cap the rest is read and dropped: the answer is a
+		 * 400, and the connection stays usable. */
+		if (!req->too_large && dynbuf_append(&req->body, upload_data, *upload_data_size) < 0) {
+			req->too_large = true;
+			dynbuf_free(&req->body);
+			dynbuf_init(&req->body, API_BODY_MAX);
+		}
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+
+	reply_init(&rp);
+	if (a->token &&
+	    !api_bearer_ok(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
+			   a->token)) {
+		reply_error(&rp, 401, "missing or wrong bearer token");
+		rp.www_authenticate = true;
+	} else {
+		route(a, conn, url, method, req, &rp);
+	}
+	return send_reply(conn, &rp);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct api_request *req = *con_cls;
+
+	if (!req)
+		return;
+	dynbuf_free(&req->body);
+	free(req);
+	*con_cls = NULL;
+}
+
+/* ---- loop glue ---- */
+
+static void api_timer_cb(uv_timer_t *t);
+
+static void api_arm(struct api *a)
+{
+	MHD_UNSIGNED_LONG_LONG to = 0;
+
+	if (a->freeing)
+		return;
+	if (MHD_get_timeout(a->mhd, &to) == MHD_YES)
+		uv_timer_start(&a->timer, api_timer_cb, to, 0);
+	else
+		uv_timer_stop(&a->timer);
+}
+
+static void api_run(struct api *a)
+{
+	if (a->freeing)
+		return;
+	if (MHD_run(a->mhd) != MHD_YES)
+		log_debug("http: MHD_run failed");
+	api_arm(a);
+}
+
+static void api_poll_cb(uv_poll_t *p, int status, int events)
+{
+	api_run(p->data);
+}
+
+static void api_timer_cb(uv_timer_t *t)
+{
+	api_run(t->data);
+}
+
+/* ---- sockets ---- */
+
+static int listen_unix(struct api *a, const char *path, int *ret_fd)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct stat st;
+	mode_t old_mask;
+	int fd, r;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return log_error_errno(-ENAMETOOLONG, "http: unix socket path %s is too long", path);
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return log_error_errno(-errno, "http: cannot create a unix socket: %m");
+	if (lstat(path, &st) == 0) {
+		int probe;
+
+		if (!S_ISSOCK(st.st_mode)) {
+			close(fd);
+			return log_error_errno(
+			    -EEXIST, "http: %s exists and is not a socket; not replacing it", path);
+		}
+		/* A socket file someone still answers on is not stale. */
+		probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+			close(probe);
+			close(fd);
+			return log_error_errno(-EADDRINUSE, "http: another process listens on %s", path);
+		}
+		if (probe >= 0)
+			close(probe);
+		if (unlink(path) < 0 && errno != ENOENT) {
+			r = -errno;
+			close(fd);
+			return log_error_errno(r, "http: cannot remove the stale socket %s: %m", path);
+		}
+		log_debug("http: removed stale socket %s", path);
+	}
+	/* Created 0660 from the start: no window in which others could
+	 * connect. */
+	old_mask = umask(0117);
+	r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old_mask);
+	if (r < 0) {
+		r = -errno;
+		close(fd);
+		return log_error_errno(r, "http: cannot bind %s: %m", path);
+	}
+	if (chmod(path, 0660) < 0)
+		log_warning_errno(-errno, "http: cannot set the mode of %s: %m", path);
+	if (stat(path, &st) == 0) {
+		a->unix_dev = st.st_dev;
+		a->unix_ino = st.st_ino;
+	}
+	if (listen(fd, 64) < 0) {
+		r = -errno;
+		close(fd);
+		unlink(path);
+		return log_error_errno(r, "http: cannot listen on %s: %m", path);
+	}
+	*ret_fd = fd;
+	return 0;
+}
+
+static int listen_tcp(struct api *a, const char *host, unsigned port, int *ret_fd)
+{
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+	struct addrinfo *res = NULL;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char portbuf[16];
+	int fd, r, one = 1;
+
+	snprintf(portbuf, sizeof(portbuf), "%u", port);
+	if (str_empty(host) || strcmp(host, "*") == 0)
+		host = NULL;
+	r = getaddrinfo(host, portbuf, &hints, &res);
+	if (r != 0 || !res)
+		return log_error_errno(-EADDRNOTAVAIL, "http: cannot resolve %s: %s", host ? host : "*",
+				       gai_strerror(r));
+	fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		r = -errno;
+		freeaddrinfo(res);
+		return log_error_errno(r, "http: cannot create a socket: %m");
+	}
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, res->ai_addr, res->ai_addrlen) < 0 || listen(fd, 64) < 0) {
+		r = -errno;
+		freeaddrinfo(res);
+		close(fd);
+		return log_error_errno(r, "http: cannot listen on %s:%u: %m", host ? host : "*", port);
+	}
+	freeaddrinfo(res);
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
+		if (ss.ss_family == AF_INET)
+			a->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+		else if (ss.ss_family == AF_INET6)
+			a->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	}
+	*ret_fd = fd;
+	return 0;
+}
+
+static int read_token(const char *path, char **ret)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int r;
+
+	if (!path)
+		return log_error_errno(-EINVAL, "http: a TCP listener needs [http] token_file");
+	r = read_file_capped(path, API_TOKEN_MAX, &buf, &len);
+	if (r < 0)
+		return log_error_errno(r, "http: cannot read the token file %s: %m", path);
+	if (memchr(buf, '\0', len) || str_empty(strstrip(buf))) {
+		secret_free(buf);
+		return log_error_errno(-EINVAL, "http: the token file %s is empty or not text", path);
+	}
+	*ret = buf;
+	return 0;
+}
+
+static void handle_closed(uv_handle_t *h)
+{
+	struct api *a = h->data;
+
+	if (--a->open_handles == 0)
+		free(a);
+}
+
+int api_new(struct uv_loop_s *loop, const char *listen_spec, const char *token_file,
+	    const struct api_context *ctx, struct api **ret)
+{
+	const union MHD_DaemonInfo *info;
+	const char *reason = NULL;
+	char *host = NULL;
+	unsigned port = 0;
+	struct api *a;
+	int r, fd = -1;
+
+	if (!loop || !listen_spec || !ctx || !ret)
+		return -EINVAL;
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return log_error_errno(-ENOMEM, "out of memory");
+	a->loop = loop;
+	a->ctx = ctx;
+	r = config_listen_parse(listen_spec, &a->kind, &host, &port, &reason);
+	if (r < 0) {
+		free(a);
+		return log_error_errno(r, "http: invalid listen address: %s",
+				       reason ? reason : "out of memory");
+	}
+	if (a->kind == CONFIG_LISTEN_UNIX) {
+		r = listen_unix(a, host, &fd);
+		if (r >= 0)
+			a->unix_path = host;
+		else
+			free(host);
+	} else {
+		r = read_token(token_file, &a->token);
+		if (r >= 0)
+			r = listen_tcp(a, host, port, &fd);
+		free(host);
+	}
+	if (r < 0)
+		goto fail;
+
+	a->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, a,
+				  MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd, MHD_OPTION_CONNECTION_LIMIT,
+				  (unsigned)API_MAX_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
+				  (unsigned)API_CONN_TIMEOUT_S, MHD_OPTION_NOTIFY_COMPLETED, on_completed, a,
+				  MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, a, MHD_OPTION_END);
+	if (!a->mhd) {
+		close(fd);
+		r = log_error_errno(-EIO, "http: cannot start the HTTP server");
+		goto fail;
+	}
+	info = MHD_get_daemon_info(a->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+	if (!info || info->epoll_fd < 0) {
+		MHD_stop_daemon(a->mhd);
+		r = log_error_errno(-EIO, "http: the HTTP server has no epoll descriptor");
+		goto fail;
+	}
+	r = uv_poll_init(loop, &a->poll, info->epoll_fd);
+	if (r < 0) {
+		MHD_stop_daemon(a->mhd);
+		r = log_error_errno(r, "http: cannot watch the HTTP server: %m");
+		goto fail;
+	}
+	a->poll.data = a;
+	a->open_handles++;
+	uv_timer_init(loop, &a->timer);
+	a->timer.data = a;
+	a->open_handles++;
+	uv_poll_start(&a->poll, UV_READABLE, api_poll_cb);
+	api_arm(a);
+	if (a->kind == CONFIG_LISTEN_UNIX)
+		log_info("http: listening on unix:%s", a->unix_path);
+	else
+		log_info("http: listening on %s (port %u, bearer token required)", listen_spec, a->port);
+	*ret = a;
+	return 0;
+fail:
+	if (a->unix_path)
+		unlink(a->unix_path);
+	free(a->unix_path);
+	secret_free(a->token);
+	free(a);
+	return r;
+}
+
+struct api *api_free(struct api *a)
+{
+	struct stat st;
+
+	if (!a || a->freeing)
+		return NULL;
+	a->freeing = true;
+	/* libuv must forget the epoll fd before microhttpd closes it. */
+	uv_close((uv_handle_t *)&a->poll, handle_closed);
+	uv_close((uv_handle_t *)&a->timer, handle_closed);
+	MHD_stop_daemon(a->mhd);
+	a->mhd = NULL;
+	/* Only our own socket file: a newer daemon may have replaced it. */
+	if (a->unix_path && stat(a->unix_path, &st) == 0 && st.st_dev == a->unix_dev &&
+	    st.st_ino == a->unix_ino)
+		unlink(a->unix_path);
+	free(a->unix_path);
+	a->unix_path = NULL;
+	secret_free(a->token);
+	a->token = NULL;
+	return NULL;
+}
+
+unsigned api_port(const struct api *a)
+{
+	return a ? a->port : 0;
+}

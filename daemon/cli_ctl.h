@@ -1,0 +1,17 @@
+/* Control commands that talk to a running daemon over its control API
+ * ([http] listen): status, watch, unwatch.  Each takes argv with the
+ * command name in argv[0] and returns the process exit code (0 ok, 1
+ * failure or daemon unreachable, 2 usage). */
+#ifndef JW_CLI_CTL_H
+#define JW_CLI_CTL_H
+
+#define CLI_CTL_DEFAULT_SOCKET "/run/jobwatchd/jobwatchd.sock"
+
+/* jobwatchd status [--socket PATH | --url URL --token-file F] [--all] [--json] */
+int cli_status(int argc, char **argv);
+/* jobwatchd watch [connection options] ARN... */
+int cli_watch(int argc, char **argv);
+/* jobwatchd unwatch [connection options] ARN... */
+int cli_unwatch(int argc, char **argv);
+
+#endif
