@@ -68,6 +68,7 @@ static void on_get(void *userdata, const struct aws_result *res, struct job_obse
 	int r;
 
 	e->inflight--;
+	j->polling = false;
 	if (res->outcome == AWS_CANCELLED) {
 		job_observation_free(obs);
 		engine_maybe_finish(e);
@@ -106,6 +107,13 @@ static void on_get(void *userdata, const struct aws_result *res, struct job_obse
 	}
 	job_observation_free(obs);
 	reschedule(e, j);
+	if (j->repoll) {
+		/* Something (a List summary, an operator) asked for a fresh
+		 * look while this Get was out; its answer may predate that. */
+		j->repoll = false;
+		if (j->watched && !j->gone && !e->stopping)
+			sched_set(e->sched, &j->sched, now);
+	}
 	if (e->stopping)
 		engine_maybe_finish(e);
 	else
@@ -121,7 +129,7 @@ static void poll_dispatch(struct engine *e)
 		struct tracked_job *j = tracker_job_from_sched(n);
 		int r;
 
-		if (!j->watched || j->gone)
+		if (!j->watched || j->gone || j->polling)
 			continue;
 		j->userdata = e;
 		r = aws_get_job(e->aws, j->arn, on_get, j, NULL);
@@ -132,6 +140,7 @@ static void poll_dispatch(struct engine *e)
 			continue;
 		}
 		e->inflight++;
+		j->polling = true;
 	}
 }
 
@@ -208,6 +217,10 @@ void engine_poll_soon_cb(void *userdata, struct tracked_job *j)
 	if (e->stopping || !j->watched || j->gone)
 		return;
 	j->userdata = e;
+	if (j->polling) {
+		j->repoll = true;
+		return;
+	}
 	sched_set(e->sched, &j->sched, now_ms());
 	engine_poll_arm(e);
 }

@@ -49,6 +49,9 @@ struct tracked_job {
 	bool stuck_emitted;
 	bool watched;
 	bool gone;
+	/* Engine-owned: a Get is in flight, and another was asked for meanwhile. */
+	bool polling;
+	bool repoll;
 };
 
 struct tracker_stats {
