@@ -41,6 +41,11 @@ set(JW_SYSCONF_DIR /etc/jobwatchd CACHE PATH "configuration directory")
 install(CODE "
   set(dest \"\$ENV{DESTDIR}${JW_SYSCONF_DIR}\")
   file(MAKE_DIRECTORY \"\${dest}\")
+  # LoadCredential= in the units loads this directory; it must exist.
+  if(NOT EXISTS \"\${dest}/credentials\")
+    file(MAKE_DIRECTORY \"\${dest}/credentials\")
+    file(CHMOD \"\${dest}/credentials\" DIRECTORY_PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE)
+  endif()
   if(EXISTS \"\${dest}/jobwatchd.conf\")
     message(STATUS \"Keeping existing: \${dest}/jobwatchd.conf\")
   else()

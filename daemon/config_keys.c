@@ -172,12 +172,14 @@ static int check_file(struct key_ctx *x, const char *value, bool secret, char **
 	/* O_NONBLOCK: a FIFO must not hang the check. */
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	err = errno;
-	if (fd < 0 && err == ENOENT && secret && !str_empty(creds)) {
-		/* systemd LoadCredential=NAME:... lands in
-		 * $CREDENTIALS_DIRECTORY/NAME; accept it under the basename. */
+	/* systemd LoadCredential=NAME:FILE lands in $CREDENTIALS_DIRECTORY/NAME;
+	 * the shipped units load the whole /etc/jobwatchd/credentials directory
+	 * with LoadCredential=jobwatchd:DIR, which names each file
+	 * "jobwatchd_FILE".  Accept both under the basename. */
+	for (int i = 0; i < 2 && fd < 0 && err == ENOENT && secret && !str_empty(creds); i++) {
 		const char *base = strrchr(value, '/');
 		char *alt;
-		if (asprintf(&alt, "%s/%s", creds, base ? base + 1 : value) < 0) {
+		if (asprintf(&alt, "%s/%s%s", creds, i == 0 ? "" : "jobwatchd_", base ? base + 1 : value) < 0) {
 			x->p->oom = true;
 			return -ENOMEM;
 		}

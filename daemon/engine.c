@@ -542,6 +542,9 @@ int cli_run(int argc, char **argv)
 		}
 	}
 	engine_poll_arm(&e);
+	/* Deliveries left pending by the previous run (a crash, a dead
+	 * receiver) resume now, not only when the next event arrives. */
+	engine_run_notifiers(&e);
 
 	uv_run(&e.loop, UV_RUN_DEFAULT);
 	r = uv_loop_close(&e.loop);

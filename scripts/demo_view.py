@@ -73,12 +73,16 @@ def hms(epoch_s):
     return time.strftime("%H:%M:%S", time.localtime(epoch_s))
 
 
+try:
+    _LIBC = ctypes.CDLL(None, use_errno=True)  # loaded here: the child between fork and exec only calls it
+except OSError:
+    _LIBC = None
+
+
 def _die_with_parent():
     # A demo killed with SIGKILL must not leave its children running.
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
+    if _LIBC is not None:
+        _LIBC.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
 
 
 class Procs:
@@ -167,6 +171,9 @@ class Notify:
         self.status = None
         self.ready = False
         self.stopped = False
+
+    def start(self):
+        # After the children are started: preexec_fn and threads do not mix.
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self):
@@ -295,6 +302,7 @@ class Demo:
         self.header(binary, check_line)
         self.daemon = self.procs.start("jobwatchd", [binary, "run", "-c", self.conf, "--log-target", "stderr",
                                                      "--log-level", "debug"], env=env)
+        self.notify.start()
         self.t0 = time.monotonic()
 
     def header(self, binary, check_line):
@@ -556,9 +564,9 @@ class Demo:
         if failed:
             out(S.red(S.bold("demo FAILED")) + ": " + "; ".join(failed) + (" (%s)" % watch_error
                                                                          if watch_error else ""))
-            tail = stderr.strip().splitlines()[-25:]
+            tail = [line for line in stderr.strip().splitlines() if "[debug]" not in line][-25:]
             if tail:
-                out(S.dim("--- last lines of the daemon's log ---"))
+                out(S.dim("--- last lines of the daemon's log (without debug) ---"))
                 for line in tail:
                     out(S.dim(line))
             return 1

@@ -37,8 +37,19 @@ struct webhook_sink {
 	struct webhook_attempt *inflight;
 	int64_t next_wakeup_ms;
 	bool in_run;
+	/* In a streak of failed attempts: warn once when it starts, note when
+	 * it ends, so a dead receiver is visible without flooding the log. */
+	bool failing;
 	struct webhook_stats stats;
 };
+
+static void note_failure(struct webhook_sink *s)
+{
+	if (!s->failing)
+		log_warning("webhook %s: delivery failing: %s; retrying with backoff (events are kept in the outbox)",
+			    s->name, s->stats.last_error);
+	s->failing = true;
+}
 
 /* Lives on the heap while a request is in flight so that freeing the sink
  * (which cancels the transfer) cannot leave the callback a dangling sink. */
@@ -250,6 +261,7 @@ static void on_done(void *userdata, const struct http_response *resp)
 			return;
 		}
 		log_debug("webhook %s: event %s: %s", s->name, a->event_id, s->stats.last_error);
+		note_failure(s);
 		schedule_retry(s, a->seq, a->event_id, attempts, false, -1, now_ms);
 		goto next;
 	}
@@ -267,6 +279,9 @@ static void on_done(void *userdata, const struct http_response *resp)
 		}
 		s->stats.delivered++;
 		s->stats.last_error[0] = '\0';
+		if (s->failing)
+			log_notice("webhook %s: delivering again", s->name);
+		s->failing = false;
 		s->next_wakeup_ms = now_ms;
 		goto next;
 	}
@@ -292,6 +307,7 @@ static void on_done(void *userdata, const struct http_response *resp)
 	}
 	if (st == 429 || st >= 500) {
 		log_debug("webhook %s: event %s: %s", s->name, a->event_id, s->stats.last_error);
+		note_failure(s);
 		schedule_retry(s, a->seq, a->event_id, attempts, false, retry_after, now_ms);
 	} else {
 		/* Other 4xx, and 3xx: redirects are not followed (the spec

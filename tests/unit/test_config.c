@@ -443,6 +443,12 @@ static void test_secret_files(void **state)
 	c = load_ok("[webhook \"w\"]\nurl = https://h/x\nsecret_file = /etc/jobwatchd/hook.secret\n");
 	assert_non_null(strstr(c->webhooks[0].secret_file, "/creds/hook.secret"));
 	config_free(c);
+	/* ... or loaded with the whole directory (LoadCredential=jobwatchd:DIR
+	 * in the shipped units names it jobwatchd_FILE). */
+	write_file("creds/jobwatchd_dir.secret", "whsec_x\n", 0400);
+	c = load_ok("[webhook \"w\"]\nurl = https://h/x\nsecret_file = dir.secret\n");
+	assert_non_null(strstr(c->webhooks[0].secret_file, "/creds/jobwatchd_dir.secret"));
+	config_free(c);
 	unsetenv("CREDENTIALS_DIRECTORY");
 
 	/* A directory is not a file. */
