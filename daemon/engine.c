@@ -64,20 +64,22 @@ static void apply_poll_config(struct engine *e)
 static void apply_job_list(struct engine *e, bool started)
 {
 	const struct config *c = e->cfg;
-	size_t n;
+	size_t n = tracker_size(e->tracker);
 
+	/* Mark what the config lists (hash lookups: 100k jobs stay linear). */
+	for (size_t i = 0; i < n; i++)
+		tracker_job_at(e->tracker, i)->mark = false;
 	for (size_t i = 0; i < c->n_arns; i++) {
-		struct tracked_job *j = NULL;
-		bool was_watched;
+		struct tracked_job *j = tracker_find(e->tracker, c->arns[i]);
+		bool was_watched = j && j->watched;
 		int r;
 
-		j = tracker_find(e->tracker, c->arns[i]);
-		was_watched = j && j->watched;
 		r = tracker_add(e->tracker, c->arns[i], "config", &j);
 		if (r < 0) {
 			log_warning_errno(r, "cannot watch %s: %m", c->arns[i]);
 			continue;
 		}
+		j->mark = true;
 		if (started && !was_watched) {
 			log_info("now watching %s", c->arns[i]);
 			engine_schedule_soon(e, j);
@@ -86,13 +88,8 @@ static void apply_job_list(struct engine *e, bool started)
 	n = tracker_size(e->tracker);
 	for (size_t i = 0; i < n; i++) {
 		struct tracked_job *j = tracker_job_at(e->tracker, i);
-		bool listed = false;
 
-		if (!j->watched || !j->source || strcmp(j->source, "config") != 0)
-			continue;
-		for (size_t k = 0; k < c->n_arns && !listed; k++)
-			listed = strcmp(c->arns[k], j->arn) == 0;
-		if (listed)
+		if (j->mark || !j->watched || !j->source || strcmp(j->source, "config") != 0)
 			continue;
 		tracker_unwatch(e->tracker, j->arn);
 		sched_remove(e->sched, &j->sched);

@@ -52,6 +52,7 @@ struct tracked_job {
 	/* Engine-owned: a Get is in flight, and another was asked for meanwhile. */
 	bool polling;
 	bool repoll;
+	bool mark; /* engine scratch (reload: listed in the new config) */
 };
 
 struct tracker_stats {
