@@ -256,13 +256,31 @@ static void json_close(cJSON *root)
 	cJSON_Delete(root);
 }
 
+/* The fields every credential JSON shares: AccessKeyId and SecretAccessKey
+ * (required), the session token under token_key and Expiration (required
+ * for temporary credentials when temporary is set). */
+static int creds_from_fields(cJSON *root, const char *token_key, bool temporary, const char *source,
+			     struct aws_credentials **ret, char *err, size_t errsz)
+{
+	const char *akid, *secret, *token, *exp;
+	int64_t exp_ms = 0;
+	int r;
+
+	if ((r = json_string(root, "AccessKeyId", true, &akid, err, errsz)) < 0 ||
+	    (r = json_string(root, "SecretAccessKey", true, &secret, err, errsz)) < 0 ||
+	    (r = json_string(root, token_key, temporary, &token, err, errsz)) < 0 ||
+	    (r = json_string(root, "Expiration", temporary, &exp, err, errsz)) < 0 ||
+	    (r = parse_expiration(exp, &exp_ms, err, errsz)) < 0)
+		return r;
+	*ret = aws_credentials_new(akid, secret, token && *token ? token : NULL, exp_ms, source);
+	return *ret ? 0 : -ENOMEM;
+}
+
 int creds_parse_process_json(const char *body, size_t len, const char *source, struct aws_credentials **ret,
 			     char *err, size_t errsz)
 {
-	const char *akid, *secret, *token, *exp;
 	const cJSON *ver;
 	cJSON *root = NULL;
-	int64_t exp_ms = 0;
 	int r;
 
 	r = json_open(body, len, &root, err, errsz);
@@ -279,14 +297,7 @@ int creds_parse_process_json(const char *body, size_t len, const char *source, s
 		r = -EINVAL;
 		goto out;
 	}
-	if ((r = json_string(root, "AccessKeyId", true, &akid, err, errsz)) < 0 ||
-	    (r = json_string(root, "SecretAccessKey", true, &secret, err, errsz)) < 0 ||
-	    (r = json_string(root, "SessionToken", false, &token, err, errsz)) < 0 ||
-	    (r = json_string(root, "Expiration", false, &exp, err, errsz)) < 0 ||
-	    (r = parse_expiration(exp, &exp_ms, err, errsz)) < 0)
-		goto out;
-	*ret = aws_credentials_new(akid, secret, token && *token ? token : NULL, exp_ms, source);
-	r = *ret ? 0 : -ENOMEM;
+	r = creds_from_fields(root, "SessionToken", false, source, ret, err, errsz);
 out:
 	json_close(root);
 	return r;
@@ -295,9 +306,8 @@ out:
 int creds_parse_http_json(const char *body, size_t len, bool require_code_success, const char *source,
 			  struct aws_credentials **ret, char *err, size_t errsz)
 {
-	const char *akid, *secret, *token, *exp, *code;
+	const char *code;
 	cJSON *root = NULL;
-	int64_t exp_ms = 0;
 	int r;
 
 	r = json_open(body, len, &root, err, errsz);
@@ -312,14 +322,7 @@ int creds_parse_http_json(const char *body, size_t len, bool require_code_succes
 		r = -EPROTO;
 		goto out;
 	}
-	if ((r = json_string(root, "AccessKeyId", true, &akid, err, errsz)) < 0 ||
-	    (r = json_string(root, "SecretAccessKey", true, &secret, err, errsz)) < 0 ||
-	    (r = json_string(root, "Token", require_code_success, &token, err, errsz)) < 0 ||
-	    (r = json_string(root, "Expiration", require_code_success, &exp, err, errsz)) < 0 ||
-	    (r = parse_expiration(exp, &exp_ms, err, errsz)) < 0)
-		goto out;
-	*ret = aws_credentials_new(akid, secret, token && *token ? token : NULL, exp_ms, source);
-	r = *ret ? 0 : -ENOMEM;
+	r = creds_from_fields(root, "Token", require_code_success, source, ret, err, errsz);
 out:
 	json_close(root);
 	return r;
