@@ -131,10 +131,14 @@ static void watchdog_timer_cb(uv_timer_t *t)
 }
 
 /* Once per loop turn: commit what this turn wrote, then let the notifiers
- * see the committed events. */
-static void turn_check_cb(uv_check_t *c)
+ * see the committed events.  It runs twice per iteration: in the prepare
+ * phase, right before the loop blocks in poll -- HTTP completions arrive in
+ * the idle phase just before, so an event detected now is committed and
+ * notified now instead of when some unrelated timer next wakes the loop --
+ * and in the check phase, for what the poll phase itself wrote (control API
+ * requests). */
+static void turn_commit(struct engine *e)
 {
-	struct engine *e = c->data;
 	int r;
 
 	if (!e->store)
@@ -156,6 +160,16 @@ static void turn_check_cb(uv_check_t *c)
 		e->events_added = false;
 		engine_run_notifiers(e);
 	}
+}
+
+static void turn_check_cb(uv_check_t *c)
+{
+	turn_commit(c->data);
+}
+
+static void turn_prepare_cb(uv_prepare_t *p)
+{
+	turn_commit(p->data);
 }
 
 static int engine_reload(struct engine *e)
@@ -242,7 +256,8 @@ static void close_all(struct engine *e)
 	uv_handle_t *handles[] = {
 		(uv_handle_t *)&e->poll_timer,  (uv_handle_t *)&e->notify_timer, (uv_handle_t *)&e->watchdog_timer,
 		(uv_handle_t *)&e->status_timer, (uv_handle_t *)&e->stuck_timer, (uv_handle_t *)&e->stop_timer,
-		(uv_handle_t *)&e->turn_check,  (uv_handle_t *)&e->sig_term,     (uv_handle_t *)&e->sig_int,
+		(uv_handle_t *)&e->turn_check,  (uv_handle_t *)&e->turn_prepare, (uv_handle_t *)&e->sig_term,
+		(uv_handle_t *)&e->sig_int,
 		(uv_handle_t *)&e->sig_hup,
 	};
 	for (size_t i = 0; i < ELEMENTSOF(handles); i++)
@@ -254,7 +269,7 @@ void engine_maybe_finish(struct engine *e)
 {
 	if (!e->stopping || e->inflight > 0 || uv_is_closing((uv_handle_t *)&e->turn_check))
 		return;
-	turn_check_cb(&e->turn_check);
+	turn_commit(e);
 	engine_fleet_teardown(e);
 	engine_hooks_teardown(e);
 	e->aws = aws_client_free(e->aws);
@@ -321,6 +336,10 @@ static int init_handles(struct engine *e)
 	e->turn_check.data = e;
 	e->open_handles++;
 	uv_check_start(&e->turn_check, turn_check_cb);
+	uv_prepare_init(&e->loop, &e->turn_prepare);
+	e->turn_prepare.data = e;
+	e->open_handles++;
+	uv_prepare_start(&e->turn_prepare, turn_prepare_cb);
 	for (size_t i = 0; i < ELEMENTSOF(sigs); i++) {
 		int r;
 		uv_signal_init(&e->loop, sigs[i]);

@@ -51,6 +51,7 @@ struct engine {
 	uv_timer_t status_timer;
 	uv_timer_t stuck_timer;
 	uv_timer_t stop_timer;
+	uv_prepare_t turn_prepare;
 	uv_check_t turn_check;
 	uv_signal_t sig_term, sig_int, sig_hup;
 	unsigned open_handles;

@@ -1,17 +1,45 @@
 #include "service.h"
 
+#include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <systemd/sd-daemon.h>
 
 #include "log.h"
 
+/* Like sd_notify(), but never blocks: libsystemd's send waits when the
+ * receiver's queue is full, and these messages come from the event loop --
+ * a receiver that stops reading must not stop the daemon.  A message that
+ * does not fit is dropped (systemd always reads; WATCHDOG=1 comes again). */
 static void notify(const char *msg)
 {
-	int r = sd_notify(0, msg);
-	if (r < 0)
-		log_debug_errno(r, "sd_notify failed: %m");
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	size_t n;
+	int fd;
+
+	if (!path || !*path)
+		return;
+	n = strlen(path);
+	if ((path[0] != '/' && path[0] != '@') || n >= sizeof(sa.sun_path))
+		return;
+	memcpy(sa.sun_path, path, n);
+	if (path[0] == '@')
+		sa.sun_path[0] = '\0';
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return;
+	if (sendto(fd, msg, strlen(msg), MSG_DONTWAIT | MSG_NOSIGNAL, (struct sockaddr *)&sa,
+		   (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n)) < 0)
+		log_debug_errno(errno, "sd_notify(\"%.20s\") failed: %m", msg);
+	close(fd);
 }
 
 void service_notify_ready(const char *status)

@@ -44,7 +44,8 @@ int store_delivery_next(struct store *s, const char *sink, int64_t now_ms, struc
 int store_delivery_done(struct store *s, const char *sink, int64_t seq);
 int store_delivery_retry(struct store *s, const char *sink, int64_t seq, unsigned attempts,
 			 int64_t next_at_ms, const char *last_error);
-/* Gives up on one delivery (kept in the table, state "parked"). */
+/* Gives up on one delivery after a failed attempt (counted; the row is kept,
+ * state "parked"). */
 int store_delivery_park(struct store *s, const char *sink, int64_t seq, const char *reason);
 /* Number of undelivered, unparked deliveries for sink. */
 int store_delivery_backlog(struct store *s, const char *sink, int64_t *ret_count);
