@@ -43,9 +43,12 @@ bench: build
 	@scripts/deps.sh --bench
 	@bench/run.sh $(BUILD_DIR)
 
+# The long forms: >= 100 SIGKILL crash-restarts, and a time-compressed soak
+# with RSS sampled (about 20 minutes in all).
 soak: build
 	@scripts/deps.sh --test
 	JW_SOAK=1 JW_BUILD_DIR=$(abspath $(BUILD_DIR)) JW_SOURCE_DIR=$(CURDIR) python3 tests/scenario/test_crash_restart.py
+	JW_SOAK=1 JW_BUILD_DIR=$(abspath $(BUILD_DIR)) JW_SOURCE_DIR=$(CURDIR) python3 tests/scenario/test_soak_rss.py
 
 fuzz:
 	@scripts/deps.sh --fuzz

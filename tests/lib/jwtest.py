@@ -539,7 +539,16 @@ class Daemon:
         """Signal, wait, then check the exit code (expect_rc=None: any) and sanitizer reports."""
         rc = self.proc.stop(sig, timeout)
         if self._notify_sock is not None:
-            time.sleep(0.05)
+            # The process is gone: whatever it sent is queued.  Let the reader
+            # thread take it, then close.
+            deadline = time.monotonic() + 2
+            while time.monotonic() < deadline:
+                with self._notify_lock:
+                    n = len(self._notify_msgs)
+                time.sleep(0.25)
+                with self._notify_lock:
+                    if len(self._notify_msgs) == n:
+                        break
             self._notify_sock.close()
         rep = self.sanitizer_reports()
         self.checked = True

@@ -1,0 +1,79 @@
+#!/bin/bash
+# The daemon under valgrind memcheck: a short lifecycle scenario (jobs through every kind of transition, a
+# signing webhook, a few API faults, a reload) with --leak-check=full; any memcheck error or definite leak
+# makes valgrind exit 99 and the test fail.  Skipped (77) without valgrind or in sanitizer builds.
+set -euo pipefail
+: "${JW_SOURCE_DIR:?}" "${JW_BUILD_DIR:?}"
+if [ "${JW_SANITIZE:-0}" != "0" ] && [ -n "${JW_SANITIZE:-}" ]; then
+	echo "SKIP: sanitizer build"
+	exit 77
+fi
+if ! command -v valgrind >/dev/null 2>&1; then
+	echo "SKIP: valgrind missing"
+	exit 77
+fi
+tmp=$(mktemp -d /tmp/jw-valgrind-XXXXXX)
+wrapper="$tmp/vg-jobwatchd"
+cat >"$wrapper" <<EOF
+#!/bin/sh
+exec valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite \
+	--error-exitcode=99 --track-fds=no --log-file="$tmp/valgrind.%p.log" "$JW_BUILD_DIR/jobwatchd" "\$@"
+EOF
+chmod +x "$wrapper"
+
+export VG_WRAPPER="$wrapper" VG_TMP="$tmp"
+set +e
+python3 - <<'PY'
+import glob, os, signal, sys, time
+sys.path.insert(0, os.path.join(os.environ["JW_SOURCE_DIR"], "tests", "lib"))
+sys.path.insert(0, os.path.join(os.environ["JW_SOURCE_DIR"], "tests", "scenario"))
+import jwtest as jw
+import lifecycles as lc
+from test_faults_api import check_fleet, wait_truth
+
+SECRET = "whsec_" + jw.b64("jw-valgrind-secret-0123456789abcdef")
+
+
+def test(t):
+    scenario, kinds = lc.build(10, step_seconds=3.0, prefix="vg")  # slower under valgrind: longer steps
+    scenario["faults"] = [{"kind": k, "op": "get", "from": 0.5, "to": 4, "rate": 0.15}
+                          for k in ("500", "reset", "malformed", "huge", "truncated", "unknown_status")]
+    fake = t.start_fake(scenario)
+    rcv = t.start_receiver(secret=SECRET, script=[{"status": 503}, {"status": 200}, {"status": 429}])
+    t.write("wh.secret", SECRET, mode=0o600)
+    db = t.path("state.db")
+    cfg = lc.daemon_config(fake, db, [fake.arn(j) for j in kinds], interval="300ms",
+                           extra={'webhook "vg"': {"url": rcv.url + "/hook", "secret_file": t.path("wh.secret")}})
+    cfg["aws"]["timeout"] = "3s"
+    d = t.start_daemon(cfg, env=dict(jw.aws_env(), JW_WEBHOOK_TIME_SCALE="0.001"), binary=os.environ["VG_WRAPPER"])
+    jw.wait_until(lambda: d.notify_has("READY=1"), 60, "READY=1 under valgrind")
+    time.sleep(2)
+    d.reload()
+    wait_truth(db, fake, kinds, 90, scenario)
+
+    def all_delivered():
+        rows = jw.sqlite_rows(db, "SELECT state, COUNT(*) AS n FROM deliveries GROUP BY state")
+        return rows and all(r["state"] == "done" for r in rows)
+    jw.wait_until(all_delivered, 60, "every delivery done")
+    rc = d.stop(timeout=60, expect_rc=None)
+    logs = ""
+    files = glob.glob(os.path.join(os.environ["VG_TMP"], "valgrind.*.log"))
+    jw.check(files, "the daemon ran under valgrind (log file written)")
+    for f in files:
+        with open(f, errors="replace") as fh:
+            logs += fh.read()
+    print("valgrind exit %s; log:\n%s" % (rc, logs[-6000:] or "(empty)"))
+    jw.check(rc == 0, "daemon under valgrind exited %s (99 = memcheck errors or definite leaks)" % rc)
+    jw.check("definitely lost" not in logs and "Invalid " not in logs and "uninitialised" not in logs,
+             "valgrind log clean")
+    # Start-up under valgrind takes seconds: the first step may pass unseen (check_fleet allows for it).
+    exact, partial = check_fleet(db, fake, scenario, kinds)
+    print("valgrind run: jobs exact %d, visible-only %d" % (exact, partial))
+
+
+jw.main(test, name="test_valgrind")
+PY
+rc=$?
+set -e
+rm -rf "$tmp"
+exit $rc
