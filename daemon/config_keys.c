@@ -179,7 +179,8 @@ static int check_file(struct key_ctx *x, const char *value, bool secret, char **
 	for (int i = 0; i < 2 && fd < 0 && err == ENOENT && secret && !str_empty(creds); i++) {
 		const char *base = strrchr(value, '/');
 		char *alt;
-		if (asprintf(&alt, "%s/%s%s", creds, i == 0 ? "" : "jobwatchd_", base ? base + 1 : value) < 0) {
+		if (asprintf(&alt, "%s/%s%s", creds, i == 0 ? "" : "jobwatchd_", base ? base + 1 : value) <
+		    0) {
 			x->p->oom = true;
 			return -ENOMEM;
 		}

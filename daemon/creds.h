@@ -19,13 +19,14 @@ struct http_ctx;
 struct creds;
 
 struct creds_options {
-	const char *profile;  /* NULL: $AWS_PROFILE, else "default" */
-	const char *region;   /* for STS endpoints */
-	const char *ca_file;  /* extra CA for https credential endpoints; may be NULL */
-	uint64_t timeout_ms;  /* per fetch; 0 = defaults per source */
+	const char *profile; /* NULL: $AWS_PROFILE, else "default" */
+	const char *region;  /* for STS endpoints */
+	const char *ca_file; /* extra CA for https credential endpoints; may be NULL */
+	uint64_t timeout_ms; /* per fetch; 0 = defaults per source */
 };
 
-int creds_new(struct uv_loop_s *loop, struct http_ctx *http, const struct creds_options *opts, struct creds **ret);
+int creds_new(struct uv_loop_s *loop, struct http_ctx *http, const struct creds_options *opts,
+	      struct creds **ret);
 struct creds *creds_free(struct creds *c);
 
 /* The current credentials if valid and not about to expire, else NULL.

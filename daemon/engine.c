@@ -33,10 +33,10 @@ static void apply_poll_config(struct engine *e)
 	unsigned cap;
 
 	e->pollcfg = (struct sched_poll_config){
-		.interval_ms = (int64_t)c->poll.interval_ms,
-		.settled_interval_ms = (int64_t)c->poll.settled_interval_ms,
-		.failed_interval_ms = (int64_t)c->poll.failed_interval_ms,
-		.jitter = c->poll.jitter,
+	    .interval_ms = (int64_t)c->poll.interval_ms,
+	    .settled_interval_ms = (int64_t)c->poll.settled_interval_ms,
+	    .failed_interval_ms = (int64_t)c->poll.failed_interval_ms,
+	    .jitter = c->poll.jitter,
 	};
 	/* Admit about two seconds' worth of requests at max_rps: enough to
 	 * keep the pipe full, few enough that a request's timeout measures the
@@ -112,8 +112,8 @@ static void status_line(struct engine *e, char *buf, size_t size)
 		else if (job_status_class((enum job_status)j->status) == STATUS_CLASS_FAILED)
 			failed++;
 	}
-	snprintf(buf, size, "watching %zu jobs: %zu in progress, %zu failed; last API error: %s", watched, working,
-		 failed, e->last_api_error[0] ? e->last_api_error : "none");
+	snprintf(buf, size, "watching %zu jobs: %zu in progress, %zu failed; last API error: %s", watched,
+		 working, failed, e->last_api_error[0] ? e->last_api_error : "none");
 }
 
 static void status_timer_cb(uv_timer_t *t)
@@ -146,8 +146,9 @@ static void turn_commit(struct engine *e)
 	r = store_flush(e->store);
 	if (r < 0) {
 		if (!e->flush_failed)
-			log_error_errno(r, "cannot write the state database: %m (will keep retrying; nothing is "
-					   "notified until it is written)");
+			log_error_errno(
+			    r, "cannot write the state database: %m (will keep retrying; nothing is "
+			       "notified until it is written)");
 		e->flush_failed = true;
 		if (!uv_is_active((uv_handle_t *)&e->notify_timer))
 			uv_timer_start(&e->notify_timer, engine_notify_timer_cb, 1000, 0);
@@ -202,7 +203,8 @@ static int engine_reload(struct engine *e)
 	if (!str_empty(nc->aws.region) != !str_empty(e->cfg->aws.region) ||
 	    (nc->aws.region && e->cfg->aws.region && strcmp(nc->aws.region, e->cfg->aws.region) != 0) ||
 	    !str_empty(nc->aws.endpoint) != !str_empty(e->cfg->aws.endpoint) ||
-	    (nc->aws.endpoint && e->cfg->aws.endpoint && strcmp(nc->aws.endpoint, e->cfg->aws.endpoint) != 0) ||
+	    (nc->aws.endpoint && e->cfg->aws.endpoint &&
+	     strcmp(nc->aws.endpoint, e->cfg->aws.endpoint) != 0) ||
 	    nc->aws.max_rps != e->cfg->aws.max_rps)
 		log_notice("[aws] settings changed: they take effect on restart");
 
@@ -254,11 +256,12 @@ static int engine_reload(struct engine *e)
 static void close_all(struct engine *e)
 {
 	uv_handle_t *handles[] = {
-		(uv_handle_t *)&e->poll_timer,  (uv_handle_t *)&e->notify_timer, (uv_handle_t *)&e->watchdog_timer,
-		(uv_handle_t *)&e->status_timer, (uv_handle_t *)&e->stuck_timer, (uv_handle_t *)&e->stop_timer,
-		(uv_handle_t *)&e->turn_check,  (uv_handle_t *)&e->turn_prepare, (uv_handle_t *)&e->sig_term,
-		(uv_handle_t *)&e->sig_int,
-		(uv_handle_t *)&e->sig_hup,
+	    (uv_handle_t *)&e->poll_timer,     (uv_handle_t *)&e->notify_timer,
+	    (uv_handle_t *)&e->watchdog_timer, (uv_handle_t *)&e->status_timer,
+	    (uv_handle_t *)&e->stuck_timer,    (uv_handle_t *)&e->stop_timer,
+	    (uv_handle_t *)&e->turn_check,     (uv_handle_t *)&e->turn_prepare,
+	    (uv_handle_t *)&e->sig_term,       (uv_handle_t *)&e->sig_int,
+	    (uv_handle_t *)&e->sig_hup,
 	};
 	for (size_t i = 0; i < ELEMENTSOF(handles); i++)
 		if (!uv_is_closing(handles[i]))
@@ -283,7 +286,8 @@ static void stop_timer_cb(uv_timer_t *t)
 {
 	struct engine *e = t->data;
 
-	log_warning("%u requests still in flight after %d s; cancelling them", e->inflight, STOP_DEADLINE_MS / 1000);
+	log_warning("%u requests still in flight after %d s; cancelling them", e->inflight,
+		    STOP_DEADLINE_MS / 1000);
 	engine_fleet_teardown(e);
 	/* Cancelled calls run their callbacks (inflight drops to 0) before
 	 * aws_client_free() returns. */
@@ -322,7 +326,7 @@ static void signal_cb(uv_signal_t *s, int signum)
 
 static int init_handles(struct engine *e)
 {
-	uv_timer_t *timers[] = {&e->poll_timer,   &e->notify_timer, &e->watchdog_timer,
+	uv_timer_t *timers[] = {&e->poll_timer,	  &e->notify_timer, &e->watchdog_timer,
 				&e->status_timer, &e->stuck_timer,  &e->stop_timer};
 	uv_signal_t *sigs[] = {&e->sig_term, &e->sig_int, &e->sig_hup};
 	int signums[] = {SIGTERM, SIGINT, SIGHUP};
@@ -372,11 +376,11 @@ static int engine_start(struct engine *e)
 		return r;
 
 	struct aws_endpoint_options eo = {
-		.region = e->cfg->aws.region,
-		.profile = e->cfg->aws.profile,
-		.endpoint = e->cfg->aws.endpoint,
-		.dualstack = e->cfg->aws.dualstack,
-		.fips = e->cfg->aws.fips,
+	    .region = e->cfg->aws.region,
+	    .profile = e->cfg->aws.profile,
+	    .endpoint = e->cfg->aws.endpoint,
+	    .dualstack = e->cfg->aws.dualstack,
+	    .fips = e->cfg->aws.fips,
 	};
 	r = aws_resolve_endpoint(&eo, &e->endpoint, err, sizeof(err));
 	if (r < 0)
@@ -384,15 +388,16 @@ static int engine_start(struct engine *e)
 
 	r = store_open(e->cfg->state_path, &e->store);
 	if (r == -EBUSY)
-		return log_error_errno(r, "another jobwatchd is using the state database %s", e->cfg->state_path);
+		return log_error_errno(r, "another jobwatchd is using the state database %s",
+				       e->cfg->state_path);
 	if (r < 0)
 		return log_error_errno(r, "cannot open the state database %s: %m", e->cfg->state_path);
 
 	e->sched = sched_new();
 	if (!e->sched)
 		return log_error_errno(-ENOMEM, "out of memory");
-	r = tracker_new(e->store, e->endpoint.region, (int64_t)e->cfg->poll.stuck_after_ms, engine_event_sinks, e,
-			&e->tracker);
+	r = tracker_new(e->store, e->endpoint.region, (int64_t)e->cfg->poll.stuck_after_ms,
+			engine_event_sinks, e, &e->tracker);
 	if (r < 0)
 		return log_error_errno(r, "cannot set up the job table: %m");
 	r = tracker_load(e->tracker);
@@ -407,28 +412,28 @@ static int engine_start(struct engine *e)
 		return r;
 
 	struct http_ctx_options ho = {
-		.max_connections = e->cfg->aws.max_connections + (unsigned)e->cfg->n_webhooks + 2,
-		.max_host_connections = e->cfg->aws.max_connections,
-		.user_agent = "jobwatchd/" JW_VERSION,
+	    .max_connections = e->cfg->aws.max_connections + (unsigned)e->cfg->n_webhooks + 2,
+	    .max_host_connections = e->cfg->aws.max_connections,
+	    .user_agent = "jobwatchd/" JW_VERSION,
 	};
 	r = http_ctx_new(&e->loop, &ho, &e->http);
 	if (r < 0)
 		return log_error_errno(r, "cannot set up HTTP: %m");
 
 	struct creds_options co = {
-		.profile = e->cfg->aws.profile,
-		.region = e->endpoint.region,
-		.ca_file = e->cfg->aws.ca_file,
+	    .profile = e->cfg->aws.profile,
+	    .region = e->endpoint.region,
+	    .ca_file = e->cfg->aws.ca_file,
 	};
 	r = creds_new(&e->loop, e->http, &co, &e->creds);
 	if (r < 0)
 		return log_error_errno(r, "cannot set up the AWS credential chain: %m");
 
 	struct aws_client_options ao = {
-		.endpoint = &e->endpoint,
-		.ca_file = e->cfg->aws.ca_file,
-		.timeout_ms = e->cfg->aws.timeout_ms,
-		.max_rps = e->cfg->aws.max_rps,
+	    .endpoint = &e->endpoint,
+	    .ca_file = e->cfg->aws.ca_file,
+	    .timeout_ms = e->cfg->aws.timeout_ms,
+	    .max_rps = e->cfg->aws.max_rps,
 	};
 	r = aws_client_new(&e->loop, e->http, e->creds, &ao, &e->aws);
 	if (r < 0)
@@ -462,16 +467,19 @@ static void engine_release(struct engine *e)
 
 static void run_usage(void)
 {
-	fprintf(stderr, "Usage: jobwatchd [run] [-c FILE] [--log-level LEVEL] [--log-target auto|stderr|journal] "
-			"[--strict]\n");
+	fprintf(stderr,
+		"Usage: jobwatchd [run] [-c FILE] [--log-level LEVEL] [--log-target auto|stderr|journal] "
+		"[--strict]\n");
 }
 
 int cli_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'},     {"log-level", required_argument, NULL, 'l'},
-		{"log-target", required_argument, NULL, 'T'}, {"strict", no_argument, NULL, 's'},
-		{NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'c'},
+	    {"log-level", required_argument, NULL, 'l'},
+	    {"log-target", required_argument, NULL, 'T'},
+	    {"strict", no_argument, NULL, 's'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct engine e = {0};
 	const char *path = CONFIG_DEFAULT_PATH;

@@ -19,26 +19,27 @@ static void engine_stats(void *userdata, struct api_engine_stats *ret)
 {
 	struct engine *e = userdata;
 	*ret = (struct api_engine_stats){
-		.started_ms = e->started_ms,
-		.last_success_ms = e->last_success_ms,
-		.polls_ok = e->polls_ok,
-		.polls_failed = e->polls_failed,
-		.poll_interval_ms = e->cfg->poll.interval_ms,
+	    .started_ms = e->started_ms,
+	    .last_success_ms = e->last_success_ms,
+	    .polls_ok = e->polls_ok,
+	    .polls_failed = e->polls_failed,
+	    .poll_interval_ms = e->cfg->poll.interval_ms,
 	};
 }
 
 static int discovery_setup(struct engine *e)
 {
 	struct discovery_callbacks cb = {
-		.poll_soon = engine_poll_soon_cb,
-		.refreshed = engine_refreshed_cb,
-		.userdata = e,
+	    .poll_soon = engine_poll_soon_cb,
+	    .refreshed = engine_refreshed_cb,
+	    .userdata = e,
 	};
 	int r;
 
 	if (e->cfg->n_discover == 0)
 		return 0;
-	r = discovery_new(&e->loop, e->aws, e->tracker, e->cfg->discover, e->cfg->n_discover, &cb, &e->discovery);
+	r = discovery_new(&e->loop, e->aws, e->tracker, e->cfg->discover, e->cfg->n_discover, &cb,
+			  &e->discovery);
 	if (r < 0)
 		return log_error_errno(r, "cannot set up discovery: %m");
 	r = discovery_start(e->discovery);
@@ -65,15 +66,15 @@ int engine_fleet_setup(struct engine *e)
 	int r;
 
 	e->api_ctx = (struct api_context){
-		.tracker = e->tracker,
-		.aws = e->aws,
-		.creds = e->creds,
-		.store = e->store,
-		.hook_at = hook_at,
-		.engine_stats = engine_stats,
-		.poll_soon = engine_poll_soon_cb,
-		.unwatched = engine_unwatched_cb,
-		.userdata = e,
+	    .tracker = e->tracker,
+	    .aws = e->aws,
+	    .creds = e->creds,
+	    .store = e->store,
+	    .hook_at = hook_at,
+	    .engine_stats = engine_stats,
+	    .poll_soon = engine_poll_soon_cb,
+	    .unwatched = engine_unwatched_cb,
+	    .userdata = e,
 	};
 	r = discovery_setup(e);
 	if (r < 0)
@@ -99,7 +100,8 @@ int engine_fleet_reload(struct engine *e, const struct config *old)
 	e->api_ctx.discovery = e->discovery;
 	if (r < 0)
 		return r;
-	if (!str_eq(old->http.listen, e->cfg->http.listen) || !str_eq(old->http.token_file, e->cfg->http.token_file)) {
+	if (!str_eq(old->http.listen, e->cfg->http.listen) ||
+	    !str_eq(old->http.token_file, e->cfg->http.token_file)) {
 		e->api = api_free(e->api);
 		return listener_setup(e);
 	}

@@ -33,7 +33,8 @@ static void notify_arm(struct engine *e)
 	if (next < 0)
 		uv_timer_stop(&e->notify_timer);
 	else
-		uv_timer_start(&e->notify_timer, engine_notify_timer_cb, next > now ? (uint64_t)(next - now) : 0, 0);
+		uv_timer_start(&e->notify_timer, engine_notify_timer_cb,
+			       next > now ? (uint64_t)(next - now) : 0, 0);
 }
 
 static void hook_wakeup_changed(void *userdata)
@@ -114,16 +115,16 @@ static int hook_new(struct engine *e, const struct config_webhook *w, struct eng
 		}
 	}
 	struct webhook_sink_params p = {
-		.name = w->name,
-		.url = w->url,
-		.format = to_payload_format(w->format),
-		.key = w->secret_file ? &key : NULL,
-		.extra_headers = (const char *const *)headers,
-		.timeout_ms = w->timeout_ms,
-		.max_pending = (int64_t)w->max_pending,
-		.ca_file = e->cfg->aws.ca_file,
-		.wakeup_changed = hook_wakeup_changed,
-		.userdata = e,
+	    .name = w->name,
+	    .url = w->url,
+	    .format = to_payload_format(w->format),
+	    .key = w->secret_file ? &key : NULL,
+	    .extra_headers = (const char *const *)headers,
+	    .timeout_ms = w->timeout_ms,
+	    .max_pending = (int64_t)w->max_pending,
+	    .ca_file = e->cfg->aws.ca_file,
+	    .wakeup_changed = hook_wakeup_changed,
+	    .userdata = e,
 	};
 	r = webhook_sink_new(&p, e->store, e->http, &h->sink);
 	sign_key_wipe(&key);

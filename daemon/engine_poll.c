@@ -10,7 +10,7 @@
 #include "log.h"
 #include "util.h"
 
-#define WARN_WINDOW_MS 60000
+#define WARN_WINDOW_MS	60000
 #define WARN_PER_WINDOW 20
 
 static double rnd(void)
@@ -189,7 +189,8 @@ void engine_schedule_initial(struct engine *e)
 			continue;
 		j->userdata = e;
 		sched_set(e->sched, &j->sched,
-			  sched_initial_poll_ms(now, k++, total, e->pollcfg.interval_ms, e->cfg->aws.max_rps, rnd()));
+			  sched_initial_poll_ms(now, k++, total, e->pollcfg.interval_ms, e->cfg->aws.max_rps,
+						rnd()));
 	}
 }
 

@@ -857,7 +857,8 @@ static int set_method(struct http_transfer *t, CURL *e, const struct http_reques
 		if (t->req_body_len)
 			memcpy(t->req_body, req->body, t->req_body_len);
 		t->req_body[t->req_body_len] = '\0';
-		if (curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)t->req_body_len) != CURLE_OK ||
+		if (curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)t->req_body_len) !=
+			CURLE_OK ||
 		    curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->req_body) != CURLE_OK)
 			return -ENOMEM;
 	}

@@ -22,14 +22,14 @@ struct http_transfer;
 
 /* Transport-level outcome; HTTP status codes are in http_response.status. */
 enum http_error {
-	HTTP_OK = 0,          /* a complete HTTP response arrived (any status) */
-	HTTP_ERR_RESOLVE,     /* DNS failure */
-	HTTP_ERR_CONNECT,     /* connection refused / unreachable / connect timeout */
-	HTTP_ERR_TLS,         /* handshake or verification failure (wrong CA, host name) */
-	HTTP_ERR_TIMEOUT,     /* total timeout elapsed */
-	HTTP_ERR_RESET,       /* connection reset / closed mid-response, truncated body */
-	HTTP_ERR_TOO_LARGE,   /* body or headers over the cap */
-	HTTP_ERR_CANCELLED,   /* http_transfer_cancel() or context shutdown */
+	HTTP_OK = 0,	    /* a complete HTTP response arrived (any status) */
+	HTTP_ERR_RESOLVE,   /* DNS failure */
+	HTTP_ERR_CONNECT,   /* connection refused / unreachable / connect timeout */
+	HTTP_ERR_TLS,	    /* handshake or verification failure (wrong CA, host name) */
+	HTTP_ERR_TIMEOUT,   /* total timeout elapsed */
+	HTTP_ERR_RESET,	    /* connection reset / closed mid-response, truncated body */
+	HTTP_ERR_TOO_LARGE, /* body or headers over the cap */
+	HTTP_ERR_CANCELLED, /* http_transfer_cancel() or context shutdown */
 	HTTP_ERR_OTHER,
 	_HTTP_ERR_MAX,
 	HTTP_ERR_INVALID = -1,
@@ -39,7 +39,7 @@ const char *http_error_to_string(enum http_error e);
 struct http_ctx_options {
 	unsigned max_connections;      /* total connection cap (CURLMOPT_MAX_TOTAL_CONNECTIONS) */
 	unsigned max_host_connections; /* 0 = same as max_connections */
-	const char *user_agent;        /* default User-Agent; copied */
+	const char *user_agent;	       /* default User-Agent; copied */
 };
 
 /* Creates the context on loop (borrowed; must outlive the context). */
@@ -59,11 +59,11 @@ struct http_request {
 	const char *const *headers;
 	const void *body; /* copied at submit; may be NULL */
 	size_t body_len;
-	uint64_t timeout_ms;         /* total; 0 = 15 s */
+	uint64_t timeout_ms;	     /* total; 0 = 15 s */
 	uint64_t connect_timeout_ms; /* 0 = min(timeout, 10 s) */
-	size_t max_body;             /* response body cap; 0 = 1 MiB */
-	const char *ca_file;         /* extra CA bundle (PEM); NULL = system store */
-	bool http2;                  /* prefer HTTP/2 over TLS (PIPEWAIT) */
+	size_t max_body;	     /* response body cap; 0 = 1 MiB */
+	const char *ca_file;	     /* extra CA bundle (PEM); NULL = system store */
+	bool http2;		     /* prefer HTTP/2 over TLS (PIPEWAIT) */
 	/* Credential endpoints (IMDS, container) are plain http on link-local
 	 * addresses: when set, no proxy env vars are honoured. */
 	bool no_proxy;
@@ -77,8 +77,8 @@ struct http_header_kv {
 struct http_response {
 	enum http_error error;
 	char error_text[256]; /* libcurl's message for transport errors; never contains secrets */
-	long status;          /* HTTP status, 0 when no response */
-	char *body;           /* NUL-terminated; may be "" */
+	long status;	      /* HTTP status, 0 when no response */
+	char *body;	      /* NUL-terminated; may be "" */
 	size_t body_len;
 	struct http_header_kv *headers;
 	size_t n_headers;
@@ -102,12 +102,12 @@ void http_transfer_cancel(struct http_transfer *t);
 
 /* Counters for /metrics.  A snapshot; cheap to take. */
 struct http_stats {
-	uint64_t started;          /* transfers submitted */
-	uint64_t completed;        /* done() ran with HTTP_OK (any HTTP status) */
+	uint64_t started;	   /* transfers submitted */
+	uint64_t completed;	   /* done() ran with HTTP_OK (any HTTP status) */
 	uint64_t failed_transport; /* done() ran with a transport error (not a cancel) */
-	uint64_t cancelled;        /* done() ran with HTTP_ERR_CANCELLED */
-	unsigned inflight;         /* submitted, done() not yet run */
-	unsigned sockets;          /* sockets libcurl currently has us watch */
+	uint64_t cancelled;	   /* done() ran with HTTP_ERR_CANCELLED */
+	unsigned inflight;	   /* submitted, done() not yet run */
+	unsigned sockets;	   /* sockets libcurl currently has us watch */
 };
 void http_ctx_stats(const struct http_ctx *ctx, struct http_stats *ret);
 

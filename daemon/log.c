@@ -15,8 +15,8 @@ static enum log_target log_target = LOG_TARGET_STDERR;
 static int log_max_level = LOG_INFO;
 
 static const char *const level_names[] = {
-	[LOG_EMERG] = "emerg", [LOG_ALERT] = "alert",   [LOG_CRIT] = "crit", [LOG_ERR] = "err",
-	[LOG_WARNING] = "warning", [LOG_NOTICE] = "notice", [LOG_INFO] = "info", [LOG_DEBUG] = "debug",
+    [LOG_EMERG] = "emerg",     [LOG_ALERT] = "alert",	[LOG_CRIT] = "crit", [LOG_ERR] = "err",
+    [LOG_WARNING] = "warning", [LOG_NOTICE] = "notice", [LOG_INFO] = "info", [LOG_DEBUG] = "debug",
 };
 
 /* stderr is the journal when $JOURNAL_STREAM names the device and inode of
@@ -111,11 +111,11 @@ int log_internal(int level, int err, const char *file, int line, const char *fun
 		snprintf(cfile, sizeof(cfile), "CODE_FILE=%s", file);
 		snprintf(cline, sizeof(cline), "CODE_LINE=%d", line);
 		if (err)
-			sd_journal_send_with_location(cfile, cline, func, "MESSAGE=%s", msg, "PRIORITY=%d", level,
-						      "ERRNO=%d", err, NULL);
+			sd_journal_send_with_location(cfile, cline, func, "MESSAGE=%s", msg, "PRIORITY=%d",
+						      level, "ERRNO=%d", err, NULL);
 		else
-			sd_journal_send_with_location(cfile, cline, func, "MESSAGE=%s", msg, "PRIORITY=%d", level,
-						      NULL);
+			sd_journal_send_with_location(cfile, cline, func, "MESSAGE=%s", msg, "PRIORITY=%d",
+						      level, NULL);
 	} else {
 		const char *name = level >= 0 && level <= LOG_DEBUG ? level_names[level] : "?";
 		fprintf(stderr, "jobwatchd[%s]: %s\n", name, msg);

@@ -30,16 +30,16 @@ enum log_target log_target_from_string(const char *s);
 
 /* Returns -abs(err) (or 0 when err is 0) so it can be returned directly. */
 int log_internal(int level, int err, const char *file, int line, const char *func, const char *fmt, ...)
-	__attribute__((format(printf, 6, 7)));
+    __attribute__((format(printf, 6, 7)));
 
 #define log_full_errno(level, err, ...) log_internal(level, err, __FILE__, __LINE__, __func__, __VA_ARGS__)
-#define log_debug(...)   log_full_errno(LOG_DEBUG, 0, __VA_ARGS__)
-#define log_info(...)    log_full_errno(LOG_INFO, 0, __VA_ARGS__)
-#define log_notice(...)  log_full_errno(LOG_NOTICE, 0, __VA_ARGS__)
-#define log_warning(...) log_full_errno(LOG_WARNING, 0, __VA_ARGS__)
-#define log_error(...)   log_full_errno(LOG_ERR, 0, __VA_ARGS__)
-#define log_debug_errno(err, ...)   log_full_errno(LOG_DEBUG, err, __VA_ARGS__)
-#define log_warning_errno(err, ...) log_full_errno(LOG_WARNING, err, __VA_ARGS__)
-#define log_error_errno(err, ...)   log_full_errno(LOG_ERR, err, __VA_ARGS__)
+#define log_debug(...)			log_full_errno(LOG_DEBUG, 0, __VA_ARGS__)
+#define log_info(...)			log_full_errno(LOG_INFO, 0, __VA_ARGS__)
+#define log_notice(...)			log_full_errno(LOG_NOTICE, 0, __VA_ARGS__)
+#define log_warning(...)		log_full_errno(LOG_WARNING, 0, __VA_ARGS__)
+#define log_error(...)			log_full_errno(LOG_ERR, 0, __VA_ARGS__)
+#define log_debug_errno(err, ...)	log_full_errno(LOG_DEBUG, err, __VA_ARGS__)
+#define log_warning_errno(err, ...)	log_full_errno(LOG_WARNING, err, __VA_ARGS__)
+#define log_error_errno(err, ...)	log_full_errno(LOG_ERR, err, __VA_ARGS__)
 
 #endif

@@ -9,21 +9,23 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage:\n"
-		   "  jobwatchd [run] [-c FILE] [--log-level LEVEL] [--log-target auto|stderr|journal]\n"
-		   "                               watch jobs in the foreground (as systemd runs it)\n"
-		   "  jobwatchd --check-config [-c FILE] [--strict]\n"
-		   "                               validate the configuration and exit\n"
-		   "  jobwatchd get [-c FILE] [--region R] ARN...\n"
-		   "                               print jobs as JSON, one per line\n"
-		   "  jobwatchd list [-c FILE] [--collaboration-id ID] [--configured-audience-model-arn ARN]\n"
-		   "                               print job summaries across all pages\n"
-		   "  jobwatchd status [--socket PATH | --url URL --token-file FILE]\n"
-		   "                               print the watched jobs of a running daemon\n"
-		   "  jobwatchd watch ARN... | unwatch ARN...\n"
-		   "                               add or remove jobs through the control API\n"
-		   "  jobwatchd --version | --help\n"
-		   "\nThe default FILE is /etc/jobwatchd/jobwatchd.conf.  See jobwatchd(8), jobwatchd.conf(5).\n");
+	fprintf(
+	    f,
+	    "Usage:\n"
+	    "  jobwatchd [run] [-c FILE] [--log-level LEVEL] [--log-target auto|stderr|journal]\n"
+	    "                               watch jobs in the foreground (as systemd runs it)\n"
+	    "  jobwatchd --check-config [-c FILE] [--strict]\n"
+	    "                               validate the configuration and exit\n"
+	    "  jobwatchd get [-c FILE] [--region R] ARN...\n"
+	    "                               print jobs as JSON, one per line\n"
+	    "  jobwatchd list [-c FILE] [--collaboration-id ID] [--configured-audience-model-arn ARN]\n"
+	    "                               print job summaries across all pages\n"
+	    "  jobwatchd status [--socket PATH | --url URL --token-file FILE]\n"
+	    "                               print the watched jobs of a running daemon\n"
+	    "  jobwatchd watch ARN... | unwatch ARN...\n"
+	    "                               add or remove jobs through the control API\n"
+	    "  jobwatchd --version | --help\n"
+	    "\nThe default FILE is /etc/jobwatchd/jobwatchd.conf.  See jobwatchd(8), jobwatchd.conf(5).\n");
 }
 
 int main(int argc, char **argv)

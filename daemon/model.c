@@ -8,14 +8,10 @@
 #include "util.h"
 
 static const char *const status_names[_JOB_STATUS_MAX_WITH_GONE] = {
-	[JOB_STATUS_CREATE_PENDING] = "CREATE_PENDING",
-	[JOB_STATUS_CREATE_IN_PROGRESS] = "CREATE_IN_PROGRESS",
-	[JOB_STATUS_CREATE_FAILED] = "CREATE_FAILED",
-	[JOB_STATUS_ACTIVE] = "ACTIVE",
-	[JOB_STATUS_DELETE_PENDING] = "DELETE_PENDING",
-	[JOB_STATUS_DELETE_IN_PROGRESS] = "DELETE_IN_PROGRESS",
-	[JOB_STATUS_DELETE_FAILED] = "DELETE_FAILED",
-	[JOB_STATUS_GONE] = "GONE",
+    [JOB_STATUS_CREATE_PENDING] = "CREATE_PENDING", [JOB_STATUS_CREATE_IN_PROGRESS] = "CREATE_IN_PROGRESS",
+    [JOB_STATUS_CREATE_FAILED] = "CREATE_FAILED",   [JOB_STATUS_ACTIVE] = "ACTIVE",
+    [JOB_STATUS_DELETE_PENDING] = "DELETE_PENDING", [JOB_STATUS_DELETE_IN_PROGRESS] = "DELETE_IN_PROGRESS",
+    [JOB_STATUS_DELETE_FAILED] = "DELETE_FAILED",   [JOB_STATUS_GONE] = "GONE",
 };
 
 const char *job_status_to_string(enum job_status s)
@@ -140,19 +136,21 @@ char *job_observation_to_json(const struct job_observation *o)
 		if (o->seed_s3_uri)
 			add_str(cJSON_AddObjectToObject(s, "dataSource"), "s3Uri", o->seed_s3_uri);
 		add_str(s, "roleArn", o->seed_role_arn);
-		if (o->seed_sql_query_string || o->seed_sql_analysis_template_arn || o->n_seed_sql_parameters) {
+		if (o->seed_sql_query_string || o->seed_sql_analysis_template_arn ||
+		    o->n_seed_sql_parameters) {
 			cJSON *q = cJSON_AddObjectToObject(s, "sqlParameters");
 			add_str(q, "queryString", o->seed_sql_query_string);
 			add_str(q, "analysisTemplateArn", o->seed_sql_analysis_template_arn);
 			if (o->n_seed_sql_parameters) {
 				cJSON *p = cJSON_AddObjectToObject(q, "parameters");
 				for (size_t i = 0; i < o->n_seed_sql_parameters; i++)
-					add_str(p, o->seed_sql_parameters[2 * i], o->seed_sql_parameters[2 * i + 1]);
+					add_str(p, o->seed_sql_parameters[2 * i],
+						o->seed_sql_parameters[2 * i + 1]);
 			}
 		}
 		if (o->seed_worker_type) {
-			cJSON *w = cJSON_AddObjectToObject(cJSON_AddObjectToObject(s, "sqlComputeConfiguration"),
-							   "worker");
+			cJSON *w = cJSON_AddObjectToObject(
+			    cJSON_AddObjectToObject(s, "sqlComputeConfiguration"), "worker");
 			add_str(w, "type", o->seed_worker_type);
 			cJSON_AddNumberToObject(w, "number", (double)o->seed_worker_number);
 		}

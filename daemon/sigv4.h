@@ -20,9 +20,9 @@
 struct aws_credentials {
 	char *access_key_id;
 	char *secret_access_key;
-	char *session_token;  /* NULL for long-term keys */
+	char *session_token;   /* NULL for long-term keys */
 	int64_t expiration_ms; /* 0 = does not expire */
-	char *source;          /* "environment", "profile:NAME", "imds", ... never secret */
+	char *source;	       /* "environment", "profile:NAME", "imds", ... never secret */
 };
 struct aws_credentials *aws_credentials_new(const char *akid, const char *secret, const char *token,
 					    int64_t expiration_ms, const char *source);
@@ -52,7 +52,7 @@ struct sigv4_request {
 	const char *const *headers;
 	const void *payload;
 	size_t payload_len;
-	time_t now;          /* signing time (UTC seconds) */
+	time_t now;	     /* signing time (UTC seconds) */
 	bool normalize_path; /* remove dot segments and empty segments (true for all but S3) */
 };
 

@@ -126,8 +126,9 @@ static const char *const store_sql[_STMT_MAX] = {
 			   "WHERE seq = ?1 AND sink = ?2 AND state = 'pending'",
     [STMT_DELIVERY_RETRY] = "UPDATE deliveries SET attempts = ?3, next_at_ms = ?4, last_error = ?5, "
 			    "updated_ms = ?6 WHERE seq = ?1 AND sink = ?2 AND state = 'pending'",
-    [STMT_DELIVERY_PARK] = "UPDATE deliveries SET state = 'parked', attempts = attempts + 1, last_error = ?3, updated_ms = ?4 "
-			   "WHERE seq = ?1 AND sink = ?2 AND state = 'pending'",
+    [STMT_DELIVERY_PARK] =
+	"UPDATE deliveries SET state = 'parked', attempts = attempts + 1, last_error = ?3, updated_ms = ?4 "
+	"WHERE seq = ?1 AND sink = ?2 AND state = 'pending'",
     [STMT_DELIVERY_DROP_UPTO] = "UPDATE deliveries SET state = 'dropped', updated_ms = ?3 "
 				"WHERE sink = ?1 AND state = 'pending' AND seq <= ?2",
     [STMT_EVENT_SEQ_BY_ID] = "SELECT seq FROM events WHERE id = ?1",

@@ -111,7 +111,7 @@ int parse_duration_ms(const char *s, uint64_t *ret_ms)
 		const char *suffix;
 		uint64_t ms;
 	} units[] = {
-		{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"d", 86400000},
+	    {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"d", 86400000},
 	};
 	uint64_t total = 0;
 	const char *p = s;
@@ -311,9 +311,10 @@ int parse_iso8601_ms(const char *s, int64_t *ret_ms)
 		return -EINVAL;
 	if (sec == 60)
 		sec = 59; /* leap second: clamp */
-	*ret_ms = ((days_from_civil(Y, (unsigned)M, (unsigned)D) * 86400 + h * 3600 + m * 60 + sec) - off * 60) *
-			  1000 +
-		  frac_ms;
+	*ret_ms =
+	    ((days_from_civil(Y, (unsigned)M, (unsigned)D) * 86400 + h * 3600 + m * 60 + sec) - off * 60) *
+		1000 +
+	    frac_ms;
 	return 0;
 }
 
@@ -328,8 +329,8 @@ void format_iso8601_ms(int64_t ms, char *buf, size_t size)
 		snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
 			 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
 	else
-		snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-			 tm.tm_hour, tm.tm_min, tm.tm_sec);
+		snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+			 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
 uint64_t now_realtime_ms(void)

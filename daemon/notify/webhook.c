@@ -46,7 +46,8 @@ struct webhook_sink {
 static void note_failure(struct webhook_sink *s)
 {
 	if (!s->failing)
-		log_warning("webhook %s: delivery failing: %s; retrying with backoff (events are kept in the outbox)",
+		log_warning("webhook %s: delivery failing: %s; retrying with backoff (events are kept in "
+			    "the outbox)",
 			    s->name, s->stats.last_error);
 	s->failing = true;
 }

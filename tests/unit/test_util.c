@@ -18,11 +18,23 @@ static void test_durations(void **state)
 		int r;
 		uint64_t ms;
 	} cases[] = {
-		{"500ms", 0, 500},       {"30s", 0, 30000},     {"5m", 0, 300000},   {"6h", 0, 21600000},
-		{"1d", 0, 86400000},     {"0", 0, 0},           {"15", 0, 15000},    {"1h30m", 0, 5400000},
-		{"", -EINVAL, 0},        {"abc", -EINVAL, 0},   {"5x", -EINVAL, 0},  {"-5s", -EINVAL, 0},
-		{"5 s", -EINVAL, 0},     {"s", -EINVAL, 0},     {"5sec", -EINVAL, 0}, {"1h30", -EINVAL, 0},
-		{"99999999999999999999s", -ERANGE, 0},
+	    {"500ms", 0, 500},
+	    {"30s", 0, 30000},
+	    {"5m", 0, 300000},
+	    {"6h", 0, 21600000},
+	    {"1d", 0, 86400000},
+	    {"0", 0, 0},
+	    {"15", 0, 15000},
+	    {"1h30m", 0, 5400000},
+	    {"", -EINVAL, 0},
+	    {"abc", -EINVAL, 0},
+	    {"5x", -EINVAL, 0},
+	    {"-5s", -EINVAL, 0},
+	    {"5 s", -EINVAL, 0},
+	    {"s", -EINVAL, 0},
+	    {"5sec", -EINVAL, 0},
+	    {"1h30", -EINVAL, 0},
+	    {"99999999999999999999s", -ERANGE, 0},
 	};
 	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
 		uint64_t ms = 12345;
@@ -41,17 +53,17 @@ static void test_iso8601(void **state)
 		int r;
 		int64_t ms;
 	} cases[] = {
-		{"1970-01-01T00:00:00Z", 0, 0},
-		{"2024-01-15T12:00:00Z", 0, 1705320000000},
-		{"2024-01-15T12:00:00.5Z", 0, 1705320000500},
-		{"2024-01-15T12:00:00.123456Z", 0, 1705320000123},
-		{"2024-01-15T14:00:00+02:00", 0, 1705320000000},
-		{"2024-01-15T12:00:00", -EINVAL, 0},
-		{"2024-02-30T12:00:00Z", -EINVAL, 0},
-		{"2023-02-29T12:00:00Z", -EINVAL, 0},
-		{"2024-02-29T12:00:00Z", 0, 1709208000000},
-		{"2024-01-15T12:00:00Zjunk", -EINVAL, 0},
-		{"", -EINVAL, 0},
+	    {"1970-01-01T00:00:00Z", 0, 0},
+	    {"2024-01-15T12:00:00Z", 0, 1705320000000},
+	    {"2024-01-15T12:00:00.5Z", 0, 1705320000500},
+	    {"2024-01-15T12:00:00.123456Z", 0, 1705320000123},
+	    {"2024-01-15T14:00:00+02:00", 0, 1705320000000},
+	    {"2024-01-15T12:00:00", -EINVAL, 0},
+	    {"2024-02-30T12:00:00Z", -EINVAL, 0},
+	    {"2023-02-29T12:00:00Z", -EINVAL, 0},
+	    {"2024-02-29T12:00:00Z", 0, 1709208000000},
+	    {"2024-01-15T12:00:00Zjunk", -EINVAL, 0},
+	    {"", -EINVAL, 0},
 	};
 	char buf[40];
 	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
@@ -71,26 +83,26 @@ static void test_iso8601(void **state)
 static void test_arn_validation(void **state)
 {
 	assert_true(arn_is_audience_generation_job(
-		"arn:aws:cleanrooms-ml:us-east-1:123456789012:audience-generation-job/7c5d1c56-aaaa"));
+	    "arn:aws:cleanrooms-ml:us-east-1:123456789012:audience-generation-job/7c5d1c56-aaaa"));
 	assert_true(arn_is_audience_generation_job(
-		"arn:aws-cn:cleanrooms-ml:cn-north-1:123456789012:audience-generation-job/a/b.c_d"));
+	    "arn:aws-cn:cleanrooms-ml:cn-north-1:123456789012:audience-generation-job/a/b.c_d"));
 	assert_false(arn_is_audience_generation_job(
-		"arn:aws:cleanrooms-ml:us-east-1:12345678901:audience-generation-job/x"));
+	    "arn:aws:cleanrooms-ml:us-east-1:12345678901:audience-generation-job/x"));
 	assert_false(arn_is_audience_generation_job(
-		"arn:aws:cleanrooms-ml:us-east-1:123456789012:audience-generation-job/"));
+	    "arn:aws:cleanrooms-ml:us-east-1:123456789012:audience-generation-job/"));
 	assert_false(arn_is_audience_generation_job(
-		"arn:aws:cleanrooms-ml:us-east-1:123456789012:audience-model/abc"));
+	    "arn:aws:cleanrooms-ml:us-east-1:123456789012:audience-model/abc"));
 	assert_false(arn_is_audience_generation_job(
-		"arn:aws:cleanrooms-ml:us-east-1:123456789012:audience-generation-job/a b"));
+	    "arn:aws:cleanrooms-ml:us-east-1:123456789012:audience-generation-job/a b"));
 	assert_false(arn_is_audience_generation_job("arn:aws:s3:::bucket"));
 	assert_false(arn_is_audience_generation_job(NULL));
 	assert_true(arn_is_configured_audience_model(
-		"arn:aws:cleanrooms-ml:us-east-1:123456789012:configured-audience-model/m1"));
+	    "arn:aws:cleanrooms-ml:us-east-1:123456789012:configured-audience-model/m1"));
 	assert_true(uuid_is_valid("0f2b7b6e-1c2d-4e5f-8a9b-0c1d2e3f4a5b"));
 	assert_false(uuid_is_valid("0F2B7B6E-1C2D-4E5F-8A9B-0C1D2E3F4A5B"));
 	assert_false(uuid_is_valid("0f2b7b6e1c2d-4e5f-8a9b-0c1d2e3f4a5b0"));
-	assert_string_equal(arn_job_id("arn:aws:cleanrooms-ml:us-east-1:123456789012:audience-generation-job/a/b"),
-			    "a/b");
+	assert_string_equal(
+	    arn_job_id("arn:aws:cleanrooms-ml:us-east-1:123456789012:audience-generation-job/a/b"), "a/b");
 }
 
 static void test_uri_encode(void **state)
@@ -100,8 +112,9 @@ static void test_uri_encode(void **state)
 
 	dynbuf_init(&b, 4096);
 	assert_int_equal(uri_encode(arn, strlen(arn), &b), 0);
-	assert_string_equal(b.data, "arn%3Aaws%3Acleanrooms-ml%3Aus-east-1%3A111122223333%3Aaudience-generation-"
-				    "job%2Fabcd-1234");
+	assert_string_equal(b.data,
+			    "arn%3Aaws%3Acleanrooms-ml%3Aus-east-1%3A111122223333%3Aaudience-generation-"
+			    "job%2Fabcd-1234");
 	dynbuf_reset(&b);
 	assert_int_equal(uri_encode("a+b/c=d ~", 9, &b), 0);
 	assert_string_equal(b.data, "a%2Bb%2Fc%3Dd%20~");
@@ -134,9 +147,9 @@ static void test_status_names(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_durations),   cmocka_unit_test(test_iso8601),
-		cmocka_unit_test(test_arn_validation), cmocka_unit_test(test_uri_encode),
-		cmocka_unit_test(test_dynbuf_cap),  cmocka_unit_test(test_status_names),
+	    cmocka_unit_test(test_durations),	   cmocka_unit_test(test_iso8601),
+	    cmocka_unit_test(test_arn_validation), cmocka_unit_test(test_uri_encode),
+	    cmocka_unit_test(test_dynbuf_cap),	   cmocka_unit_test(test_status_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
