@@ -23,51 +23,17 @@
 #include <curl/curl.h>
 #include <uv.h>
 
+#include "http_transfer.h"
 #include "log.h"
 #include "util.h"
 
-#define HTTP_DEFAULT_TIMEOUT_MS		15000u
-#define HTTP_DEFAULT_CONNECT_TIMEOUT_MS 10000u
-#define HTTP_DEFAULT_MAX_BODY		(1024u * 1024u)
-#define HTTP_DEFAULT_MAX_CONNECTIONS	64u
-#define HTTP_MAX_REQUEST_HEADERS	64u
-
-enum transfer_state {
-	TRANSFER_RUNNING,     /* attached to the multi handle (or about to be removed) */
-	TRANSFER_QUEUED,      /* finished or cancelled; done() waits for the idle handle */
-	TRANSFER_DISPATCHING, /* done() is running */
-};
+#define HTTP_DEFAULT_MAX_CONNECTIONS 64u
 
 struct http_sock {
 	uv_poll_t poll;
 	struct http_ctx *ctx;
 	curl_socket_t fd;
 	struct http_sock *prev, *next; /* in ctx->socks until closed */
-};
-
-struct http_transfer {
-	struct http_ctx *ctx;
-	CURL *easy;
-	bool in_multi;
-	enum transfer_state state;
-	http_done_fn done;
-	void *userdata;
-	struct curl_slist *req_headers;
-	/* Our copy of the request body (libcurl only points at it), wiped when
-	 * freed: it may hold a web identity token or other secrets. */
-	char *req_body;
-	size_t req_body_len;
-	struct dynbuf body;
-	struct http_header_kv *headers;
-	size_t n_headers;
-	size_t header_bytes;
-	enum http_error cap_error; /* set by our callbacks when they abort the transfer */
-	char cap_text[96];	   /* why they did; libcurl only says "Failure writing output" */
-	uint64_t start_ms;
-	char errbuf[CURL_ERROR_SIZE];
-	struct http_response resp;
-	struct http_transfer *prev, *next; /* in ctx->transfers until freed */
-	struct http_transfer *q_next;	   /* in the done queue */
 };
 
 struct http_ctx {
@@ -87,37 +53,6 @@ struct http_ctx {
 	char *user_agent;
 	struct http_stats stats;
 };
-
-static char empty_body[1];
-
-static const char *const error_names[_HTTP_ERR_MAX] = {
-    [HTTP_OK] = "ok",
-    [HTTP_ERR_RESOLVE] = "resolve",
-    [HTTP_ERR_CONNECT] = "connect",
-    [HTTP_ERR_TLS] = "tls",
-    [HTTP_ERR_TIMEOUT] = "timeout",
-    [HTTP_ERR_RESET] = "reset",
-    [HTTP_ERR_TOO_LARGE] = "too-large",
-    [HTTP_ERR_CANCELLED] = "cancelled",
-    [HTTP_ERR_OTHER] = "other",
-};
-
-const char *http_error_to_string(enum http_error e)
-{
-	if (e < 0 || e >= _HTTP_ERR_MAX)
-		return NULL;
-	return error_names[e];
-}
-
-const char *http_response_header(const struct http_response *r, const char *name)
-{
-	if (!r || !name)
-		return NULL;
-	for (size_t i = 0; i < r->n_headers; i++)
-		if (strcasecmp(r->headers[i].name, name) == 0)
-			return r->headers[i].value;
-	return NULL;
-}
 
 /* libcurl must never raise SIGPIPE on us: CURLOPT_NOSIGNAL stops it from
  * managing the signal itself, so the process ignores it once, here. */
@@ -254,43 +189,6 @@ static void transfer_detach(struct http_transfer *t)
 	t->in_multi = false;
 }
 
-static void transfer_free(struct http_transfer *t)
-{
-	if (!t)
-		return;
-	if (t->easy)
-		curl_easy_cleanup(t->easy);
-	/* Request headers carry Authorization and session tokens. */
-	for (struct curl_slist *l = t->req_headers; l; l = l->next)
-		explicit_bzero(l->data, strlen(l->data));
-	curl_slist_free_all(t->req_headers);
-	if (t->req_body) {
-		explicit_bzero(t->req_body, t->req_body_len);
-		free(t->req_body);
-	}
-	dynbuf_free(&t->body);
-	for (size_t i = 0; i < t->n_headers; i++) {
-		free(t->headers[i].name);
-		free(t->headers[i].value);
-	}
-	free(t->headers);
-	free(t);
-}
-
-/* Presents a result without a response (cancel, cap, transport error). */
-static void response_set_error(struct http_transfer *t, enum http_error e, const char *text)
-{
-	t->resp.error = e;
-	snprintf(t->resp.error_text, sizeof(t->resp.error_text), "%s", text);
-	if (e != HTTP_OK) {
-		t->resp.status = 0;
-		t->resp.body = empty_body;
-		t->resp.body_len = 0;
-		t->resp.headers = NULL;
-		t->resp.n_headers = 0;
-	}
-}
-
 static void transfer_complete(struct http_transfer *t)
 {
 	struct http_ctx *ctx = t->ctx;
@@ -312,60 +210,7 @@ static void transfer_complete(struct http_transfer *t)
 	if (t->next)
 		t->next->prev = t->prev;
 	ctx->stats.inflight--;
-	transfer_free(t);
-}
-
-static enum http_error map_curl_error(struct http_transfer *t, CURLcode c)
-{
-	curl_off_t connect_us = 0, lookup_us = 0;
-
-	switch (c) {
-	case CURLE_OK:
-		return HTTP_OK;
-	case CURLE_WRITE_ERROR:
-		return t->cap_error != HTTP_OK ? t->cap_error : HTTP_ERR_OTHER;
-	case CURLE_FILESIZE_EXCEEDED:
-		return HTTP_ERR_TOO_LARGE;
-	case CURLE_COULDNT_RESOLVE_HOST:
-	case CURLE_COULDNT_RESOLVE_PROXY:
-		return HTTP_ERR_RESOLVE;
-	case CURLE_COULDNT_CONNECT:
-		return HTTP_ERR_CONNECT;
-	case CURLE_OPERATION_TIMEDOUT:
-		/* CONNECT_TIME is set once the TCP connection is up: a timeout
-		 * after the name was resolved and before that is a connect
-		 * timeout.  Anything else (including a slow resolver, which we
-		 * cannot tell from a transfer queued inside libcurl) is TIMEOUT. */
-		curl_easy_getinfo(t->easy, CURLINFO_CONNECT_TIME_T, &connect_us);
-		curl_easy_getinfo(t->easy, CURLINFO_NAMELOOKUP_TIME_T, &lookup_us);
-		return connect_us == 0 && lookup_us > 0 ? HTTP_ERR_CONNECT : HTTP_ERR_TIMEOUT;
-	case CURLE_SSL_CONNECT_ERROR:
-	case CURLE_PEER_FAILED_VERIFICATION:
-	case CURLE_SSL_CERTPROBLEM:
-	case CURLE_SSL_CIPHER:
-	case CURLE_SSL_CACERT_BADFILE:
-	case CURLE_SSL_ISSUER_ERROR:
-	case CURLE_SSL_CRL_BADFILE:
-	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-	case CURLE_SSL_INVALIDCERTSTATUS:
-	case CURLE_SSL_SHUTDOWN_FAILED:
-	case CURLE_SSL_ENGINE_NOTFOUND:
-	case CURLE_SSL_ENGINE_SETFAILED:
-	case CURLE_SSL_ENGINE_INITFAILED:
-	case CURLE_SSL_CLIENTCERT:
-	case CURLE_USE_SSL_FAILED:
-		return HTTP_ERR_TLS;
-	case CURLE_RECV_ERROR:
-	case CURLE_SEND_ERROR:
-	case CURLE_GOT_NOTHING:
-	case CURLE_PARTIAL_FILE:
-	case CURLE_HTTP2:
-	case CURLE_HTTP2_STREAM:
-	case CURLE_HTTP3:
-		return HTTP_ERR_RESET;
-	default:
-		return HTTP_ERR_OTHER;
-	}
+	http_transfer_free(t);
 }
 
 /* Collects the outcome of a finished transfer.  Called with no libcurl call
@@ -380,22 +225,22 @@ static void transfer_finish(struct http_transfer *t, CURLcode c)
 	curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_getinfo(t->easy, CURLINFO_TOTAL_TIME_T, &total_us);
 	curl_easy_getinfo(t->easy, CURLINFO_PRIMARY_IP, &ip);
-	e = map_curl_error(t, c);
+	e = http_transfer_map_error(t, c);
 	transfer_detach(t);
 
 	t->resp.status = e == HTTP_OK ? status : 0;
 	t->resp.elapsed_ms = total_us > 0 ? (uint64_t)total_us / 1000u : 0;
 	snprintf(t->resp.ip, sizeof(t->resp.ip), "%s", ip ? ip : "");
-	t->resp.body = t->body.data ? t->body.data : empty_body;
+	t->resp.body = t->body.data ? t->body.data : http_empty_body;
 	t->resp.body_len = t->body.len;
 	t->resp.headers = t->headers;
 	t->resp.n_headers = t->n_headers;
 	if (e == HTTP_OK)
-		response_set_error(t, e, "");
+		http_transfer_set_error(t, e, "");
 	else if (c == CURLE_WRITE_ERROR && t->cap_error != HTTP_OK)
-		response_set_error(t, e, t->cap_text);
+		http_transfer_set_error(t, e, t->cap_text);
 	else
-		response_set_error(t, e, t->errbuf[0] ? t->errbuf : curl_easy_strerror(c));
+		http_transfer_set_error(t, e, t->errbuf[0] ? t->errbuf : curl_easy_strerror(c));
 	queue_push(t->ctx, t);
 }
 
@@ -582,95 +427,6 @@ static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
 	return 0;
 }
 
-static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userp)
-{
-	struct http_transfer *t = userp;
-	size_t n = size * nmemb;
-	int r;
-
-	r = dynbuf_append(&t->body, ptr, n);
-	if (r == -E2BIG) {
-		t->cap_error = HTTP_ERR_TOO_LARGE;
-		snprintf(t->cap_text, sizeof(t->cap_text), "response body over %zu bytes", t->body.max);
-		return 0;
-	}
-	if (r < 0) {
-		t->cap_error = HTTP_ERR_OTHER;
-		snprintf(t->cap_text, sizeof(t->cap_text), "out of memory for the response body");
-		return 0;
-	}
-	return n;
-}
-
-static void headers_clear(struct http_transfer *t)
-{
-	for (size_t i = 0; i < t->n_headers; i++) {
-		free(t->headers[i].name);
-		free(t->headers[i].value);
-	}
-	t->n_headers = 0;
-}
-
-static size_t header_too_large(struct http_transfer *t, const char *what)
-{
-	t->cap_error = HTTP_ERR_TOO_LARGE;
-	snprintf(t->cap_text, sizeof(t->cap_text), "response headers over %s", what);
-	return 0;
-}
-
-/* Collects "name: value" lines.  A status line starts a new header block
- * (1xx interim responses), so only the final response's headers remain. */
-static size_t on_header(char *buf, size_t size, size_t nmemb, void *userp)
-{
-	struct http_transfer *t = userp;
-	size_t n = size * nmemb, len = n, name_len;
-	const char *colon, *v, *end;
-	struct http_header_kv *kv;
-	char *name, *value;
-
-	t->header_bytes += n;
-	if (t->header_bytes > HTTP_MAX_RESPONSE_HEADER_BYTES)
-		return header_too_large(t, "64 KiB");
-	while (len > 0 && (buf[len - 1] == '\r' || buf[len - 1] == '\n'))
-		len--;
-	if (len >= 5 && memcmp(buf, "HTTP/", 5) == 0) {
-		headers_clear(t);
-		return n;
-	}
-	colon = len > 0 ? memchr(buf, ':', len) : NULL;
-	/* Blank line, obsolete line folding or garbage: nothing to keep. */
-	if (!colon || colon == buf || buf[0] == ' ' || buf[0] == '\t')
-		return n;
-	if (t->n_headers >= HTTP_MAX_RESPONSE_HEADERS)
-		return header_too_large(t, "100 fields");
-
-	name_len = (size_t)(colon - buf);
-	v = colon + 1;
-	end = buf + len;
-	while (v < end && (*v == ' ' || *v == '\t'))
-		v++;
-	while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
-		end--;
-	kv = realloc(t->headers, (t->n_headers + 1) * sizeof(*kv));
-	if (!kv)
-		return 0;
-	t->headers = kv;
-	name = strndup(buf, name_len);
-	value = strndup(v, (size_t)(end - v));
-	if (!name || !value) {
-		free(name);
-		free(value);
-		return 0;
-	}
-	for (char *p = name; *p; p++)
-		if (*p >= 'A' && *p <= 'Z')
-			*p = (char)(*p - 'A' + 'a');
-	kv[t->n_headers].name = name;
-	kv[t->n_headers].value = value;
-	t->n_headers++;
-	return n;
-}
-
 /* ---- context ------------------------------------------------------------ */
 
 int http_ctx_new(struct uv_loop_s *loop, const struct http_ctx_options *opts, struct http_ctx **ret)
@@ -743,7 +499,7 @@ void http_ctx_free(struct http_ctx *ctx)
 		if (t->state != TRANSFER_RUNNING)
 			continue;
 		transfer_detach(t);
-		response_set_error(t, HTTP_ERR_CANCELLED, "cancelled");
+		http_transfer_set_error(t, HTTP_ERR_CANCELLED, "cancelled");
 		t->resp.elapsed_ms = now_monotonic_ms() - t->start_ms;
 		queue_push(ctx, t);
 	}
@@ -780,160 +536,6 @@ void http_ctx_stats(const struct http_ctx *ctx, struct http_stats *ret)
 
 /* ---- transfers ---------------------------------------------------------- */
 
-static bool method_valid(const char *m)
-{
-	if (str_empty(m) || strlen(m) > 16)
-		return false;
-	for (const char *p = m; *p; p++)
-		if (*p < 'A' || *p > 'Z')
-			return false;
-	return true;
-}
-
-static bool header_has_name(const char *h, const char *name)
-{
-	size_t n = strlen(name);
-	return strncasecmp(h, name, n) == 0 && h[n] == ':';
-}
-
-/* Copies the caller's headers; refuses CR/LF (header injection) and adds
- * "Expect:" (libcurl's 100-continue wait costs a round trip on every POST)
- * and an Accept unless the caller has its own. */
-static int build_headers(const struct http_request *req, struct curl_slist **ret)
-{
-	struct curl_slist *list = NULL, *l;
-	bool have_accept = false, have_expect = false;
-	size_t n = 0;
-
-	for (const char *const *h = req->headers; h && *h; h++) {
-		if (++n > HTTP_MAX_REQUEST_HEADERS || strpbrk(*h, "\r\n") || !strchr(*h, ':')) {
-			curl_slist_free_all(list);
-			return -EINVAL;
-		}
-		have_accept = have_accept || header_has_name(*h, "Accept");
-		have_expect = have_expect || header_has_name(*h, "Expect");
-		l = curl_slist_append(list, *h);
-		if (!l)
-			goto oom;
-		list = l;
-	}
-	if (!have_expect) {
-		l = curl_slist_append(list, "Expect:");
-		if (!l)
-			goto oom;
-		list = l;
-	}
-	if (!have_accept) {
-		l = curl_slist_append(list, "Accept: */*");
-		if (!l)
-			goto oom;
-		list = l;
-	}
-	*ret = list;
-	return 0;
-oom:
-	curl_slist_free_all(list);
-	return -ENOMEM;
-}
-
-static int set_method(struct http_transfer *t, CURL *e, const struct http_request *req)
-{
-	const char *m = req->method ? req->method : "GET";
-	bool has_body = req->body && req->body_len > 0;
-
-	if (!method_valid(m))
-		return -EINVAL;
-	if (strcmp(m, "GET") == 0 && !has_body)
-		return curl_easy_setopt(e, CURLOPT_HTTPGET, 1L) == CURLE_OK ? 0 : -EINVAL;
-	if (strcmp(m, "HEAD") == 0)
-		return curl_easy_setopt(e, CURLOPT_NOBODY, 1L) == CURLE_OK ? 0 : -EINVAL;
-	if (strcmp(m, "POST") == 0 || has_body) {
-		/* Our own copy (libcurl's COPYPOSTFIELDS copy could not be
-		 * wiped), sized explicitly so binary bodies are sent whole. */
-		t->req_body_len = has_body ? req->body_len : 0;
-		t->req_body = malloc(t->req_body_len + 1);
-		if (!t->req_body)
-			return -ENOMEM;
-		if (t->req_body_len)
-			memcpy(t->req_body, req->body, t->req_body_len);
-		t->req_body[t->req_body_len] = '\0';
-		if (curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)t->req_body_len) !=
-			CURLE_OK ||
-		    curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->req_body) != CURLE_OK)
-			return -ENOMEM;
-	}
-	if (strcmp(m, "POST") != 0 && curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, m) != CURLE_OK)
-		return -ENOMEM;
-	return 0;
-}
-
-static int transfer_setup(struct http_transfer *t, const struct http_request *req)
-{
-	struct http_ctx *ctx = t->ctx;
-	uint64_t timeout = req->timeout_ms ? req->timeout_ms : HTTP_DEFAULT_TIMEOUT_MS;
-	uint64_t connect =
-	    req->connect_timeout_ms ? req->connect_timeout_ms : HTTP_DEFAULT_CONNECT_TIMEOUT_MS;
-	size_t max_body = req->max_body ? req->max_body : HTTP_DEFAULT_MAX_BODY;
-	CURL *e = t->easy;
-	CURLcode c = CURLE_OK;
-	int r;
-
-	if (connect > timeout)
-		connect = timeout;
-	if (timeout > (uint64_t)LONG_MAX)
-		timeout = (uint64_t)LONG_MAX;
-	dynbuf_init(&t->body, max_body);
-
-	r = build_headers(req, &t->req_headers);
-	if (r < 0)
-		return r;
-	r = set_method(t, e, req);
-	if (r < 0)
-		return r;
-
-#define SET(opt, val)                                                                                       \
-	do {                                                                                                \
-		if (c == CURLE_OK)                                                                          \
-			c = curl_easy_setopt(e, opt, val);                                                  \
-	} while (0)
-	SET(CURLOPT_URL, req->url);
-	SET(CURLOPT_PRIVATE, (void *)t);
-	SET(CURLOPT_ERRORBUFFER, t->errbuf);
-	SET(CURLOPT_NOSIGNAL, 1L);
-	SET(CURLOPT_TIMEOUT_MS, (long)timeout);
-	SET(CURLOPT_CONNECTTIMEOUT_MS, (long)connect);
-	SET(CURLOPT_PROTOCOLS_STR, "http,https");
-	SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	SET(CURLOPT_FOLLOWLOCATION, 0L);
-	SET(CURLOPT_SSL_VERIFYPEER, 1L);
-	SET(CURLOPT_SSL_VERIFYHOST, 2L);
-	SET(CURLOPT_TCP_KEEPALIVE, 1L);
-	SET(CURLOPT_TCP_KEEPIDLE, 60L);
-	SET(CURLOPT_TCP_KEEPINTVL, 30L);
-	SET(CURLOPT_HTTPHEADER, t->req_headers);
-	SET(CURLOPT_WRITEFUNCTION, on_body);
-	SET(CURLOPT_WRITEDATA, (void *)t);
-	SET(CURLOPT_HEADERFUNCTION, on_header);
-	SET(CURLOPT_HEADERDATA, (void *)t);
-	/* Refuses a body announced too large before reading any of it. */
-	SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max_body);
-	if (req->http2) {
-		SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-		SET(CURLOPT_PIPEWAIT, 1L);
-	} else
-		SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-	if (req->ca_file)
-		SET(CURLOPT_CAINFO, req->ca_file);
-	if (req->no_proxy)
-		SET(CURLOPT_NOPROXY, "*");
-	if (ctx->user_agent)
-		SET(CURLOPT_USERAGENT, ctx->user_agent);
-#undef SET
-	if (c != CURLE_OK)
-		return log_debug_errno(EINVAL, "curl_easy_setopt: %s", curl_easy_strerror(c));
-	return 0;
-}
-
 int http_submit(struct http_ctx *ctx, const struct http_request *req, http_done_fn done, void *userdata,
 		struct http_transfer **ret)
 {
@@ -957,23 +559,23 @@ int http_submit(struct http_ctx *ctx, const struct http_request *req, http_done_
 	t->done = done;
 	t->userdata = userdata;
 	t->start_ms = now_monotonic_ms();
-	t->resp.body = empty_body;
+	t->resp.body = http_empty_body;
 	dynbuf_init(&t->body, 0);
 	t->easy = curl_easy_init();
 	if (!t->easy) {
-		transfer_free(t);
+		http_transfer_free(t);
 		return -ENOMEM;
 	}
-	r = transfer_setup(t, req);
+	r = http_transfer_setup(t, req, ctx->user_agent);
 	if (r < 0) {
-		transfer_free(t);
+		http_transfer_free(t);
 		return r;
 	}
 	ctx->in_curl++;
 	mc = curl_multi_add_handle(ctx->multi, t->easy);
 	ctx->in_curl--;
 	if (mc != CURLM_OK) {
-		transfer_free(t);
+		http_transfer_free(t);
 		return log_debug_errno(EIO, "curl_multi_add_handle: %s", curl_multi_strerror(mc));
 	}
 	t->in_multi = true;
@@ -1000,13 +602,13 @@ void http_transfer_cancel(struct http_transfer *t)
 		if (t->ctx->in_curl == 0)
 			transfer_detach(t);
 		t->resp.elapsed_ms = now_monotonic_ms() - t->start_ms;
-		response_set_error(t, HTTP_ERR_CANCELLED, "cancelled");
+		http_transfer_set_error(t, HTTP_ERR_CANCELLED, "cancelled");
 		queue_push(t->ctx, t);
 		break;
 	case TRANSFER_QUEUED:
 		/* Finished but not yet reported: the caller asked for a
 		 * cancel and has not seen a result, so it gets the cancel. */
-		response_set_error(t, HTTP_ERR_CANCELLED, "cancelled");
+		http_transfer_set_error(t, HTTP_ERR_CANCELLED, "cancelled");
 		break;
 	case TRANSFER_DISPATCHING:
 		/* done() is running: the transfer is already finished. */
