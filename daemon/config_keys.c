@@ -60,7 +60,7 @@ static const struct key_def keys[] = {
     {"aws.ca_file", CONFIG_SECTION_AWS, KT_FILE, G(aws.ca_file), NULL, 0, 0},
     {"aws.dualstack", CONFIG_SECTION_AWS, KT_BOOL, G(aws.dualstack), "no", 0, 0},
     {"aws.fips", CONFIG_SECTION_AWS, KT_BOOL, G(aws.fips), "no", 0, 0},
-    {"aws.max_rps", CONFIG_SECTION_AWS, KT_RPS, G(aws.max_rps), "5", 0, 1000},
+    {"aws.max_rps", CONFIG_SECTION_AWS, KT_RPS, G(aws.max_rps), "5", 0, 100000},
     {"aws.max_connections", CONFIG_SECTION_AWS, KT_UNSIGNED, G(aws.max_connections), "8", 1, 1024},
     {"aws.timeout", CONFIG_SECTION_AWS, KT_DURATION, G(aws.timeout_ms), "15s", 1, DURATION_MAX_MS},
     {"poll.interval", CONFIG_SECTION_POLL, KT_DURATION, G(poll.interval_ms), "30s", 1, DURATION_MAX_MS},

@@ -18,8 +18,9 @@
 #include "service.h"
 #include "util.h"
 
-#define STOP_DEADLINE_MS 10000
-#define STATUS_PERIOD_MS 5000
+#define STOP_DEADLINE_MS     10000
+#define STATUS_PERIOD_MS     5000
+#define COUNTERS_FLUSH_TICKS 60 /* 5 minutes of STATUS_PERIOD_MS */
 
 static void close_cb(uv_handle_t *h)
 {
@@ -38,10 +39,14 @@ static void apply_poll_config(struct engine *e)
 	    .failed_interval_ms = (int64_t)c->poll.failed_interval_ms,
 	    .jitter = c->poll.jitter,
 	};
-	/* Admit about two seconds' worth of requests at max_rps: enough to
-	 * keep the pipe full, few enough that a request's timeout measures the
-	 * request rather than a queue. */
+	/* Admit about two seconds' worth of requests at max_rps, and no more
+	 * than the connections can carry (HTTP/2 multiplexes; over HTTP/1.1 a
+	 * few wait inside libcurl): enough to keep the pipe full, few enough
+	 * that a request's timeout measures the request rather than a queue,
+	 * and that memory (~30 KiB a request in flight) stays small. */
 	cap = c->aws.max_rps * 2 + 1 > 4096 ? 4096 : (unsigned)(c->aws.max_rps * 2 + 1);
+	if (cap > 16 * c->aws.max_connections)
+		cap = 16 * c->aws.max_connections;
 	if (cap < 4)
 		cap = 4;
 	e->max_inflight = cap;
@@ -123,6 +128,10 @@ static void status_timer_cb(uv_timer_t *t)
 
 	status_line(e, buf, sizeof(buf));
 	service_notify_status(buf);
+	/* Poll counters of unchanged jobs live in memory; write them out now
+	 * and then (and at shutdown) rather than a row per poll. */
+	if (++e->status_ticks % COUNTERS_FLUSH_TICKS == 0)
+		tracker_flush_dirty(e->tracker);
 }
 
 static void watchdog_timer_cb(uv_timer_t *t)
@@ -452,6 +461,8 @@ static int engine_start(struct engine *e)
 
 static void engine_release(struct engine *e)
 {
+	if (e->tracker)
+		tracker_flush_dirty(e->tracker);
 	if (e->store) {
 		int r = store_flush(e->store);
 		if (r < 0)

@@ -60,6 +60,7 @@ struct engine {
 	struct api *api;
 	struct api_context api_ctx;
 	int64_t started_ms;
+	unsigned status_ticks;
 
 	struct engine_hook *hooks;
 	size_t n_hooks;

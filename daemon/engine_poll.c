@@ -236,6 +236,7 @@ void engine_refreshed_cb(void *userdata, struct tracked_job *j, const struct job
 	(void)summary;
 	j->last_poll_ms = now;
 	j->last_success_ms = now;
+	j->dirty = true;
 	e->last_success_ms = now;
 	reschedule(e, j);
 }

@@ -553,6 +553,26 @@ static void stuck_event(struct tracker *t, const struct tracked_job *j, const st
 		   j->status_since_ms, o, now_ms);
 }
 
+static bool str_differs(const char *a, const char *b)
+{
+	return (!a != !b) || (a && b && strcmp(a, b) != 0);
+}
+
+/* Whether next changes anything of j's row beyond the poll counters. */
+static bool row_differs(const struct tracked_job *j, const struct tracked_job *next)
+{
+	return j->status != next->status || j->update_time_ms != next->update_time_ms ||
+	       j->create_time_ms != next->create_time_ms || j->status_since_ms != next->status_since_ms ||
+	       j->first_seen_ms != next->first_seen_ms ||
+	       j->consecutive_failures != next->consecutive_failures ||
+	       j->stuck_emitted != next->stuck_emitted || j->gone != next->gone ||
+	       j->watched != next->watched || str_differs(j->name, next->name) ||
+	       str_differs(j->status_code, next->status_code) ||
+	       str_differs(j->status_message, next->status_message) ||
+	       str_differs(j->collaboration_id, next->collaboration_id) ||
+	       str_differs(j->configured_audience_model_arn, next->configured_audience_model_arn);
+}
+
 int tracker_observe(struct tracker *t, const struct job_observation *obs, int64_t now_ms)
 {
 	struct tracked_job *j, next;
@@ -619,14 +639,41 @@ int tracker_observe(struct tracker *t, const struct job_observation *obs, int64_
 		t->stats.stale_observations++;
 	}
 
+	if (n == 0 && !row_differs(j, &next)) {
+		/* Only counters moved: keep them in memory (see
+		 * tracker_flush_dirty()). */
+		r = tracker_apply(j, &next);
+		if (r < 0)
+			return r;
+		j->dirty = true;
+		return 0;
+	}
 	r = tracker_commit(t, &next, events, n, added);
 	if (r < 0)
 		return r;
 	r = tracker_apply(j, &next);
 	if (r < 0)
 		return r;
+	j->dirty = false;
 	tracker_notify(t, events, n, added);
 	return (int)count_added(added, n);
+}
+
+int tracker_flush_dirty(struct tracker *t)
+{
+	int n = 0;
+
+	if (!t)
+		return -EINVAL;
+	for (size_t i = 0; i < t->n_jobs; i++) {
+		struct tracked_job *j = t->jobs[i];
+		if (!j->dirty)
+			continue;
+		tracker_put_quietly(t, j);
+		j->dirty = false;
+		n++;
+	}
+	return n;
 }
 
 int tracker_check_stuck(struct tracker *t, int64_t now_ms)

@@ -52,7 +52,8 @@ struct tracked_job {
 	/* Engine-owned: a Get is in flight, and another was asked for meanwhile. */
 	bool polling;
 	bool repoll;
-	bool mark; /* engine scratch (reload: listed in the new config) */
+	bool mark;  /* engine scratch (reload: listed in the new config) */
+	bool dirty; /* counters changed since the row was last written */
 };
 
 struct tracker_stats {
@@ -103,6 +104,12 @@ struct tracked_job *tracker_job_from_sched(struct sched_node *n);
  * events (0 for no change, a stale or duplicate observation), -ENOENT for an
  * ARN not in the table, -EINVAL for an unknown status. */
 int tracker_observe(struct tracker *t, const struct job_observation *obs, int64_t now_ms);
+/* Writes the rows of jobs whose counters (polls, last seen, ...) changed
+ * without a state change.  tracker_observe() keeps such polls in memory --
+ * a row write per unchanged poll would dominate the CPU of a large fleet --
+ * so the engine calls this now and then and at shutdown.  Returns the
+ * number of rows written. */
+int tracker_flush_dirty(struct tracker *t);
 /* Emits job.stuck for every job in a WORKING status longer than stuck_after
  * (once per stay).  Returns the number of new events. */
 int tracker_check_stuck(struct tracker *t, int64_t now_ms);

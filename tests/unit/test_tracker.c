@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "event.h"
 #include "model.h"
@@ -476,6 +477,45 @@ static void test_restart(void **state)
 	assert_int_equal(tracker_find(f->tracker, ARN)->first_seen_ms, 1000);
 }
 
+static int64_t stored_polls(const char *path)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int64_t polls = -1;
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT polls FROM jobs", -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		polls = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return polls;
+}
+
+/* An unchanged poll updates the counters in memory only (no row write per
+ * poll); tracker_flush_dirty() writes them, and a real change writes them
+ * with the state. */
+static void test_unchanged_polls_batched(void **state)
+{
+	struct fixture *f = *state;
+	struct job_observation *o = obs_new(JOB_STATUS_CREATE_IN_PROGRESS, 1000, NULL, false);
+
+	assert_int_equal(tracker_observe(f->tracker, o, 1000), 1);
+	assert_int_equal(store_flush(f->store), 0);
+	assert_int_equal(stored_polls(dbpath), 1);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(tracker_observe(f->tracker, o, 2000 + i), 0);
+	assert_int_equal(store_flush(f->store), 0);
+	assert_int_equal(stored_polls(dbpath), 1);
+	assert_int_equal(tracker_find(f->tracker, ARN)->polls, 6);
+	assert_true(tracker_find(f->tracker, ARN)->dirty);
+	assert_int_equal(tracker_flush_dirty(f->tracker), 1);
+	assert_int_equal(store_flush(f->store), 0);
+	assert_int_equal(stored_polls(dbpath), 6);
+	assert_int_equal(tracker_flush_dirty(f->tracker), 0);
+	job_observation_free(o);
+}
+
 /* A second daemon (or a lost state file row) sees the same transition: the
  * same id, stored once, no second notification. */
 static void test_same_transition_twice_stored_once(void **state)
@@ -589,6 +629,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_first_sight_already_stuck, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_poll_failures_never_events, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_restart, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_unchanged_polls_batched, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_same_transition_twice_stored_once, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_watch_unwatch, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_invalid_input, setup, teardown),
