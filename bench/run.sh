@@ -1,0 +1,68 @@
+#!/bin/bash
+# `make bench`: bench/run.sh BUILD_DIR
+#
+# Benchmarks jobwatchd against the loopback ceiling (wrk on nginx) and against the official AWS SDK for
+# JavaScript v2, and writes bench/results/latest.{md,png,json}.  Needs the Debian packages of
+# `scripts/deps.sh --bench` and node + npm.  Everything shares this machine's cores; only ratios measured in the
+# same run mean anything.
+#
+# Environment: JW_BENCH_NODE_MODULES (default ~/.cache/jobwatchd-bench: where aws-sdk is installed, never
+# committed), JW_BENCH_WINDOW (measured seconds per run, default 5), JW_BENCH_UNCAPPED=0 to skip the
+# diagnostic build with the [aws] max_rps cap lifted.
+set -euo pipefail
+
+build=${1:?usage: bench/run.sh BUILD_DIR}
+src=$(cd "$(dirname "$0")/.." && pwd)
+case $build in /*) ;; *) build=$src/$build ;; esac
+out=$src/bench/results
+nm_dir=${JW_BENCH_NODE_MODULES:-${XDG_CACHE_HOME:-$HOME/.cache}/jobwatchd-bench}
+window=${JW_BENCH_WINDOW:-5}
+t0=$(date +%s)
+
+for c in nginx wrk gnuplot node npm openssl python3; do
+	command -v "$c" >/dev/null || { echo "bench: $c is missing (scripts/deps.sh --bench)" >&2; exit 1; }
+done
+
+# Benchmark an optimized build.  BUILD_DIR is used when it is Release or RelWithDebInfo; otherwise (the
+# default `make` tree can be an unoptimized -O0 one) a RelWithDebInfo tree BUILD_DIR-bench is built.
+bt=$(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$build/CMakeCache.txt" 2>/dev/null || true)
+case $bt in
+Release | RelWithDebInfo) bin=$build/jobwatchd ;;
+*)
+	echo "bench: $build is not an optimized build (CMAKE_BUILD_TYPE='$bt'); building $build-bench" >&2
+	cmake -S "$src" -B "$build-bench" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake --build "$build-bench" -j"$(nproc)" --target jobwatchd >/dev/null
+	bin=$build-bench/jobwatchd
+	;;
+esac
+
+# Diagnostic only, never shipped: the same sources with the [aws] max_rps ceiling (1000) raised to 10^6, to
+# show what the engine does when the configuration does not cap it.  The copy keeps mtimes (cp -a), so
+# rebuilds are incremental.
+uncapped_args=()
+if [ "${JW_BENCH_UNCAPPED:-1}" != 0 ]; then
+	usrc=$build-bench-uncapped/src
+	rm -rf "$usrc"
+	mkdir -p "$usrc"
+	cp -a "$src/daemon" "$src/cmake" "$src/tests" "$src/CMakeLists.txt" "$usrc/"
+	keys=$usrc/daemon/config_keys.c
+	grep -q '{"aws.max_rps", CONFIG_SECTION_AWS, KT_RPS, G(aws.max_rps), "5", 0, 1000}' "$keys" || {
+		echo "bench: daemon/config_keys.c changed; cannot lift the max_rps cap" >&2
+		exit 1
+	}
+	sed -i 's/{"aws.max_rps", CONFIG_SECTION_AWS, KT_RPS, G(aws.max_rps), "5", 0, 1000}/{"aws.max_rps", CONFIG_SECTION_AWS, KT_RPS, G(aws.max_rps), "5", 0, 1000000}/' "$keys"
+	cmake -S "$usrc" -B "$build-bench-uncapped/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake --build "$build-bench-uncapped/build" -j"$(nproc)" --target jobwatchd >/dev/null
+	uncapped_args=(--uncapped "$build-bench-uncapped/build/jobwatchd")
+fi
+
+if [ ! -f "$nm_dir/node_modules/aws-sdk/package.json" ]; then
+	mkdir -p "$nm_dir"
+	cp "$src/bench/package.json" "$nm_dir/"
+	(cd "$nm_dir" && npm install --no-audit --no-fund --loglevel=error >/dev/null)
+fi
+
+python3 "$src/bench/bench.py" --binary "$bin" "${uncapped_args[@]}" --node-modules "$nm_dir/node_modules" \
+	--out "$out" --window "$window"
+python3 "$src/bench/report.py" "$out/latest.json" "$out/latest.md" "$out/latest.png" --total-s $(($(date +%s) - t0))
+echo "bench: wrote $out/latest.md and $out/latest.png in $(($(date +%s) - t0)) s"
