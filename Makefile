@@ -36,7 +36,7 @@ install: build
 	cmake --install $(BUILD_DIR) $(if $(PREFIX),--prefix $(PREFIX))
 
 demo: build
-	@scripts/deps.sh --test
+	@scripts/deps.sh --demo
 	@scripts/demo.sh $(BUILD_DIR)
 
 bench: build

@@ -10,11 +10,13 @@ libsystemd-dev libinih-dev libsqlite3-dev libxml2-dev libcmocka-dev libmicrohttp
 test_pkgs="python3 openssl systemd jq util-linux nodejs npm sqlite3 man-db groff-base scdoc valgrind curl"
 bench_pkgs="nginx-light wrk gnuplot-nox linux-perf valgrind"
 fuzz_pkgs="clang libclang-rt-14-dev"
+demo_pkgs="python3 openssl"
 
 want="$build_pkgs"
 for arg in "$@"; do
 	case "$arg" in
 	--test) want="$want $test_pkgs" ;;
+	--demo) want="$want $demo_pkgs" ;;
 	--bench) want="$want $test_pkgs $bench_pkgs" ;;
 	--fuzz) want="$want $fuzz_pkgs" ;;
 	*) echo "deps.sh: unknown option $arg" >&2; exit 2 ;;
