@@ -330,6 +330,13 @@ out:
 
 /* ---- STS XML ---- */
 
+static void xml_quiet(void *ctx, const char *msg, ...)
+{
+	(void)ctx;
+	(void)msg;
+}
+
+
 static bool xml_is(const xmlNode *n, const char *name)
 {
 	return n && n->type == XML_ELEMENT_NODE && n->name && strcmp((const char *)n->name, name) == 0;
@@ -416,6 +423,9 @@ int creds_parse_sts_xml(const char *body, size_t len, const char *action, const 
 
 	/* No XML_PARSE_NOENT (no entity substitution), no DTD loading, no
 	 * network; errors are reported through the return value only. */
+	/* Encoding errors bypass XML_PARSE_NOERROR and go to libxml2's
+	 * generic handler (stderr): silence it, the caller reports the error. */
+	xmlSetGenericErrorFunc(NULL, xml_quiet);
 	doc = xmlReadMemory(body, (int)len, "sts.xml", NULL,
 			    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA);
 	if (!doc) {

@@ -86,12 +86,17 @@ char *payload_summary_line(const struct event *e)
 {
 	const struct job_observation *o = e->job;
 	const char *st = status_or_null(e->status), *prev = status_or_null(e->previous_status);
-	_cleanup_free_ char *name = clip_text(display_name(e), 256, true);
-	_cleanup_free_ char *msg = NULL;
+	_cleanup_free_ char *name = clip_text(display_name(e), PAYLOAD_MAX_NAME, true);
+	_cleanup_free_ char *msg = NULL, *code = NULL;
 	struct dynbuf b;
 
 	if (!name)
 		return NULL;
+	if (o && o->status_code) {
+		code = clip_text(o->status_code, PAYLOAD_MAX_CODE, true);
+		if (!code)
+			return NULL;
+	}
 	if (o && o->status_message) {
 		msg = clip_text(o->status_message, SUMMARY_MAX_MESSAGE, true);
 		if (!msg)
@@ -126,10 +131,10 @@ char *payload_summary_line(const struct event *e)
 	}
 	/* The reason only matters where there is one: failures and stuck jobs
 	 * carry statusDetails, progress does not. */
-	if (e->type != EVENT_JOB_GONE && o && (o->status_code || msg)) {
+	if (e->type != EVENT_JOB_GONE && o && (code || msg)) {
 		dynbuf_appends(&b, ": ");
-		if (o->status_code)
-			dynbuf_appendf(&b, "%s%s", o->status_code, msg ? ": " : "");
+		if (code)
+			dynbuf_appendf(&b, "%s%s", code, msg ? ": " : "");
 		if (msg)
 			dynbuf_appends(&b, msg);
 	}
@@ -165,16 +170,32 @@ char *payload_slack_escape(const char *s)
 	return dynbuf_take(&b);
 }
 
+/* Every string field goes through here, clipped: the API parser accepts
+ * long strings, and a payload must always fit PAYLOAD_MAX_BYTES -- a body
+ * that cannot be built is an event that can never be delivered. */
+static void add_clipped(cJSON *obj, const char *k, const char *v, size_t max)
+{
+	_cleanup_free_ char *c = NULL;
+
+	if (strlen(v) > max) {
+		c = clip_text(v, max, false);
+		if (!c)
+			return;
+		v = c;
+	}
+	cJSON_AddStringToObject(obj, k, v);
+}
+
 static void add_str(cJSON *obj, const char *k, const char *v)
 {
 	if (v)
-		cJSON_AddStringToObject(obj, k, v);
+		add_clipped(obj, k, v, PAYLOAD_MAX_FIELD);
 }
 
 static void add_str_or_null(cJSON *obj, const char *k, const char *v)
 {
 	if (v)
-		cJSON_AddStringToObject(obj, k, v);
+		add_clipped(obj, k, v, PAYLOAD_MAX_FIELD);
 	else
 		cJSON_AddNullToObject(obj, k);
 }
@@ -242,7 +263,8 @@ static char *build_json(const struct event *e, size_t message_max, bool with_met
 	add_str_or_null(data, "status", status_or_null(e->status));
 	if (o && (o->status_code || o->status_message)) {
 		cJSON *d = cJSON_AddObjectToObject(data, "statusDetails");
-		add_str(d, "statusCode", o->status_code);
+		if (o->status_code)
+			add_clipped(d, "statusCode", o->status_code, PAYLOAD_MAX_CODE);
 		if (o->status_message) {
 			char *m = clip_text(o->status_message, message_max, false);
 			if (m)
@@ -384,8 +406,8 @@ static cJSON *am_labels(const struct event *e, const char *alertname)
 	if (!l)
 		return NULL;
 	cJSON_AddStringToObject(l, "alertname", alertname);
-	cJSON_AddStringToObject(l, "jobArn", o && o->arn ? o->arn : "");
-	cJSON_AddStringToObject(l, "jobName", display_name(e));
+	add_str(l, "jobArn", o && o->arn ? o->arn : "");
+	add_clipped(l, "jobName", display_name(e), PAYLOAD_MAX_NAME);
 	add_str(l, "status", status_or_null(e->status));
 	add_str(l, "previousStatus", status_or_null(e->previous_status));
 	add_str(l, "collaborationId", o ? o->collaboration_id : NULL);
@@ -411,8 +433,9 @@ static cJSON *am_annotations(const struct event *e, size_t message_max)
 		_cleanup_free_ char *m =
 		    o->status_message ? clip_text(o->status_message, message_max, false) : NULL;
 		dynbuf_init(&b, PAYLOAD_MAX_BYTES);
-		dynbuf_appendf(&b, "%s%s%s", o->status_code ? o->status_code : "",
-			       o->status_code && m ? ": " : "", m ? m : "");
+		_cleanup_free_ char *code =
+		    o->status_code ? clip_text(o->status_code, PAYLOAD_MAX_CODE, false) : NULL;
+		dynbuf_appendf(&b, "%s%s%s", code ? code : "", code && m ? ": " : "", m ? m : "");
 		if (b.data)
 			cJSON_AddStringToObject(a, "description", b.data);
 		dynbuf_free(&b);

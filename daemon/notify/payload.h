@@ -22,6 +22,11 @@
 #define PAYLOAD_MAX_BYTES (20 * 1024)
 /* Longest status message copied into a payload (bytes, before escaping). */
 #define PAYLOAD_MAX_MESSAGE 4096
+/* Caps on the other string fields (an ARN is at most 2048 by the API's
+ * pattern, and validated): names, status codes, anything else. */
+#define PAYLOAD_MAX_FIELD 2048
+#define PAYLOAD_MAX_NAME  256
+#define PAYLOAD_MAX_CODE  256
 
 enum payload_format {
 	PAYLOAD_FORMAT_JSON,

@@ -25,9 +25,16 @@
 
 #define FUZZ_CONFIG_MARKER "#--dropin--"
 
-static char fuzz_config_dir[4096];
-static char fuzz_config_main[4200];
-static char fuzz_config_dropin[4300];
+static char fuzz_config_dir[1024];
+static char fuzz_config_main[1024];
+static char fuzz_config_dropin[1024];
+
+/* snprintf that must not truncate (the paths are short). */
+#define FUZZ_CONFIG_PATH(buf, ...)                                                                          \
+	do {                                                                                                \
+		int n_ = snprintf(buf, sizeof(buf), __VA_ARGS__);                                           \
+		FUZZ_CHECK(n_ > 0 && (size_t)n_ < sizeof(buf));                                             \
+	} while (0)
 
 static void fuzz_config_write(const char *path, const void *data, size_t size, mode_t mode)
 {
@@ -47,16 +54,16 @@ static const char *const fuzz_config_aux[] = {"arns.txt", "secret", "headers", "
 
 static void fuzz_config_cleanup(void)
 {
-	char p[4400];
+	char p[1024];
 
 	if (!fuzz_config_dir[0])
 		return;
 	unlink(fuzz_config_dropin);
-	snprintf(p, sizeof(p), "%s.d", fuzz_config_main);
+	FUZZ_CONFIG_PATH(p, "%s.d", fuzz_config_main);
 	rmdir(p);
 	unlink(fuzz_config_main);
 	for (size_t i = 0; i < ELEMENTSOF(fuzz_config_aux); i++) {
-		snprintf(p, sizeof(p), "%s/%s", fuzz_config_dir, fuzz_config_aux[i]);
+		FUZZ_CONFIG_PATH(p, "%s/%s", fuzz_config_dir, fuzz_config_aux[i]);
 		unlink(p);
 	}
 	rmdir(fuzz_config_dir);
@@ -65,32 +72,32 @@ static void fuzz_config_cleanup(void)
 
 static void fuzz_config_setup(void)
 {
-	static const char arns[] = "# two jobs\n"
-				   "arn:aws:cleanrooms-ml:us-east-1:123456789012:audience-generation-job/f1\n"
-				   "arn:aws:cleanrooms-ml:us-east-1:123456789012:audience-generation-job/f2\n";
+	static const char arns[] =
+	    "# two jobs\n"
+	    "arn:aws:cleanrooms-ml:us-east-1:123456789012:audience-generation-job/f1\n"
+	    "arn:aws:cleanrooms-ml:us-east-1:123456789012:audience-generation-job/f2\n";
 	static const char secret[] = "whsec_ZnV6ei1zZWNyZXQtdmFsdWU=\n";
 	static const char headers[] = "X-Api-Key: fuzz\n";
 	const char *tmp = getenv("TMPDIR");
-	char p[4400];
+	char p[1024];
 
 	if (fuzz_config_dir[0])
 		return;
-	snprintf(fuzz_config_dir, sizeof(fuzz_config_dir), "%s/jw-fuzz-config-XXXXXX",
-		 str_empty(tmp) ? "/tmp" : tmp);
+	FUZZ_CONFIG_PATH(fuzz_config_dir, "%s/jw-fuzz-config-XXXXXX", str_empty(tmp) ? "/tmp" : tmp);
 	FUZZ_CHECK(mkdtemp(fuzz_config_dir));
-	snprintf(fuzz_config_main, sizeof(fuzz_config_main), "%s/jobwatchd.conf", fuzz_config_dir);
-	snprintf(p, sizeof(p), "%s.d", fuzz_config_main);
+	FUZZ_CONFIG_PATH(fuzz_config_main, "%s/jobwatchd.conf", fuzz_config_dir);
+	FUZZ_CONFIG_PATH(p, "%s.d", fuzz_config_main);
 	FUZZ_CHECK(mkdir(p, 0700) == 0);
-	snprintf(fuzz_config_dropin, sizeof(fuzz_config_dropin), "%s/10-fuzz.conf", p);
-	snprintf(p, sizeof(p), "%s/arns.txt", fuzz_config_dir);
+	FUZZ_CONFIG_PATH(fuzz_config_dropin, "%s/10-fuzz.conf", p);
+	FUZZ_CONFIG_PATH(p, "%s/arns.txt", fuzz_config_dir);
 	fuzz_config_write(p, arns, sizeof(arns) - 1, 0644);
-	snprintf(p, sizeof(p), "%s/secret", fuzz_config_dir);
+	FUZZ_CONFIG_PATH(p, "%s/secret", fuzz_config_dir);
 	fuzz_config_write(p, secret, sizeof(secret) - 1, 0600);
-	snprintf(p, sizeof(p), "%s/headers", fuzz_config_dir);
+	FUZZ_CONFIG_PATH(p, "%s/headers", fuzz_config_dir);
 	fuzz_config_write(p, headers, sizeof(headers) - 1, 0600);
-	snprintf(p, sizeof(p), "%s/token", fuzz_config_dir);
+	FUZZ_CONFIG_PATH(p, "%s/token", fuzz_config_dir);
 	fuzz_config_write(p, secret, sizeof(secret) - 1, 0600);
-	snprintf(p, sizeof(p), "%s/ca.pem", fuzz_config_dir);
+	FUZZ_CONFIG_PATH(p, "%s/ca.pem", fuzz_config_dir);
 	fuzz_config_write(p, "", 0, 0644);
 	atexit(fuzz_config_cleanup);
 }

@@ -37,8 +37,9 @@ static void fuzz_creds_check(int r, struct aws_credentials *c, const char *err, 
 static void fuzz_creds_ini(const char *text, size_t len, enum creds_ini_kind kind)
 {
 	static const char *const profiles[] = {"default", "prod", "dev", "profile x", ""};
-	static const char *const keys[] = {"aws_access_key_id", "aws_secret_access_key", "region",
-					   "credential_process", "role_arn", "source_profile"};
+	static const char *const keys[] = {
+	    "aws_access_key_id", "aws_secret_access_key", "region", "credential_process",
+	    "role_arn",		 "source_profile"};
 	struct creds_ini *f = NULL;
 	char err[256] = "";
 	int r;
@@ -106,7 +107,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (int imds = 0; imds <= 1; imds++) {
 		c = NULL;
 		err[0] = '\0';
-		r = creds_parse_http_json(body, size, imds, imds ? "imds" : "container", &c, err, sizeof(err));
+		r = creds_parse_http_json(body, size, imds, imds ? "imds" : "container", &c, err,
+					  sizeof(err));
 		fuzz_creds_check(r, c, err, sizeof(err));
 	}
 
@@ -121,8 +123,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			c = NULL;
 			err[0] = '\0';
 			memset(code, 0x5a, sizeof(code));
-			r = creds_parse_sts_xml(body, size, a ? "AssumeRoleWithWebIdentity" : "AssumeRole", "sts",
-						&c, code, sizeof(code), err, sizeof(err));
+			r = creds_parse_sts_xml(body, size, a ? "AssumeRoleWithWebIdentity" : "AssumeRole",
+						"sts", &c, code, sizeof(code), err, sizeof(err));
 			FUZZ_CHECK(fuzz_terminated(code, sizeof(code)));
 			FUZZ_CHECK(r != -EACCES || err[0]);
 			fuzz_creds_check(r, c, err, sizeof(err));

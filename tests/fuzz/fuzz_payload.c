@@ -63,11 +63,27 @@ static bool fuzz_payload_utf8(const char *s)
 
 static bool fuzz_payload_obs_utf8(const struct job_observation *o, const char *region)
 {
+	for (size_t i = 0; i < o->n_relevance_metrics; i++)
+		if (!fuzz_payload_utf8(o->relevance_metrics[i].audience_size_type))
+			return false;
 	return fuzz_payload_utf8(o->name) && fuzz_payload_utf8(o->description) &&
 	       fuzz_payload_utf8(o->status_code) && fuzz_payload_utf8(o->status_message) &&
 	       fuzz_payload_utf8(o->arn) && fuzz_payload_utf8(o->configured_audience_model_arn) &&
-	       fuzz_payload_utf8(o->collaboration_id) && fuzz_payload_utf8(region) &&
-	       (o->n_relevance_metrics == 0 || fuzz_payload_utf8(o->relevance_metrics[0].audience_size_type));
+	       fuzz_payload_utf8(o->collaboration_id) && fuzz_payload_utf8(region);
+}
+
+#define FUZZ_PAYLOAD_ARN "arn:aws:cleanrooms-ml:us-east-1:123456789012:audience-generation-job/fuzz"
+
+static bool fuzz_payload_region_ok(const char *r)
+{
+	size_t n = strlen(r);
+
+	if (n == 0 || n > 32)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((r[i] >= 'a' && r[i] <= 'z') || (r[i] >= '0' && r[i] <= '9') || r[i] == '-'))
+			return false;
+	return true;
 }
 
 /* The raw-lines fallback (see the top of the file). */
@@ -87,12 +103,20 @@ static struct job_observation *fuzz_payload_from_lines(const uint8_t *data, size
 	o->arn = fuzz_next_line(&p, &left);
 	o->configured_audience_model_arn = fuzz_next_line(&p, &left);
 	o->collaboration_id = fuzz_next_line(&p, &left);
-	/* The API parser never lets a job through without these two. */
+	/* What the API parser could never let through is not fuzzed: a job has
+	 * a name and a valid ARN (the other strings are any length up to
+	 * AWS_MAX_STRING), and the region comes from the validated config. */
 	if (!o->name)
 		o->name = fuzz_strndup((const uint8_t *)"", 0);
-	if (!o->arn)
-		o->arn = fuzz_strndup((const uint8_t *)"", 0);
+	if (!o->arn || !arn_is_audience_generation_job(o->arn)) {
+		free(o->arn);
+		o->arn = fuzz_strndup((const uint8_t *)FUZZ_PAYLOAD_ARN, strlen(FUZZ_PAYLOAD_ARN));
+	}
 	*ret_region = fuzz_next_line(&p, &left);
+	if (!*ret_region || !fuzz_payload_region_ok(*ret_region)) {
+		free(*ret_region);
+		*ret_region = fuzz_strndup((const uint8_t *)"us-east-1", 9);
+	}
 	/* Times only as the API parser could produce them. */
 	line = fuzz_next_line(&p, &left);
 	if (line && parse_iso8601_ms(line, &ms) >= 0)
@@ -142,6 +166,18 @@ static void fuzz_payload_check(const struct event *e, bool utf8_in)
 		cJSON *j;
 
 		if (!body) {
+			if (f != PAYLOAD_FORMAT_ALERTMANAGER || payload_alertmanager_relevant(e))
+				fprintf(
+				    stderr,
+				    "no %s body for %s: len name=%zu desc=%zu code=%zu message=%zu arn=%zu "
+				    "region=%zu\n",
+				    payload_format_to_string((enum payload_format)f),
+				    event_type_to_string(e->type), e->job->name ? strlen(e->job->name) : 0,
+				    e->job->description ? strlen(e->job->description) : 0,
+				    e->job->status_code ? strlen(e->job->status_code) : 0,
+				    e->job->status_message ? strlen(e->job->status_message) : 0,
+				    e->job->arn ? strlen(e->job->arn) : 0,
+				    e->region ? strlen(e->region) : 0);
 			FUZZ_CHECK(f == PAYLOAD_FORMAT_ALERTMANAGER && !payload_alertmanager_relevant(e));
 			continue;
 		}
@@ -154,8 +190,8 @@ static void fuzz_payload_check(const struct event *e, bool utf8_in)
 		}
 		j = cJSON_Parse(body);
 		if (!j)
-			fprintf(stderr, "not JSON (%s):\n%s\n", payload_format_to_string((enum payload_format)f),
-				body);
+			fprintf(stderr, "not JSON (%s):\n%s\n",
+				payload_format_to_string((enum payload_format)f), body);
 		FUZZ_CHECK(j);
 		if (f == PAYLOAD_FORMAT_JSON) {
 			const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "type");
@@ -213,8 +249,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			o->status = JOB_STATUS_GONE;
 			break;
 		}
-		event_compute_id(o->arn ? o->arn : "", e.previous_status, e.status, o->update_time_ms, e.type,
-				 e.id);
+		event_compute_id(o->arn ? o->arn : "", e.previous_status, e.status, o->update_time_ms,
+				 e.type, e.id);
 		FUZZ_CHECK(strlen(e.id) == EVENT_ID_LEN);
 		fuzz_payload_check(&e, utf8_in);
 		o->status = status;
