@@ -5,15 +5,19 @@ Runs, side by side on this machine and in one go:
   * nginx (nginx-light) from a temp prefix on 127.0.0.1, plain HTTP/1.1 and TLS+HTTP/2 (test CA), answering every
     /audience-generation-job/ARN with a ~700-byte Get body that names that ARN (bench/nginx.conf.in);
   * the ceiling: wrk -t1 -c64 -d5s against one job path of that server (HTTP and TLS; wrk speaks HTTP/1.1);
-  * jobwatchd polling N jobs (arn_file) as fast as its configuration allows, at N = 1k, 10k, 100k (HTTP) and 10k
-    (TLS/HTTP/2); optionally a bench-only build with the max_rps cap lifted (--uncapped BINARY);
-  * the peer: bench/sdk_poller.js (aws-sdk v2) with the same concurrency against the same server;
+  * jobwatchd polling N jobs (arn_file) as fast as it can ([aws] max_rps = 100000, the configuration's maximum,
+    max_connections = 64), at N = 1k, 10k, 100k (HTTP) and 10k (TLS/HTTP/2); and at 10k jobs paced by
+    max_rps = 1000 (HTTP, TLS), to compare CPU per poll with the SDK at the same rate;
+  * the peer: bench/sdk_poller.js (aws-sdk v2) with the same concurrency against the same server, as fast as it
+    can and paced at 1000 calls/s;
   * transition latency with tests/fake/fake_crml.py flipping K of N jobs and tests/fake/webhook_receiver.py.
 
 How polls are counted: nginx's stub_status "requests" counter, read at the start and the end of a steady window
 (costs nothing per request, unlike an access log); non-2xx answers are logged to a file (there must be none),
 and the daemon's stderr is checked for "poll of ... failed" warnings, so a counted request is a successful poll
 (the daemon treats a 200 naming another job as a failure, and the body always names the requested job).
+The daemon's own counter (jobwatchd_api_requests_total of GetAudienceGenerationJob on /metrics, over a unix
+socket listener) is read at the same moments and reported next to the server's count.
 CPU = utime+stime of the process from /proc/PID/stat over the same window; peak RSS = VmHWM.
 start->READY = from spawn to the READY=1 datagram on an abstract AF_UNIX NOTIFY_SOCKET.
 
@@ -45,6 +49,12 @@ ACCOUNT = "111122223333"
 AKID = "AKIDJWBENCHEXAMPLE01"
 SECRET = "jwBenchSecretKey/Zz9+NotARealKey0000000000"
 CONCURRENCY = 64  # wrk -c64, the daemon's max_connections, the SDK's sockets and calls in flight
+# "As fast as it can": the largest [aws] max_rps the configuration accepts.  The engine then admits
+# min(2*max_rps+1, 16*max_connections, 4096) = 1024 requests; 64 are on the wire over HTTP/1.1, the rest wait in
+# libcurl's queue (over HTTP/2 they are multiplexed as streams).
+FAST_RPS = 100000
+# The common rate of the "equal work" CPU comparison: low enough that both programs keep it on this box.
+PACED_RPS = 1000
 
 
 def log(msg):
@@ -230,6 +240,9 @@ class Notify:
 
 class Daemon:
     def __init__(self, binary, tmp, name, cfg):
+        self.metrics_sock = None
+        if "http" in cfg:
+            self.metrics_sock = cfg["http"]["listen"][len("unix:"):]
         self.conf = os.path.join(tmp, name + ".conf")
         with open(self.conf, "w") as f:
             f.write(ini(cfg))
@@ -252,6 +265,29 @@ class Daemon:
             raise RuntimeError("jobwatchd did not get READY; see %s" % self.stderr_path)
         return t - self.t_spawn
 
+    def get_polls(self):
+        """GetAudienceGenerationJob requests the daemon counted (its /metrics), or None without a listener."""
+        if not self.metrics_sock:
+            return None
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC) as s:
+                s.settimeout(5)
+                s.connect(self.metrics_sock)
+                s.sendall(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                chunks = []
+                while True:
+                    c = s.recv(65536)
+                    if not c:
+                        break
+                    chunks.append(c)
+        except OSError:
+            return None
+        total = 0
+        for line in b"".join(chunks).decode(errors="replace").splitlines():
+            if line.startswith("jobwatchd_api_requests_total{") and "GetAudienceGenerationJob" in line:
+                total += int(float(line.rsplit(None, 1)[1]))
+        return total
+
     def poll_warnings(self):
         with open(self.stderr_path, errors="replace") as f:
             text = f.read()
@@ -270,37 +306,43 @@ class Daemon:
         return self.proc.returncode
 
 
-def daemon_poll_cfg(url, arn_file, state, ca=None, max_rps=1000):
+def daemon_poll_cfg(url, arn_file, state, ca=None, max_rps=FAST_RPS, metrics_sock=None):
     aws = {"region": REGION, "endpoint": url, "max_rps": max_rps, "max_connections": CONCURRENCY, "timeout": "15s"}
     if ca:
         aws["ca_file"] = ca
     # Every job is ACTIVE (settled): settled_interval drives the rate; 1ms makes every job due again as soon as
     # its answer arrives, so [aws] max_rps and max_connections are the only brakes.
-    return {"aws": aws,
-            "poll": {"interval": "1ms", "settled_interval": "1ms", "failed_interval": "1s", "jitter": "0%",
-                     "stuck_after": "0"},
-            "jobs": {"arn_file": arn_file}, "state": {"path": state}, "journal": {"enabled": "no"}}
+    cfg = {"aws": aws,
+           "poll": {"interval": "1ms", "settled_interval": "1ms", "failed_interval": "1s", "jitter": "0%",
+                    "stuck_after": "0"},
+           "jobs": {"arn_file": arn_file}, "state": {"path": state}, "journal": {"enabled": "no"}}
+    if metrics_sock:
+        cfg["http"] = {"listen": "unix:" + metrics_sock}
+    return cfg
 
 
-def run_daemon(binary, tmp, ng, n, tls, warmup, window, tag, ca=None, restart=False, perf=None, max_rps=1000):
+def run_daemon(binary, tmp, ng, n, tls, warmup, window, tag, ca=None, restart=False, perf=None, max_rps=FAST_RPS):
     arn_file = os.path.join(tmp, "arns-%d.txt" % n)
     if not os.path.exists(arn_file):
         write_arns(arn_file, n)
     state = os.path.join(tmp, "state-%s.db" % tag)
     url = ng.tls_url if tls else ng.http_url
     name = "jobwatchd-%s" % tag
-    d = Daemon(binary, tmp, name, daemon_poll_cfg(url, arn_file, state, ca if tls else None, max_rps))
-    res = {"n": n, "tls": tls, "tag": tag}
+    d = Daemon(binary, tmp, name, daemon_poll_cfg(url, arn_file, state, ca if tls else None, max_rps,
+                                                  os.path.join(tmp, name + ".sock")))
+    res = {"n": n, "tls": tls, "tag": tag, "max_rps": max_rps, "max_connections": CONCURRENCY}
 
     def window_stats(prefix, secs):
-        bad0, r0, c0, t0 = ng.bad_count(), ng.requests(), proc_cpu_s(d.pid), time.monotonic()
+        m0, bad0, r0, c0, t0 = d.get_polls(), ng.bad_count(), ng.requests(), proc_cpu_s(d.pid), time.monotonic()
         if perf and prefix == "":
             subprocess.run(["perf", "record", "-q", "-F", "999", "--call-graph", "dwarf,16384", "-p", str(d.pid),
                             "-o", perf, "--", "sleep", str(secs)], check=True, stdout=subprocess.DEVNULL)
         else:
             time.sleep(secs)
-        bad1, r1, c1, t1 = ng.bad_count(), ng.requests(), proc_cpu_s(d.pid), time.monotonic()
+        m1, bad1, r1, c1, t1 = d.get_polls(), ng.bad_count(), ng.requests(), proc_cpu_s(d.pid), time.monotonic()
         polls = r1 - r0 - 1  # minus our own status request
+        if m0 is not None and m1 is not None:
+            res[prefix + "daemon_polls_per_s"] = (m1 - m0) / (t1 - t0)
         res.update({prefix + "polls": polls, prefix + "seconds": t1 - t0, prefix + "polls_per_s": polls / (t1 - t0),
                     prefix + "cpu_s": c1 - c0,
                     prefix + "cpu_s_per_10k": (c1 - c0) / polls * 1e4 if polls > 0 else None,
@@ -330,7 +372,8 @@ def run_daemon(binary, tmp, ng, n, tls, warmup, window, tag, ca=None, restart=Fa
         res["exit"] = d.stop()
     if restart:
         # start->READY again on the database the first run wrote (the usual case: a service restart).
-        d = Daemon(binary, tmp, name + "-restart", daemon_poll_cfg(url, arn_file, state, ca if tls else None, max_rps))
+        d = Daemon(binary, tmp, name + "-restart", daemon_poll_cfg(url, arn_file, state, ca if tls else None,
+                                                                   max_rps))
         try:
             res["ready_restart_s"] = d.wait_ready()
         finally:
@@ -543,14 +586,15 @@ def run_bulk_refresh(binary, tmp, n=1000, list_interval_s=2, measure_s=20):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--binary", required=True)
-    ap.add_argument("--uncapped", help="bench-only build with the [aws] max_rps cap lifted")
     ap.add_argument("--node-modules", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--window", type=float, default=5.0)
     ap.add_argument("--warmup", type=float, default=2.0)
     ap.add_argument("--sizes", default="1000,10000,100000")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir")
-    ap.add_argument("--profile", metavar="PERF_DATA", help="only: perf record jobwatchd at 10k jobs (HTTP, TLS)")
+    ap.add_argument("--profile", metavar="PERF_DATA",
+                    help="only: perf record jobwatchd at 10k jobs as fast as it can (PERF_DATA.http, .tls), paced "
+                         "(.http-paced), and at 1k jobs (.http-1000)")
     a = ap.parse_args()
 
     tmp = tempfile.mkdtemp(prefix="jwbench-")
@@ -578,7 +622,11 @@ def main():
             results["profile"] = [
                 run_daemon(a.binary, tmp, ng, 10000, False, a.warmup, a.window, "http-10000", perf=a.profile + ".http"),
                 run_daemon(a.binary, tmp, ng, 10000, True, a.warmup, a.window, "tls-10000", ca=ca,
-                           perf=a.profile + ".tls")]
+                           perf=a.profile + ".tls"),
+                run_daemon(a.binary, tmp, ng, 10000, False, a.warmup, a.window, "http-10000-paced",
+                           perf=a.profile + ".http-paced", max_rps=PACED_RPS),
+                run_daemon(a.binary, tmp, ng, 1000, False, a.warmup, a.window, "http-1000",
+                           perf=a.profile + ".http-1000")]
             return
         wrk(ng.http_url + path, 1)  # warm-up
         results["wrk_http"] = wrk(ng.http_url + path, 5)
@@ -590,18 +638,20 @@ def main():
             runs.append(run_daemon(a.binary, tmp, ng, n, False, a.warmup, a.window, "http-%d" % n,
                                    restart=(n == max(sizes))))
         runs.append(run_daemon(a.binary, tmp, ng, 10000, True, a.warmup, a.window, "tls-10000", ca=ca))
+        # Paced: the same 10k jobs held to PACED_RPS by [aws] max_rps, for the equal-rate CPU comparison.
+        runs.append(run_daemon(a.binary, tmp, ng, 10000, False, a.warmup, a.window, "http-10000-paced",
+                               max_rps=PACED_RPS))
+        runs.append(run_daemon(a.binary, tmp, ng, 10000, True, a.warmup, a.window, "tls-10000-paced", ca=ca,
+                               max_rps=PACED_RPS))
         results["jobwatchd"] = runs
-        if a.uncapped:
-            results["uncapped"] = [run_daemon(a.uncapped, tmp, ng, 10000, False, a.warmup, a.window,
-                                              "uncapped-http-10000", max_rps=1000000),
-                                   run_daemon(a.uncapped, tmp, ng, 10000, True, a.warmup, a.window,
-                                              "uncapped-tls-10000", ca=ca, max_rps=1000000)]
-        # The SDK twice: paced at jobwatchd's rate (1000/s: the CPU-per-poll target compares equal work rates;
-        # per-poll cost falls as the rate rises, for both) and as fast as it can (against the cap-lifted build).
-        results["sdk"] = [run_sdk(a.node_modules, tmp, ng, 10000, False, ca, a.warmup, a.window, rate=1000),
-                          run_sdk(a.node_modules, tmp, ng, 10000, True, ca, a.warmup, a.window, rate=1000),
-                          run_sdk(a.node_modules, tmp, ng, 10000, False, ca, a.warmup, a.window),
-                          run_sdk(a.node_modules, tmp, ng, 10000, True, ca, a.warmup, a.window)]
+        results["paced_rps"] = PACED_RPS
+        # The SDK as fast as it can with the same 64 sockets / calls in flight (the target of issue 8: both
+        # programs polling as fast as they can at the same concurrency), and paced at PACED_RPS (equal work rate;
+        # per-poll cost falls as the rate rises, for both programs).
+        results["sdk"] = [run_sdk(a.node_modules, tmp, ng, 10000, False, ca, a.warmup, a.window),
+                          run_sdk(a.node_modules, tmp, ng, 10000, True, ca, a.warmup, a.window),
+                          run_sdk(a.node_modules, tmp, ng, 10000, False, ca, a.warmup, a.window, rate=PACED_RPS),
+                          run_sdk(a.node_modules, tmp, ng, 10000, True, ca, a.warmup, a.window, rate=PACED_RPS)]
         # wrk again at the end: the box is shared, the ceiling moves; the report uses the mean of both runs.
         results["wrk_http_end"] = wrk(ng.http_url + path, 5)
         results["wrk_tls_end"] = wrk(ng.tls_url + path, 5)

@@ -7,8 +7,7 @@
 # same run mean anything.
 #
 # Environment: JW_BENCH_NODE_MODULES (default ~/.cache/jobwatchd-bench: where aws-sdk is installed, never
-# committed), JW_BENCH_WINDOW (measured seconds per run, default 5), JW_BENCH_UNCAPPED=0 to skip the
-# diagnostic build with the [aws] max_rps cap lifted.
+# committed), JW_BENCH_WINDOW (measured seconds per run, default 5).
 set -euo pipefail
 
 build=${1:?usage: bench/run.sh BUILD_DIR}
@@ -36,33 +35,13 @@ Release | RelWithDebInfo) bin=$build/jobwatchd ;;
 	;;
 esac
 
-# Diagnostic only, never shipped: the same sources with the [aws] max_rps ceiling (1000) raised to 10^6, to
-# show what the engine does when the configuration does not cap it.  The copy keeps mtimes (cp -a), so
-# rebuilds are incremental.
-uncapped_args=()
-if [ "${JW_BENCH_UNCAPPED:-1}" != 0 ]; then
-	usrc=$build-bench-uncapped/src
-	rm -rf "$usrc"
-	mkdir -p "$usrc"
-	cp -a "$src/daemon" "$src/cmake" "$src/tests" "$src/CMakeLists.txt" "$usrc/"
-	keys=$usrc/daemon/config_keys.c
-	grep -q '{"aws.max_rps", CONFIG_SECTION_AWS, KT_RPS, G(aws.max_rps), "5", 0, 1000}' "$keys" || {
-		echo "bench: daemon/config_keys.c changed; cannot lift the max_rps cap" >&2
-		exit 1
-	}
-	sed -i 's/{"aws.max_rps", CONFIG_SECTION_AWS, KT_RPS, G(aws.max_rps), "5", 0, 1000}/{"aws.max_rps", CONFIG_SECTION_AWS, KT_RPS, G(aws.max_rps), "5", 0, 1000000}/' "$keys"
-	cmake -S "$usrc" -B "$build-bench-uncapped/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-	cmake --build "$build-bench-uncapped/build" -j"$(nproc)" --target jobwatchd >/dev/null
-	uncapped_args=(--uncapped "$build-bench-uncapped/build/jobwatchd")
-fi
-
 if [ ! -f "$nm_dir/node_modules/aws-sdk/package.json" ]; then
 	mkdir -p "$nm_dir"
 	cp "$src/bench/package.json" "$nm_dir/"
 	(cd "$nm_dir" && npm install --no-audit --no-fund --loglevel=error >/dev/null)
 fi
 
-python3 "$src/bench/bench.py" --binary "$bin" "${uncapped_args[@]}" --node-modules "$nm_dir/node_modules" \
+python3 "$src/bench/bench.py" --binary "$bin" --node-modules "$nm_dir/node_modules" \
 	--out "$out" --window "$window"
 python3 "$src/bench/report.py" "$out/latest.json" "$out/latest.md" "$out/latest.png" --total-s $(($(date +%s) - t0))
 echo "bench: wrote $out/latest.md and $out/latest.png in $(($(date +%s) - t0)) s"

@@ -31,7 +31,7 @@ static void close_cb(uv_handle_t *h)
 static void apply_poll_config(struct engine *e)
 {
 	const struct config *c = e->cfg;
-	unsigned cap;
+	unsigned cap, per_conn;
 
 	e->pollcfg = (struct sched_poll_config){
 	    .interval_ms = (int64_t)c->poll.interval_ms,
@@ -40,13 +40,17 @@ static void apply_poll_config(struct engine *e)
 	    .jitter = c->poll.jitter,
 	};
 	/* Admit about two seconds' worth of requests at max_rps, and no more
-	 * than the connections can carry (HTTP/2 multiplexes; over HTTP/1.1 a
-	 * few wait inside libcurl): enough to keep the pipe full, few enough
-	 * that a request's timeout measures the request rather than a queue,
-	 * and that memory (~30 KiB a request in flight) stays small. */
+	 * than the connections can carry: HTTPS is HTTP/2, which multiplexes
+	 * streams; over plain HTTP/1.1 each connection carries one request and
+	 * the rest would wait inside libcurl (whose pending list costs a linear
+	 * walk per completion, see docs/internals/performance.md).  Enough to
+	 * keep the pipe full, few enough that a request's timeout measures the
+	 * request rather than a queue, and that memory (~20-30 KiB a request
+	 * in flight) stays small. */
+	per_conn = str_startswith(e->endpoint.base_url, "https://") ? 16 : 2;
 	cap = c->aws.max_rps * 2 + 1 > 4096 ? 4096 : (unsigned)(c->aws.max_rps * 2 + 1);
-	if (cap > 16 * c->aws.max_connections)
-		cap = 16 * c->aws.max_connections;
+	if (cap > per_conn * c->aws.max_connections)
+		cap = per_conn * c->aws.max_connections;
 	if (cap < 4)
 		cap = 4;
 	e->max_inflight = cap;
