@@ -10,21 +10,14 @@
 
 #include "event.h"
 #include "model.h"
+#include "notify/payload.h"
 
 #define CONFIG_DEFAULT_PATH "/etc/jobwatchd/jobwatchd.conf"
 /* Cap on the number of jobs from [jobs] arn and arn_file together. */
 #define CONFIG_MAX_ARNS 1000000
 
-enum webhook_format {
-	WEBHOOK_FORMAT_JSON,
-	WEBHOOK_FORMAT_SLACK,
-	WEBHOOK_FORMAT_ALERTMANAGER,
-	_WEBHOOK_FORMAT_MAX,
-	WEBHOOK_FORMAT_INVALID = -1,
-};
-
-const char *webhook_format_to_string(enum webhook_format f);
-enum webhook_format webhook_format_from_string(const char *s);
+/* A webhook's format is the notifier's enum payload_format (json, slack,
+ * alertmanager): one list of formats, owned by the module that builds them. */
 
 struct config_discover {
 	char *name;
@@ -36,7 +29,7 @@ struct config_discover {
 struct config_webhook {
 	char *name;
 	char *url; /* may carry a token (Slack): never log it */
-	enum webhook_format format;
+	enum payload_format format;
 	/* Paths as resolved at load time: relative paths are taken relative to
 	 * the directory of the config file that names them, and a path that
 	 * does not exist may be found as a systemd credential of the same

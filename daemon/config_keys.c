@@ -487,10 +487,10 @@ static void set_value(struct key_ctx *x, void *base, const char *value)
 		set_string(x, field, value);
 		return;
 	case KT_FORMAT: {
-		enum webhook_format f = webhook_format_from_string(value);
+		enum payload_format f = payload_format_from_string(value);
 		if (f < 0)
 			FAIL("invalid format %s (json, slack or alertmanager)", q);
-		*(enum webhook_format *)field = f;
+		*(enum payload_format *)field = f;
 		return;
 	}
 	case KT_ON:

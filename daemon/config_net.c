@@ -8,29 +8,6 @@
 #include "config.h"
 #include "util.h"
 
-static const char *const webhook_format_names[_WEBHOOK_FORMAT_MAX] = {
-    [WEBHOOK_FORMAT_JSON] = "json",
-    [WEBHOOK_FORMAT_SLACK] = "slack",
-    [WEBHOOK_FORMAT_ALERTMANAGER] = "alertmanager",
-};
-
-const char *webhook_format_to_string(enum webhook_format f)
-{
-	if (f < 0 || f >= _WEBHOOK_FORMAT_MAX)
-		return NULL;
-	return webhook_format_names[f];
-}
-
-enum webhook_format webhook_format_from_string(const char *s)
-{
-	if (!s)
-		return WEBHOOK_FORMAT_INVALID;
-	for (int i = 0; i < _WEBHOOK_FORMAT_MAX; i++)
-		if (strcmp(s, webhook_format_names[i]) == 0)
-			return (enum webhook_format)i;
-	return WEBHOOK_FORMAT_INVALID;
-}
-
 bool config_webhook_wants(const struct config_webhook *w, enum event_type t, enum job_status status)
 {
 	if (!w)

@@ -81,18 +81,6 @@ const char *const *engine_event_sinks(const struct event *ev, void *userdata)
 	return e->sink_list;
 }
 
-static enum payload_format to_payload_format(enum webhook_format f)
-{
-	switch (f) {
-	case WEBHOOK_FORMAT_SLACK:
-		return PAYLOAD_FORMAT_SLACK;
-	case WEBHOOK_FORMAT_ALERTMANAGER:
-		return PAYLOAD_FORMAT_ALERTMANAGER;
-	default:
-		return PAYLOAD_FORMAT_JSON;
-	}
-}
-
 static int hook_new(struct engine *e, const struct config_webhook *w, struct engine_hook *h)
 {
 	struct sign_key key = {0};
@@ -117,7 +105,7 @@ static int hook_new(struct engine *e, const struct config_webhook *w, struct eng
 	struct webhook_sink_params p = {
 	    .name = w->name,
 	    .url = w->url,
-	    .format = to_payload_format(w->format),
+	    .format = w->format,
 	    .key = w->secret_file ? &key : NULL,
 	    .extra_headers = (const char *const *)headers,
 	    .timeout_ms = w->timeout_ms,

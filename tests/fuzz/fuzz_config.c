@@ -112,8 +112,8 @@ static void fuzz_config_check(const struct config *c)
 		const struct config_webhook *w = &c->webhooks[i];
 
 		FUZZ_CHECK(w->name && w->url);
-		FUZZ_CHECK(w->format >= 0 && w->format < _WEBHOOK_FORMAT_MAX);
-		FUZZ_CHECK(webhook_format_to_string(w->format));
+		FUZZ_CHECK(w->format >= 0 && w->format < _PAYLOAD_FORMAT_MAX);
+		FUZZ_CHECK(payload_format_to_string(w->format));
 		for (int t = 0; t < _EVENT_TYPE_MAX; t++)
 			(void)config_webhook_wants(w, (enum event_type)t, JOB_STATUS_CREATE_FAILED);
 	}

@@ -96,7 +96,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(i64 >= -1000 && i64 <= 1000);
 	(void)job_status_from_string(s);
 	(void)event_type_from_string(s);
-	(void)webhook_format_from_string(s);
+	(void)payload_format_from_string(s);
 
 	free(s);
 	return 0;

@@ -186,7 +186,7 @@ static void test_every_key(void **state)
 	assert_int_equal(c->n_webhooks, 1);
 	assert_string_equal(c->webhooks[0].name, "w");
 	assert_string_equal(c->webhooks[0].url, "https://hooks.example.com/a");
-	assert_int_equal(c->webhooks[0].format, WEBHOOK_FORMAT_ALERTMANAGER);
+	assert_int_equal(c->webhooks[0].format, PAYLOAD_FORMAT_ALERTMANAGER);
 	assert_non_null(strstr(c->webhooks[0].secret_file, "/etc/ops.secret"));
 	assert_non_null(strstr(c->webhooks[0].headers_file, "/etc/ops.headers"));
 	assert_false(c->webhooks[0].on_all);
@@ -324,7 +324,7 @@ static void test_dropins(void **state)
 	assert_string_equal(c->arns[2], JOB "b");
 	/* The drop-in extends the webhook of the main file. */
 	assert_int_equal(c->n_webhooks, 1);
-	assert_int_equal(c->webhooks[0].format, WEBHOOK_FORMAT_SLACK);
+	assert_int_equal(c->webhooks[0].format, PAYLOAD_FORMAT_SLACK);
 	config_free(c);
 
 	/* An empty assignment resets: ARNs to none, a value to its default. */
@@ -604,10 +604,10 @@ static void test_net_helpers(void **state)
 	assert_string_equal(host, "/run/a.sock");
 	free(host);
 
-	assert_string_equal(webhook_format_to_string(WEBHOOK_FORMAT_SLACK), "slack");
-	assert_null(webhook_format_to_string(WEBHOOK_FORMAT_INVALID));
-	assert_int_equal(webhook_format_from_string("alertmanager"), WEBHOOK_FORMAT_ALERTMANAGER);
-	assert_int_equal(webhook_format_from_string("JSON"), WEBHOOK_FORMAT_INVALID);
+	assert_string_equal(payload_format_to_string(PAYLOAD_FORMAT_SLACK), "slack");
+	assert_null(payload_format_to_string(PAYLOAD_FORMAT_INVALID));
+	assert_int_equal(payload_format_from_string("alertmanager"), PAYLOAD_FORMAT_ALERTMANAGER);
+	assert_int_equal(payload_format_from_string("JSON"), PAYLOAD_FORMAT_INVALID);
 }
 
 /* cli_check_config in-process (the scenario test covers the binary). */
