@@ -20,7 +20,9 @@
 
 #define STOP_DEADLINE_MS     10000
 #define STATUS_PERIOD_MS     5000
-#define COUNTERS_FLUSH_TICKS 60 /* 5 minutes of STATUS_PERIOD_MS */
+#define COUNTERS_FLUSH_TICKS 60	   /* 5 minutes of STATUS_PERIOD_MS */
+#define PRUNE_TICKS	     17280 /* a day of STATUS_PERIOD_MS */
+#define OUTBOX_RETENTION_MS  (30LL * 24 * 3600 * 1000)
 
 static void close_cb(uv_handle_t *h)
 {
@@ -125,6 +127,17 @@ static void status_line(struct engine *e, char *buf, size_t size)
 		 working, failed, e->last_api_error[0] ? e->last_api_error : "none");
 }
 
+/* Delivered events older than the retention go (once a day, and soon after
+ * start); undelivered ones stay whatever their age. */
+static void prune_outbox(struct engine *e)
+{
+	int64_t cutoff = (int64_t)now_realtime_ms() - OUTBOX_RETENTION_MS;
+	int r = store_prune(e->store, cutoff);
+
+	if (r < 0)
+		log_warning_errno(r, "pruning delivered events from the state database failed: %m");
+}
+
 static void status_timer_cb(uv_timer_t *t)
 {
 	struct engine *e = t->data;
@@ -136,6 +149,8 @@ static void status_timer_cb(uv_timer_t *t)
 	 * and then (and at shutdown) rather than a row per poll. */
 	if (++e->status_ticks % COUNTERS_FLUSH_TICKS == 0)
 		tracker_flush_dirty(e->tracker);
+	if (e->status_ticks % PRUNE_TICKS == 1)
+		prune_outbox(e);
 }
 
 static void watchdog_timer_cb(uv_timer_t *t)

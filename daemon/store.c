@@ -131,6 +131,12 @@ static const char *const store_sql[_STMT_MAX] = {
 	"WHERE seq = ?1 AND sink = ?2 AND state = 'pending'",
     [STMT_DELIVERY_DROP_UPTO] = "UPDATE deliveries SET state = 'dropped', updated_ms = ?3 "
 				"WHERE sink = ?1 AND state = 'pending' AND seq <= ?2",
+    /* Finished deliveries of old events, then the events left without any
+     * delivery.  Pending ones (a disabled webhook) are never pruned. */
+    [STMT_PRUNE_DELIVERIES] = "DELETE FROM deliveries WHERE state != 'pending' AND updated_ms < ?1 "
+			      "AND seq IN (SELECT seq FROM events WHERE detected_ms < ?1)",
+    [STMT_PRUNE_EVENTS] = "DELETE FROM events WHERE detected_ms < ?1 "
+			  "AND NOT EXISTS (SELECT 1 FROM deliveries AS d WHERE d.seq = events.seq)",
     [STMT_EVENT_SEQ_BY_ID] = "SELECT seq FROM events WHERE id = ?1",
     [STMT_DELIVERY_NEXT] =
 	"SELECT d.seq, d.attempts, e.id, e.type, e.previous_status, e.status, "

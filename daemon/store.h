@@ -53,6 +53,14 @@ int store_delivery_backlog(struct store *s, const char *sink, int64_t *ret_count
  * (state "dropped"); *ret_dropped tells how many (caller logs loudly). */
 int store_delivery_trim(struct store *s, const char *sink, int64_t max_pending, int64_t *ret_dropped);
 
+/* Deletes the finished deliveries (done, parked, dropped) of events detected
+ * before older_than_ms, then those events that have no delivery left, so a
+ * daemon running for months keeps a bounded database.  Events with a
+ * pending delivery stay.  Seqs are never reused (AUTOINCREMENT), and a transition
+ * seen again after its event was pruned is older than the job's stored
+ * updateTime, so it is not an event again.  Part of the current batch. */
+int store_prune(struct store *s, int64_t older_than_ms);
+
 /* ---- Additions (store/tracker module) ---- */
 
 /* store_add_event() returns STORE_EVENT_ADDED (1) when the event is new and

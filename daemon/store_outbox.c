@@ -381,3 +381,16 @@ int store_count_deliveries(struct store *s, const char *sink, const char *state,
 		return -EINVAL;
 	return store_query_int(s, STMT_COUNT_DELIVERIES, v, ELEMENTSOF(v), 0, ret_count);
 }
+
+int store_prune(struct store *s, int64_t older_than_ms)
+{
+	struct store_value v[1] = {sv_int(older_than_ms)};
+	int r;
+
+	if (!s)
+		return -EINVAL;
+	r = store_write(s, STMT_PRUNE_DELIVERIES, v, ELEMENTSOF(v));
+	if (r >= 0)
+		r = store_write(s, STMT_PRUNE_EVENTS, v, ELEMENTSOF(v));
+	return r;
+}

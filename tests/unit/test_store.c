@@ -632,6 +632,56 @@ static void test_integrity_check(void **state)
 	}
 }
 
+/* Old events whose deliveries are all finished are pruned with them;
+ * events with a pending delivery stay; seqs are never handed out again. */
+static void test_prune(void **state)
+{
+	struct store *s = NULL;
+	int64_t first, n = 0, cutoff = (int64_t)now_realtime_ms() + 1000;
+	struct event *e;
+
+	assert_int_equal(store_open(dbpath, &s), 0);
+	first = add_events(s, 1, 3, two_sinks);
+	assert_int_equal(store_flush(s), 0);
+	/* first: delivered everywhere; first+1: one sink still pending;
+	 * first+2: parked on one sink, pending on the other. */
+	assert_int_equal(store_delivery_done(s, "journal", first), 0);
+	assert_int_equal(store_delivery_done(s, "webhook:ops", first), 0);
+	assert_int_equal(store_delivery_done(s, "journal", first + 1), 0);
+	assert_int_equal(store_delivery_park(s, "journal", first + 2, "x"), 0);
+	assert_int_equal(store_flush(s), 0);
+
+	/* Nothing is older than a cutoff in the distant past. */
+	assert_int_equal(store_prune(s, 1), 0);
+	assert_int_equal(store_flush(s), 0);
+	assert_int_equal(store_count_events(s, EVENT_TYPE_INVALID, &n), 0);
+	assert_int_equal(n, 3);
+
+	assert_int_equal(store_prune(s, cutoff), 0);
+	assert_int_equal(store_flush(s), 0);
+	assert_int_equal(store_count_events(s, EVENT_TYPE_INVALID, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(store_event_exists(s, "x"), 0);
+	/* Finished deliveries of old events go even where the event stays. */
+	assert_int_equal(store_count_deliveries(s, NULL, "done", &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_count_deliveries(s, NULL, "parked", &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_delivery_backlog(s, "webhook:ops", &n), 0);
+	assert_int_equal(n, 2);
+
+	/* Reopened, the next event does not reuse the pruned seq. */
+	s = store_close(s);
+	assert_int_equal(store_open(dbpath, &s), 0);
+	e = make_event(9, EVENT_JOB_STATUS_CHANGED, JOB_STATUS_CREATE_PENDING, JOB_STATUS_ACTIVE,
+		       1700000009000);
+	assert_int_equal(store_add_event(s, e, two_sinks), STORE_EVENT_ADDED);
+	assert_true(e->seq > first + 2);
+	event_free(e);
+	assert_int_equal(store_flush(s), 0);
+	store_close(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -644,6 +694,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_batch_survives_failed_commit, setup, teardown),
 	    cmocka_unit_test(test_payload_round_trip),
 	    cmocka_unit_test_setup_teardown(test_integrity_check, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
