@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -552,6 +553,10 @@ int cli_run(int argc, char **argv)
 	}
 	log_setup(target, level);
 	sigaction(SIGPIPE, &sa, NULL);
+	/* The process holds AWS credentials and webhook secrets: no core dump
+	 * (and no ptrace by other processes of the same user) may copy them. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		log_debug_errno(errno, "prctl(PR_SET_DUMPABLE) failed: %m");
 	srandom((unsigned)(time(NULL) ^ getpid()));
 
 	e.config_path = (char *)path;
