@@ -27,6 +27,7 @@
 #include "log.h"
 #include "util.h"
 
+#define HTTP_EASY_POOL_MAX	     256
 #define HTTP_DEFAULT_MAX_CONNECTIONS 64u
 
 struct http_sock {
@@ -50,6 +51,10 @@ struct http_ctx {
 	struct http_transfer *q_head, *q_tail;
 	size_t q_len;
 	struct http_sock *socks;
+	/* Easy handles of finished transfers, reset and kept for the next
+	 * ones: creating one per request showed up in the profile. */
+	CURL *easy_pool[HTTP_EASY_POOL_MAX];
+	size_t n_easy_pool;
 	char *user_agent;
 	struct http_stats stats;
 };
@@ -210,6 +215,12 @@ static void transfer_complete(struct http_transfer *t)
 	if (t->next)
 		t->next->prev = t->prev;
 	ctx->stats.inflight--;
+	/* transfer_detach() took it out of the multi handle: reusable. */
+	if (t->easy && !t->in_multi && !ctx->freeing && ctx->n_easy_pool < HTTP_EASY_POOL_MAX) {
+		curl_easy_reset(t->easy);
+		ctx->easy_pool[ctx->n_easy_pool++] = t->easy;
+		t->easy = NULL;
+	}
 	http_transfer_free(t);
 }
 
@@ -511,6 +522,8 @@ void http_ctx_free(struct http_ctx *ctx)
 	 * sockets; the socket callback closes those poll handles. */
 	ctx->cleaning = true;
 	curl_multi_cleanup(ctx->multi);
+	while (ctx->n_easy_pool)
+		curl_easy_cleanup(ctx->easy_pool[--ctx->n_easy_pool]);
 	ctx->multi = NULL;
 	while (ctx->socks)
 		sock_close(ctx->socks);
@@ -561,7 +574,7 @@ int http_submit(struct http_ctx *ctx, const struct http_request *req, http_done_
 	t->start_ms = now_monotonic_ms();
 	t->resp.body = http_empty_body;
 	dynbuf_init(&t->body, 0);
-	t->easy = curl_easy_init();
+	t->easy = ctx->n_easy_pool ? ctx->easy_pool[--ctx->n_easy_pool] : curl_easy_init();
 	if (!t->easy) {
 		http_transfer_free(t);
 		return -ENOMEM;
