@@ -43,6 +43,12 @@ static const char *env_nonempty(const char *name)
 	return str_empty(v) ? NULL : v;
 }
 
+static bool env_true(const char *name)
+{
+	const char *v = env_nonempty(name);
+	return v && parse_boolean(v) == 1;
+}
+
 /* The profile's region from the shared config file.  A missing file is not
  * an error (most servers have none); an unreadable or broken one is. */
 static int region_from_profile(const char *profile, char **ret, char *err, size_t errlen)
@@ -211,11 +217,16 @@ int aws_resolve_endpoint(const struct aws_endpoint_options *o, struct aws_endpoi
 	_cleanup_free_ char *region = NULL, *url = NULL;
 	const char *custom = NULL, *from = NULL;
 	struct aws_endpoint e = {};
+	bool fips, dualstack;
 	int r;
 
 	r = aws_resolve_region(o, &region, err, errlen);
 	if (r < 0)
 		return r;
+	/* The SDKs' switches: AWS_USE_FIPS_ENDPOINT / AWS_USE_DUALSTACK_ENDPOINT
+	 * turn the variant on when the config does not. */
+	fips = o->fips || env_true("AWS_USE_FIPS_ENDPOINT");
+	dualstack = o->dualstack || env_true("AWS_USE_DUALSTACK_ENDPOINT");
 	if (!str_empty(o->endpoint))
 		custom = o->endpoint, from = "[aws] endpoint";
 	else if ((custom = env_nonempty("AWS_ENDPOINT_URL_CLEANROOMSML")))
@@ -224,10 +235,10 @@ int aws_resolve_endpoint(const struct aws_endpoint_options *o, struct aws_endpoi
 		from = "AWS_ENDPOINT_URL";
 
 	if (custom) {
-		if (o->fips)
+		if (fips)
 			return errf(err, errlen, -EINVAL,
 				    "FIPS and a custom endpoint (%s) are not supported together", from);
-		if (o->dualstack)
+		if (dualstack)
 			return errf(err, errlen, -EINVAL,
 				    "dual-stack and a custom endpoint (%s) are not supported together",
 				    from);
@@ -241,8 +252,8 @@ int aws_resolve_endpoint(const struct aws_endpoint_options *o, struct aws_endpoi
 				break;
 			}
 		dynbuf_init(&b, 512);
-		r = dynbuf_appendf(&b, "https://cleanrooms-ml%s.%s.%s", o->fips ? "-fips" : "", region,
-				   o->dualstack ? p->dualstack_suffix : p->dns_suffix);
+		r = dynbuf_appendf(&b, "https://cleanrooms-ml%s.%s.%s", fips ? "-fips" : "", region,
+				   dualstack ? p->dualstack_suffix : p->dns_suffix);
 		if (r < 0) {
 			dynbuf_free(&b);
 			return r;

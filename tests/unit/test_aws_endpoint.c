@@ -25,6 +25,8 @@ static const char *const envs[] = {
     "AWS_CONFIG_FILE",
     "AWS_ENDPOINT_URL",
     "AWS_ENDPOINT_URL_CLEANROOMSML",
+    "AWS_USE_FIPS_ENDPOINT",
+    "AWS_USE_DUALSTACK_ENDPOINT",
     "HOME",
 };
 
@@ -201,6 +203,24 @@ static void test_endpoint_precedence(void **state)
 	assert_int_equal(aws_resolve_endpoint(&o, &e, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "AWS_ENDPOINT_URL_CLEANROOMSML"));
 	o.fips = false;
+
+	/* The SDKs' environment switches turn the variants on. */
+	clear_env();
+	o.endpoint = NULL;
+	setenv("AWS_USE_FIPS_ENDPOINT", "true", 1);
+	expect_endpoint(&o, "https://cleanrooms-ml-fips.us-east-1.amazonaws.com",
+			"cleanrooms-ml-fips.us-east-1.amazonaws.com", "", "us-east-1");
+	setenv("AWS_USE_DUALSTACK_ENDPOINT", "true", 1);
+	expect_endpoint(&o, "https://cleanrooms-ml-fips.us-east-1.api.aws",
+			"cleanrooms-ml-fips.us-east-1.api.aws", "", "us-east-1");
+	setenv("AWS_USE_FIPS_ENDPOINT", "false", 1);
+	expect_endpoint(&o, "https://cleanrooms-ml.us-east-1.api.aws", "cleanrooms-ml.us-east-1.api.aws", "",
+			"us-east-1");
+	/* ... and conflict with a custom endpoint like the config keys. */
+	setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:8080", 1);
+	assert_int_equal(aws_resolve_endpoint(&o, &e, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "dual-stack"));
+	clear_env();
 
 	/* No region: a clear error even with an endpoint. */
 	o.region = NULL;
