@@ -27,6 +27,9 @@ struct creds_options {
 
 int creds_new(struct uv_loop_s *loop, struct http_ctx *http, const struct creds_options *opts,
 	      struct creds **ret);
+/* Cancels: every pending creds_request() callback runs with -ECANCELED
+ * before this returns.  The loop must run afterwards for handle close
+ * callbacks.  NULL-safe. */
 struct creds *creds_free(struct creds *c);
 
 /* The current credentials if valid and not about to expire, else NULL.

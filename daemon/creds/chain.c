@@ -365,8 +365,12 @@ struct creds *creds_free(struct creds *c)
 		return NULL;
 	c->freeing = true;
 	creds_op_cancel(c->op);
+	/* Every request gets its one callback, cancelled: its owner may hold
+	 * memory for it (the AWS client's waiter). */
 	while ((w = c->waiters)) {
 		c->waiters = w->next;
+		c->n_waiters--;
+		w->cb(w->userdata, -ECANCELED, NULL);
 		free(w);
 	}
 	uv_close((uv_handle_t *)&c->refresh_timer, on_timer_closed);

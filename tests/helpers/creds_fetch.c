@@ -91,6 +91,8 @@ static void on_ready(void *userdata, int error, const struct aws_credentials *c)
 	struct state *s = userdata;
 
 	s->pending = false;
+	if (error == -ECANCELED && s->done)
+		return; /* our own creds_free() in finish() */
 	if (error < 0) {
 		note_error(s);
 		if (!s->run_ms)
