@@ -73,9 +73,16 @@ const char *const *engine_event_sinks(const struct event *ev, void *userdata)
 
 	if (e->cfg->journal_enabled)
 		e->sink_list[n++] = JOURNAL_SINK_NAME;
-	for (size_t i = 0; i < e->n_hooks; i++)
-		if (config_webhook_wants(e->hooks[i].cfg, ev->type, ev->status))
+	for (size_t i = 0; i < e->n_hooks; i++) {
+		const struct config_webhook *w = e->hooks[i].cfg;
+		/* An Alertmanager hook also gets the resolution (a job reaching
+		 * ACTIVE) of what its filter let fire; a resolve without a
+		 * matching alert is ignored by Alertmanager. */
+		bool resolves = w->format == PAYLOAD_FORMAT_ALERTMANAGER &&
+				ev->type == EVENT_JOB_STATUS_CHANGED && ev->status == JOB_STATUS_ACTIVE;
+		if (resolves || config_webhook_wants(w, ev->type, ev->status))
 			e->sink_list[n++] = e->hooks[i].sink_name;
+	}
 	e->sink_list[n] = NULL;
 	e->events_added = true;
 	return e->sink_list;
