@@ -336,7 +336,6 @@ static void xml_quiet(void *ctx, const char *msg, ...)
 	(void)msg;
 }
 
-
 static bool xml_is(const xmlNode *n, const char *name)
 {
 	return n && n->type == XML_ELEMENT_NODE && n->name && strcmp((const char *)n->name, name) == 0;
