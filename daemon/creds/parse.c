@@ -211,11 +211,9 @@ static int parse_expiration(const char *s, int64_t *ret, char *err, size_t errsz
 	return 0;
 }
 
-static int json_open(const char *body, size_t len, cJSON **ret, char *err, size_t errsz)
+/* Every credential document (JSON or XML) is non-empty and capped. */
+static int doc_size_ok(const char *body, size_t len, char *err, size_t errsz)
 {
-	const char *end = NULL;
-	cJSON *root;
-
 	if (!body || len == 0) {
 		perr(err, errsz, "empty response");
 		return -EPROTO;
@@ -224,6 +222,18 @@ static int json_open(const char *body, size_t len, cJSON **ret, char *err, size_
 		perr(err, errsz, "response larger than %d bytes", CREDS_MAX_DOC);
 		return -EPROTO;
 	}
+	return 0;
+}
+
+static int json_open(const char *body, size_t len, cJSON **ret, char *err, size_t errsz)
+{
+	const char *end = NULL;
+	cJSON *root;
+	int r;
+
+	r = doc_size_ok(body, len, err, errsz);
+	if (r < 0)
+		return r;
 	root = cJSON_ParseWithLengthOpts(body, len, &end, false);
 	if (!root) {
 		perr(err, errsz, "malformed JSON");
@@ -409,14 +419,9 @@ int creds_parse_sts_xml(const char *body, size_t len, const char *action, const 
 
 	if (ret_code && codesz)
 		ret_code[0] = '\0';
-	if (!body || len == 0) {
-		perr(err, errsz, "empty response");
-		return -EPROTO;
-	}
-	if (len > CREDS_MAX_DOC) {
-		perr(err, errsz, "response larger than %d bytes", CREDS_MAX_DOC);
-		return -EPROTO;
-	}
+	r = doc_size_ok(body, len, err, errsz);
+	if (r < 0)
+		return r;
 	snprintf(want_root, sizeof(want_root), "%sResponse", action);
 	snprintf(want_result, sizeof(want_result), "%sResult", action);
 
