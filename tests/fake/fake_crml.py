@@ -596,10 +596,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 resp = self.control(method, raw_path, raw_query, body)
             except (ScenarioError, ValueError, KeyError, TypeError) as e:
                 resp = Response(400, {"message": "control: %s" % e})
-            self.send(resp)
+            # Record before answering, so a client that has its answer always finds it in the stats and the log.
             rec["status"] = resp.status
             self.server.log(rec)
             fake.count("control", resp.status)
+            self.send(resp)
             return
         op, arn, resp = self.route(method, raw_path, raw_query)
         rec["op"], rec["arn"] = op, arn
@@ -623,14 +624,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 rec["fault"] = fault.kind
             resp = self.api(op, arn, raw_query, fault)
         if isinstance(resp, Response):
-            self.send(resp, slow=fault if fault and fault.kind == "slow" else None)
             rec["status"] = resp.status
             if resp.error_type:
                 rec["error_type"] = resp.error_type
         else:
-            rec["status"] = resp  # a connection-level fault name
+            rec["status"] = resp  # a connection-level fault name, acted on below
+        # Record before answering (see the control branch above).
         self.server.log(rec)
         fake.count(op or "unknown", rec["status"], fault.kind if fault else None, sig)
+        if isinstance(resp, Response):
+            self.send(resp, slow=fault if fault and fault.kind == "slow" else None)
+        elif resp == "reset":
+            self.fault_reset()
+        elif resp == "stall":
+            self.fault_stall(fault)
 
     def selected_headers(self):
         h = self.headers
@@ -694,10 +701,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return error(400, "ValidationException", "1 validation error detected (injected)")
         if kind == "not_found":
             return error(404, "ResourceNotFoundException", "Audience generation job not found (injected)")
-        if kind == "reset":
-            return self.fault_reset()
-        if kind == "stall":
-            return self.fault_stall(fault)
+        if kind in ("reset", "stall"):
+            return kind  # acted on by dispatch() once the request is recorded
         now = fake.now()
         if op == "get":
             with fake.lock:

@@ -8,8 +8,13 @@ if [ "${JW_SANITIZE:-0}" != "0" ] && [ -n "${JW_SANITIZE:-}" ]; then
 	echo "SKIP: sanitizer build"
 	exit 77
 fi
-if ! command -v valgrind >/dev/null 2>&1; then
-	echo "SKIP: valgrind missing"
+if ! command -v valgrind >/dev/null 2>&1 || ! valgrind --version >/dev/null 2>&1; then
+	echo "SKIP: valgrind missing or not runnable (PATH=$PATH;" \
+		"dpkg: $(dpkg-query -W -f='${Status}' valgrind 2>&1 || true))"
+	if [ "${JW_REQUIRE_VALGRIND:-0}" = 1 ]; then
+		echo "FAIL: JW_REQUIRE_VALGRIND=1 but valgrind cannot run"
+		exit 1
+	fi
 	exit 77
 fi
 tmp=$(mktemp -d /tmp/jw-valgrind-XXXXXX)
