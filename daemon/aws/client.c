@@ -633,6 +633,9 @@ static void on_http_done(void *userdata, const struct http_response *resp)
 		unsigned cost = aws_retry_quota_acquire(&c->quota, resp->error == HTTP_ERR_TIMEOUT);
 		if (cost > 0) {
 			uint64_t delay = aws_retry_backoff_ms(call->attempts, client_random(c));
+
+			if (resp->error == HTTP_OK)
+				delay = aws_retry_after_ms(http_response_header(resp, "x-amz-retry-after"), delay);
 			log_debug("%s: %s (attempt %u), retrying in %" PRIu64 " ms",
 				  aws_op_to_string(call->op), res.error_type, call->attempts, delay);
 			call->last_retry_cost = cost;

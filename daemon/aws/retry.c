@@ -45,6 +45,29 @@ uint64_t aws_retry_backoff_ms(unsigned attempt, double rnd)
 	return (uint64_t)floor(rnd * (double)base);
 }
 
+uint64_t aws_retry_after_ms(const char *hint, uint64_t backoff_ms)
+{
+	uint64_t v = 0;
+	size_t digits = 0;
+	uint64_t ceiling = backoff_ms + AWS_RETRY_AFTER_MAX_EXTRA_MS;
+
+	if (!hint)
+		return backoff_ms;
+	while (*hint == ' ' || *hint == '\t')
+		hint++;
+	for (; *hint >= '0' && *hint <= '9'; hint++, digits++) {
+		if (v <= ceiling) /* beyond the ceiling the exact value no longer matters */
+			v = v * 10 + (uint64_t)(*hint - '0');
+	}
+	while (*hint == ' ' || *hint == '\t')
+		hint++;
+	if (digits == 0 || *hint)
+		return backoff_ms;
+	if (v > ceiling)
+		v = ceiling;
+	return v > backoff_ms ? v : backoff_ms;
+}
+
 bool aws_outcome_is_retryable(enum aws_outcome o)
 {
 	return o == AWS_THROTTLED || o == AWS_TRANSIENT;

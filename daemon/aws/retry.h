@@ -35,6 +35,13 @@ void aws_retry_quota_release(struct aws_retry_quota *q, unsigned last_retry_cost
  * rnd * min(2^(attempt-1) s, 20 s), with rnd in [0, 1). */
 uint64_t aws_retry_backoff_ms(unsigned attempt, double rnd);
 
+/* The service's own hint, header x-amz-retry-after (milliseconds, aws-api.md
+ * §3.2): the delay becomes max(backoff, min(hint, backoff + 5 s)), so a hint
+ * can stretch the wait by at most 5 s and never shorten it.  A missing or
+ * malformed hint (anything but decimal digits) leaves the backoff as it is. */
+#define AWS_RETRY_AFTER_MAX_EXTRA_MS 5000
+uint64_t aws_retry_after_ms(const char *hint, uint64_t backoff_ms);
+
 /* Throttling and transient failures are retried; everything else is final
  * (an expired token has its own one-shot rule in the client). */
 bool aws_outcome_is_retryable(enum aws_outcome o);

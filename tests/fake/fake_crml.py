@@ -623,6 +623,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if fault:
                 rec["fault"] = fault.kind
             resp = self.api(op, arn, raw_query, fault)
+            if fault and isinstance(resp, Response) and fault.spec.get("retryAfterMs") is not None:
+                resp.headers["x-amz-retry-after"] = str(fault.spec["retryAfterMs"])
         if isinstance(resp, Response):
             rec["status"] = resp.status
             if resp.error_type:

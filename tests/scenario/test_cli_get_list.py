@@ -1,6 +1,7 @@
 """`jobwatchd get` / `jobwatchd list` against the fake service with SigV4 verification on: output shape,
 wire encoding, pagination with filters, error reporting, standard-mode retries, protocol errors, session
 tokens, region from a profile file, and no secret in any output."""
+import datetime
 import json
 import os
 import sys
@@ -170,6 +171,24 @@ def test(t):
     r = run(["get", a])
     c.eq(r.returncode, 0, "get succeeds after one 503")
     c.eq([q["status"] for q in settled(lambda: reqs_for(a)[before:], 2)], [503, 200], "503 then success")
+
+    # x-amz-retry-after: the service's hint lengthens the backoff (here < 1 s) to the hint, but by 5 s at most.
+    def gap_s(q0, q1):
+        t0, t1 = (datetime.datetime.fromisoformat(q["time"]).timestamp() for q in (q0, q1))
+        return t1 - t0
+
+    for hint, lo, hi in ((2500, 2.45, 3.6), (60000, 4.95, 6.6)):
+        fake.clear_faults()
+        quiet()
+        before = len(reqs_for(a))
+        fake.add_fault("throttle", op="get", job=a, count=1, retryAfterMs=hint)
+        r = run(["get", a])
+        c.eq(r.returncode, 0, "get succeeds after a 429 with x-amz-retry-after: %d" % hint)
+        q = settled(lambda: reqs_for(a)[before:], 2)
+        c.eq([x["status"] for x in q], [429, 200], "429 with retry-after %d then success" % hint)
+        if len(q) == 2:
+            g = gap_s(q[0], q[1])
+            c.ok(lo <= g <= hi, "x-amz-retry-after %d ms: retried after %.3f s, want [%.2f, %.2f]" % (hint, g, lo, hi))
 
     fake.clear_faults()
     quiet()

@@ -43,6 +43,28 @@ static void test_backoff(void **state)
 		}
 }
 
+static void test_retry_after(void **state)
+{
+	static const struct {
+		const char *hint;
+		uint64_t backoff, want;
+	} cases[] = {
+	    {NULL, 700, 700},	       {"", 700, 700},		    {"3000", 700, 3000},
+	    {"3000", 0, 3000},	       {"100", 700, 700},	    {"9000", 700, 5700},
+	    {"5700", 700, 5700},       {" 2500 ", 700, 2500},	    {"2500ms", 700, 700},
+	    {"-2500", 700, 700},       {"2.5", 700, 700},	    {"0x10", 700, 700},
+	    {"0", 700, 700},	       {"99999999999999999999999999", 700, 5700},
+	    {"18446744073709551617", 0, 5000}, {"Wed, 21 Oct 2026 07:28:00 GMT", 700, 700},
+	};
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		uint64_t d = aws_retry_after_ms(cases[i].hint, cases[i].backoff);
+		if (d != cases[i].want)
+			fail_msg("retry_after(%s, %llu) = %llu, want %llu", cases[i].hint ? cases[i].hint : "NULL",
+				 (unsigned long long)cases[i].backoff, (unsigned long long)d,
+				 (unsigned long long)cases[i].want);
+	}
+}
+
 static void test_quota(void **state)
 {
 	struct aws_retry_quota q;
@@ -184,7 +206,7 @@ static void test_cubic_adaptive(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_backoff),	   cmocka_unit_test(test_quota),
+	    cmocka_unit_test(test_backoff), cmocka_unit_test(test_retry_after),	   cmocka_unit_test(test_quota),
 	    cmocka_unit_test(test_bucket),	   cmocka_unit_test(test_cubic_curve),
 	    cmocka_unit_test(test_cubic_adaptive),
 	};
