@@ -229,13 +229,21 @@ static int engine_reload(struct engine *e)
 
 	if (strcmp(nc->state_path, e->cfg->state_path) != 0)
 		log_notice("[state] path changed: takes effect on restart");
-	if (!str_empty(nc->aws.region) != !str_empty(e->cfg->aws.region) ||
-	    (nc->aws.region && e->cfg->aws.region && strcmp(nc->aws.region, e->cfg->aws.region) != 0) ||
-	    !str_empty(nc->aws.endpoint) != !str_empty(e->cfg->aws.endpoint) ||
-	    (nc->aws.endpoint && e->cfg->aws.endpoint &&
-	     strcmp(nc->aws.endpoint, e->cfg->aws.endpoint) != 0) ||
-	    nc->aws.max_rps != e->cfg->aws.max_rps)
-		log_notice("[aws] settings changed: they take effect on restart");
+	if (!str_same(nc->aws.region, e->cfg->aws.region) ||
+	    !str_same(nc->aws.profile, e->cfg->aws.profile) ||
+	    !str_same(nc->aws.endpoint, e->cfg->aws.endpoint) ||
+	    !str_same(nc->aws.ca_file, e->cfg->aws.ca_file) || nc->aws.dualstack != e->cfg->aws.dualstack ||
+	    nc->aws.fips != e->cfg->aws.fips || nc->aws.max_connections != e->cfg->aws.max_connections ||
+	    nc->aws.timeout_ms != e->cfg->aws.timeout_ms)
+		log_notice(
+		    "[aws] region, profile, endpoint, ca_file, dualstack, fips, max_connections or timeout "
+		    "changed: they take effect on restart");
+	if (nc->aws.max_rps != e->cfg->aws.max_rps) {
+		/* The one [aws] setting a reload applies: the way to ease off a
+		 * throttling service without dropping the job table. */
+		log_info("[aws] max_rps %g -> %g", e->cfg->aws.max_rps, nc->aws.max_rps);
+		aws_client_set_max_rps(e->aws, nc->aws.max_rps);
+	}
 
 	/* Webhooks are rebuilt from scratch; a delivery in flight is cancelled
 	 * and stays pending in the outbox, so nothing is lost. */

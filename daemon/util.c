@@ -383,6 +383,13 @@ bool str_empty(const char *s)
 	return !s || !*s;
 }
 
+bool str_same(const char *a, const char *b)
+{
+	if (str_empty(a) || str_empty(b))
+		return str_empty(a) == str_empty(b);
+	return strcmp(a, b) == 0;
+}
+
 bool str_startswith(const char *s, const char *prefix)
 {
 	return s && strncmp(s, prefix, strlen(prefix)) == 0;

@@ -66,6 +66,8 @@ void secret_free(char *s);
 /* strdup that returns NULL for NULL. */
 char *strdup_or_null(const char *s);
 bool str_empty(const char *s);
+/* strcmp() == 0, with NULL and "" the same (both: unset). */
+bool str_same(const char *a, const char *b);
 bool str_startswith(const char *s, const char *prefix);
 /* Trims ASCII whitespace at both ends in place and returns s. */
 char *strstrip(char *s);

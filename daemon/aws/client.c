@@ -481,6 +481,14 @@ static void adapt_rate(struct aws_client *c, bool throttled)
 	}
 }
 
+void aws_client_set_max_rps(struct aws_client *c, double max_rps)
+{
+	if (!c)
+		return;
+	aws_token_bucket_set_rate(&c->bucket, aws_cubic_set_max(&c->cubic, max_rps), now_monotonic_ms());
+	schedule_kick(c);
+}
+
 /* A 2xx answer: parse it and deliver (the call is completed or queued for
  * its next page). */
 static void deliver(struct aws_client *c, struct aws_call *call, const struct http_response *resp,
@@ -635,7 +643,8 @@ static void on_http_done(void *userdata, const struct http_response *resp)
 			uint64_t delay = aws_retry_backoff_ms(call->attempts, client_random(c));
 
 			if (resp->error == HTTP_OK)
-				delay = aws_retry_after_ms(http_response_header(resp, "x-amz-retry-after"), delay);
+				delay = aws_retry_after_ms(http_response_header(resp, "x-amz-retry-after"),
+							   delay);
 			log_debug("%s: %s (attempt %u), retrying in %" PRIu64 " ms",
 				  aws_op_to_string(call->op), res.error_type, call->attempts, delay);
 			call->last_retry_cost = cost;

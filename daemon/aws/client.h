@@ -102,6 +102,9 @@ struct aws_client_stats {
 	unsigned queued; /* calls waiting for a token, a backoff or credentials */
 	unsigned inflight;
 };
+/* Changes the request rate ceiling ([aws] max_rps on reload; <= 0 =
+ * unlimited); requests waiting for a token are re-timed at once. */
+void aws_client_set_max_rps(struct aws_client *c, double max_rps);
 const struct aws_client_stats *aws_client_stats(const struct aws_client *c);
 const char *aws_client_region(const struct aws_client *c);
 

@@ -90,6 +90,14 @@ static void measure(struct aws_cubic *c, uint64_t now_ms)
 	}
 }
 
+double aws_cubic_set_max(struct aws_cubic *c, double max_rps)
+{
+	c->max_rps = max_rps;
+	if (!c->enabled || c->rate <= 0 || (max_rps > 0 && c->rate > max_rps))
+		c->rate = max_rps;
+	return c->rate;
+}
+
 double aws_cubic_on_response(struct aws_cubic *c, bool throttled, uint64_t now_ms)
 {
 	double new_rate;

@@ -48,6 +48,10 @@ void aws_cubic_init(struct aws_cubic *c, double max_rps, uint64_t now_ms);
 /* Feeds one response (throttled or not) and returns the rate the bucket
  * should use from now on (<= max_rps when max_rps > 0; <= 0 = unlimited). */
 double aws_cubic_on_response(struct aws_cubic *c, bool throttled, uint64_t now_ms);
+/* A new ceiling (a reload of [aws] max_rps): returns the rate the bucket
+ * should use from now on -- the new ceiling, or the adaptive rate when a
+ * throttle is being recovered from and that is lower. */
+double aws_cubic_set_max(struct aws_cubic *c, double max_rps);
 /* The curve alone: C * (t - K)^3 + w_max, t seconds since the last throttle. */
 double aws_cubic_curve(double w_max, double t_s);
 double aws_cubic_k(double w_max);

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """SIGHUP: a reload adds and removes jobs (removed jobs keep their state, marked unwatched, and are no longer
 polled); an invalid config on reload is refused with its errors logged and the old one keeps running; the
-systemd protocol sees RELOADING=1 (with MONOTONIC_USEC) then READY=1."""
+systemd protocol sees RELOADING=1 (with MONOTONIC_USEC) then READY=1; [aws] max_rps changes apply at
+once, other [aws] changes log that they need a restart."""
 
 import os
 import sys
@@ -62,6 +63,26 @@ def test(t):
     fake.set_job("c", "ACTIVE")
     jw.wait_until(lambda: any(r["status"] == "ACTIVE" for r in jw.sqlite_rows(
         db, "SELECT status FROM events WHERE arn = ?", (c,))), 10, "c's transition after a failed reload")
+
+    # [aws] max_rps is the one [aws] setting a reload applies: b and c at 200 ms ask for ~10 Gets/s; at
+    # max_rps = 2 they get 2/s, and back at 500 the pace returns.  Other [aws] changes log a restart notice.
+    def get_rate(seconds):
+        n0 = len(fake.requests("get"))
+        time.sleep(seconds)
+        return (len(fake.requests("get")) - n0) / seconds
+
+    d.reload(lc.daemon_config(fake, db, [b, c], extra={"aws": {"max_rps": 2}}))
+    jw.wait_until(lambda: "max_rps 500 -> 2" in d.stderr_text(), 10, "max_rps change logged")
+    jw.check("take effect on restart" not in d.stderr_text(), "no restart notice for max_rps alone")
+    time.sleep(1.5)  # the bucket holds up to 2 tokens from before
+    slow = get_rate(4)
+    jw.check(slow <= 3.0, "at most ~2 Gets/s after max_rps = 2, got %.2f/s" % slow)
+    jw.check(slow >= 1.0, "still polling after max_rps = 2, got %.2f/s" % slow)
+    d.reload(lc.daemon_config(fake, db, [b, c], extra={"aws": {"max_rps": 500, "timeout": "3s"}}))
+    jw.wait_until(lambda: "max_rps 2 -> 500" in d.stderr_text(), 10, "max_rps raised")
+    jw.wait_until(lambda: "take effect on restart" in d.stderr_text(), 10, "restart notice for [aws] timeout")
+    fast = get_rate(3)
+    jw.check(fast >= 6.0, "back to ~10 Gets/s after max_rps = 500, got %.2f/s" % fast)
     d.stop()
 
 

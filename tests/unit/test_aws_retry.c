@@ -49,17 +49,28 @@ static void test_retry_after(void **state)
 		const char *hint;
 		uint64_t backoff, want;
 	} cases[] = {
-	    {NULL, 700, 700},	       {"", 700, 700},		    {"3000", 700, 3000},
-	    {"3000", 0, 3000},	       {"100", 700, 700},	    {"9000", 700, 5700},
-	    {"5700", 700, 5700},       {" 2500 ", 700, 2500},	    {"2500ms", 700, 700},
-	    {"-2500", 700, 700},       {"2.5", 700, 700},	    {"0x10", 700, 700},
-	    {"0", 700, 700},	       {"99999999999999999999999999", 700, 5700},
-	    {"18446744073709551617", 0, 5000}, {"Wed, 21 Oct 2026 07:28:00 GMT", 700, 700},
+	    {NULL, 700, 700},
+	    {"", 700, 700},
+	    {"3000", 700, 3000},
+	    {"3000", 0, 3000},
+	    {"100", 700, 700},
+	    {"9000", 700, 5700},
+	    {"5700", 700, 5700},
+	    {" 2500 ", 700, 2500},
+	    {"2500ms", 700, 700},
+	    {"-2500", 700, 700},
+	    {"2.5", 700, 700},
+	    {"0x10", 700, 700},
+	    {"0", 700, 700},
+	    {"99999999999999999999999999", 700, 5700},
+	    {"18446744073709551617", 0, 5000},
+	    {"Wed, 21 Oct 2026 07:28:00 GMT", 700, 700},
 	};
 	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
 		uint64_t d = aws_retry_after_ms(cases[i].hint, cases[i].backoff);
 		if (d != cases[i].want)
-			fail_msg("retry_after(%s, %llu) = %llu, want %llu", cases[i].hint ? cases[i].hint : "NULL",
+			fail_msg("retry_after(%s, %llu) = %llu, want %llu",
+				 cases[i].hint ? cases[i].hint : "NULL",
 				 (unsigned long long)cases[i].backoff, (unsigned long long)d,
 				 (unsigned long long)cases[i].want);
 	}
@@ -156,6 +167,30 @@ static void test_cubic_curve(void **state)
 		assert_true(aws_cubic_curve(10.0, t + 0.1) >= aws_cubic_curve(10.0, t));
 }
 
+/* A reload of max_rps: the new ceiling applies at once, before and during
+ * recovery from a throttle, and the recovery never climbs past it. */
+static void test_cubic_set_max(void **state)
+{
+	struct aws_cubic c;
+	double rate;
+
+	aws_cubic_init(&c, 10.0, 0);
+	assert_true(aws_cubic_set_max(&c, 4.0) == 4.0);
+	assert_true(aws_cubic_on_response(&c, false, 100) == 4.0);
+	assert_true(aws_cubic_set_max(&c, 0) == 0); /* unlimited */
+	assert_true(aws_cubic_on_response(&c, false, 200) == 0);
+	assert_true(aws_cubic_set_max(&c, 10.0) == 10.0);
+
+	/* Throttled at 10/s: the adaptive rate (7/s) is below a raised ceiling
+	 * and stays; a ceiling below it wins. */
+	rate = aws_cubic_on_response(&c, true, 300);
+	assert_true(rate <= 7.0 + 1e-9);
+	assert_true(aws_cubic_set_max(&c, 50.0) == rate);
+	assert_true(aws_cubic_set_max(&c, 2.0) == 2.0);
+	for (uint64_t u = 400; u < 120000; u += 100)
+		assert_true(aws_cubic_on_response(&c, false, u) <= 2.0);
+}
+
 static void test_cubic_adaptive(void **state)
 {
 	struct aws_cubic c;
@@ -206,9 +241,10 @@ static void test_cubic_adaptive(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_backoff), cmocka_unit_test(test_retry_after),	   cmocka_unit_test(test_quota),
-	    cmocka_unit_test(test_bucket),	   cmocka_unit_test(test_cubic_curve),
-	    cmocka_unit_test(test_cubic_adaptive),
+	    cmocka_unit_test(test_backoff),	  cmocka_unit_test(test_retry_after),
+	    cmocka_unit_test(test_quota),	  cmocka_unit_test(test_bucket),
+	    cmocka_unit_test(test_cubic_curve),	  cmocka_unit_test(test_cubic_adaptive),
+	    cmocka_unit_test(test_cubic_set_max),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

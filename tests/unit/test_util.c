@@ -133,6 +133,17 @@ static void test_dynbuf_cap(void **state)
 	dynbuf_free(&b);
 }
 
+static void test_str_same(void **state)
+{
+	assert_true(str_same(NULL, NULL));
+	assert_true(str_same(NULL, ""));
+	assert_true(str_same("", NULL));
+	assert_true(str_same("eu-west-1", "eu-west-1"));
+	assert_false(str_same("eu-west-1", "eu-west-2"));
+	assert_false(str_same(NULL, "eu-west-1"));
+	assert_false(str_same("eu-west-1", ""));
+}
+
 static void test_status_names(void **state)
 {
 	for (int i = 0; i < _JOB_STATUS_MAX; i++)
@@ -150,6 +161,7 @@ int main(void)
 	    cmocka_unit_test(test_durations),	   cmocka_unit_test(test_iso8601),
 	    cmocka_unit_test(test_arn_validation), cmocka_unit_test(test_uri_encode),
 	    cmocka_unit_test(test_dynbuf_cap),	   cmocka_unit_test(test_status_names),
+	    cmocka_unit_test(test_str_same),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
