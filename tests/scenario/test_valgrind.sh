@@ -1,6 +1,7 @@
 #!/bin/bash
-# The daemon under valgrind memcheck: a short lifecycle scenario (jobs through every kind of transition, a
-# signing webhook, a few API faults, a reload) with --leak-check=full; any memcheck error or definite leak
+# The daemon under valgrind memcheck, twice: a short lifecycle scenario (jobs through every kind of
+# transition, a signing webhook, a few API faults, a reload), then the fleet paths (discovery, the control
+# API and /metrics on a unix socket, a reload), each with --leak-check=full; any memcheck error or definite leak
 # makes valgrind exit 99 and the test fail.  Skipped (77) without valgrind or in sanitizer builds.
 set -euo pipefail
 : "${JW_SOURCE_DIR:?}" "${JW_BUILD_DIR:?}"
@@ -29,12 +30,13 @@ chmod +x "$wrapper"
 export VG_WRAPPER="$wrapper" VG_TMP="$tmp"
 set +e
 python3 - <<'PY'
-import glob, os, signal, sys, time
+import glob, os, signal, sys, time, urllib.parse
 sys.path.insert(0, os.path.join(os.environ["JW_SOURCE_DIR"], "tests", "lib"))
 sys.path.insert(0, os.path.join(os.environ["JW_SOURCE_DIR"], "tests", "scenario"))
 import jwtest as jw
 import lifecycles as lc
 from test_faults_api import check_fleet, wait_truth
+import test_fleet_common as fc
 
 SECRET = "whsec_" + jw.b64("jw-valgrind-secret-0123456789abcdef")
 
@@ -61,19 +63,60 @@ def test(t):
         return rows and all(r["state"] == "done" for r in rows)
     jw.wait_until(all_delivered, 60, "every delivery done")
     rc = d.stop(timeout=60, expect_rc=None)
+    # Start-up under valgrind takes seconds: the first step may pass unseen (check_fleet allows for it).
+    exact, partial = check_fleet(db, fake, scenario, kinds)
+    print("valgrind run 1: jobs exact %d, visible-only %d" % (exact, partial))
+    rc2 = fleet_phase(t, fake, kinds)
+
     logs = ""
     files = glob.glob(os.path.join(os.environ["VG_TMP"], "valgrind.*.log"))
-    jw.check(files, "the daemon ran under valgrind (log file written)")
+    jw.check(len(files) >= 2, "both daemons ran under valgrind (log files written): %s" % files)
     for f in files:
         with open(f, errors="replace") as fh:
             logs += fh.read()
-    print("valgrind exit %s; log:\n%s" % (rc, logs[-6000:] or "(empty)"))
-    jw.check(rc == 0, "daemon under valgrind exited %s (99 = memcheck errors or definite leaks)" % rc)
+    print("valgrind exits %s, %s; logs:\n%s" % (rc, rc2, logs[-6000:] or "(empty)"))
+    jw.check(rc == 0 and rc2 == 0,
+             "daemons under valgrind exited %s, %s (99 = memcheck errors or definite leaks)" % (rc, rc2))
     jw.check("definitely lost" not in logs and "Invalid " not in logs and "uninitialised" not in logs,
              "valgrind log clean")
-    # Start-up under valgrind takes seconds: the first step may pass unseen (check_fleet allows for it).
-    exact, partial = check_fleet(db, fake, scenario, kinds)
-    print("valgrind run: jobs exact %d, visible-only %d" % (exact, partial))
+
+
+def fleet_phase(t, fake, kinds):
+    """The fleet paths under valgrind: discovery (new, changed and vanished jobs), the control API on a unix
+    socket (POST and DELETE a job, /v1/jobs, /metrics, /healthz) and a reload.  Returns the exit status."""
+    collab = "bbbbbbbb-1111-4111-8111-0000000000b2"
+    found = [fake.set_job("vg-disc-%d" % i, "CREATE_IN_PROGRESS", collaborationId=collab) for i in range(3)]
+    db = t.path("fleet.db")
+    sock = t.path("jobwatchd.sock")
+    cfg = lc.daemon_config(fake, db, [], interval="300ms",
+                           extra={'discover "b"': {"collaboration_id": collab, "interval": "1s"},
+                                  "http": {"listen": "unix:" + sock}})
+    del cfg["jobs"]
+    cfg["aws"]["timeout"] = "3s"
+    d = t.start_daemon(cfg, env=jw.aws_env(), binary=os.environ["VG_WRAPPER"])
+    fc.wait_for_socket(d, sock, timeout=60)
+    api = fc.Api(sock=sock)
+    jw.wait_until(lambda: all(api.job(a) for a in found), 60, "discovered jobs in the API")
+    extra = fake.arn(next(iter(kinds)))
+    st, _, body = api.request("POST", "/v1/jobs", {"arn": extra})
+    jw.check_eq(st, 201, "POST a job under valgrind: %s" % body)
+    fake.set_job(found[0], "ACTIVE")
+    fake.delete_job(found[1])
+
+    def settled():
+        seq = lc.sequences(lc.stored_events(db))
+        return seq.get(found[0], [("", "", "")])[-1][2] == "ACTIVE" and \
+            seq.get(found[1], [("", "", "")])[-1][2] == "GONE" and (api.job(extra) or {}).get("status")
+    jw.wait_until(settled, 60, "discovered job ACTIVE, vanished job GONE, posted job polled")
+    fams = api.metrics()
+    jw.check(fc.sample(fams, "jobwatchd_jobs", status="ACTIVE") is not None, "/metrics under valgrind")
+    jw.check(len(api.jobs()) >= 4, "/v1/jobs lists the fleet")
+    st, _, body = api.request("DELETE", "/v1/jobs/" + urllib.parse.quote(extra, safe=""))
+    jw.check_eq(st, 204, "DELETE a job under valgrind: %s" % body)
+    jw.check(api.request("GET", "/healthz")[0] == 200, "/healthz 200")
+    d.reload()
+    fc.wait_for_socket(d, sock, timeout=60)
+    return d.stop(timeout=60, expect_rc=None)
 
 
 jw.main(test, name="test_valgrind")
