@@ -1,7 +1,9 @@
 /* The shared files provider: static keys, credential_process, and role_arn +
  * source_profile chains (each hop a signed STS AssumeRole with the previous
  * hop's credentials), in botocore's order within a profile: assume-role
- * config first, then static keys, then credential_process. */
+ * config first, then static keys, then credential_process.  A role's base
+ * credentials may instead come from credential_source (Environment,
+ * Ec2InstanceMetadata, EcsContainer): that provider of the chain is run. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -148,6 +150,49 @@ static int profile_static(const struct creds_files *f, const char *profile, cons
 	return 1;
 }
 
+/* credential_source (botocore's names): which provider of the chain yields
+ * the credentials the role is assumed with; NULL for an unknown name. */
+static creds_start_fn profile_credential_source(const char *name)
+{
+	if (strcmp(name, "Environment") == 0)
+		return creds_env_start;
+	if (strcmp(name, "Ec2InstanceMetadata") == 0)
+		return creds_imds_start;
+	if (strcmp(name, "EcsContainer") == 0)
+		return creds_container_start;
+	return NULL;
+}
+
+/* Starts the credential_source provider; its credentials go through
+ * profile_step_done() to the role chain, now or when it finishes. */
+static int profile_start_source(struct profile_op *op, creds_start_fn start, const char *name, char *err,
+				size_t errsz)
+{
+	struct aws_credentials *base = NULL;
+	char e[CREDS_ERR_MAX] = "";
+	int r;
+
+	r = start(op->ctx, profile_step_done, op, &op->sub, &base, e, sizeof(e));
+	if (r == CREDS_SKIP) {
+		/* Not configured where it was named: an error here, not a skip. */
+		snprintf(err, errsz, "shared files: profile %s: credential_source %s: %s",
+			 op->roles[0].profile, name, e[0] ? e : "not available");
+		return -ENOKEY;
+	}
+	if (r < 0) {
+		snprintf(err, errsz, "shared files: profile %s: credential_source %s: %s",
+			 op->roles[0].profile, name, e);
+		return r;
+	}
+	if (base) {
+		/* Synchronous (Environment): assume the role right away. */
+		r = profile_assume_next(op, base, err, errsz);
+		aws_credentials_free(base);
+		return r;
+	}
+	return 0;
+}
+
 int creds_profile_start(const struct creds_ctx *ctx, creds_op_done_fn done, void *userdata,
 			struct creds_op **ret_op, struct aws_credentials **ret_creds, char *err,
 			size_t errsz)
@@ -156,7 +201,8 @@ int creds_profile_start(const struct creds_ctx *ctx, creds_op_done_fn done, void
 	struct profile_op *op = NULL;
 	struct aws_credentials *base = NULL;
 	const char *process = NULL, *cur;
-	char source[300], label[300];
+	creds_start_fn base_start = NULL;
+	char source[300], label[300], csrc_name[48] = "";
 	bool explicit;
 	int r;
 
@@ -192,17 +238,21 @@ int creds_profile_start(const struct creds_ctx *ctx, creds_op_done_fn done, void
 				r = -EOPNOTSUPP;
 				goto out;
 			}
-			if (!src) {
-				if (creds_files_get(&f, cur, "credential_source"))
-					snprintf(err, errsz,
-						 "shared files: profile %s: credential_source is not "
-						 "supported, use "
-						 "source_profile",
-						 cur);
-				else
-					snprintf(err, errsz,
-						 "shared files: profile %s: role_arn without source_profile",
-						 cur);
+			const char *csrc = creds_files_get(&f, cur, "credential_source");
+
+			if (src && csrc) {
+				snprintf(
+				    err, errsz,
+				    "shared files: profile %s: both source_profile and credential_source",
+				    cur);
+				r = -EINVAL;
+				goto out;
+			}
+			if (!src && !csrc) {
+				snprintf(err, errsz,
+					 "shared files: profile %s: role_arn without source_profile or "
+					 "credential_source",
+					 cur);
 				r = -EINVAL;
 				goto out;
 			}
@@ -217,6 +267,21 @@ int creds_profile_start(const struct creds_ctx *ctx, creds_op_done_fn done, void
 			if (profile_add_role(op, &f, cur) < 0) {
 				r = -ENOMEM;
 				goto out;
+			}
+			if (csrc) {
+				/* The base credentials come from a provider of the chain. */
+				base_start = profile_credential_source(csrc);
+				if (!base_start) {
+					snprintf(
+					    err, errsz,
+					    "shared files: profile %s: credential_source \"%.40s\" is not "
+					    "Environment, Ec2InstanceMetadata or EcsContainer",
+					    cur, csrc);
+					r = -EINVAL;
+					goto out;
+				}
+				snprintf(csrc_name, sizeof(csrc_name), "%s", csrc);
+				break;
 			}
 			/* source_profile naming itself: its static keys are the base. */
 			if (strcmp(src, cur) != 0) {
@@ -251,6 +316,15 @@ int creds_profile_start(const struct creds_ctx *ctx, creds_op_done_fn done, void
 	}
 
 	op->left = op->n_roles;
+	if (base_start) {
+		r = profile_start_source(op, base_start, csrc_name, err, errsz);
+		if (r < 0)
+			goto out;
+		*ret_op = &op->base;
+		op = NULL;
+		r = 0;
+		goto out;
+	}
 	if (op->n_roles == 0 && base) {
 		*ret_creds = base;
 		base = NULL;

@@ -427,9 +427,89 @@ def case_assume_role(tmp, fake):
     fake.config(sts_source_keys={}, sts_region=None)
 
 
+def case_credential_source(tmp, fake):
+    """role_arn + credential_source: the role is assumed with credentials from IMDS / the container endpoint /
+    the environment, as botocore does; misconfigurations name the profile and the key."""
+    base = {"AccessKeyId": "ASIAIMDSBASE0001", "SecretAccessKey": SECRET, "Token": "tok-imds-base"}
+    fake.config(fixed=base, sts_source_keys={"ASIAIMDSBASE0001": SECRET}, sts_region="us-west-2")
+    write(os.path.join(tmp, "credentials"), "")
+    write(os.path.join(tmp, "config"), """\
+        [profile ec2]
+        role_arn = arn:aws:iam::123456789012:role/from-ec2
+        credential_source = Ec2InstanceMetadata
+        region = us-west-2
+        [profile ecs]
+        role_arn = arn:aws:iam::123456789012:role/from-ecs
+        credential_source = EcsContainer
+        region = us-west-2
+        [profile envsrc]
+        role_arn = arn:aws:iam::123456789012:role/from-env
+        credential_source = Environment
+        region = us-west-2
+        [profile hop]
+        role_arn = arn:aws:iam::123456789012:role/hop
+        source_profile = ec2
+        [profile both]
+        role_arn = arn:aws:iam::1:role/a
+        source_profile = ec2
+        credential_source = Environment
+        [profile bogus]
+        role_arn = arn:aws:iam::1:role/a
+        credential_source = Ec2Metadata
+        [profile none]
+        role_arn = arn:aws:iam::1:role/a
+        """)
+    sts = {"AWS_ENDPOINT_URL_STS": fake.url + "/"}
+    try:
+        # IMDS gives the base credentials; the AssumeRole is signed with them (and their session token).
+        before = len(fake.log("imds"))
+        c = ok_line(fetch(tmp, dict(imds_env(fake), AWS_PROFILE="ec2", **sts))[1])
+        expect(c["source"] == "assume-role:ec2" and c["token"] == "yes", c)
+        expect([e["verdict"] for e in fake.log("imds")[before:]] == ["token", "role", "creds"], "IMDS not asked")
+        e = fake.log("sts")[-1]
+        expect(e["action"] == "AssumeRole" and e["verdict"] == "signed ok" and e["source_akid"] == "ASIAIMDSBASE0001"
+               and e["role_arn"] == "arn:aws:iam::123456789012:role/from-ec2", e)
+        expect(e["x-amz-security-token"] == "tok-imds-base", "base session token not sent: %s" % e)
+        # The container endpoint.
+        c = ok_line(fetch(tmp, {"AWS_PROFILE": "ecs", "AWS_CONTAINER_CREDENTIALS_FULL_URI":
+                                fake.url + "/container/x", **sts})[1])
+        expect(c["source"] == "assume-role:ecs", c)
+        expect(fake.log("sts")[-1]["role_arn"] == "arn:aws:iam::123456789012:role/from-ecs", fake.log("sts")[-1])
+        # Environment: the chain's own environment provider comes first and wins (as in the SDKs' chain), so
+        # this source can only ever report that the environment has no keys.
+        c = ok_line(fetch(tmp, {"AWS_ACCESS_KEY_ID": "ASIAIMDSBASE0001", "AWS_SECRET_ACCESS_KEY": SECRET,
+                                "AWS_PROFILE": "envsrc", **sts})[1])
+        expect(c["source"] == "environment", c)
+        err = error_of(fetch(tmp, {"AWS_PROFILE": "envsrc", **sts})[1])
+        expect(err.startswith("shared files: profile envsrc: credential_source Environment: ") and
+               "AWS_ACCESS_KEY_ID" in err, err)
+        # A source_profile hop onto a credential_source profile: two AssumeRole calls, the second signed with
+        # the fixed keys the fake hands out.
+        n = len(fake.log("sts"))
+        c = ok_line(fetch(tmp, dict(imds_env(fake), AWS_PROFILE="hop", AWS_REGION="us-west-2", **sts))[1])
+        expect(c["source"] == "assume-role:hop", c)
+        expect([x["role_arn"].rsplit("/", 1)[1] for x in fake.log("sts")[n:]] == ["from-ec2", "hop"], fake.log("sts"))
+        # Errors.
+        err = error_of(fetch(tmp, dict(imds_env(fake), AWS_PROFILE="both", **sts))[1])
+        expect(err == "shared files: profile both: both source_profile and credential_source", err)
+        err = error_of(fetch(tmp, dict(imds_env(fake), AWS_PROFILE="bogus", **sts))[1])
+        expect(err == 'shared files: profile bogus: credential_source "Ec2Metadata" is not Environment, '
+                      'Ec2InstanceMetadata or EcsContainer', err)
+        err = error_of(fetch(tmp, {"AWS_PROFILE": "none", **sts})[1])
+        expect(err == "shared files: profile none: role_arn without source_profile or credential_source", err)
+        err = error_of(fetch(tmp, {"AWS_PROFILE": "ec2", **sts})[1])  # IMDS disabled by fetch()'s default
+        expect(err.startswith("shared files: profile ec2: credential_source Ec2InstanceMetadata: ") and
+               "AWS_EC2_METADATA_DISABLED" in err, err)
+        err = error_of(fetch(tmp, {"AWS_PROFILE": "ecs", **sts})[1])
+        expect(err.startswith("shared files: profile ecs: credential_source EcsContainer: "), err)
+        expect(SECRET not in err, "secret leaked")
+    finally:
+        fake.config(fixed=None, sts_source_keys={}, sts_region=None)
+
+
 CASES = [case_env, case_env_partial, case_nothing, case_profile_static, case_profile_bad_files, case_process,
          case_process_errors, case_process_fail_then_succeed, case_container, case_container_rules, case_imds_v2,
-         case_imds_v1_fallback, case_imds_errors, case_web_identity, case_assume_role]
+         case_imds_v1_fallback, case_imds_errors, case_web_identity, case_assume_role, case_credential_source]
 
 
 def main():
