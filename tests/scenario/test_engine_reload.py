@@ -77,12 +77,13 @@ def test(t):
     time.sleep(1.5)  # the bucket holds up to 2 tokens from before
     slow = get_rate(4)
     jw.check(slow <= 3.0, "at most ~2 Gets/s after max_rps = 2, got %.2f/s" % slow)
-    jw.check(slow >= 1.0, "still polling after max_rps = 2, got %.2f/s" % slow)
+    jw.check(slow >= 0.5, "still polling after max_rps = 2, got %.2f/s" % slow)
     d.reload(lc.daemon_config(fake, db, [b, c], extra={"aws": {"max_rps": 500, "timeout": "3s"}}))
     jw.wait_until(lambda: "max_rps 2 -> 500" in d.stderr_text(), 10, "max_rps raised")
     jw.wait_until(lambda: "take effect on restart" in d.stderr_text(), 10, "restart notice for [aws] timeout")
     fast = get_rate(3)
-    jw.check(fast >= 6.0, "back to ~10 Gets/s after max_rps = 500, got %.2f/s" % fast)
+    # More than max_rps = 2 could give (<= 2.5/s over 3 s with the bucket's burst): the new ceiling applies.
+    jw.check(fast >= 4.0, "above the old ceiling after max_rps = 500 (~10 Gets/s asked), got %.2f/s" % fast)
     d.stop()
 
 
