@@ -100,7 +100,11 @@ def test(t):
     refused = sum(fc.sample(fams, "jobwatchd_api_requests_total", operation="GetAudienceGenerationJob",
                             outcome=o) or 0 for o in ("auth", "auth_expired"))
     jw.check(refused > 0, "refused requests counted by outcome")
-    jw.check(fc.sample(fams, "jobwatchd_poll_failures_total") > 0, "poll failures counted")
+    # /healthz looks at refused requests; a poll counts as failed only when
+    # its last attempt (after the credential refresh and retry) is refused,
+    # which can come a moment later.
+    jw.wait_until(lambda: (fc.sample(api.metrics(), "jobwatchd_poll_failures_total") or 0) > 0, 30,
+                  "poll failures counted")
 
     # The key works again.
     fake.add_credentials(jw.AKID, jw.SECRET, replace=True)
