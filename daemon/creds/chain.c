@@ -265,7 +265,16 @@ static void creds_resolve_next(struct creds *c)
 		char err[CREDS_ERR_MAX] = "";
 		int r;
 
-		r = creds_providers[c->step].start(&c->ctx, on_op_done, c, &op, &n, err, sizeof(err));
+		if (creds_providers[c->step].start == creds_env_start && !str_empty(c->ctx.profile)) {
+			/* An explicit [aws] profile negates the environment
+			 * keys (botocore drops its EnvProvider for a profile
+			 * given to the session; the JS SDK skips fromEnv). */
+			snprintf(err, sizeof(err), "environment: skipped, [aws] profile %.100s is set",
+				 c->ctx.profile);
+			r = CREDS_SKIP;
+		} else
+			r = creds_providers[c->step].start(&c->ctx, on_op_done, c, &op, &n, err,
+							   sizeof(err));
 		if (r == CREDS_SKIP) {
 			log_debug("credentials: %s", err);
 			(void)dynbuf_appendf(&c->tried, "%s%s", c->tried.len ? "; " : "", err);
@@ -341,6 +350,10 @@ int creds_new(struct uv_loop_s *loop, struct http_ctx *http, const struct creds_
 			return -ENOMEM;
 		}
 	}
+	if (!str_empty(c->ctx.profile) && creds_getenv("AWS_ACCESS_KEY_ID"))
+		log_warning("credentials: [aws] profile %s is set, so AWS_ACCESS_KEY_ID and "
+			    "AWS_SECRET_ACCESS_KEY in the environment are not used",
+			    c->ctx.profile);
 	dynbuf_init(&c->tried, 4096);
 	c->scale = creds_scale_from_env();
 	uv_timer_init(loop, &c->refresh_timer);

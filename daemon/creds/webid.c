@@ -16,9 +16,12 @@
 int creds_webid_start(const struct creds_ctx *ctx, creds_op_done_fn done, void *userdata,
 		      struct creds_op **ret_op, struct aws_credentials **ret_creds, char *err, size_t errsz)
 {
-	const char *token_file = creds_getenv("AWS_WEB_IDENTITY_TOKEN_FILE");
-	const char *role = creds_getenv("AWS_ROLE_ARN");
-	const char *session = creds_getenv("AWS_ROLE_SESSION_NAME");
+	/* With an explicit [aws] profile only the profile's keys count, as
+	 * botocore's web identity provider with disable_env_vars. */
+	bool use_env = str_empty(ctx->profile);
+	const char *token_file = use_env ? creds_getenv("AWS_WEB_IDENTITY_TOKEN_FILE") : NULL;
+	const char *role = use_env ? creds_getenv("AWS_ROLE_ARN") : NULL;
+	const char *session = use_env ? creds_getenv("AWS_ROLE_SESSION_NAME") : NULL;
 	struct creds_files files = {0};
 	bool from_files = false;
 	char *token = NULL;

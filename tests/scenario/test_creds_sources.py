@@ -153,6 +153,37 @@ def case_profile_static(tmp, fake):
     expect(rc == 1 and err.startswith('shared files: profile "nope" not found in %s/credentials' % tmp), err)
 
 
+def case_explicit_profile_beats_env(tmp, fake):
+    """An explicit [aws] profile (--profile here) negates the environment
+    keys, as botocore drops its EnvProvider for a profile given to the
+    session; AWS_PROFILE alone does not (the environment still wins)."""
+    write(os.path.join(tmp, "credentials"), "[ops]\naws_access_key_id = AKIDOPS\naws_secret_access_key = %s\n"
+          % (SECRET + "3"))
+    env = {"AWS_ACCESS_KEY_ID": "AKIDENV", "AWS_SECRET_ACCESS_KEY": SECRET}
+    rc, lines, err = fetch(tmp, env, ["--profile", "ops"])
+    c = ok_line(lines)
+    expect(rc == 0 and c["source"] == "profile:ops" and c["akid"] == "AKIDOPS", c)
+    expect(c["secret_sha256"] == sha8(SECRET + "3"), c)
+    expect("[aws] profile ops is set, so AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment "
+           "are not used" in err, err)
+    c = ok_line(fetch(tmp, dict(env, AWS_PROFILE="ops"))[1])
+    expect(c["source"] == "environment" and c["akid"] == "AKIDENV", c)
+    # A missing explicit profile is an error, never a fall-back to the environment.
+    rc, lines, _ = fetch(tmp, env, ["--profile", "nope"])
+    msg = error_of(lines)
+    expect(rc == 1 and msg.startswith('shared files: profile "nope" not found'), msg)
+    # The profile's credential_source = Environment still reads the keys (it is the profile's own choice).
+    fake.config(sts_source_keys={"AKIDENV": SECRET}, sts_region="us-east-1")
+    write(os.path.join(tmp, "config"), "[profile envrole]\nrole_arn = arn:aws:iam::1:role/e\n"
+          "credential_source = Environment\n")
+    c = ok_line(fetch(tmp, dict(env, AWS_ENDPOINT_URL_STS=fake.url, AWS_REGION="us-east-1"),
+                      ["--profile", "envrole"])[1])
+    expect(c["source"].startswith("assume-role:envrole"), c)
+    fake.config(sts_source_keys={}, sts_region=None)
+    os.unlink(os.path.join(tmp, "config"))
+    os.unlink(os.path.join(tmp, "credentials"))
+
+
 def case_profile_bad_files(tmp, fake):
     write(os.path.join(tmp, "config"), "[default]\nregion = x\n\n[broken\n")
     rc, lines, _ = fetch(tmp)
@@ -475,8 +506,8 @@ def case_credential_source(tmp, fake):
                                 fake.url + "/container/x", **sts})[1])
         expect(c["source"] == "assume-role:ecs", c)
         expect(fake.log("sts")[-1]["role_arn"] == "arn:aws:iam::123456789012:role/from-ecs", fake.log("sts")[-1])
-        # Environment: the chain's own environment provider comes first and wins (as in the SDKs' chain), so
-        # this source can only ever report that the environment has no keys.
+        # Environment: with AWS_PROFILE the chain's own environment provider comes first and wins (as in
+        # botocore); with an explicit profile it is skipped (case_explicit_profile_beats_env).
         c = ok_line(fetch(tmp, {"AWS_ACCESS_KEY_ID": "ASIAIMDSBASE0001", "AWS_SECRET_ACCESS_KEY": SECRET,
                                 "AWS_PROFILE": "envsrc", **sts})[1])
         expect(c["source"] == "environment", c)
@@ -507,7 +538,8 @@ def case_credential_source(tmp, fake):
         fake.config(fixed=None, sts_source_keys={}, sts_region=None)
 
 
-CASES = [case_env, case_env_partial, case_nothing, case_profile_static, case_profile_bad_files, case_process,
+CASES = [case_env, case_env_partial, case_nothing, case_profile_static, case_explicit_profile_beats_env,
+         case_profile_bad_files, case_process,
          case_process_errors, case_process_fail_then_succeed, case_container, case_container_rules, case_imds_v2,
          case_imds_v1_fallback, case_imds_errors, case_web_identity, case_assume_role, case_credential_source]
 
