@@ -168,6 +168,13 @@ def case_explicit_profile_beats_env(tmp, fake):
            "are not used" in err, err)
     c = ok_line(fetch(tmp, dict(env, AWS_PROFILE="ops"))[1])
     expect(c["source"] == "environment" and c["akid"] == "AKIDENV", c)
+    # The web identity variables are the environment's too.
+    tok = write(os.path.join(tmp, "wit"), "eyJ.jwt.token\n")
+    wenv = {"AWS_WEB_IDENTITY_TOKEN_FILE": tok, "AWS_ROLE_ARN": "arn:aws:iam::1:role/irsa",
+            "AWS_ENDPOINT_URL_STS": fake.url + "/"}
+    n = len(fake.log("sts"))
+    c = ok_line(fetch(tmp, wenv, ["--profile", "ops"])[1])
+    expect(c["source"] == "profile:ops" and len(fake.log("sts")) == n, (c, fake.log("sts")[n:]))
     # A missing explicit profile is an error, never a fall-back to the environment.
     rc, lines, _ = fetch(tmp, env, ["--profile", "nope"])
     msg = error_of(lines)
