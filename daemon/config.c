@@ -362,8 +362,7 @@ static int config_handler(void *user, const char *section, const char *name, con
 	return 1;
 }
 
-/* Keeps file names alive for the locations that point at them. */
-static const char *parser_intern_file(struct config_parser *p, const char *path)
+const char *config_intern_file(struct config_parser *p, const char *path)
 {
 	char **l = realloc(p->files, (p->n_files + 1) * sizeof(char *));
 	if (!l)
@@ -382,7 +381,7 @@ static void parse_one_file(struct config_parser *p, const char *path)
 	int fd, r;
 	struct stat st;
 
-	p->file = parser_intern_file(p, path);
+	p->file = config_intern_file(p, path);
 	if (!p->file) {
 		p->oom = true;
 		return;
@@ -454,7 +453,7 @@ static void parse_dropins(struct config_parser *p, const char *path)
 	d = opendir(dir);
 	if (!d) {
 		if (errno != ENOENT) {
-			struct config_loc at = {parser_intern_file(p, dir), 0};
+			struct config_loc at = {config_intern_file(p, dir), 0};
 			config_report(p, false, &at, NULL, NULL, "cannot open drop-in directory: %s",
 				      strerror(errno));
 		}
@@ -466,7 +465,7 @@ static void parse_dropins(struct config_parser *p, const char *path)
 		if (de->d_name[0] == '.' || len < 6 || strcmp(de->d_name + len - 5, ".conf") != 0)
 			continue;
 		if (n >= CONFIG_MAX_DROPINS) {
-			struct config_loc at = {parser_intern_file(p, dir), 0};
+			struct config_loc at = {config_intern_file(p, dir), 0};
 			config_report(p, false, &at, NULL, NULL, "more than %d drop-ins",
 				      CONFIG_MAX_DROPINS);
 			break;
@@ -523,6 +522,73 @@ static void check_cross(struct config_parser *p)
 		config_report(
 		    p, false, &p->listen_loc, "http", "token_file",
 		    "required when listen is a TCP address (the control API needs a bearer token)");
+}
+
+void config_note_arn_region(struct config_parser *p, const struct config_loc *loc, const char *label,
+			    const char *key, const char *arn)
+{
+	struct config_arn_seen *seen;
+	const char *r;
+	size_t n = arn_region(arn, &r);
+
+	if (!r || n >= sizeof(p->arn_first.region))
+		return; /* the ARN was validated: cannot happen */
+	if (!p->arn_first.set)
+		seen = &p->arn_first;
+	else if (!p->arn_other.set &&
+		 (strlen(p->arn_first.region) != n || strncmp(p->arn_first.region, r, n) != 0))
+		seen = &p->arn_other;
+	else
+		return;
+	seen->set = true;
+	memcpy(seen->region, r, n);
+	seen->region[n] = 0;
+	seen->loc = *loc;
+	snprintf(seen->label, sizeof(seen->label), "%s", label ? label : "");
+	seen->key = key;
+}
+
+/* A job is polled at its region's endpoint, signed for that region: one
+ * daemon watches one region.  Jobs of another region would fail every poll,
+ * and jobs the state database knows would even look deleted. */
+static void check_arn_regions(struct config_parser *p)
+{
+	struct config *c = p->c;
+	const struct config_arn_seen *first = &p->arn_first, *bad = NULL;
+
+	if (!first->set)
+		return;
+	if (c->aws.region && strcmp(first->region, c->aws.region) != 0)
+		bad = first;
+	else if (p->arn_other.set)
+		bad = &p->arn_other;
+	if (bad && c->aws.region)
+		config_report(p, false, &bad->loc, bad->label, bad->key,
+			      "the ARN is in region %s, but [aws] region is %s; one jobwatchd watches one "
+			      "region (run one instance per region: jobwatchd@NAME.service)",
+			      bad->region, c->aws.region);
+	else if (bad)
+		config_report(p, false, &bad->loc, bad->label, bad->key,
+			      "the ARN is in region %s, but the one at %s:%u is in region %s; one jobwatchd "
+			      "watches one region (run one instance per region: jobwatchd@NAME.service)",
+			      bad->region, first->loc.file, first->loc.line, first->region);
+	c->arns_region = strdup(first->region);
+	if (!c->arns_region || asprintf(&c->arns_region_at, "%s:%u: [%s] %s", first->loc.file,
+					first->loc.line, first->label, first->key) < 0) {
+		c->arns_region_at = NULL;
+		p->oom = true;
+	}
+}
+
+int config_check_region(const struct config *c, const char *region, char *err, size_t errsz)
+{
+	if (!c->arns_region || !region || strcmp(c->arns_region, region) == 0)
+		return 0;
+	snprintf(err, errsz,
+		 "%s: the ARN is in region %s, but this daemon runs in region %s; one jobwatchd watches one "
+		 "region",
+		 c->arns_region_at ? c->arns_region_at : c->path, c->arns_region, region);
+	return -EINVAL;
 }
 
 static uint64_t arn_hash(const char *s)
@@ -596,6 +662,8 @@ struct config *config_free(struct config *c)
 	for (size_t i = 0; i < c->n_arns; i++)
 		free(c->arns[i]);
 	free(c->arns);
+	free(c->arns_region);
+	free(c->arns_region_at);
 	for (size_t i = 0; i < c->n_discover; i++) {
 		free(c->discover[i].name);
 		free(c->discover[i].collaboration_id);
@@ -640,6 +708,8 @@ int config_load(const char *path, bool strict, struct config **ret, struct confi
 		parse_dropins(&p, path);
 	if (!p.oom)
 		check_cross(&p);
+	if (!p.oom)
+		check_arn_regions(&p);
 	if (!p.oom && !p.c->state_path) {
 		p.c->state_path = default_state_path();
 		if (!p.c->state_path)

@@ -67,6 +67,11 @@ struct config {
 
 	char **arns; /* validated, deduplicated, in first-seen order */
 	size_t n_arns;
+	/* One daemon watches one region: the region of every job ARN and
+	 * discover model ARN (all the same, checked at load), and where the
+	 * first of them is ("FILE:LINE: [jobs] arn").  NULL without ARNs. */
+	char *arns_region;
+	char *arns_region_at;
 
 	struct config_discover *discover;
 	size_t n_discover;
@@ -103,6 +108,11 @@ void config_diag_done(struct config_diag *diag);
  * instead of warnings.  diag may be NULL; it is overwritten (not appended to)
  * and must be released with config_diag_done(). */
 int config_load(const char *path, bool strict, struct config **ret, struct config_diag *diag);
+
+/* The ARNs of c against the region the daemon runs in (resolved from
+ * [aws] region, the environment or the profile).  Returns 0, or -EINVAL with
+ * a message naming the file and line of the first ARN in err. */
+int config_check_region(const struct config *c, const char *region, char *err, size_t errsz);
 struct config *config_free(struct config *c);
 
 /* The webhook's `on` filter: on_all, or the event type is listed, or the
@@ -202,7 +212,22 @@ struct config_parser {
 	struct config_named *discover_locs;
 	struct config_named *webhook_locs;
 	struct config_loc fips_loc, endpoint_loc, listen_loc;
+
+	/* The first ARN, and the first ARN in another region than that one. */
+	struct config_arn_seen {
+		bool set;
+		char region[64];
+		struct config_loc loc;
+		char label[80];
+		const char *key;
+	} arn_first, arn_other;
 };
+
+/* Keeps a file name alive for the locations that point at it. */
+const char *config_intern_file(struct config_parser *p, const char *path);
+/* Notes the region of a validated ARN given at loc (for check_cross). */
+void config_note_arn_region(struct config_parser *p, const struct config_loc *loc, const char *label,
+			    const char *key, const char *arn);
 
 void config_report(struct config_parser *p, bool warning, const struct config_loc *loc, const char *label,
 		   const char *key, const char *fmt, ...) __attribute__((format(printf, 6, 7)));

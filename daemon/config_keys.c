@@ -248,6 +248,7 @@ static int arn_append(struct config_parser *p, struct key_ctx *x, const char *ar
 static void read_arn_file(struct key_ctx *x, const char *value)
 {
 	_cleanup_free_ char *path = NULL, *line = NULL;
+	const char *ipath = NULL;
 	size_t cap = 0, bad = 0;
 	unsigned lineno = 0;
 	ssize_t n;
@@ -277,6 +278,15 @@ static void read_arn_file(struct key_ctx *x, const char *value)
 					      "not an audience-generation-job ARN (file named at %s:%u)",
 					      x->loc.file, x->loc.line);
 			continue;
+		}
+		if (!x->p->arn_other.set) {
+			/* Interned once: the location may outlive path. */
+			if (!ipath && !(ipath = config_intern_file(x->p, path))) {
+				x->p->oom = true;
+				break;
+			}
+			at.file = ipath;
+			config_note_arn_region(x->p, &at, x->label, key_name(x->k), s);
 		}
 		if (arn_append(x->p, x, s) < 0)
 			break;
@@ -471,6 +481,7 @@ static void set_value(struct key_ctx *x, void *base, const char *value)
 	case KT_ARN:
 		if (!arn_is_audience_generation_job(value))
 			FAIL("not an audience-generation-job ARN: %s", q);
+		config_note_arn_region(x->p, &x->loc, x->label, key_name(x->k), value);
 		arn_append(x->p, x, value);
 		return;
 	case KT_ARN_FILE:
@@ -484,6 +495,7 @@ static void set_value(struct key_ctx *x, void *base, const char *value)
 	case KT_MODEL_ARN:
 		if (!arn_is_configured_audience_model(value))
 			FAIL("not a configured-audience-model ARN: %s", q);
+		config_note_arn_region(x->p, &x->loc, x->label, key_name(x->k), value);
 		set_string(x, field, value);
 		return;
 	case KT_FORMAT: {

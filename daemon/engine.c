@@ -110,6 +110,32 @@ static void apply_job_list(struct engine *e, bool started)
 	}
 }
 
+/* Jobs the state database watches in another region (the daemon's region
+ * was changed): polled here they would fail, or answer 404 and look
+ * deleted.  They stop being watched; their state is kept. */
+static void unwatch_other_regions(struct engine *e)
+{
+	size_t n = tracker_size(e->tracker), count = 0;
+	const char *example = NULL;
+
+	for (size_t i = 0; i < n; i++) {
+		struct tracked_job *j = tracker_job_at(e->tracker, i);
+
+		if (!j->watched || arn_in_region(j->arn, e->endpoint.region))
+			continue;
+		if (!example)
+			example = j->arn;
+		tracker_unwatch(e->tracker, j->arn);
+		count++;
+	}
+	if (count > 0)
+		log_warning(
+		    "%zu watched jobs in %s are not in region %s, which this daemon watches (first: %s); "
+		    "they are no longer watched (their state is kept); watch them from a jobwatchd for "
+		    "their region",
+		    count, e->cfg->state_path, e->endpoint.region, example);
+}
+
 static void status_line(struct engine *e, char *buf, size_t size)
 {
 	size_t n = tracker_size(e->tracker), watched = 0, working = 0, failed = 0;
@@ -209,6 +235,7 @@ static int engine_reload(struct engine *e)
 	struct engine_hook *old_hooks;
 	const char **old_sinks;
 	size_t old_n;
+	char err[512];
 	int r;
 
 	service_notify_reloading();
@@ -226,6 +253,15 @@ static int engine_reload(struct engine *e)
 		return r;
 	}
 	config_diag_done(&diag);
+	/* The region stays the running one until a restart. */
+	r = config_check_region(nc, e->endpoint.region, err, sizeof(err));
+	if (r < 0) {
+		log_error("%s (a new [aws] region takes effect on restart)", err);
+		log_error("reload failed; keeping the running configuration");
+		config_free(nc);
+		service_notify_ready("reload failed, running the previous configuration");
+		return r;
+	}
 
 	if (strcmp(nc->state_path, e->cfg->state_path) != 0)
 		log_notice("[state] path changed: takes effect on restart");
@@ -422,6 +458,13 @@ static int engine_start(struct engine *e)
 	r = aws_resolve_endpoint(&eo, &e->endpoint, err, sizeof(err));
 	if (r < 0)
 		return log_error_errno(r, "%s", err);
+	r = config_check_region(e->cfg, e->endpoint.region, err, sizeof(err));
+	if (r < 0)
+		return log_error_errno(
+		    r,
+		    "%s (the region comes from AWS_REGION, AWS_DEFAULT_REGION or the profile; "
+		    "set [aws] region)",
+		    err);
 
 	r = store_open(e->cfg->state_path, &e->store);
 	if (r == -EBUSY)
@@ -482,6 +525,7 @@ static int engine_start(struct engine *e)
 
 	apply_poll_config(e);
 	apply_job_list(e, false);
+	unwatch_other_regions(e);
 	engine_schedule_initial(e);
 	e->started_ms = (int64_t)now_realtime_ms();
 	return engine_fleet_setup(e);

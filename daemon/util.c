@@ -503,6 +503,28 @@ bool uuid_is_valid(const char *s)
 	return true;
 }
 
+size_t arn_region(const char *arn, const char **ret)
+{
+	const char *p = arn;
+
+	/* arn:PARTITION:SERVICE:REGION:... */
+	for (int k = 0; k < 3 && p; k++) {
+		p = strchr(p, ':');
+		if (p)
+			p++;
+	}
+	*ret = p;
+	return p ? strcspn(p, ":") : 0;
+}
+
+bool arn_in_region(const char *arn, const char *region)
+{
+	const char *r;
+	size_t n = arn_region(arn, &r);
+
+	return r && n > 0 && region && strlen(region) == n && strncmp(r, region, n) == 0;
+}
+
 const char *arn_job_id(const char *arn)
 {
 	const char *p = arn ? strstr(arn, ":audience-generation-job/") : NULL;

@@ -80,6 +80,10 @@ int read_file_capped(const char *path, size_t max, char **ret, size_t *ret_len);
 bool arn_is_audience_generation_job(const char *s);
 bool arn_is_configured_audience_model(const char *s);
 bool uuid_is_valid(const char *s);
+/* The region field of an ARN: *ret points at it (NULL when the ARN has
+ * fewer than four fields) and the length is returned. */
+size_t arn_region(const char *arn, const char **ret);
+bool arn_in_region(const char *arn, const char *region);
 /* The id part of an audience-generation-job ARN (after "audience-generation-job/"). */
 const char *arn_job_id(const char *arn);
 

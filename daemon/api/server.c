@@ -21,6 +21,7 @@
 #include "creds.h"
 #include "log.h"
 #include "store.h"
+#include "util.h"
 
 #define API_MAX_CONNECTIONS 64
 #define API_CONN_TIMEOUT_S  30
@@ -289,13 +290,8 @@ static void handle_job_post(struct api *a, const struct api_request *req, struct
 		/* arn:aws:cleanrooms-ml:REGION:... -- a job in another region
 		 * would fail on every poll. */
 		const char *region = aws_client_region(c->aws);
-		const char *p = arn;
-		for (int k = 0; k < 3 && p; k++) {
-			p = strchr(p, ':');
-			if (p)
-				p++;
-		}
-		if (p && (strncmp(p, region, strlen(region)) != 0 || p[strlen(region)] != ':')) {
+
+		if (!arn_in_region(arn, region)) {
 			snprintf(err, sizeof(err), "the job is not in region %s, which this daemon watches",
 				 region);
 			reply_error(rp, 400, err);

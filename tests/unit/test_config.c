@@ -132,7 +132,7 @@ static void test_every_key(void **state)
 	write_file("etc/http.token", "t\n", 0600);
 	snprintf(
 	    conf, sizeof(conf),
-	    "[aws]\nregion = eu-west-1\nprofile = prod\nendpoint = https://example.com:8443/\n"
+	    "[aws]\nregion = us-east-1\nprofile = prod\nendpoint = https://example.com:8443/\n"
 	    "ca_file = ca.pem\ndualstack = yes\nfips = no\nmax_rps = 0.5\nmax_connections = 1024\n"
 	    "timeout = 500ms\n"
 	    "[poll]\ninterval = 1m\nsettled_interval = 0\nfailed_interval = 6h\njitter = 25%%\n"
@@ -156,7 +156,9 @@ static void test_every_key(void **state)
 		assert_int_equal(diag.n_warnings, 0);
 		config_diag_done(&diag);
 	}
-	assert_string_equal(c->aws.region, "eu-west-1");
+	assert_string_equal(c->aws.region, "us-east-1");
+	assert_string_equal(c->arns_region, "us-east-1");
+	assert_non_null(strstr(c->arns_region_at, "every.conf:"));
 	assert_string_equal(c->aws.profile, "prod");
 	assert_string_equal(c->aws.endpoint, "https://example.com:8443/");
 	assert_non_null(strstr(c->aws.ca_file, "/etc/ca.pem"));

@@ -105,6 +105,29 @@ static void test_arn_validation(void **state)
 	    arn_job_id("arn:aws:cleanrooms-ml:us-east-1:123456789012:audience-generation-job/a/b"), "a/b");
 }
 
+static void test_arn_region(void **state)
+{
+	const char *job = "arn:aws:cleanrooms-ml:us-east-1:123456789012:audience-generation-job/a";
+	const char *r;
+
+	(void)state;
+	assert_int_equal(arn_region(job, &r), 9);
+	assert_memory_equal(r, "us-east-1", 9);
+	assert_true(arn_in_region(job, "us-east-1"));
+	/* A prefix, a longer name or nothing is another region. */
+	assert_false(arn_in_region(job, "us-east-"));
+	assert_false(arn_in_region(job, "us-east-12"));
+	assert_false(arn_in_region(job, "eu-west-1"));
+	assert_false(arn_in_region(job, NULL));
+	assert_true(arn_in_region("arn:aws-cn:cleanrooms-ml:cn-north-1:1:x/y", "cn-north-1"));
+	assert_int_equal(arn_region("arn:aws:cleanrooms-ml", &r), 0);
+	assert_null(r);
+	assert_false(arn_in_region("arn:aws:cleanrooms-ml", "us-east-1"));
+	assert_int_equal(arn_region("arn:aws:s3:::bucket", &r), 0);
+	assert_non_null(r);
+	assert_false(arn_in_region("arn:aws:s3:::bucket", ""));
+}
+
 static void test_uri_encode(void **state)
 {
 	struct dynbuf b;
@@ -161,7 +184,7 @@ int main(void)
 	    cmocka_unit_test(test_durations),	   cmocka_unit_test(test_iso8601),
 	    cmocka_unit_test(test_arn_validation), cmocka_unit_test(test_uri_encode),
 	    cmocka_unit_test(test_dynbuf_cap),	   cmocka_unit_test(test_status_names),
-	    cmocka_unit_test(test_str_same),
+	    cmocka_unit_test(test_str_same),	   cmocka_unit_test(test_arn_region),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
