@@ -199,7 +199,11 @@ enum aws_outcome aws_classify(enum http_error transport, long status, const char
 		return AWS_AUTH_EXPIRED;
 	if (in_list(error_type, auth_codes, ELEMENTSOF(auth_codes)) || status == 401 || status == 403)
 		return AWS_AUTH;
-	if (status == 404 || (error_type && strcmp(error_type, "ResourceNotFoundException") == 0))
+	/* Only the service's own word: "not found" makes a known job gone.
+	 * A 404 without that type comes from something else (a proxy, or the
+	 * front door's UnknownOperationException for a wrong endpoint path)
+	 * and says nothing about the job. */
+	if (error_type && strcmp(error_type, "ResourceNotFoundException") == 0)
 		return AWS_NOT_FOUND;
 	if (status >= 400 && status < 500)
 		return AWS_CLIENT;

@@ -44,7 +44,7 @@ SUMMARY_FIELDS = ("createTime", "updateTime", "audienceGenerationJobArn", "name"
                   "configuredAudienceModelArn", "collaborationId", "startedBy")
 FAULT_KINDS = ("500", "503", "throttle", "reset", "stall", "slow", "truncated", "malformed", "huge",
                "unknown_status", "missing_fields", "expired_token", "access_denied", "validation",
-               "not_found")
+               "not_found", "bare_404", "unknown_operation")
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 DEFAULT_COLLAB = "a1b2c3d4-0000-4000-8000-00000000c011"
 
@@ -703,6 +703,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return error(400, "ValidationException", "1 validation error detected (injected)")
         if kind == "not_found":
             return error(404, "ResourceNotFoundException", "Audience generation job not found (injected)")
+        if kind == "bare_404":
+            # Not the service: a proxy or load balancer in the way, no error type.
+            return Response(404, b"<html><body><h1>404 Not Found</h1></body></html>", {"Content-Type": "text/html"})
+        if kind == "unknown_operation":
+            # The service's front door for a path it does not route (a wrong endpoint path).
+            return error(404, "UnknownOperationException", "Unknown operation (injected)")
         if kind in ("reset", "stall"):
             return kind  # acted on by dispatch() once the request is recorded
         now = fake.now()

@@ -12,7 +12,7 @@ import jwtest as jw  # noqa: E402
 import lifecycles as lc  # noqa: E402
 
 KINDS = ["500", "503", "throttle", "reset", "stall", "slow", "truncated", "malformed", "huge",
-         "unknown_status", "missing_fields", "expired_token"]
+         "unknown_status", "missing_fields", "expired_token", "bare_404", "unknown_operation"]
 WINDOW = 5.0
 
 
