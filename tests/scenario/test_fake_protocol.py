@@ -259,6 +259,12 @@ def test_faults(fake, c):
     fake.add_fault("validation", job=arn, duration=3600)
     check_error(c, get(fake, arn), 400, "ValidationException", "duration window")
     fake.clear_faults()
+    fake.add_fault("unknown_operation", job=arn, count=1)
+    check_error(c, get(fake, arn), 404, "UnknownOperationException", "unknown_operation")
+    fake.add_fault("bare_404", job=arn, count=1)
+    r = get(fake, arn)
+    c.ok(r.status == 404 and r.header("x-amzn-errortype") is None and b"<html>" in r.body,
+         "bare_404: a 404 with no error type and an HTML body")
     c.eq(get(fake, arn).status, 200, "clear faults")
     st = fake.stats()
     for kind in ("500", "503", "throttle", "reset", "stall", "slow", "truncated", "malformed", "huge",
