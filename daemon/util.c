@@ -253,6 +253,37 @@ static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
 	return era * 146097 + (int64_t)doe - 719468;
 }
 
+int parse_http_date_ms(const char *s, int64_t *ret_ms)
+{
+	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+	int Y, M = 0, D, h, m, sec;
+	const char *p;
+
+	/* IMF-fixdate, the only form a server may send (RFC 9110 §5.6.7):
+	 * "Sun, 06 Nov 1994 08:49:37 GMT".  The day name is not checked. */
+	if (!s || strlen(s) > 64 || !(p = strstr(s, ", ")))
+		return -EINVAL;
+	p += 2;
+	if (parse_digits(&p, 2, &D) < 0 || *p++ != ' ')
+		return -EINVAL;
+	for (int i = 0; i < 12; i++)
+		if (strncmp(p, months + 3 * i, 3) == 0)
+			M = i + 1;
+	if (M == 0 || p[3] != ' ')
+		return -EINVAL;
+	p += 4;
+	if (parse_digits(&p, 4, &Y) < 0 || *p++ != ' ' || parse_digits(&p, 2, &h) < 0 || *p++ != ':' ||
+	    parse_digits(&p, 2, &m) < 0 || *p++ != ':' || parse_digits(&p, 2, &sec) < 0 ||
+	    strcmp(p, " GMT") != 0)
+		return -EINVAL;
+	if (D < 1 || D > 31 || h > 23 || m > 59 || sec > 60)
+		return -EINVAL;
+	if (sec == 60)
+		sec = 59;
+	*ret_ms = (days_from_civil(Y, (unsigned)M, (unsigned)D) * 86400 + h * 3600 + m * 60 + sec) * 1000;
+	return 0;
+}
+
 int parse_iso8601_ms(const char *s, int64_t *ret_ms)
 {
 	static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};

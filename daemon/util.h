@@ -51,6 +51,8 @@ int parse_percent(const char *s, double *ret);
  * ("2024-01-15T12:00:00Z", "2024-01-15T12:00:00.123+02:00").  Result in ms
  * since the epoch.  (JSON numbers -- epoch seconds -- are the parser's job.) */
 int parse_iso8601_ms(const char *s, int64_t *ret_ms);
+/* An HTTP Date header ("Sun, 06 Nov 1994 08:49:37 GMT") in ms since the epoch. */
+int parse_http_date_ms(const char *s, int64_t *ret_ms);
 /* "2024-01-15T12:00:00.123Z" (fraction only when non-zero); buf >= 32. */
 void format_iso8601_ms(int64_t ms, char *buf, size_t size);
 

@@ -142,6 +142,14 @@ static int render_aws(const struct api_metrics_input *in, struct dynbuf *b)
 		r = sample_double(b, "jobwatchd_api_request_rate_limit", NULL,
 				  s->current_rate > 0 ? s->current_rate : 0);
 	if (r >= 0)
+		r = family(
+		    b, "jobwatchd_api_clock_offset_seconds", "gauge",
+		    "The service's clock minus the local one, as used for signing (0 until they differ by "
+		    "5 minutes).");
+	if (r >= 0 && s)
+		r = sample_double(b, "jobwatchd_api_clock_offset_seconds", NULL,
+				  (double)s->clock_offset_ms / 1000.0);
+	if (r >= 0)
 		r = family(b, "jobwatchd_api_requests_in_flight", "gauge", "AWS API requests in flight.");
 	if (r >= 0 && s)
 		r = sample_u64(b, "jobwatchd_api_requests_in_flight", NULL, s->inflight);

@@ -11,6 +11,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
@@ -54,6 +55,7 @@ struct aws_call {
 	unsigned attempts;
 	unsigned last_retry_cost;
 	bool auth_retried;
+	bool skew_retried;
 	uint64_t start_ms;
 	uint64_t due_ms;
 	struct http_transfer *transfer;
@@ -93,6 +95,7 @@ struct aws_client {
 	struct aws_cubic cubic;
 	struct aws_retry_quota quota;
 	struct aws_client_stats stats;
+	int64_t clock_offset_ms; /* the service's clock minus ours, once they differ by AWS_CLOCK_SKEW_MS */
 
 	unsigned depth; /* callbacks into the user in progress */
 	bool freeing;
@@ -346,7 +349,7 @@ static bool start_attempt(struct aws_client *c, struct aws_call *call, const str
 			   .host = c->endpoint.host,
 			   .path = path.data,
 			   .query = query.len ? query.data : NULL,
-			   .now = time(NULL),
+			   .now = (time_t)(((int64_t)now_realtime_ms() + c->clock_offset_ms) / 1000),
 			   .normalize_path = true,
 		       },
 		       &sig);
@@ -559,10 +562,33 @@ static void deliver(struct aws_client *c, struct aws_call *call, const struct ht
 	call->attempts = 0;
 	call->last_retry_cost = 0;
 	call->auth_retried = false;
+	call->skew_retried = false;
 	call->start_ms = now_monotonic_ms();
 	memset(&call->last, 0, sizeof(call->last));
 	queue_push(c, LIST_READY, call, false);
 	schedule_kick(c);
+}
+
+/* Clock skew correction, as the SDKs for JS and Go do: when the service's
+ * Date is 5 minutes or more away from our (corrected) clock, later requests
+ * are signed with the service's time.  A wrong local clock would otherwise
+ * have every request refused as "Signature expired".  Returns true when
+ * this answer moved the offset. */
+static bool correct_clock(struct aws_client *c, const struct http_response *resp)
+{
+	int64_t server_ms, now = (int64_t)now_realtime_ms(), was = c->clock_offset_ms;
+
+	if (resp->error != HTTP_OK || parse_http_date_ms(http_response_header(resp, "date"), &server_ms) < 0)
+		return false;
+	if (llabs(server_ms - (now + was)) < AWS_CLOCK_SKEW_MS)
+		return false;
+	c->clock_offset_ms = server_ms - now;
+	c->stats.clock_corrections++;
+	log_warning(
+	    "the local clock is %+.0f s off the service's (its Date header says %s); signing with the "
+	    "service's time from now on (was %+.0f s)",
+	    (double)-c->clock_offset_ms / 1000.0, http_response_header(resp, "date"), (double)-was / 1000.0);
+	return true;
 }
 
 static void on_http_done(void *userdata, const struct http_response *resp)
@@ -572,6 +598,7 @@ static void on_http_done(void *userdata, const struct http_response *resp)
 	struct aws_result res = {};
 	struct aws_error err;
 	enum aws_outcome outcome;
+	bool skewed;
 
 	call->transfer = NULL;
 	if (!c) {
@@ -581,6 +608,7 @@ static void on_http_done(void *userdata, const struct http_response *resp)
 	}
 	queue_remove(c, call);
 	record_latency(c, resp->elapsed_ms);
+	skewed = correct_clock(c, resp);
 
 	aws_error_parse(
 	    http_response_header(resp, "x-amzn-errortype"), http_response_header(resp, "x-amzn-requestid"),
@@ -625,6 +653,15 @@ static void on_http_done(void *userdata, const struct http_response *resp)
 		adapt_rate(c, outcome == AWS_THROTTLED);
 	call->last = res;
 
+	if (skewed && (outcome == AWS_AUTH || outcome == AWS_AUTH_EXPIRED) && !call->skew_retried) {
+		/* Refused for the time it was signed with: once more, with the
+		 * corrected clock, outside the attempt budget. */
+		call->skew_retried = true;
+		c->stats.retries++;
+		queue_push(c, LIST_READY, call, true);
+		schedule_kick(c);
+		return;
+	}
 	if (outcome == AWS_AUTH_EXPIRED && !call->auth_retried) {
 		/* Fresh credentials may fix it: one refresh, one retry, outside
 		 * the standard mode's attempt budget and quota. */
@@ -859,6 +896,7 @@ const struct aws_client_stats *aws_client_stats(const struct aws_client *c)
 	m->stats.retry_quota_available = c->quota.available;
 	m->stats.queued = c->lists[LIST_READY].n + c->lists[LIST_DELAYED].n + c->lists[LIST_CREDS].n;
 	m->stats.inflight = c->lists[LIST_INFLIGHT].n;
+	m->stats.clock_offset_ms = c->clock_offset_ms;
 	return &c->stats;
 }
 

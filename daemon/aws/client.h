@@ -84,6 +84,8 @@ int aws_list_jobs(struct aws_client *c, const char *collaboration_id,
 void aws_call_cancel(struct aws_call *call);
 
 #define AWS_LATENCY_BUCKETS 11
+/* The SDKs correct their clock when the service's differs by this much. */
+#define AWS_CLOCK_SKEW_MS (5 * 60 * 1000)
 extern const uint64_t aws_latency_bounds_ms[AWS_LATENCY_BUCKETS]; /* 5 .. 10000 ms, upper bounds */
 
 /* Counters for /metrics.  Requests are HTTP attempts. */
@@ -101,6 +103,8 @@ struct aws_client_stats {
 	unsigned retry_quota_available;
 	unsigned queued; /* calls waiting for a token, a backoff or credentials */
 	unsigned inflight;
+	int64_t clock_offset_ms;    /* the service's clock minus ours (0 until they differ by 5 min) */
+	uint64_t clock_corrections; /* times the offset was set from a Date header */
 };
 /* Changes the request rate ceiling ([aws] max_rps on reload; <= 0 =
  * unlimited); requests waiting for a token are re-timed at once. */

@@ -12,6 +12,7 @@ Python 3 standard library only.
 import argparse
 import base64
 import datetime
+import email.utils
 import hashlib
 import hmac
 import http.server
@@ -396,6 +397,9 @@ class Fake:
         if self.time_scale <= 0:
             raise ScenarioError("timeScale must be > 0")
         self.default_max_results = int(scenario.get("defaultMaxResults", 25))
+        # The service's clock minus the real one: what a client with a wrong clock sees (Date headers,
+        # signature time window).
+        self.clock_offset_s = float(scenario.get("clockOffsetS", 0))
         self.start_mono = time.monotonic()
         self.start_wall = time.time()
         self._seq = 0
@@ -414,6 +418,10 @@ class Fake:
     def next_seq(self):
         self._seq += 1
         return self._seq
+
+    def service_time(self):
+        """Wall-clock time as the service sees it (epoch seconds)."""
+        return time.time() + self.clock_offset_s
 
     def now(self):
         """Scenario seconds since start (real seconds / timeScale)."""
@@ -553,6 +561,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
     sys_version = ""
     timeout = 300  # idle keep-alive connections are closed after this
 
+    def date_time_string(self, timestamp=None):  # the Date header, on the service's clock
+        return email.utils.formatdate(self.server.fake.service_time() if timestamp is None else timestamp,
+                                      usegmt=True)
+
     def log_message(self, fmt, *args):  # quiet; the JSON log is the record
         pass
 
@@ -608,7 +620,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if resp is None and fake.verify is not None:
             hdrs = list(self.headers.items())
             err, idx = sigv4_verify(method, raw_path, raw_query, hdrs, body, fake.verify["credentials"],
-                                    fake.verify["region"])
+                                    fake.verify["region"], now=fake.service_time())
             if err:
                 sig = err[0]
                 rec["sigv4"] = "%s: %s" % err
@@ -896,6 +908,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             with fake.lock:
                 fake.reset_stats()
             return Response(200, {})
+        if p == "/clock" and method == "POST":
+            with fake.lock:
+                fake.clock_offset_s = float(doc.get("offsetS", 0))
+            return Response(200, {"offsetS": fake.clock_offset_s})
         if p == "/time" and method == "GET":
             return Response(200, {"now": fake.now(), "timeScale": fake.time_scale, "start": iso(fake.start_wall)})
         if p == "/credentials" and method == "POST":

@@ -105,6 +105,30 @@ static void test_arn_validation(void **state)
 	    arn_job_id("arn:aws:cleanrooms-ml:us-east-1:123456789012:audience-generation-job/a/b"), "a/b");
 }
 
+static void test_http_date(void **state)
+{
+	int64_t ms = 0;
+
+	(void)state;
+	/* RFC 9110's example, and a leap day. */
+	assert_int_equal(parse_http_date_ms("Sun, 06 Nov 1994 08:49:37 GMT", &ms), 0);
+	assert_int_equal(ms, 784111777000LL);
+	assert_int_equal(parse_http_date_ms("Sun, 29 Feb 2004 00:00:00 GMT", &ms), 0);
+	assert_int_equal(ms, 1078012800000LL);
+	assert_int_equal(parse_http_date_ms("Sun, 29 Nov 2026 23:59:59 GMT", &ms), 0);
+	assert_int_equal(ms, 1795996799000LL);
+	/* The obsolete forms, other zones and junk are refused. */
+	assert_int_equal(parse_http_date_ms("Sunday, 06-Nov-94 08:49:37 GMT", &ms), -EINVAL);
+	assert_int_equal(parse_http_date_ms("Sun Nov  6 08:49:37 1994", &ms), -EINVAL);
+	assert_int_equal(parse_http_date_ms("Sun, 06 Nov 1994 08:49:37 UTC", &ms), -EINVAL);
+	assert_int_equal(parse_http_date_ms("Sun, 06 Nov 1994 08:49:37 GMT ", &ms), -EINVAL);
+	assert_int_equal(parse_http_date_ms("Sun, 06 Foo 1994 08:49:37 GMT", &ms), -EINVAL);
+	assert_int_equal(parse_http_date_ms("Sun, 06 Nov 1994 24:00:00 GMT", &ms), -EINVAL);
+	assert_int_equal(parse_http_date_ms("Sun, 00 Nov 1994 08:49:37 GMT", &ms), -EINVAL);
+	assert_int_equal(parse_http_date_ms("", &ms), -EINVAL);
+	assert_int_equal(parse_http_date_ms(NULL, &ms), -EINVAL);
+}
+
 static void test_arn_region(void **state)
 {
 	const char *job = "arn:aws:cleanrooms-ml:us-east-1:123456789012:audience-generation-job/a";
@@ -185,6 +209,7 @@ int main(void)
 	    cmocka_unit_test(test_arn_validation), cmocka_unit_test(test_uri_encode),
 	    cmocka_unit_test(test_dynbuf_cap),	   cmocka_unit_test(test_status_names),
 	    cmocka_unit_test(test_str_same),	   cmocka_unit_test(test_arn_region),
+	    cmocka_unit_test(test_http_date),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,74 @@
+#!/usr/bin/python3
+"""A wrong local clock: the fake service (SigV4 verified, 15-minute window) runs an hour ahead, as if this
+machine's clock were an hour behind.  The first request is refused ("Signature expired"); its answer's Date
+header sets the clock offset, the request is signed again with the service's time and succeeds, so no poll
+fails and the job's status is recorded.  The offset shows on /metrics.  When the clocks agree again (the
+service's Date is an hour behind the corrected clock) the offset follows back to zero, again without a failed
+poll.  `jobwatchd get` (a one-shot process) recovers the same way.  Without the correction every request would
+be refused forever."""
+
+import os
+import re
+import sys
+
+sys.path.insert(0, os.path.join(os.environ.get("JW_SOURCE_DIR", "."), "tests", "lib"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import jwtest as jw  # noqa: E402
+import lifecycles as lc  # noqa: E402
+import test_fleet_common as fc  # noqa: E402
+
+HOUR = 3600
+
+
+def refused(fake):
+    return [r for r in fake.requests("get") if "Signature expired" in (r.get("sigv4") or "")]
+
+
+def offset(api):
+    return fc.sample(api.metrics(), "jobwatchd_api_clock_offset_seconds")
+
+
+def test(t):
+    fake = t.start_fake({"clockOffsetS": HOUR, "jobs": [{"id": "a", "steps": [{"at": 0, "status": "ACTIVE"}]}]},
+                        verify_sigv4=True)
+    a = fake.arn("a")
+
+    # One-shot CLI first: its single Get is refused, corrected and retried.
+    cfg = t.write("cli.conf", jw.ini_text({"aws": {"region": jw.REGION, "endpoint": fake.url}}))
+    p = t.run([jw.daemon_path(), "get", "-c", cfg, a], env=jw.aws_env(), timeout=60)
+    jw.check(p.returncode == 0 and "ACTIVE" in p.stdout, "get with a skewed clock: rc %s\n%s\n%s" % (
+        p.returncode, p.stdout, p.stderr))
+    jw.check(re.search(r"the local clock is -(3599|3600|3601) s off the service's", p.stderr),
+             "skew warning: %s" % p.stderr)
+    jw.check_eq(len(refused(fake)), 1, "refused Gets from the CLI")
+
+    db = t.path("state.db")
+    sock = t.path("jobwatchd.sock")
+    d = t.start_daemon(lc.daemon_config(fake, db, [a], extra={"http": {"listen": "unix:" + sock}}),
+                       env=jw.aws_env())
+    fc.wait_for_socket(d, sock)
+    api = fc.Api(sock=sock)
+    jw.wait_until(lambda: (api.job(a) or {}).get("status") == "ACTIVE", 20, "a recorded despite the skew")
+    got = offset(api)
+    jw.check(got is not None and abs(got - HOUR) < 5, "clock offset on /metrics: %s" % got)
+    jw.check_eq(len(refused(fake)), 2, "refused Gets (one from the CLI, one from the daemon)")
+    n = len(fake.requests("get"))
+    jw.wait_until(lambda: len(fake.requests("get")) > n + 5, 10, "polling goes on")
+    jw.check_eq(len(refused(fake)), 2, "refused Gets once corrected")
+
+    # The clocks agree again: one more refusal, corrected back to zero.
+    fake.control("POST", "/clock", {"offsetS": 0})
+    jw.wait_until(lambda: abs(offset(api)) < 5, 20, "offset back to zero")
+    n = len(fake.requests("get"))
+    jw.wait_until(lambda: len(fake.requests("get")) > n + 5, 10, "polling goes on after the second correction")
+    fams = api.metrics()
+    jw.check_eq(fc.sample(fams, "jobwatchd_poll_failures_total"), 0.0, "failed polls")
+    d.stop()
+    err = d.stderr_text()
+    jw.check("poll of" not in err, "a poll failed: %s" % err[-2000:])
+    jw.check(err.count("the local clock is") == 2, "two corrections logged: %s" % err[-2000:])
+    jw.check(not jw.sqlite_rows(db, "SELECT id FROM events WHERE type != 'job.discovered'"),
+             "events other than the first sight")
+
+
+jw.main(test)
