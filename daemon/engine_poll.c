@@ -3,6 +3,7 @@
  * AWS client's token bucket then paces them at max_rps).  Each answer goes
  * to the tracker; a failed poll is only counted and logged, never an event. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +13,13 @@
 
 #define WARN_WINDOW_MS	60000
 #define WARN_PER_WINDOW 20
+/* A job that was seen is reported gone on the second ResourceNotFoundException
+ * in a row, at least GONE_CONFIRM_MS / 2 after the first (the confirming Get
+ * goes out GONE_CONFIRM_MS later, or one poll interval when that is shorter):
+ * a single answer could be a read that has not caught up, and "gone" ends the
+ * watch.  In a DELETE_* status the first one is enough: it is expected. */
+#define GONE_CONFIRM_MS	    5000
+#define GONE_CONFIRM_MIN_MS 100
 
 static double rnd(void)
 {
@@ -59,6 +67,35 @@ static void reschedule(struct engine *e, struct tracked_job *j)
 		sched_set(e->sched, &j->sched, due);
 }
 
+static int64_t gone_confirm_ms(const struct engine *e)
+{
+	int64_t d = GONE_CONFIRM_MS;
+
+	if (e->pollcfg.interval_ms > 0 && e->pollcfg.interval_ms < d)
+		d = e->pollcfg.interval_ms;
+	return d < GONE_CONFIRM_MIN_MS ? GONE_CONFIRM_MIN_MS : d;
+}
+
+/* Returns true when j's ResourceNotFoundException at now makes it gone; else
+ * schedules the confirming Get. */
+static bool gone_confirmed(struct engine *e, struct tracked_job *j, int64_t now)
+{
+	int64_t delay = gone_confirm_ms(e);
+
+	if (j->gone || j->status == JOB_STATUS_INVALID || j->status == JOB_STATUS_DELETE_PENDING ||
+	    j->status == JOB_STATUS_DELETE_IN_PROGRESS || j->status == JOB_STATUS_DELETE_FAILED)
+		return true;
+	if (j->not_found_ms > 0 && now - j->not_found_ms >= delay / 2)
+		return true;
+	if (j->not_found_ms == 0) {
+		j->not_found_ms = now;
+		log_info("%s answered ResourceNotFoundException in status %s; asking again in %" PRId64
+			 " ms before reporting it gone",
+			 j->arn, job_status_to_string((enum job_status)j->status), delay);
+	}
+	return false;
+}
+
 static void on_get(void *userdata, const struct aws_result *res, struct job_observation *obs)
 {
 	struct tracked_job *j = userdata;
@@ -82,12 +119,32 @@ static void on_get(void *userdata, const struct aws_result *res, struct job_obse
 		warn_poll_failure(e, j->arn, what);
 		e->polls_failed++;
 	} else if (res->outcome == AWS_OK && obs) {
+		if (j->not_found_ms > 0) {
+			log_notice("%s answered again after a ResourceNotFoundException %" PRId64
+				   " ms earlier: not gone",
+				   j->arn, now - j->not_found_ms);
+			j->not_found_ms = 0;
+		}
 		r = tracker_observe(e->tracker, obs, now);
 		if (r < 0)
 			log_warning_errno(r, "recording the state of %s failed: %m", j->arn);
 		e->polls_ok++;
 		e->last_success_ms = now;
+	} else if (res->outcome == AWS_NOT_FOUND && !gone_confirmed(e, j, now)) {
+		/* An answer, not a failure; the confirming Get decides. */
+		e->polls_ok++;
+		e->last_success_ms = now;
+		job_observation_free(obs);
+		j->repoll = false; /* the confirming Get is the fresh look */
+		if (j->watched && !e->stopping)
+			sched_set(e->sched, &j->sched, now + gone_confirm_ms(e));
+		if (e->stopping)
+			engine_maybe_finish(e);
+		else
+			engine_poll_arm(e);
+		return;
 	} else if (res->outcome == AWS_NOT_FOUND) {
+		j->not_found_ms = 0;
 		r = tracker_gone(e->tracker, j->arn, now);
 		if (r == -ENOENT) {
 			aws_result_format(res, what, sizeof(what));

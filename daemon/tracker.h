@@ -41,6 +41,7 @@ struct tracked_job {
 	int64_t last_seen_ms;
 	int64_t last_poll_ms;
 	int64_t last_success_ms;
+	int64_t not_found_ms; /* engine: an unconfirmed ResourceNotFoundException (0 = none); not stored */
 	uint32_t polls;
 	uint32_t poll_failures;
 	uint32_t consecutive_failures;
