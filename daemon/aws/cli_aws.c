@@ -243,8 +243,22 @@ int cli_get(int argc, char **argv)
 		return 1;
 	}
 	for (size_t i = 0; i < n; i++) {
+		const char *region = aws_client_region(run.stack->client), *in;
+		size_t len;
+
 		slots[i].run = &run;
 		slots[i].arn = argv[optind + (int)i];
+		if (!arn_in_region(slots[i].arn, region)) {
+			/* Asked in the wrong region it could only fail, with an
+			 * error that does not say why. */
+			len = arn_region(slots[i].arn, &in);
+			snprintf(
+			    slots[i].message, sizeof(slots[i].message),
+			    "the job is in region %.*s, but the region in use is %s (use --region %.*s)",
+			    (int)len, in ? in : "", region, (int)len, in ? in : "");
+			slots[i].done = true;
+			continue;
+		}
 		r = aws_get_job(run.stack->client, slots[i].arn, on_get, &slots[i], NULL);
 		if (r < 0) {
 			snprintf(slots[i].message, sizeof(slots[i].message), "cannot start the request: %s",

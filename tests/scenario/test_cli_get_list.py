@@ -110,6 +110,15 @@ def test(t):
          "404 message names type and request id: %r" % r.stderr[-400:])
     c.eq(len(settled(lambda: reqs_for(missing), 1)), 1, "404 is not retried")
 
+    # --- an ARN of another region: refused before any request, the way out named --------------------------
+    elsewhere = jw.job_arn("j1", region="eu-west-1")
+    r = run(["get", elsewhere, fake.arn("j1")])
+    c.eq(r.returncode, 1, "get of another region's job exits 1")
+    c.eq(len(lines(r)), 1, "the job of this region is still printed")
+    c.ok(("jobwatchd: get %s: the job is in region eu-west-1, but the region in use is us-east-1 "
+          "(use --region eu-west-1)" % elsewhere) in r.stderr, "region message: %r" % r.stderr[-400:])
+    c.eq(settled(lambda: reqs_for(elsewhere), 0), [], "no request for another region's job")
+
     # --- list: all pages, filters, nextToken with + / = percent-encoded -------------------------------------
     fake.reset_stats()
     quiet()
@@ -288,9 +297,9 @@ def test(t):
     quiet()
     before = len(reqs_for(a))
     r = run(["get", a], e2)
-    c.eq(r.returncode, 1, "default profile region eu-west-3 does not match the fake's region")
-    q = settled(lambda: reqs_for(a)[before:], 1)
-    c.ok(q and "/eu-west-3/cleanrooms-ml/" in q[0]["headers"]["credential_scope"], "signed for eu-west-3")
+    c.eq(r.returncode, 1, "default profile region eu-west-3 does not match the job's region")
+    c.ok("the region in use is eu-west-3 (use --region us-east-1)" in r.stderr,
+         "region eu-west-3 from [default]: %r" % r.stderr[-300:])
     r = run(["get", "--region", "us-east-1", a], e2)
     c.eq(r.returncode, 0, "--region overrides the profile")
     r = run(["get", a], dict(env, AWS_REGION="", AWS_DEFAULT_REGION=""))
