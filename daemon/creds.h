@@ -45,6 +45,9 @@ int creds_request(struct creds *c, creds_ready_fn cb, void *userdata);
 /* After ExpiredTokenException / InvalidClientTokenId: the next
  * creds_current() returns NULL until one refresh has completed. */
 void creds_invalidate(struct creds *c);
+/* The CA file for STS and container requests from now on (NULL: the
+ * system store). */
+int creds_set_ca_file(struct creds *c, const char *ca_file);
 
 /* Human-readable last failure ("imds: token PUT: connection refused"), never
  * containing secrets; NULL if none. */

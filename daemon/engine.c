@@ -1,6 +1,7 @@
 /* The daemon's life cycle: start-up, SIGHUP reload, SIGTERM shutdown, the
  * per-loop-turn commit and the systemd notifications. */
 #include <errno.h>
+#include <inttypes.h>
 #include <getopt.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -228,6 +229,45 @@ static void turn_prepare_cb(uv_prepare_t *p)
 	turn_commit(p->data);
 }
 
+/* The [aws] settings a reload applies (max_rps, timeout, ca_file,
+ * max_connections: requests in flight keep theirs) and those that need a
+ * restart because the client, its signer and its credentials are built on
+ * them.  e->cfg is the new configuration. */
+static void apply_aws_reload(struct engine *e, const struct config *old)
+{
+	const struct config *nc = e->cfg;
+	int r;
+
+	if (strcmp(nc->state_path, old->state_path) != 0)
+		log_notice("[state] path changed: takes effect on restart");
+	if (!str_same(nc->aws.region, old->aws.region) || !str_same(nc->aws.profile, old->aws.profile) ||
+	    !str_same(nc->aws.endpoint, old->aws.endpoint) || nc->aws.dualstack != old->aws.dualstack ||
+	    nc->aws.fips != old->aws.fips)
+		log_notice("[aws] region, profile, endpoint, dualstack or fips changed: they take effect on "
+			   "restart");
+	if (nc->aws.max_rps != old->aws.max_rps) {
+		/* The way to ease off a throttling service without dropping the job table. */
+		log_info("[aws] max_rps %g -> %g", old->aws.max_rps, nc->aws.max_rps);
+		aws_client_set_max_rps(e->aws, nc->aws.max_rps);
+	}
+	if (!str_same(nc->aws.ca_file, old->aws.ca_file) || nc->aws.timeout_ms != old->aws.timeout_ms) {
+		log_info("[aws] ca_file %s, timeout %" PRIu64 " ms",
+			 nc->aws.ca_file ? nc->aws.ca_file : "(system)", nc->aws.timeout_ms);
+		r = aws_client_set_transport(e->aws, nc->aws.ca_file, nc->aws.timeout_ms);
+		if (r >= 0)
+			r = creds_set_ca_file(e->creds, nc->aws.ca_file);
+		if (r < 0)
+			log_error_errno(r, "[aws] ca_file or timeout could not be applied: %m");
+	}
+	if (nc->aws.max_connections != old->aws.max_connections || nc->n_webhooks != old->n_webhooks) {
+		if (nc->aws.max_connections != old->aws.max_connections)
+			log_info("[aws] max_connections %u -> %u", old->aws.max_connections,
+				 nc->aws.max_connections);
+		http_ctx_set_limits(e->http, nc->aws.max_connections + (unsigned)nc->n_webhooks + 2,
+				    nc->aws.max_connections);
+	}
+}
+
 static int engine_reload(struct engine *e)
 {
 	struct config *nc = NULL, *old;
@@ -263,24 +303,6 @@ static int engine_reload(struct engine *e)
 		return r;
 	}
 
-	if (strcmp(nc->state_path, e->cfg->state_path) != 0)
-		log_notice("[state] path changed: takes effect on restart");
-	if (!str_same(nc->aws.region, e->cfg->aws.region) ||
-	    !str_same(nc->aws.profile, e->cfg->aws.profile) ||
-	    !str_same(nc->aws.endpoint, e->cfg->aws.endpoint) ||
-	    !str_same(nc->aws.ca_file, e->cfg->aws.ca_file) || nc->aws.dualstack != e->cfg->aws.dualstack ||
-	    nc->aws.fips != e->cfg->aws.fips || nc->aws.max_connections != e->cfg->aws.max_connections ||
-	    nc->aws.timeout_ms != e->cfg->aws.timeout_ms)
-		log_notice(
-		    "[aws] region, profile, endpoint, ca_file, dualstack, fips, max_connections or timeout "
-		    "changed: they take effect on restart");
-	if (nc->aws.max_rps != e->cfg->aws.max_rps) {
-		/* The one [aws] setting a reload applies: the way to ease off a
-		 * throttling service without dropping the job table. */
-		log_info("[aws] max_rps %g -> %g", e->cfg->aws.max_rps, nc->aws.max_rps);
-		aws_client_set_max_rps(e->aws, nc->aws.max_rps);
-	}
-
 	/* Webhooks are rebuilt from scratch; a delivery in flight is cancelled
 	 * and stays pending in the outbox, so nothing is lost. */
 	old = e->cfg;
@@ -307,6 +329,7 @@ static int engine_reload(struct engine *e)
 		webhook_sink_free(old_hooks[i].sink);
 	free(old_hooks);
 	free(old_sinks);
+	apply_aws_reload(e, old);
 
 	apply_poll_config(e);
 	apply_job_list(e, true);

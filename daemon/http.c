@@ -440,10 +440,22 @@ static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
 
 /* ---- context ------------------------------------------------------------ */
 
+void http_ctx_set_limits(struct http_ctx *ctx, unsigned max_connections, unsigned max_host_connections)
+{
+	unsigned max_conn = max_connections ? max_connections : HTTP_DEFAULT_MAX_CONNECTIONS;
+	unsigned max_host = max_host_connections ? max_host_connections : max_conn;
+
+	if (max_host > max_conn)
+		max_host = max_conn;
+	curl_multi_setopt(ctx->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)max_conn);
+	curl_multi_setopt(ctx->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)max_host);
+	/* The idle cache would otherwise grow to 4x the number of handles. */
+	curl_multi_setopt(ctx->multi, CURLMOPT_MAXCONNECTS, (long)max_conn);
+}
+
 int http_ctx_new(struct uv_loop_s *loop, const struct http_ctx_options *opts, struct http_ctx **ret)
 {
 	struct http_ctx *ctx;
-	unsigned max_conn, max_host;
 	int r;
 
 	if (!loop || !ret)
@@ -472,18 +484,11 @@ int http_ctx_new(struct uv_loop_s *loop, const struct http_ctx_options *opts, st
 		free(ctx);
 		return -ENOMEM;
 	}
-	max_conn = opts && opts->max_connections ? opts->max_connections : HTTP_DEFAULT_MAX_CONNECTIONS;
-	max_host = opts && opts->max_host_connections ? opts->max_host_connections : max_conn;
-	if (max_host > max_conn)
-		max_host = max_conn;
 	curl_multi_setopt(ctx->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
 	curl_multi_setopt(ctx->multi, CURLMOPT_SOCKETDATA, ctx);
 	curl_multi_setopt(ctx->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
 	curl_multi_setopt(ctx->multi, CURLMOPT_TIMERDATA, ctx);
-	curl_multi_setopt(ctx->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)max_conn);
-	curl_multi_setopt(ctx->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)max_host);
-	/* The idle cache would otherwise grow to 4x the number of handles. */
-	curl_multi_setopt(ctx->multi, CURLMOPT_MAXCONNECTS, (long)max_conn);
+	http_ctx_set_limits(ctx, opts ? opts->max_connections : 0, opts ? opts->max_host_connections : 0);
 
 	/* Both handles are initialised last so that no failure path has to
 	 * wait for a close callback. */

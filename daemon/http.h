@@ -48,6 +48,9 @@ int http_ctx_new(struct uv_loop_s *loop, const struct http_ctx_options *opts, st
  * this returns) and releases the context once its libuv handles are closed;
  * the loop must run afterwards for the close callbacks.  NULL-safe. */
 void http_ctx_free(struct http_ctx *ctx);
+/* New connection limits (0: the default); transfers already running keep
+ * their connections, new ones obey the limits. */
+void http_ctx_set_limits(struct http_ctx *ctx, unsigned max_connections, unsigned max_host_connections);
 unsigned http_ctx_inflight(const struct http_ctx *ctx);
 /* Checks that libcurl resolves names asynchronously and has HTTP/2; logs. */
 int http_global_check(void);

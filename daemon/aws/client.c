@@ -484,6 +484,18 @@ static void adapt_rate(struct aws_client *c, bool throttled)
 	}
 }
 
+int aws_client_set_transport(struct aws_client *c, const char *ca_file, uint64_t timeout_ms)
+{
+	char *ca = NULL;
+
+	if (ca_file && !(ca = strdup(ca_file)))
+		return -ENOMEM;
+	free(c->ca_file);
+	c->ca_file = ca;
+	c->timeout_ms = timeout_ms ? timeout_ms : AWS_DEFAULT_TIMEOUT_MS;
+	return 0;
+}
+
 void aws_client_set_max_rps(struct aws_client *c, double max_rps)
 {
 	if (!c)
@@ -842,7 +854,7 @@ int aws_client_new(struct uv_loop_s *loop, struct http_ctx *http, struct creds *
 	c->loop = loop;
 	c->http = http;
 	c->creds = creds;
-	c->timeout_ms = opts->timeout_ms ? opts->timeout_ms : 15000;
+	c->timeout_ms = opts->timeout_ms ? opts->timeout_ms : AWS_DEFAULT_TIMEOUT_MS;
 	c->max_attempts = opts->max_attempts ? opts->max_attempts : AWS_RETRY_MAX_ATTEMPTS;
 	c->random = opts->random;
 	c->random_userdata = opts->random_userdata;

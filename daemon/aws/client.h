@@ -85,7 +85,8 @@ void aws_call_cancel(struct aws_call *call);
 
 #define AWS_LATENCY_BUCKETS 11
 /* The SDKs correct their clock when the service's differs by this much. */
-#define AWS_CLOCK_SKEW_MS (5 * 60 * 1000)
+#define AWS_CLOCK_SKEW_MS      (5 * 60 * 1000)
+#define AWS_DEFAULT_TIMEOUT_MS 15000
 extern const uint64_t aws_latency_bounds_ms[AWS_LATENCY_BUCKETS]; /* 5 .. 10000 ms, upper bounds */
 
 /* Counters for /metrics.  Requests are HTTP attempts. */
@@ -109,6 +110,9 @@ struct aws_client_stats {
 /* Changes the request rate ceiling ([aws] max_rps on reload; <= 0 =
  * unlimited); requests waiting for a token are re-timed at once. */
 void aws_client_set_max_rps(struct aws_client *c, double max_rps);
+/* [aws] ca_file (NULL: the system store) and timeout (0: the default) for
+ * the requests sent from now on; requests in flight keep theirs. */
+int aws_client_set_transport(struct aws_client *c, const char *ca_file, uint64_t timeout_ms);
 const struct aws_client_stats *aws_client_stats(const struct aws_client *c);
 const char *aws_client_region(const struct aws_client *c);
 

@@ -2,8 +2,10 @@
 """SIGHUP: a reload adds and removes jobs (removed jobs keep their state, marked unwatched, and are no longer
 polled); an invalid config on reload is refused with its errors logged and the old one keeps running; the
 systemd protocol sees RELOADING=1 (with MONOTONIC_USEC) then READY=1; [aws] max_rps changes apply at
-once, other [aws] changes log that they need a restart."""
+once and [aws] timeout to the next requests (test_faults_net reloads ca_file); region, profile, endpoint,
+dualstack and fips log that they need a restart."""
 
+import datetime
 import os
 import sys
 import time
@@ -11,6 +13,10 @@ import time
 sys.path.insert(0, os.path.join(os.environ.get("JW_SOURCE_DIR", "."), "tests", "lib"))
 import jwtest as jw  # noqa: E402
 import lifecycles as lc  # noqa: E402
+
+
+def wall(iso):
+    return datetime.datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
 
 
 def gets_for(fake, arn):
@@ -78,12 +84,26 @@ def test(t):
     slow = get_rate(4)
     jw.check(slow <= 3.0, "at most ~2 Gets/s after max_rps = 2, got %.2f/s" % slow)
     jw.check(slow >= 0.5, "still polling after max_rps = 2, got %.2f/s" % slow)
-    d.reload(lc.daemon_config(fake, db, [b, c], extra={"aws": {"max_rps": 500, "timeout": "3s"}}))
+    d.reload(lc.daemon_config(fake, db, [b, c], extra={"aws": {"max_rps": 500, "timeout": "700ms"}}))
     jw.wait_until(lambda: "max_rps 2 -> 500" in d.stderr_text(), 10, "max_rps raised")
-    jw.wait_until(lambda: "take effect on restart" in d.stderr_text(), 10, "restart notice for [aws] timeout")
+    jw.wait_until(lambda: "[aws] ca_file (system), timeout 700 ms" in d.stderr_text(), 10, "timeout applied")
+    jw.check("take effect on restart" not in d.stderr_text(), "restart notice for keys a reload applies")
     fast = get_rate(3)
     # More than max_rps = 2 could give (<= 2.5/s over 3 s with the bucket's burst): the new ceiling applies.
     jw.check(fast >= 4.0, "above the old ceiling after max_rps = 500 (~10 Gets/s asked), got %.2f/s" % fast)
+
+    # The new timeout governs new requests: a stalled Get is given up after 0.7 s and retried after a backoff
+    # of under 1 s; with the 2 s of before the reload the retry could not come within 2 s.
+    fake.add_fault("stall", job=b, count=2)
+    stalls = jw.wait_until(lambda: (lambda s: s if len(s) >= 2 else None)(
+        [r for r in gets_for(fake, b) if r.get("status") == "stall"]), 15, "two stalled Gets of b")
+    gap = wall(stalls[1]["time"]) - wall(stalls[0]["time"])
+    jw.check(0.6 <= gap < 1.9, "retry of a stalled Get %.3f s after it (timeout 700 ms + backoff < 1 s)" % gap)
+
+    # Keys the client is built on still need a restart, and the reload says so.
+    d.reload(lc.daemon_config(fake, db, [b, c], extra={"aws": {"max_rps": 500, "timeout": "700ms",
+                                                               "profile": "elsewhere"}}))
+    jw.wait_until(lambda: "take effect on restart" in d.stderr_text(), 10, "restart notice for [aws] profile")
     d.stop()
 
 

@@ -146,6 +146,17 @@ def test(t):
         blind_phase(t, c, "wrong-ca", cfg_ca, db, 3.0, ["certificate", "tls", "ssl", "verify"])
         c.ok(proxy.handshake_failures > hf, "wrong-ca: TLS handshakes refused by the daemon")
 
+        # 2b. The same wrong CA, fixed by a reload instead of a restart: [aws] ca_file applies to the next
+        #     requests.
+        d = t.start_daemon(cfg_ca, env=jw.aws_env(), name="d-ca-reload")
+        jw.wait_until(lambda: d.stderr_text().count("poll of") >= 2, 15, "polls refused with the wrong CA")
+        n_gets = len(fake.requests("get"))
+        d.reload(cfg)
+        jw.wait_until(lambda: ("[aws] ca_file %s" % ca["ca"]) in d.stderr_text(), 10, "ca_file applied")
+        jw.wait_until(lambda: len(fake.requests("get")) > n_gets + 5, 15, "Gets through with the right CA")
+        c.ok("take effect on restart" not in d.stderr_text(), "ca-reload: no restart needed")
+        d.stop()
+
         # 3. The right CA, but the server presents a certificate for wrong-host.invalid; then the server is
         #    fixed while the daemon keeps running.
         proxy.set_cert(ca["wronghost_cert"], ca["wronghost_key"])
