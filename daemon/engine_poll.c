@@ -76,8 +76,8 @@ static int64_t gone_confirm_ms(const struct engine *e)
 	return d < GONE_CONFIRM_MIN_MS ? GONE_CONFIRM_MIN_MS : d;
 }
 
-/* Returns true when j's ResourceNotFoundException at now makes it gone; else
- * schedules the confirming Get. */
+/* Returns true when j's ResourceNotFoundException at now makes it gone;
+ * false when it needs the confirming Get (the caller schedules it). */
 static bool gone_confirmed(struct engine *e, struct tracked_job *j, int64_t now)
 {
 	int64_t delay = gone_confirm_ms(e);
@@ -89,9 +89,10 @@ static bool gone_confirmed(struct engine *e, struct tracked_job *j, int64_t now)
 		return true;
 	if (j->not_found_ms == 0) {
 		j->not_found_ms = now;
-		log_info("%s answered ResourceNotFoundException in status %s; asking again in %" PRId64
-			 " ms before reporting it gone",
-			 j->arn, job_status_to_string((enum job_status)j->status), delay);
+		/* Debug: a fleet deleted at once would log one line per job. */
+		log_debug("%s answered ResourceNotFoundException in status %s; asking again in %" PRId64
+			  " ms before reporting it gone",
+			  j->arn, job_status_to_string((enum job_status)j->status), delay);
 	}
 	return false;
 }

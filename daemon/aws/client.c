@@ -595,7 +595,6 @@ static bool correct_clock(struct aws_client *c, const struct http_response *resp
 	if (llabs(server_ms - (now + was)) < AWS_CLOCK_SKEW_MS)
 		return false;
 	c->clock_offset_ms = server_ms - now;
-	c->stats.clock_corrections++;
 	log_warning(
 	    "the local clock is %+.0f s off the service's (its Date header says %s); signing with the "
 	    "service's time from now on (was %+.0f s)",

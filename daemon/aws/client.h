@@ -104,8 +104,7 @@ struct aws_client_stats {
 	unsigned retry_quota_available;
 	unsigned queued; /* calls waiting for a token, a backoff or credentials */
 	unsigned inflight;
-	int64_t clock_offset_ms;    /* the service's clock minus ours (0 until they differ by 5 min) */
-	uint64_t clock_corrections; /* times the offset was set from a Date header */
+	int64_t clock_offset_ms; /* the service's clock minus ours (0 until they differ by 5 min) */
 };
 /* Changes the request rate ceiling ([aws] max_rps on reload; <= 0 =
  * unlimited); requests waiting for a token are re-timed at once. */
