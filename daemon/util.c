@@ -253,6 +253,8 @@ static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
 	return era * 146097 + (int64_t)doe - 719468;
 }
 
+static const int http_mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+
 int parse_http_date_ms(const char *s, int64_t *ret_ms)
 {
 	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
@@ -276,7 +278,9 @@ int parse_http_date_ms(const char *s, int64_t *ret_ms)
 	    parse_digits(&p, 2, &m) < 0 || *p++ != ':' || parse_digits(&p, 2, &sec) < 0 ||
 	    strcmp(p, " GMT") != 0)
 		return -EINVAL;
-	if (D < 1 || D > 31 || h > 23 || m > 59 || sec > 60)
+	if (D < 1 || D > http_mdays[M - 1] || h > 23 || m > 59 || sec > 60)
+		return -EINVAL;
+	if (M == 2 && D == 29 && !((Y % 4 == 0 && Y % 100 != 0) || Y % 400 == 0))
 		return -EINVAL;
 	if (sec == 60)
 		sec = 59;

@@ -1,7 +1,8 @@
 /* Fuzz target "validate": the small validators and parsers of values that
  * come from config, the API or the control socket -- ARN and UUID checks,
  * URL and listen-address parsing, durations, booleans, percentages and
- * ISO 8601 timestamps -- all on the input as one C string.
+ * ISO 8601 timestamps, HTTP Date headers and the region field of ARNs -- all
+ * on the input as one C string.
  *
  * Invariants: durations and timestamps round-trip through their formatters
  * (format then parse gives the same value); a valid UUID is 36 characters;
@@ -35,6 +36,37 @@ static void fuzz_validate_time(const char *s)
 			fprintf(stderr, "timestamp %lld formats as \"%s\" which does not parse back\n",
 				(long long)ms, buf);
 		FUZZ_CHECK(parse_iso8601_ms(buf, &again) >= 0 && again == ms);
+	}
+}
+
+/* Network input: an answer's Date header and the region field of an ARN. */
+static void fuzz_validate_http(const char *s)
+{
+	const char *r, *p;
+	char buf[64], region[64];
+	int64_t ms;
+	size_t n;
+
+	if (parse_http_date_ms(s, &ms) >= 0) {
+		/* Whole seconds, and the calendar fields as given: a day that
+		 * does not exist in its month must not be normalized into the
+		 * next one. */
+		FUZZ_CHECK(ms % 1000 == 0);
+		format_iso8601_ms(ms, buf, sizeof(buf));
+		p = strstr(s, ", ");
+		FUZZ_CHECK(p && strncmp(p + 2, buf + 8, 2) == 0);
+	}
+	n = arn_region(s, &r);
+	if (r) {
+		FUZZ_CHECK(r > s && r + n <= s + strlen(s));
+		FUZZ_CHECK(r[n] == ':' || r[n] == 0);
+		if (n > 0 && n < sizeof(region)) {
+			memcpy(region, r, n);
+			region[n] = 0;
+			FUZZ_CHECK(arn_in_region(s, region));
+		}
+	} else {
+		FUZZ_CHECK(n == 0);
 	}
 }
 
@@ -89,6 +121,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(strlen(s) == 36);
 	fuzz_validate_net(s);
 	fuzz_validate_time(s);
+	fuzz_validate_http(s);
 	(void)parse_boolean(s);
 	if (parse_percent(s, &d) >= 0)
 		FUZZ_CHECK(d >= 0 && d <= 1.0);

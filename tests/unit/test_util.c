@@ -125,6 +125,8 @@ static void test_http_date(void **state)
 	assert_int_equal(parse_http_date_ms("Sun, 06 Foo 1994 08:49:37 GMT", &ms), -EINVAL);
 	assert_int_equal(parse_http_date_ms("Sun, 06 Nov 1994 24:00:00 GMT", &ms), -EINVAL);
 	assert_int_equal(parse_http_date_ms("Sun, 00 Nov 1994 08:49:37 GMT", &ms), -EINVAL);
+	assert_int_equal(parse_http_date_ms("Mon, 31 Nov 1994 08:49:37 GMT", &ms), -EINVAL);
+	assert_int_equal(parse_http_date_ms("Fri, 29 Feb 2030 08:49:37 GMT", &ms), -EINVAL);
 	assert_int_equal(parse_http_date_ms("", &ms), -EINVAL);
 	assert_int_equal(parse_http_date_ms(NULL, &ms), -EINVAL);
 }
