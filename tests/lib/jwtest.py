@@ -108,6 +108,27 @@ def free_port():
         return s.getsockname()[1]
 
 
+def splice(a, b):
+    """Copies bytes both ways between two connected sockets (a relay: TLS terminator, CONNECT tunnel) until
+    either direction ends, then shuts both down.  Blocks until a -> b ends."""
+    def pump(src, dst):
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+    threading.Thread(target=pump, args=(b, a), daemon=True).start()
+    pump(a, b)
+
+
 def job_arn(job_id, region=REGION, account=ACCOUNT):
     return "arn:aws:cleanrooms-ml:%s:%s:audience-generation-job/%s" % (region, account, job_id)
 

@@ -66,23 +66,7 @@ class TlsProxy:
             tc.close()
             return
         tc.settimeout(None)
-
-        def pump(src, dst):
-            try:
-                while True:
-                    data = src.recv(65536)
-                    if not data:
-                        break
-                    dst.sendall(data)
-            except OSError:
-                pass
-            for s in (src, dst):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-        threading.Thread(target=pump, args=(b, tc), daemon=True).start()
-        pump(tc, b)
+        jw.splice(tc, b)
 
     def stop(self):
         self.stopping = True

@@ -76,24 +76,7 @@ class ConnectProxy:
             b.sendall(rest)
         c.settimeout(None)
         b.settimeout(None)
-
-        def pump(src, dst):
-            try:
-                while True:
-                    data = src.recv(65536)
-                    if not data:
-                        break
-                    dst.sendall(data)
-            except OSError:
-                pass
-            for s in (src, dst):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-
-        threading.Thread(target=pump, args=(c, b), daemon=True).start()
-        pump(b, c)
+        jw.splice(b, c)
 
     def stop(self):
         self.sock.close()
