@@ -108,6 +108,24 @@ def free_port():
         return s.getsockname()[1]
 
 
+def serve_tcp(handler):
+    """Listens on 127.0.0.1 (a free port) and runs handler(conn) in a thread per connection, until the
+    returned socket is closed.  -> (listening socket, port)."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
+
+    def accept():
+        while True:
+            try:
+                c, _ = sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=handler, args=(c,), daemon=True).start()
+    threading.Thread(target=accept, daemon=True).start()
+    return sock, sock.getsockname()[1]
+
+
 def splice(a, b):
     """Copies bytes both ways between two connected sockets (a relay: TLS terminator, CONNECT tunnel) until
     either direction ends, then shuts both down.  Blocks until a -> b ends."""

@@ -13,7 +13,6 @@ import os
 import socket
 import ssl
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.join(os.environ.get("JW_SOURCE_DIR", "."), "tests", "lib"))
@@ -32,25 +31,12 @@ class TlsProxy:
         self.ctx = None
         self.handshake_failures = 0
         self.set_cert(cert, key)
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.port = self.sock.getsockname()[1]
-        self.stopping = False
-        threading.Thread(target=self._accept, daemon=True).start()
+        self.sock, self.port = jw.serve_tcp(self._serve)
 
     def set_cert(self, cert, key):
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(cert, key)
         self.ctx = ctx
-
-    def _accept(self):
-        while not self.stopping:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
 
     def _serve(self, c):
         try:
@@ -69,7 +55,6 @@ class TlsProxy:
         jw.splice(tc, b)
 
     def stop(self):
-        self.stopping = True
         self.sock.close()
 
 
