@@ -229,6 +229,13 @@ static void turn_prepare_cb(uv_prepare_t *p)
 	turn_commit(p->data);
 }
 
+/* libcurl's total connection limit: the API's, one per webhook and two
+ * spare (credential requests share the same multi handle). */
+static unsigned http_total_connections(const struct config *c)
+{
+	return c->aws.max_connections + (unsigned)c->n_webhooks + 2;
+}
+
 /* The [aws] settings a reload applies (max_rps, timeout, ca_file,
  * max_connections: requests in flight keep theirs) and those that need a
  * restart because the client, its signer and its credentials are built on
@@ -263,8 +270,7 @@ static void apply_aws_reload(struct engine *e, const struct config *old)
 		if (nc->aws.max_connections != old->aws.max_connections)
 			log_info("[aws] max_connections %u -> %u", old->aws.max_connections,
 				 nc->aws.max_connections);
-		http_ctx_set_limits(e->http, nc->aws.max_connections + (unsigned)nc->n_webhooks + 2,
-				    nc->aws.max_connections);
+		http_ctx_set_limits(e->http, http_total_connections(nc), nc->aws.max_connections);
 	}
 }
 
@@ -515,7 +521,7 @@ static int engine_start(struct engine *e)
 		return r;
 
 	struct http_ctx_options ho = {
-	    .max_connections = e->cfg->aws.max_connections + (unsigned)e->cfg->n_webhooks + 2,
+	    .max_connections = http_total_connections(e->cfg),
 	    .max_host_connections = e->cfg->aws.max_connections,
 	    .user_agent = "jobwatchd/" JW_VERSION,
 	};

@@ -413,6 +413,17 @@ char *strdup_or_null(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
+int str_replace(char **dst, const char *s)
+{
+	char *n = NULL;
+
+	if (s && !(n = strdup(s)))
+		return -ENOMEM;
+	free(*dst);
+	*dst = n;
+	return 0;
+}
+
 bool str_empty(const char *s)
 {
 	return !s || !*s;

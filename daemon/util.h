@@ -67,6 +67,8 @@ int uri_encode(const char *in, size_t len, struct dynbuf *out);
 void secret_free(char *s);
 /* strdup that returns NULL for NULL. */
 char *strdup_or_null(const char *s);
+/* Replaces *dst with a copy of s (NULL allowed); on -ENOMEM *dst is kept. */
+int str_replace(char **dst, const char *s);
 bool str_empty(const char *s);
 /* strcmp() == 0, with NULL and "" the same (both: unset). */
 bool str_same(const char *a, const char *b);

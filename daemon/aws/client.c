@@ -486,12 +486,10 @@ static void adapt_rate(struct aws_client *c, bool throttled)
 
 int aws_client_set_transport(struct aws_client *c, const char *ca_file, uint64_t timeout_ms)
 {
-	char *ca = NULL;
+	int r = str_replace(&c->ca_file, ca_file);
 
-	if (ca_file && !(ca = strdup(ca_file)))
-		return -ENOMEM;
-	free(c->ca_file);
-	c->ca_file = ca;
+	if (r < 0)
+		return r;
 	c->timeout_ms = timeout_ms ? timeout_ms : AWS_DEFAULT_TIMEOUT_MS;
 	return 0;
 }

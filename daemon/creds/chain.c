@@ -429,13 +429,7 @@ int creds_request(struct creds *c, creds_ready_fn cb, void *userdata)
 
 int creds_set_ca_file(struct creds *c, const char *ca_file)
 {
-	char *ca = NULL;
-
-	if (ca_file && !(ca = strdup(ca_file)))
-		return -ENOMEM;
-	free(c->ctx.ca_file);
-	c->ctx.ca_file = ca;
-	return 0;
+	return str_replace(&c->ctx.ca_file, ca_file);
 }
 
 void creds_invalidate(struct creds *c)

@@ -131,6 +131,19 @@ static void test_http_date(void **state)
 	assert_int_equal(parse_http_date_ms(NULL, &ms), -EINVAL);
 }
 
+static void test_str_replace(void **state)
+{
+	char *s = NULL;
+
+	(void)state;
+	assert_int_equal(str_replace(&s, "a.pem"), 0);
+	assert_string_equal(s, "a.pem");
+	assert_int_equal(str_replace(&s, "b.pem"), 0);
+	assert_string_equal(s, "b.pem");
+	assert_int_equal(str_replace(&s, NULL), 0);
+	assert_null(s);
+}
+
 static void test_arn_region(void **state)
 {
 	const char *job = "arn:aws:cleanrooms-ml:us-east-1:123456789012:audience-generation-job/a";
@@ -211,7 +224,7 @@ int main(void)
 	    cmocka_unit_test(test_arn_validation), cmocka_unit_test(test_uri_encode),
 	    cmocka_unit_test(test_dynbuf_cap),	   cmocka_unit_test(test_status_names),
 	    cmocka_unit_test(test_str_same),	   cmocka_unit_test(test_arn_region),
-	    cmocka_unit_test(test_http_date),
+	    cmocka_unit_test(test_str_replace),	   cmocka_unit_test(test_http_date),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
