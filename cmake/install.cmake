@@ -37,6 +37,9 @@ install(FILES systemd/jobwatchd.catalog DESTINATION ${JW_CATALOG_DIR})
 
 # The example configuration, never overwriting an operator's file.  The
 # /etc path is absolute on purpose (systemd units expect it), under DESTDIR.
+# Mode 0644: the units run as a dynamic user, which must read it; it holds no
+# secret by design (secrets are files in credentials/, mode 0700, that reach
+# the service only through LoadCredential=).
 set(JW_SYSCONF_DIR /etc/jobwatchd CACHE PATH "configuration directory")
 install(CODE "
   set(dest \"\$ENV{DESTDIR}${JW_SYSCONF_DIR}\")
@@ -48,9 +51,14 @@ install(CODE "
   endif()
   if(EXISTS \"\${dest}/jobwatchd.conf\")
     message(STATUS \"Keeping existing: \${dest}/jobwatchd.conf\")
+    # An older install wrote it 0640: the dynamic user could not read it.
+    execute_process(COMMAND stat -c %a \"\${dest}/jobwatchd.conf\" OUTPUT_VARIABLE mode OUTPUT_STRIP_TRAILING_WHITESPACE)
+    if(mode MATCHES \"[0-3]\$\")
+      message(WARNING \"\${dest}/jobwatchd.conf is mode \${mode}: the service (a dynamic user) cannot read it; chmod 644 it (it holds no secret: those go in \${dest}/credentials/)\")
+    endif()
   else()
     message(STATUS \"Installing: \${dest}/jobwatchd.conf\")
     file(COPY \"${CMAKE_SOURCE_DIR}/config/jobwatchd.conf\" DESTINATION \"\${dest}\"
-         FILE_PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ)
+         FILE_PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
   endif()
 ")

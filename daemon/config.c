@@ -389,7 +389,13 @@ static void parse_one_file(struct config_parser *p, const char *path)
 	at = (struct config_loc){p->file, 0};
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
-		config_report(p, false, &at, NULL, NULL, "cannot open: %s", strerror(errno));
+		int e = errno;
+		/* The shipped units run as a dynamic user: a configuration only
+		 * root can read is the usual cause, so say what to do. */
+		config_report(p, false, &at, NULL, NULL, "cannot open: %s%s", strerror(e),
+			      e == EACCES ? " (the service runs as a dynamic user: the configuration must be "
+					    "readable by others, chmod 644; secrets belong in credential files)"
+					  : "");
 		return;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {

@@ -151,46 +151,109 @@ static bool chars_in(const char *s, const char *extra)
 	return true;
 }
 
+/* Where a relative secret_file NAME is looked for, in order (one rule for
+ * --check-config and run alike, documented in jobwatchd.conf(5)):
+ *   1. next to the file that names it (an absolute path: that path);
+ *   2. with $CREDENTIALS_DIRECTORY set (the service): NAME, then
+ *      jobwatchd_NAME -- the shipped units load the whole credentials
+ *      directory with LoadCredential=jobwatchd:DIR, which names each file
+ *      "jobwatchd_FILE";
+ *   3. without it (root running --check-config, get, list): the directory the
+ *      unit loads, CONFDIR/credentials/ (CONFDIR/credentials/STEM/ first for
+ *      an instance's STEM.conf).
+ * Writes up to 5 allocated candidates to out[]; returns how many, or -ENOMEM. */
+static int secret_candidates(struct key_ctx *x, const char *value, char *out[5])
+{
+	const char *creds = getenv("CREDENTIALS_DIRECTORY"), *main_path = x->p->c->path;
+	const char *base = strrchr(value, '/');
+	int n = 0;
+
+	base = base ? base + 1 : value;
+	if (value[0] == '/' ? !(out[n] = strdup(value))
+			    : asprintf(&out[n], "%s/%s", x->p->dir, value) < 0)
+		return -ENOMEM;
+	n++;
+	if (!str_empty(creds)) {
+		if (asprintf(&out[n], "%s/%s", creds, base) < 0)
+			return -ENOMEM;
+		n++;
+		if (asprintf(&out[n], "%s/jobwatchd_%s", creds, base) < 0)
+			return -ENOMEM;
+		return n + 1;
+	}
+	if (main_path && value[0] != '/') {
+		const char *slash = strrchr(main_path, '/');
+		const char *stem = slash ? slash + 1 : main_path;
+		int dirlen = slash ? (int)(slash - main_path) : 1;
+		const char *dir = slash ? main_path : ".";
+		size_t stemlen = strcspn(stem, ".");
+
+		if (stemlen > 0 && !(stemlen == 9 && strncmp(stem, "jobwatchd", 9) == 0)) {
+			if (asprintf(&out[n], "%.*s/credentials/%.*s/%s", dirlen, dir, (int)stemlen, stem,
+				     base) < 0)
+				return -ENOMEM;
+			n++;
+		}
+		if (asprintf(&out[n], "%.*s/credentials/%s", dirlen, dir, base) < 0)
+			return -ENOMEM;
+		n++;
+	}
+	return n;
+}
+
 /* Opens a file named in the config to prove it is a readable regular file
  * (and, for secrets, private).  The content is never read here: secrets stay
  * with the module that uses them.  *ret_path gets the resolved path. */
 static int check_file(struct key_ctx *x, const char *value, bool secret, char **ret_path)
 {
-	const char *creds = getenv("CREDENTIALS_DIRECTORY");
 	_cleanup_free_ char *path = NULL;
+	char *cand[5] = {NULL};
 	struct stat st;
-	int fd, err;
+	int fd = -1, err = ENOENT, n;
 
-	if (value[0] == '/' || !x->p->dir)
-		path = strdup(value);
-	else if (asprintf(&path, "%s/%s", x->p->dir, value) < 0)
-		path = NULL;
-	if (!path) {
-		x->p->oom = true;
-		return -ENOMEM;
-	}
-	/* O_NONBLOCK: a FIFO must not hang the check. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	err = errno;
-	/* systemd LoadCredential=NAME:FILE lands in $CREDENTIALS_DIRECTORY/NAME;
-	 * the shipped units load the whole /etc/jobwatchd/credentials directory
-	 * with LoadCredential=jobwatchd:DIR, which names each file
-	 * "jobwatchd_FILE".  Accept both under the basename. */
-	for (int i = 0; i < 2 && fd < 0 && err == ENOENT && secret && !str_empty(creds); i++) {
-		const char *base = strrchr(value, '/');
-		char *alt;
-		if (asprintf(&alt, "%s/%s%s", creds, i == 0 ? "" : "jobwatchd_", base ? base + 1 : value) <
-		    0) {
+	if (!secret || !x->p->dir) {
+		if (value[0] == '/' || !x->p->dir)
+			path = strdup(value);
+		else if (asprintf(&path, "%s/%s", x->p->dir, value) < 0)
+			path = NULL;
+		if (!path) {
 			x->p->oom = true;
 			return -ENOMEM;
 		}
-		fd = open(alt, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-		if (fd >= 0) {
-			free(path);
-			path = alt;
-		} else {
-			free(alt);
+		/* O_NONBLOCK: a FIFO must not hang the check. */
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+		err = errno;
+	} else {
+		n = secret_candidates(x, value, cand);
+		if (n < 0) {
+			for (int i = 0; i < 5; i++)
+				free(cand[i]);
+			x->p->oom = true;
+			return -ENOMEM;
 		}
+		/* A candidate that exists but cannot be opened stops the search;
+		 * when none exists, the error names every place looked at. */
+		for (int i = 0; i < n && fd < 0 && err == ENOENT; i++) {
+			fd = open(cand[i], O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+			err = errno;
+			if (fd >= 0 || err != ENOENT) {
+				path = cand[i];
+				cand[i] = NULL;
+			}
+		}
+		if (fd < 0 && err == ENOENT && n == 1) {
+			path = cand[0];
+			cand[0] = NULL;
+		} else if (fd < 0 && err == ENOENT) {
+			key_error(x, "cannot find %s: looked for %s%s%s%s%s%s%s", value, cand[0],
+				  n > 1 ? ", " : "", n > 1 ? cand[1] : "", n > 2 ? ", " : "",
+				  n > 2 ? cand[2] : "", n > 3 ? ", " : "", n > 3 ? cand[3] : "");
+			for (int i = 0; i < 5; i++)
+				free(cand[i]);
+			return -ENOENT;
+		}
+		for (int i = 0; i < 5; i++)
+			free(cand[i]);
 	}
 	if (fd < 0) {
 		key_error(x, "cannot open %s: %s", path, strerror(err));

@@ -21,7 +21,20 @@ grep -q '^ExecStart=/usr/bin/jobwatchd ' "$dest/usr/lib/systemd/system/jobwatchd
 "$dest/usr/bin/jobwatchd" --check-config -c "$dest/etc/jobwatchd/jobwatchd.conf" >/dev/null ||
 	{ echo "FAIL: the installed example config does not pass --check-config"; fail=1; }
 
-# An operator's config survives a reinstall.
+# The service runs as a dynamic user: it must read the config (which holds no
+# secret); the credentials directory is root's alone.
+[ "$(stat -c %a "$dest/etc/jobwatchd/jobwatchd.conf")" = 644 ] ||
+	{ echo "FAIL: config is mode $(stat -c %a "$dest/etc/jobwatchd/jobwatchd.conf"), want 644"; fail=1; }
+[ "$(stat -c %a "$dest/etc/jobwatchd/credentials")" = 700 ] ||
+	{ echo "FAIL: credentials directory is mode $(stat -c %a "$dest/etc/jobwatchd/credentials"), want 700"; fail=1; }
+
+# An operator's config survives a reinstall; one an older install left
+# unreadable to the service gets a warning that says what to do.
+chmod 640 "$dest/etc/jobwatchd/jobwatchd.conf"
+inst
+tr -s " \n" "  " <"$dest.log" | grep -q "jobwatchd.conf is mode 640: the service (a dynamic user) cannot read it; chmod 644" ||
+	{ echo "FAIL: no warning about an unreadable config"; cat "$dest.log"; fail=1; }
+chmod 644 "$dest/etc/jobwatchd/jobwatchd.conf"
 echo "# edited by the operator" >> "$dest/etc/jobwatchd/jobwatchd.conf"
 inst
 grep -q "edited by the operator" "$dest/etc/jobwatchd/jobwatchd.conf" || { echo "FAIL: reinstall overwrote the config"; fail=1; }

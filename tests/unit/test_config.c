@@ -453,6 +453,37 @@ static void test_secret_files(void **state)
 	config_free(c);
 	unsetenv("CREDENTIALS_DIRECTORY");
 
+	/* Without $CREDENTIALS_DIRECTORY (root running --check-config on the
+	 * installed layout), a name is found where the unit loads it from:
+	 * CONFDIR/credentials/, and CONFDIR/credentials/STEM/ for STEM.conf. */
+	write_file("s/credentials/main.secret", "whsec_x\n", 0600);
+	write_file("s/credentials/inst/i.secret", "whsec_x\n", 0600);
+	assert_int_equal(load_string("s/jobwatchd.conf",
+				     "[webhook \"w\"]\nurl = https://h/x\nsecret_file = main.secret\n", false,
+				     &c, &diag),
+			 0);
+	assert_non_null(strstr(c->webhooks[0].secret_file, "/s/credentials/main.secret"));
+	config_free(c);
+	config_diag_done(&diag);
+	assert_int_equal(load_string("s/inst.conf",
+				     "[webhook \"a\"]\nurl = https://h/x\nsecret_file = i.secret\n"
+				     "[webhook \"b\"]\nurl = https://h/y\nsecret_file = main.secret\n",
+				     false, &c, &diag),
+			 0);
+	assert_non_null(strstr(c->webhooks[0].secret_file, "/s/credentials/inst/i.secret"));
+	assert_non_null(strstr(c->webhooks[1].secret_file, "/s/credentials/main.secret"));
+	config_free(c);
+	config_diag_done(&diag);
+	/* The main configuration does not look in an instance's directory. */
+	assert_int_equal(load_string("s/jobwatchd.conf",
+				     "[webhook \"w\"]\nurl = https://h/x\nsecret_file = i.secret\n", false,
+				     &c, &diag),
+			 -EINVAL);
+	assert_true(diag_has(&diag, "s/jobwatchd.conf:3: [webhook \"w\"] secret_file: cannot find i.secret: "
+				    "looked for "));
+	assert_true(diag_has(&diag, "/s/credentials/i.secret"));
+	config_diag_done(&diag);
+
 	/* A directory is not a file. */
 	assert_int_equal(load_string("s/c.conf", "[aws]\nca_file = .\n", false, &c, &diag), -EINVAL);
 	assert_true(diag_has(&diag, "is not a regular file"));
