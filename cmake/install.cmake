@@ -62,3 +62,14 @@ install(CODE "
          FILE_PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
   endif()
 ")
+
+# Installing onto the running system (no DESTDIR) does what a package's
+# maintainer scripts would: systemd learns the new units, and journalctl -x
+# learns the catalog.  Into a DESTDIR, or where systemd is not PID 1, nothing.
+install(CODE "
+  if(\"\$ENV{DESTDIR}\" STREQUAL \"\" AND EXISTS /run/systemd/system)
+    message(STATUS \"Running: systemctl daemon-reload; journalctl --update-catalog\")
+    execute_process(COMMAND systemctl daemon-reload)
+    execute_process(COMMAND journalctl --update-catalog)
+  endif()
+")
