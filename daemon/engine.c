@@ -137,6 +137,13 @@ static void unwatch_other_regions(struct engine *e)
 		    count, e->cfg->state_path, e->endpoint.region, example);
 }
 
+/* The shipped configuration (a fresh package install) names nothing to
+ * watch; the daemon then runs idle and says so instead of failing. */
+static bool engine_config_is_empty(const struct config *c)
+{
+	return c->n_arns == 0 && c->n_discover == 0;
+}
+
 static void status_line(struct engine *e, char *buf, size_t size)
 {
 	size_t n = tracker_size(e->tracker), watched = 0, working = 0, failed = 0;
@@ -151,8 +158,12 @@ static void status_line(struct engine *e, char *buf, size_t size)
 		else if (job_status_class((enum job_status)j->status) == STATUS_CLASS_FAILED)
 			failed++;
 	}
-	snprintf(buf, size, "watching %zu jobs: %zu in progress, %zu failed; last API error: %s", watched,
-		 working, failed, e->last_api_error[0] ? e->last_api_error : "none");
+	if (watched == 0 && engine_config_is_empty(e->cfg))
+		snprintf(buf, size, "watching nothing: %s names no job ([jobs] arn) and no [discover] source",
+			 e->config_path);
+	else
+		snprintf(buf, size, "watching %zu jobs: %zu in progress, %zu failed; last API error: %s",
+			 watched, working, failed, e->last_api_error[0] ? e->last_api_error : "none");
 }
 
 /* Delivered events older than the retention go (once a day, and soon after
@@ -485,6 +496,15 @@ static int engine_start(struct engine *e)
 	    .fips = e->cfg->aws.fips,
 	};
 	r = aws_resolve_endpoint(&eo, &e->endpoint, err, sizeof(err));
+	if (r == -ENOENT && !eo.region && engine_config_is_empty(e->cfg)) {
+		/* Nothing to poll, so no region is needed yet: a fresh install
+		 * must not fail-loop under Restart=on-failure.  Any region
+		 * makes a valid endpoint; jobs need a restart with one set. */
+		log_notice("%s: no AWS region set; the region is needed once jobs are configured",
+			   e->config_path);
+		eo.region = "us-east-1";
+		r = aws_resolve_endpoint(&eo, &e->endpoint, err, sizeof(err));
+	}
 	if (r < 0)
 		return log_error_errno(r, "%s", err);
 	r = config_check_region(e->cfg, e->endpoint.region, err, sizeof(err));
@@ -670,6 +690,10 @@ int cli_run(int argc, char **argv)
 		status_line(&e, buf, sizeof(buf));
 		log_info("started: %s (state %s, endpoint %s, region %s)", buf, e.cfg->state_path,
 			 e.endpoint.base_url, e.endpoint.region);
+		if (engine_config_is_empty(e.cfg))
+			log_notice("nothing to watch: add [jobs] arn = ... or a [discover] section to %s, "
+				   "then reload (restart when [aws] region was not set; see jobwatchd.conf(5))",
+				   e.config_path);
 		service_notify_ready(buf);
 		uv_timer_start(&e.status_timer, status_timer_cb, STATUS_PERIOD_MS, STATUS_PERIOD_MS);
 		if (wd) {
