@@ -15,7 +15,7 @@ ifeq ($(WERROR),1)
 CMAKE_FLAGS += -DJW_WERROR=ON
 endif
 
-.PHONY: all deps build test install demo bench soak fuzz clean format
+.PHONY: all deps build test install demo bench soak fuzz deb clean format
 
 all: build
 
@@ -50,6 +50,11 @@ soak: build
 	JW_SOAK=1 JW_BUILD_DIR=$(abspath $(BUILD_DIR)) JW_SOURCE_DIR=$(CURDIR) python3 tests/scenario/test_crash_restart.py
 	JW_SOAK=1 JW_BUILD_DIR=$(abspath $(BUILD_DIR)) JW_SOURCE_DIR=$(CURDIR) python3 tests/scenario/test_soak_rss.py
 
+# A Debian package, jobwatchd_VERSION_ARCH.deb, in this directory.
+deb:
+	@scripts/deps.sh --deb
+	@scripts/deb.sh
+
 fuzz:
 	@scripts/deps.sh --fuzz
 	@scripts/fuzz.sh
@@ -58,4 +63,4 @@ format:
 	clang-format -i daemon/*.c daemon/*.h daemon/*/*.c daemon/*/*.h tests/unit/*.c
 
 clean:
-	rm -rf build build-san build-fuzz
+	rm -rf build build-san build-fuzz build-deb

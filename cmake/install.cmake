@@ -19,7 +19,7 @@ add_custom_target(man ALL DEPENDS ${JW_MAN_OUTPUTS})
 
 # systemd units and the journal catalog go where systemd looks for them
 # under the prefix (/usr/lib/systemd/... for prefix /usr).
-set(JW_SYSTEMD_UNIT_DIR lib/systemd/system CACHE STRING "systemd unit directory (relative to prefix)")
+set(JW_SYSTEMD_UNIT_DIR lib/systemd/system CACHE STRING "systemd unit directory (relative to prefix, or absolute)")
 set(JW_CATALOG_DIR lib/systemd/catalog CACHE STRING "journal catalog directory (relative to prefix)")
 # The units name /usr/bin/jobwatchd; installed copies point at the real
 # bindir, which is only known at install time (cmake --install --prefix).
@@ -27,7 +27,11 @@ install(CODE "
   foreach(unit jobwatchd.service jobwatchd@.service)
     file(READ \"${CMAKE_SOURCE_DIR}/systemd/\${unit}\" text)
     string(REPLACE \"/usr/bin/jobwatchd\" \"\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_BINDIR}/jobwatchd\" text \"\${text}\")
-    set(dir \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/${JW_SYSTEMD_UNIT_DIR}\")
+    if(IS_ABSOLUTE \"${JW_SYSTEMD_UNIT_DIR}\")
+      set(dir \"\$ENV{DESTDIR}${JW_SYSTEMD_UNIT_DIR}\")
+    else()
+      set(dir \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/${JW_SYSTEMD_UNIT_DIR}\")
+    endif()
     file(MAKE_DIRECTORY \"\${dir}\")
     message(STATUS \"Installing: \${dir}/\${unit}\")
     file(WRITE \"\${dir}/\${unit}\" \"\${text}\")

@@ -34,7 +34,12 @@ int main(int argc, char **argv)
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--version") == 0) {
-			printf("jobwatchd %s\n", JW_VERSION);
+			/* Where this build comes from: the Debian package version
+			 * (for a .deb) and the git commit, when known. */
+			printf("jobwatchd %s%s%s%s%s%s\n", JW_VERSION,
+			       JW_PACKAGE_VERSION[0] ? " (Debian package " : "", JW_PACKAGE_VERSION,
+			       JW_PACKAGE_VERSION[0] ? ")" : "", JW_GIT_COMMIT[0] ? " git " : "",
+			       JW_GIT_COMMIT);
 			return 0;
 		}
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {

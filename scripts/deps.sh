@@ -12,6 +12,7 @@ systemd-container debootstrap"
 bench_pkgs="nginx-light wrk gnuplot-nox linux-perf valgrind"
 fuzz_pkgs="clang libclang-rt-14-dev"
 demo_pkgs="python3 openssl"
+deb_pkgs="build-essential debhelper dpkg-dev fakeroot lintian git"
 
 want="$build_pkgs"
 for arg in "$@"; do
@@ -20,6 +21,7 @@ for arg in "$@"; do
 	--demo) want="$want $demo_pkgs" ;;
 	--bench) want="$want $test_pkgs $bench_pkgs" ;;
 	--fuzz) want="$want $fuzz_pkgs" ;;
+	--deb) want="$want $deb_pkgs" ;;
 	*) echo "deps.sh: unknown option $arg" >&2; exit 2 ;;
 	esac
 done

@@ -48,20 +48,23 @@ def readme_parts():
 
     quick = section("Quick start on a real account")
     sh = blocks(quick, "sh")
-    jw.check(len(sh) == 2, "Quick start: want 2 sh blocks (install; secret, check, start), got %d" % len(sh))
+    jw.check(len(sh) == 3, "Quick start: want 3 sh blocks (package; make install; secret, check, start), got %d"
+             % len(sh))
     config = next((b for b in blocks(quick, "ini") if b.startswith("[aws]")), None)
     jw.check(config, "Quick start: no minimal configuration ([aws] ini block)")
     url = re.search(r"^url = (\S+)", config, re.M)
     jw.check(url, "the minimal configuration has no webhook url")
     arn = re.search(r"^arn = (\S+)", config, re.M).group(1)
-    return {"install": lines(sh[0]), "start": lines(sh[1]), "config": config, "webhook_url": url.group(1),
+    return {"install_deb": lines(sh[0]), "install_make": lines(sh[1]), "start": lines(sh[2]), "config": config, "webhook_url": url.group(1),
             "arn": arn, "operate": lines(blocks(section("Operating it"), "sh")[0]),
             "instances": lines(blocks(section("Several accounts or regions"), "sh")[0])}
 
 
 def source_copy(t):
-    """The tree a fresh clone would have (tracked and new files, with their current content)."""
+    """The tree a fresh clone would have (tracked and new files, with their current content), with the
+    repository of a clone beside them (no checkout), so that `make deb` sees the commit."""
     dst = t.path("src")
+    subprocess.run(["git", "clone", "--quiet", "--no-checkout", jw.SOURCE_DIR, dst], check=True)
     files = subprocess.run(["git", "-C", jw.SOURCE_DIR, "ls-files", "-z", "-co", "--exclude-standard"],
                            stdout=subprocess.PIPE, check=True).stdout.split(b"\0")
     for f in files:
@@ -107,18 +110,34 @@ def test(t):
         REGION, ACCOUNT, "7c5d1c56-0000-4f5e-9d7e-00000000000%d" % n)
     jw.check(fake.arn(job_id) == readme["arn"], "the fake's ARN %s is not the README's" % fake.arn(job_id))
 
-    res = t.path("res")
+    src = source_copy(t)
+    commit = subprocess.run(["git", "-C", jw.SOURCE_DIR, "rev-parse", "--short=12", "HEAD"],
+                            stdout=subprocess.PIPE, text=True, check=True).stdout.strip()
+    n_checks = 0
+    for mode in ("deb", "make"):
+        recv.http.call("DELETE", "/_recv/log")
+        fake.set_job(readme["arn"], "CREATE_IN_PROGRESS")
+        res = boot(t, root, src, mode, {
+            "mode": mode, "commit": commit, "fake_url": fake.url, "recv_url": recv.url,
+            "hook_url": recv.url + "/jobwatchd", "region": REGION, "akid": jw.AKID, "secret": jw.SECRET,
+            "arn1": readme["arn"], "arn2": arn(2), "arn_a": arn(3), "arn_b": arn(4), "collab": collab}, readme)
+        n_checks += res["checks"]
+        check_host_side(fake, recv, res["dir"])
+        for a in (arn(2), arn(3), arn(4)):
+            fake.delete_job(a)
+    print("%d checks inside the two containers" % n_checks)
+
+
+def boot(t, root, src, mode, params, readme):
+    """Boots the root once with the driver; returns {checks, dir} or fails with what went wrong."""
+    res = t.path("res-" + mode)
     os.makedirs(res)
     os.chmod(res, 0o700)
     with open(os.path.join(res, "params.json"), "w") as f:
-        json.dump({"fake_url": fake.url, "recv_url": recv.url, "hook_url": recv.url + "/jobwatchd", "region": REGION,
-                   "akid": jw.AKID, "secret": jw.SECRET, "arn1": readme["arn"], "arn2": arn(2),
-                   "arn_a": arn(3), "arn_b": arn(4), "collab": collab}, f)
+        json.dump(params, f)
     with open(os.path.join(res, "readme.json"), "w") as f:
         json.dump(readme, f)
-    src = source_copy(t)
-
-    console = t.path("console.log")
+    console = os.path.join(res, "console.log")
     argv = ["systemd-nspawn", "--quiet", "--boot", "--directory", root, "--volatile=overlay",
             "--register=no", "--keep-unit", "--machine", "jwtest", "--hostname", "jwtest",
             "--bind=%s:/jwtest/res" % res, "--bind-ro=%s:/jwtest/src" % src, "--bind-ro=%s:/jwtest/bin" % HERE,
@@ -135,14 +154,14 @@ def test(t):
             p.kill()
             p.wait()
             rc = "timeout"
-    print("container ran %.0f s, exit %s" % (time.monotonic() - start, rc))
+    print("[%s] container ran %.0f s, exit %s" % (mode, time.monotonic() - start, rc))
 
-    results = jw.read_jsonl(os.path.join(res, "results.jsonl")) if os.path.exists(
-        os.path.join(res, "results.jsonl")) else []
+    path = os.path.join(res, "results.jsonl")
+    results = jw.read_jsonl(path) if os.path.exists(path) else []
     failed = [r for r in results if not r["ok"]]
     for r in results:
-        print(("ok: " if r["ok"] else "FAIL: ") + r["check"])
-    if failed or not any(r["check"] == "done" for r in results) or rc not in (0, "0"):
+        print("[%s] %s%s" % (mode, "ok: " if r["ok"] else "FAIL: ", r["check"]))
+    if failed or not any(r["check"] == "done" for r in results) or rc != 0:
         with open(console, "rb") as f:
             print("--- container console (tail)\n" + f.read().decode("utf-8", "replace")[-6000:])
         if os.path.exists(os.path.join(res, "journal.txt")):
@@ -151,11 +170,14 @@ def test(t):
                     ln for ln in f if "jobwatchd" in ln)[-8000:])
     for r in failed:
         print("--- %s\n%s" % (r["check"], r["detail"]))
-    jw.check(not failed, "%d of %d checks inside the container failed" % (len(failed), len(results)))
-    jw.check(any(r["check"] == "done" for r in results), "the driver did not finish (no 'done')")
-    jw.check(rc == 0, "systemd-nspawn exit %s (the container did not power off cleanly)" % rc)
-    jw.check(len(results) >= 40, "only %d checks ran" % len(results))
+    jw.check(not failed, "[%s] %d of %d checks inside the container failed" % (mode, len(failed), len(results)))
+    jw.check(any(r["check"] == "done" for r in results), "[%s] the driver did not finish (no 'done')" % mode)
+    jw.check(rc == 0, "[%s] systemd-nspawn exit %s (the container did not power off cleanly)" % (mode, rc))
+    jw.check(len(results) >= 40, "[%s] only %d checks ran" % (mode, len(results)))
+    return {"checks": len(results), "dir": res}
 
+
+def check_host_side(fake, recv, res):
     # What only the host sees: every request reached the fake signed with the drop-in's keys, and every
     # webhook verifies with the secret the README's command generated.
     reqs = [r for r in fake.requests() if r.get("op") in ("get", "list")]
@@ -164,7 +186,7 @@ def test(t):
     jw.check(not bad, "%d of %d requests not signed correctly: %s" % (len(bad), len(reqs), bad[:2]))
     with open(os.path.join(res, "ops.secret")) as f:
         secret = f.read().strip()
-    posts = recv.posts()
+    posts = recv.http.call("GET", "/_recv/log")  # this boot's (the log is cleared before each)
     jw.check(posts, "no webhook reached the receiver")
     for post in posts:
         headers = {k.lower(): v for k, v in post["headers"].items()}
@@ -172,7 +194,7 @@ def test(t):
         jw.check(ok, "webhook %s does not verify: %s" % (post["headers"].get("webhook-id"), why))
     ids = [{k.lower(): v for k, v in p["headers"].items()}.get("webhook-id") for p in posts if p["status"] == 200]
     jw.check(len(ids) == len(set(ids)), "a webhook was delivered twice: %s" % ids)
-    print("%d checks inside, %d signed requests, %d verified webhooks" % (len(results), len(reqs), len(posts)))
+    print("%d signed requests so far, %d verified webhooks" % (len(reqs), len(posts)))
 
 
 jw.main(test)

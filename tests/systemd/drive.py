@@ -89,15 +89,19 @@ def run_readme_block(name, block):
     return True
 
 
+MODE = P["mode"]  # "deb": make deb + apt install; "make": make && sudo make install
+PKG_UNIT_DIR = "/lib/systemd/system"
 AWS_ENV = {"AWS_ACCESS_KEY_ID": P["akid"], "AWS_SECRET_ACCESS_KEY": P["secret"], "AWS_REGION": P["region"],
            "AWS_ENDPOINT_URL": P["fake_url"]}
 
 
 def install_and_start():
     sh("rm -rf %s && cp -a /jwtest/src %s" % (SRC, SRC))
-    # 1. Build and install, exactly as the README says (from the source tree).
-    if not run_readme_block("quick start", README["install"]):
+    # 1. Build and install, exactly as the README says (from the source tree), as a package or with make.
+    if not run_readme_block("quick start", README["install_" + MODE]):
         return False
+    if MODE == "deb":
+        check_package_installed()
     # The README's minimal configuration, with the webhook pointing at the host's receiver.
     conf = README["config"].replace(README["webhook_url"], P["hook_url"])
     with open("/etc/jobwatchd/jobwatchd.conf", "w") as f:
@@ -121,7 +125,65 @@ def install_and_start():
             f.write("[Service]\nWatchdogSec=4s\nRestartSec=1s\n")
     sh("systemctl daemon-reload")
     # 2. The secret, the check and the start, exactly as the README says.
-    return run_readme_block("quick start", README["start"])
+    ok = run_readme_block("quick start", README["start"])
+    # For the host, which verifies every webhook's signature with it (a purge removes it later).
+    sh("install -m 0600 /etc/jobwatchd/credentials/ops.secret %s/ops.secret" % RES)
+    return ok
+
+
+def check_package_installed():
+    """Right after `apt install ./jobwatchd_*.deb`, before any configuration."""
+    rc, out = sh("setpriv --reuid=nobody --regid=nogroup --clear-groups env HOME=/tmp "
+                 "lintian --fail-on error,warning --info %s/jobwatchd_*.deb" % SRC)
+    record("package: lintian reports no error and no warning", rc == 0, out)
+    files = {"/usr/bin/jobwatchd": 0o755, PKG_UNIT_DIR + "/jobwatchd.service": 0o644,
+             PKG_UNIT_DIR + "/jobwatchd@.service": 0o644, "/usr/lib/systemd/catalog/jobwatchd.catalog": 0o644,
+             "/usr/share/man/man8/jobwatchd.8.gz": 0o644, "/usr/share/man/man5/jobwatchd.conf.5.gz": 0o644,
+             "/etc/jobwatchd/jobwatchd.conf": 0o644, "/etc/jobwatchd/credentials": 0o700}
+    for path, mode in files.items():
+        st = os.stat(path) if os.path.exists(path) else None
+        record("package: %s mode %o" % (path, mode), st and (st.st_mode & 0o777) == mode and st.st_uid == 0,
+               st and oct(st.st_mode))
+    rc, out = sh("dpkg-query -W -f='${Conffiles}' jobwatchd")
+    record("package: the configuration is a conffile", "/etc/jobwatchd/jobwatchd.conf" in out, out)
+    rc, out = sh("dpkg -L jobwatchd | grep -E '/(build|work|tmp|usr/src)/' ; "
+                 "grep -c /usr/src/jobwatchd /usr/bin/jobwatchd")
+    record("package: no build-tree paths", out.strip() == "0", out)
+    rc, out = sh("systemd-analyze verify %s/jobwatchd.service" % PKG_UNIT_DIR)
+    record("package: systemd-analyze verify on the installed unit", rc == 0 and not out.strip(), out)
+    rc, out = sh("journalctl --list-catalog 4b11c853f1bb40aba2200f3d9e476821")
+    record("package: the trigger updated the journal catalog", "changed from" in out, out)
+    rc, out = sh("jobwatchd --version")
+    record("package: --version names the package version and the git commit",
+           rc == 0 and "(Debian package 0.1.0+git" in out and P["commit"] and out.strip().endswith(
+               "git " + P["commit"]), out)
+    # Enabled and started on install; with the shipped configuration it runs and says it watches nothing.
+    ok = wait_until(lambda: show("jobwatchd", "StatusText").get("StatusText", "").startswith("watching nothing"), 15)
+    s = show("jobwatchd", "ActiveState", "UnitFileState", "StatusText", "NRestarts")
+    record("package: the service is enabled, started and idle on the shipped configuration",
+           ok and s["ActiveState"] == "active" and s["UnitFileState"] == "enabled" and s["NRestarts"] == "0", s)
+    rc, out = sh("journalctl --no-pager -u jobwatchd | grep 'nothing to watch'")
+    record("package: the journal says there is nothing to watch", rc == 0, out)
+
+
+def check_remove_purge():
+    rc, listing = sh("dpkg -L jobwatchd")
+    owned = [f for f in listing.splitlines() if f.startswith("/") and os.path.isfile(f)]
+    rc, out = sh("apt-get remove -y jobwatchd")
+    record("package: apt-get remove", rc == 0, out)
+    record("package: remove keeps the configuration and the secret",
+           os.path.exists("/etc/jobwatchd/jobwatchd.conf") and os.path.exists("/etc/jobwatchd/credentials/ops.secret")
+           and not os.path.exists("/usr/bin/jobwatchd"), sh("ls -lR /etc/jobwatchd")[1])
+    # The test's own drop-ins are the operator's files (systemctl edit): the operator removes them.
+    sh("rm -rf /etc/systemd/system/jobwatchd.service.d /etc/systemd/system/jobwatchd@.service.d")
+    rc, out = sh("apt-get purge -y jobwatchd")
+    record("package: apt-get purge", rc == 0, out)
+    left = [f for f in owned if os.path.lexists(f)]
+    left += [d for d in ("/etc/jobwatchd", "/var/lib/jobwatchd", "/var/lib/private/jobwatchd",
+                         "/var/lib/private/jobwatchd-a", "/var/lib/jobwatchd-a",
+                         "/etc/systemd/system/multi-user.target.wants/jobwatchd.service") if os.path.lexists(d)]
+    rc, out = sh("dpkg-query -W -f='${Status}' jobwatchd")
+    record("package: purge leaves nothing", not left and ("not-installed" in out or rc != 0), (left, out))
 
 
 def check_running():
@@ -297,12 +359,13 @@ def main():
             check_watchdog()
             check_instances()
             check_stop()
+            if MODE == "deb":
+                check_remove_purge()
     except Exception as ex:  # a crash of the driver is a failed check, with its traceback
         import traceback
         record("driver", False, traceback.format_exc() + str(ex))
     finally:
-        sh("cp /etc/jobwatchd/credentials/ops.secret %s/ops.secret 2>/dev/null; "
-           "journalctl --no-pager -o short-monotonic > %s/journal.txt" % (RES, RES))
+        sh("journalctl --no-pager -o short-monotonic > %s/journal.txt" % RES)
         record("done", True)
 
 
