@@ -513,6 +513,12 @@ static void check_cross(struct config_parser *p)
 			      "missing: set collaboration_id and/or configured_audience_model_arn");
 	}
 	for (size_t i = 0; i < c->n_webhooks; i++) {
+		const struct config_webhook *w = &c->webhooks[i];
+		if (w->url && w->format != PAYLOAD_FORMAT_ALERTMANAGER && strpbrk(w->url, " \t")) {
+			snprintf(label, sizeof(label), "webhook \"%s\"", w->name);
+			config_report(p, false, &p->webhook_locs[i].header, label, "url",
+				      "several URLs are only for format = alertmanager (an HA set)");
+		}
 		if (c->webhooks[i].url || p->webhook_locs[i].key_seen)
 			continue;
 		snprintf(label, sizeof(label), "webhook \"%s\"", c->webhooks[i].name);

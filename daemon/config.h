@@ -41,7 +41,12 @@ struct config_webhook {
 	unsigned on_statuses; /* bit (1u << enum job_status) */
 	uint64_t timeout_ms;
 	uint64_t max_pending;
+	uint64_t resend_interval_ms; /* alertmanager */
+	uint64_t gone_alert_for_ms;  /* alertmanager */
 };
+
+/* url may list several Alertmanagers (format = alertmanager). */
+#define CONFIG_WEBHOOK_MAX_URLS 8
 
 struct config {
 	struct {

@@ -86,6 +86,11 @@ static const struct key_def keys[] = {
     {"webhook.headers_file", CONFIG_SECTION_WEBHOOK, KT_SECRET_FILE, W(headers_file), NULL, 0, 0},
     {"webhook.on", CONFIG_SECTION_WEBHOOK, KT_ON, 0, "all", 0, 0},
     {"webhook.timeout", CONFIG_SECTION_WEBHOOK, KT_DURATION, W(timeout_ms), "15s", 1, DURATION_MAX_MS},
+    /* format = alertmanager only: Prometheus's resend_delay is 1m. */
+    {"webhook.resend_interval", CONFIG_SECTION_WEBHOOK, KT_DURATION, W(resend_interval_ms), "1m", 1000,
+     DURATION_MAX_MS},
+    {"webhook.gone_alert_for", CONFIG_SECTION_WEBHOOK, KT_DURATION, W(gone_alert_for_ms), "1h", 0,
+     DURATION_MAX_MS},
     {"webhook.max_pending", CONFIG_SECTION_WEBHOOK, KT_U64, W(max_pending), "10000", 1, 10000000},
     {"http.listen", CONFIG_SECTION_HTTP, KT_LISTEN, G(http.listen), "off", 0, 0},
     {"http.token_file", CONFIG_SECTION_HTTP, KT_SECRET_FILE, G(http.token_file), NULL, 0, 0},
@@ -469,19 +474,40 @@ static void set_value(struct key_ctx *x, void *base, const char *value)
 			x->p->endpoint_loc = x->loc;
 		return;
 	case KT_WEBHOOK_URL: {
-		struct config_url u;
-		bool plain_remote;
-		/* Never echo the URL: Slack-style URLs carry a token. */
-		r = config_url_parse(value, &u, &reason);
-		if (r == -ENOMEM)
-			x->p->oom = true;
-		if (r < 0)
-			FAIL("invalid URL: %s", reason ? reason : "out of memory");
-		plain_remote = !u.https && !config_host_is_loopback(u.host);
-		config_url_done(&u);
-		if (plain_remote)
-			FAIL("plain http is only allowed to a loopback host (127.0.0.0/8, ::1, "
-			     "localhost); use https");
+		/* Several URLs separated by spaces (an Alertmanager HA set;
+		 * check_cross() allows more than one for that format only). */
+		unsigned n_urls = 0;
+		for (const char *v = value; *v;) {
+			struct config_url u;
+			bool plain_remote;
+			size_t len;
+			_cleanup_free_ char *one = NULL;
+			v += strspn(v, " \t");
+			len = strcspn(v, " \t");
+			if (len == 0)
+				break;
+			one = strndup(v, len);
+			v += len;
+			if (!one) {
+				x->p->oom = true;
+				return;
+			}
+			n_urls++;
+			/* Never echo the URL: Slack-style URLs carry a token. */
+			r = config_url_parse(one, &u, &reason);
+			if (r == -ENOMEM)
+				x->p->oom = true;
+			if (r < 0)
+				FAIL("invalid URL%s: %s", n_urls > 1 ? " (not the first)" : "",
+				     reason ? reason : "out of memory");
+			plain_remote = !u.https && !config_host_is_loopback(u.host);
+			config_url_done(&u);
+			if (plain_remote)
+				FAIL("plain http is only allowed to a loopback host (127.0.0.0/8, ::1, "
+				     "localhost); use https");
+		}
+		if (n_urls > CONFIG_WEBHOOK_MAX_URLS)
+			FAIL("more than %d URLs", CONFIG_WEBHOOK_MAX_URLS);
 		set_string(x, field, value);
 		return;
 	}
@@ -564,7 +590,7 @@ static void set_value(struct key_ctx *x, void *base, const char *value)
 	case KT_FORMAT: {
 		enum payload_format f = payload_format_from_string(value);
 		if (f < 0)
-			FAIL("invalid format %s (json, slack or alertmanager)", q);
+			FAIL("invalid format %s (json, slack, alertmanager or alertmanager-webhook)", q);
 		*(enum payload_format *)field = f;
 		return;
 	}

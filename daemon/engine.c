@@ -343,7 +343,7 @@ static int engine_reload(struct engine *e)
 		return r;
 	}
 	for (size_t i = 0; i < old_n; i++)
-		webhook_sink_free(old_hooks[i].sink);
+		engine_hook_release(&old_hooks[i]);
 	free(old_hooks);
 	free(old_sinks);
 	apply_aws_reload(e, old);

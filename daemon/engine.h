@@ -23,10 +23,14 @@
 #include "tracker.h"
 
 struct webhook_sink;
+struct am_client;
 
+/* A [webhook] section: an outbox sink, or (format = alertmanager) an
+ * Alertmanager client fed with alert conditions instead of events. */
 struct engine_hook {
 	const struct config_webhook *cfg; /* borrowed from engine.cfg */
 	struct webhook_sink *sink;
+	struct am_client *am;
 	char sink_name[160]; /* "webhook:NAME" */
 };
 
@@ -70,6 +74,11 @@ struct engine {
 	unsigned max_inflight;
 	bool stopping;
 	bool events_added; /* since the last notifier run */
+	/* Alertmanager hooks: the job table changed since their conditions
+	 * were last collected, and when to collect anyway (time resolves
+	 * job.gone alerts). */
+	bool alerts_dirty;
+	int64_t alerts_next_sync_ms;
 	bool flush_failed;
 	int exit_code;
 
@@ -95,6 +104,8 @@ void engine_stuck_timer_cb(uv_timer_t *t);
 
 /* engine_notify.c */
 int engine_hooks_setup(struct engine *e);
+/* Frees what one hook holds (its sink or Alertmanager client). */
+void engine_hook_release(struct engine_hook *h);
 void engine_hooks_teardown(struct engine *e);
 const char *const *engine_event_sinks(const struct event *ev, void *userdata);
 void engine_run_notifiers(struct engine *e);

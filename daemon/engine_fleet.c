@@ -9,10 +9,15 @@
 #include "notify/webhook.h"
 #include "util.h"
 
+/* The i-th webhook sink (Alertmanager hooks have none and are skipped). */
 static const struct webhook_sink *hook_at(void *userdata, size_t i)
 {
 	struct engine *e = userdata;
-	return i < e->n_hooks ? e->hooks[i].sink : NULL;
+
+	for (size_t k = 0; k < e->n_hooks; k++)
+		if (e->hooks[k].sink && i-- == 0)
+			return e->hooks[k].sink;
+	return NULL;
 }
 
 static void engine_stats(void *userdata, struct api_engine_stats *ret)

@@ -6,11 +6,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alerts.h"
 #include "engine.h"
 #include "log.h"
+#include "notify/alertmanager.h"
 #include "notify/journal.h"
 #include "notify/webhook.h"
 #include "util.h"
+
+/* Alert conditions are collected again at least this often: a gone job's
+ * alert ends by time, not by an event. */
+#define ALERTS_SYNC_PERIOD_MS 10000
 
 static void notify_arm(struct engine *e)
 {
@@ -19,7 +25,10 @@ static void notify_arm(struct engine *e)
 	if (e->stopping)
 		return;
 	for (size_t i = 0; i < e->n_hooks; i++) {
-		int64_t w = webhook_sink_next_wakeup_ms(e->hooks[i].sink);
+		const struct engine_hook *h = &e->hooks[i];
+		int64_t w = h->am ? am_client_next_wakeup_ms(h->am) : webhook_sink_next_wakeup_ms(h->sink);
+		if (h->am && (w < 0 || e->alerts_next_sync_ms < w))
+			w = e->alerts_next_sync_ms;
 		if (w >= 0 && (next < 0 || w < next))
 			next = w;
 	}
@@ -42,9 +51,36 @@ static void hook_wakeup_changed(void *userdata)
 	notify_arm(userdata);
 }
 
+/* Hands every Alertmanager hook the conditions that hold now. */
+static void alerts_sync(struct engine *e, int64_t now)
+{
+	struct alerts_ctx x = {
+	    .tracker = e->tracker,
+	    .store = e->store,
+	    .region = e->endpoint.region,
+	    .stuck_after_ms = (int64_t)e->cfg->poll.stuck_after_ms,
+	};
+
+	for (size_t i = 0; i < e->n_hooks; i++) {
+		const struct engine_hook *h = &e->hooks[i];
+		struct am_condition *conds = NULL;
+		int n, r;
+		if (!h->am)
+			continue;
+		n = alerts_collect(&x, h->cfg, (int64_t)h->cfg->gone_alert_for_ms, now, &conds);
+		r = n < 0 ? n : am_client_update(h->am, conds, (size_t)n, alerts_describe, &x, now);
+		free(conds);
+		if (r < 0)
+			log_warning_errno(r, "alertmanager %s: cannot update the alerts: %m", h->cfg->name);
+	}
+	e->alerts_dirty = false;
+	e->alerts_next_sync_ms = now + ALERTS_SYNC_PERIOD_MS;
+}
+
 void engine_run_notifiers(struct engine *e)
 {
 	int64_t now = (int64_t)now_realtime_ms();
+	bool any_am = false;
 
 	if (e->stopping)
 		return;
@@ -56,7 +92,15 @@ void engine_run_notifiers(struct engine *e)
 				break;
 	}
 	for (size_t i = 0; i < e->n_hooks; i++)
-		webhook_sink_run(e->hooks[i].sink, now);
+		any_am |= e->hooks[i].am != NULL;
+	if (any_am && (e->alerts_dirty || now >= e->alerts_next_sync_ms))
+		alerts_sync(e, now);
+	for (size_t i = 0; i < e->n_hooks; i++) {
+		if (e->hooks[i].am)
+			am_client_run(e->hooks[i].am, now);
+		else
+			webhook_sink_run(e->hooks[i].sink, now);
+	}
 	/* Marking deliveries done is part of the next batch. */
 	notify_arm(e);
 }
@@ -73,12 +117,17 @@ const char *const *engine_event_sinks(const struct event *ev, void *userdata)
 
 	if (e->cfg->journal_enabled)
 		e->sink_list[n++] = JOURNAL_SINK_NAME;
+	/* Alertmanager hooks take conditions, not events (no outbox rows):
+	 * any event may start or end one. */
+	e->alerts_dirty = true;
 	for (size_t i = 0; i < e->n_hooks; i++) {
 		const struct config_webhook *w = e->hooks[i].cfg;
+		if (e->hooks[i].am)
+			continue;
 		/* An Alertmanager hook also gets the resolution (a job reaching
 		 * ACTIVE) of what its filter let fire; a resolve without a
 		 * matching alert is ignored by Alertmanager. */
-		bool resolves = w->format == PAYLOAD_FORMAT_ALERTMANAGER &&
+		bool resolves = w->format == PAYLOAD_FORMAT_ALERTMANAGER_WEBHOOK &&
 				ev->type == EVENT_JOB_STATUS_CHANGED && ev->status == JOB_STATUS_ACTIVE;
 		if (resolves || config_webhook_wants(w, ev->type, ev->status))
 			e->sink_list[n++] = e->hooks[i].sink_name;
@@ -86,6 +135,34 @@ const char *const *engine_event_sinks(const struct event *ev, void *userdata)
 	e->sink_list[n] = NULL;
 	e->events_added = true;
 	return e->sink_list;
+}
+
+/* format = alertmanager: headers_file carries the Authorization header
+ * (bearer or basic), as Prometheus's alertmanager_config does. */
+static int am_hook_new(struct engine *e, const struct config_webhook *w, struct engine_hook *h)
+{
+	char **headers = NULL;
+	char err[256];
+	int r;
+
+	if (w->headers_file) {
+		r = sign_headers_load_file(w->headers_file, &headers, err, sizeof(err));
+		if (r < 0)
+			return log_error_errno(r, "webhook \"%s\": %s", w->name, err);
+	}
+	struct am_client_params p = {
+	    .name = w->name,
+	    .urls = w->url,
+	    .extra_headers = (const char *const *)headers,
+	    .ca_file = e->cfg->aws.ca_file,
+	    .timeout_ms = w->timeout_ms,
+	    .resend_ms = (int64_t)w->resend_interval_ms,
+	};
+	r = am_client_new(&p, e->store, e->http, &h->am);
+	sign_headers_free(headers);
+	if (r < 0)
+		return log_error_errno(r, "webhook \"%s\": cannot set up the Alertmanager client: %m", w->name);
+	return 0;
 }
 
 static int hook_new(struct engine *e, const struct config_webhook *w, struct engine_hook *h)
@@ -97,6 +174,8 @@ static int hook_new(struct engine *e, const struct config_webhook *w, struct eng
 
 	h->cfg = w;
 	snprintf(h->sink_name, sizeof(h->sink_name), "%s%s", WEBHOOK_SINK_PREFIX, w->name);
+	if (w->format == PAYLOAD_FORMAT_ALERTMANAGER)
+		return am_hook_new(e, w, h);
 	if (w->secret_file) {
 		r = sign_key_load_file(w->secret_file, &key, err, sizeof(err));
 		if (r < 0)
@@ -138,6 +217,8 @@ int engine_hooks_setup(struct engine *e)
 	e->hooks = calloc(c->n_webhooks ? c->n_webhooks : 1, sizeof(*e->hooks));
 	if (!e->sink_list || !e->hooks)
 		return log_error_errno(-ENOMEM, "out of memory");
+	e->alerts_dirty = true;
+	e->alerts_next_sync_ms = 0;
 	for (size_t i = 0; i < c->n_webhooks; i++) {
 		r = hook_new(e, &c->webhooks[i], &e->hooks[e->n_hooks]);
 		if (r < 0)
@@ -147,10 +228,17 @@ int engine_hooks_setup(struct engine *e)
 	return 0;
 }
 
+void engine_hook_release(struct engine_hook *h)
+{
+	webhook_sink_free(h->sink);
+	h->am = am_client_free(h->am);
+	h->sink = NULL;
+}
+
 void engine_hooks_teardown(struct engine *e)
 {
 	for (size_t i = 0; i < e->n_hooks; i++)
-		webhook_sink_free(e->hooks[i].sink);
+		engine_hook_release(&e->hooks[i]);
 	free(e->hooks);
 	free(e->sink_list);
 	e->hooks = NULL;

@@ -96,6 +96,19 @@ static const char *const store_migrations[] = {
     /* store_delivery_next() walks a sink's pending rows in seq order; without
      * this index it would sort the whole backlog on every call. */
     "CREATE INDEX deliveries_order ON deliveries(sink, state, seq);",
+    /* v2: the alerts each Alertmanager hook has active (resolved_ms 0) or
+     * resolved but not yet accepted by every Alertmanager (acked: a bit per
+     * URL).  alert is the JSON of labels, annotations and generatorURL. */
+    "CREATE TABLE am_alerts ("
+    " hook TEXT NOT NULL,"
+    " alertname TEXT NOT NULL,"
+    " arn TEXT NOT NULL,"
+    " starts_ms INTEGER NOT NULL DEFAULT 0,"
+    " resolved_ms INTEGER NOT NULL DEFAULT 0,"
+    " acked INTEGER NOT NULL DEFAULT 0,"
+    " alert TEXT NOT NULL,"
+    " PRIMARY KEY (hook, alertname, arn)"
+    ") WITHOUT ROWID;",
 };
 
 #define JOB_COLUMNS                                                                                         \
@@ -137,7 +150,15 @@ static const char *const store_sql[_STMT_MAX] = {
 			      "AND seq IN (SELECT seq FROM events WHERE detected_ms < ?1)",
     [STMT_PRUNE_EVENTS] = "DELETE FROM events WHERE detected_ms < ?1 "
 			  "AND NOT EXISTS (SELECT 1 FROM deliveries AS d WHERE d.seq = events.seq)",
+    [STMT_AM_PUT] = "INSERT OR REPLACE INTO am_alerts (hook, alertname, arn, starts_ms, resolved_ms, acked, "
+		    "alert) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [STMT_AM_DELETE] = "DELETE FROM am_alerts WHERE hook = ?1 AND alertname = ?2 AND arn = ?3",
     [STMT_EVENT_SEQ_BY_ID] = "SELECT seq FROM events WHERE id = ?1",
+    [STMT_AM_LOAD] = "SELECT alertname, arn, starts_ms, resolved_ms, acked, alert FROM am_alerts "
+		     "WHERE hook = ?1",
+    [STMT_LAST_PREVIOUS_STATUS] = "SELECT previous_status FROM events INDEXED BY events_arn "
+				  "WHERE arn = ?1 AND status = ?2 AND type = 'job.status_changed' "
+				  "ORDER BY seq DESC LIMIT 1",
     [STMT_DELIVERY_NEXT] =
 	"SELECT d.seq, d.attempts, e.id, e.type, e.previous_status, e.status, "
 	"e.update_time_ms, e.detected_ms, e.region, e.payload, e.arn, d.next_at_ms "

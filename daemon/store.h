@@ -132,4 +132,24 @@ int store_set_max_pages(struct store *s, int64_t max_pages, int64_t *ret_page_co
  * observation (every field it writes).  "GONE" is accepted as a status. */
 int job_observation_from_json_blob(const char *json, struct job_observation **ret);
 
+/* ---- Alertmanager alerts (store_alerts.c) ----
+ * The alerts an Alertmanager hook holds, so that a restart re-sends them at
+ * once and neither drops nor doubles one.  Writes are part of the batch. */
+struct store_am_alert {
+	const char *alertname;
+	const char *arn;
+	int64_t starts_ms;
+	int64_t resolved_ms; /* 0 while active */
+	int64_t acked;	     /* bit i: Alertmanager i accepted the resolution */
+	const char *alert;   /* JSON: labels, annotations, generatorURL */
+};
+int store_am_put(struct store *s, const char *hook, const struct store_am_alert *a);
+int store_am_delete(struct store *s, const char *hook, const char *alertname, const char *arn);
+/* Calls cb for each alert of hook (fields borrowed for the call). */
+int store_am_load(struct store *s, const char *hook,
+		  int (*cb)(const struct store_am_alert *a, void *userdata), void *userdata);
+/* The status a job had before it last entered status (from the newest
+ * job.status_changed event), or NULL; malloc'd in *ret. */
+int store_previous_status(struct store *s, const char *arn, const char *status, char **ret);
+
 #endif

@@ -12,6 +12,7 @@
 static const char *const payload_format_names[_PAYLOAD_FORMAT_MAX] = {
     [PAYLOAD_FORMAT_JSON] = "json",
     [PAYLOAD_FORMAT_SLACK] = "slack",
+    [PAYLOAD_FORMAT_ALERTMANAGER_WEBHOOK] = "alertmanager-webhook",
     [PAYLOAD_FORMAT_ALERTMANAGER] = "alertmanager",
 };
 
@@ -371,12 +372,12 @@ bool payload_alertmanager_relevant(const struct event *e)
 static const char *am_alertname(const struct event *e)
 {
 	if (e->type == EVENT_JOB_GONE)
-		return "AudienceGenerationJobGone";
+		return PAYLOAD_ALERT_GONE;
 	if (e->type == EVENT_JOB_STUCK)
-		return "AudienceGenerationJobStuck";
+		return PAYLOAD_ALERT_STUCK;
 	if (am_firing(e) || job_status_is_failed(e->previous_status))
-		return "AudienceGenerationJobFailed";
-	return "AudienceGenerationJobStuck";
+		return PAYLOAD_ALERT_FAILED;
+	return PAYLOAD_ALERT_STUCK;
 }
 
 /* Alertmanager's fingerprint is a hash of the label set; ours hashes only
@@ -398,52 +399,54 @@ static void am_fingerprint(const char *alertname, const char *arn, char out[17])
 	EVP_MD_CTX_free(c);
 }
 
-static cJSON *am_labels(const struct event *e, const char *alertname)
+cJSON *payload_alert_build(const struct payload_alert *a, size_t message_max)
 {
-	const struct job_observation *o = e->job;
-	cJSON *l = cJSON_CreateObject();
+	_cleanup_free_ char *name = NULL, *code = NULL, *msg = NULL;
+	char url[256] = "";
+	cJSON *root = cJSON_CreateObject(), *l, *an;
+	struct dynbuf b;
 
-	if (!l)
+	if (!root)
 		return NULL;
-	cJSON_AddStringToObject(l, "alertname", alertname);
-	add_str(l, "jobArn", o && o->arn ? o->arn : "");
-	add_clipped(l, "jobName", display_name(e), PAYLOAD_MAX_NAME);
-	add_str(l, "status", status_or_null(e->status));
-	add_str(l, "previousStatus", status_or_null(e->previous_status));
-	add_str(l, "collaborationId", o ? o->collaboration_id : NULL);
-	add_str(l, "region", e->region);
-	add_str(l, "eventType", event_type_to_string(e->type));
-	cJSON_AddStringToObject(l, "severity", e->type == EVENT_JOB_STUCK ? "warning" : "critical");
-	return l;
-}
-
-static cJSON *am_annotations(const struct event *e, size_t message_max)
-{
-	const struct job_observation *o = e->job;
-	_cleanup_free_ char *summary = payload_summary_line(e);
-	cJSON *a = cJSON_CreateObject();
-
-	if (!a || !summary) {
-		cJSON_Delete(a);
+	name = clip_text(a->name ? a->name : (a->arn && arn_job_id(a->arn) ? arn_job_id(a->arn) : "?"),
+			 PAYLOAD_MAX_NAME, true);
+	code = a->status_code ? clip_text(a->status_code, PAYLOAD_MAX_CODE, false) : NULL;
+	msg = a->status_message ? clip_text(a->status_message, message_max, false) : NULL;
+	l = cJSON_AddObjectToObject(root, "labels");
+	an = cJSON_AddObjectToObject(root, "annotations");
+	if (!name || (a->status_code && !code) || (a->status_message && !msg) || !l || !an) {
+		cJSON_Delete(root);
 		return NULL;
 	}
-	cJSON_AddStringToObject(a, "summary", summary);
-	if (o && (o->status_code || o->status_message)) {
-		struct dynbuf b;
-		_cleanup_free_ char *m =
-		    o->status_message ? clip_text(o->status_message, message_max, false) : NULL;
-		dynbuf_init(&b, PAYLOAD_MAX_BYTES);
-		_cleanup_free_ char *code =
-		    o->status_code ? clip_text(o->status_code, PAYLOAD_MAX_CODE, false) : NULL;
-		dynbuf_appendf(&b, "%s%s%s", code ? code : "", code && m ? ": " : "", m ? m : "");
-		if (b.data)
-			cJSON_AddStringToObject(a, "description", b.data);
-		dynbuf_free(&b);
-	} else {
-		cJSON_AddStringToObject(a, "description", summary);
-	}
-	add_str(a, "eventId", e->id);
-	return a;
+	cJSON_AddStringToObject(l, "alertname", a->alertname);
+	add_str(l, "job_arn", a->arn ? a->arn : "");
+	cJSON_AddStringToObject(l, "job_name", name);
+	add_str(l, "collaboration_id", a->collaboration_id ? a->collaboration_id : "");
+	add_str(l, "region", a->region ? a->region : "");
+	cJSON_AddStringToObject(l, "severity",
+				strcmp(a->alertname, PAYLOAD_ALERT_STUCK) == 0 ? "warning" : "critical");
+
+	add_str(an, "summary", a->summary ? a->summary : name);
+	dynbuf_init(&b, PAYLOAD_MAX_BYTES);
+	if (code || msg)
+		dynbuf_appendf(&b, "%s%s%s", code ? code : "", code && msg ? ": " : "", msg ? msg : "");
+	else
+		dynbuf_appendf(&b, "%s", a->summary ? a->summary : name);
+	if (b.data)
+		cJSON_AddStringToObject(an, "description", b.data);
+	dynbuf_free(&b);
+	add_str(an, "status", a->status);
+	add_str(an, "previous_status", a->previous_status);
+	add_str(an, "status_code", code);
+	add_str(an, "status_message", msg);
+	add_str(an, "event_id", a->event_id);
+	/* The Clean Rooms console of the job's region: the job itself is one
+	 * click away from there. */
+	if (a->region)
+		snprintf(url, sizeof(url), "https://%s.console.aws.amazon.com/cleanrooms/home?region=%s",
+			 a->region, a->region);
+	cJSON_AddStringToObject(root, "generatorURL", url);
+	return root;
 }
 
 static char *build_alertmanager(const struct event *e, size_t message_max)
@@ -451,32 +454,44 @@ static char *build_alertmanager(const struct event *e, size_t message_max)
 	const struct job_observation *o = e->job;
 	const char *alertname = am_alertname(e), *arn = o && o->arn ? o->arn : "";
 	const char *status = am_firing(e) ? "firing" : "resolved";
-	char when[40], fp[17], url[256] = "";
+	_cleanup_free_ char *summary = payload_summary_line(e);
+	char when[40], fp[17];
 	struct dynbuf gk;
-	cJSON *root, *alerts, *alert, *labels, *ann, *gl;
+	cJSON *root, *alerts, *alert, *gl, *labels, *ann;
 	char *out;
 
+	struct payload_alert pa = {
+	    .alertname = alertname,
+	    .arn = arn,
+	    .name = o && !str_empty(o->name) ? o->name : NULL,
+	    .collaboration_id = o ? o->collaboration_id : NULL,
+	    .region = e->region,
+	    .status = status_or_null(e->status),
+	    .previous_status = status_or_null(e->previous_status),
+	    .status_code = o ? o->status_code : NULL,
+	    .status_message = o ? o->status_message : NULL,
+	    .summary = summary,
+	    .event_id = e->id,
+	};
+	if (!summary)
+		return NULL;
 	format_iso8601_ms(e->detected_ms, when, sizeof(when));
 	am_fingerprint(alertname, arn, fp);
-	if (e->region)
-		snprintf(url, sizeof(url), "https://console.aws.amazon.com/cleanrooms/home?region=%s",
-			 e->region);
 	dynbuf_init(&gk, 4096);
-	if (dynbuf_appendf(&gk, "{}:{alertname=\"%s\", jobArn=\"%s\"}", alertname, arn) < 0) {
+	if (dynbuf_appendf(&gk, "{}:{alertname=\"%s\", job_arn=\"%s\"}", alertname, arn) < 0) {
 		dynbuf_free(&gk);
 		return NULL;
 	}
-
-	labels = am_labels(e, alertname);
-	ann = am_annotations(e, message_max);
+	alert = payload_alert_build(&pa, message_max);
 	root = cJSON_CreateObject();
-	if (!labels || !ann || !root) {
+	if (!alert || !root) {
 		dynbuf_free(&gk);
-		cJSON_Delete(labels);
-		cJSON_Delete(ann);
+		cJSON_Delete(alert);
 		cJSON_Delete(root);
 		return NULL;
 	}
+	labels = cJSON_GetObjectItemCaseSensitive(alert, "labels");
+	ann = cJSON_GetObjectItemCaseSensitive(alert, "annotations");
 	cJSON_AddStringToObject(root, "version", "4");
 	cJSON_AddStringToObject(root, "groupKey", gk.data);
 	dynbuf_free(&gk);
@@ -485,21 +500,18 @@ static char *build_alertmanager(const struct event *e, size_t message_max)
 	cJSON_AddStringToObject(root, "receiver", "jobwatchd");
 	gl = cJSON_AddObjectToObject(root, "groupLabels");
 	cJSON_AddStringToObject(gl, "alertname", alertname);
-	cJSON_AddStringToObject(gl, "jobArn", arn);
+	cJSON_AddStringToObject(gl, "job_arn", arn);
 	/* With one alert per notification, the common sets are the alert's. */
 	cJSON_AddItemToObject(root, "commonLabels", cJSON_Duplicate(labels, true));
 	cJSON_AddItemToObject(root, "commonAnnotations", cJSON_Duplicate(ann, true));
-	cJSON_AddStringToObject(root, "externalURL", url);
+	cJSON_AddStringToObject(root, "externalURL",
+				cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(alert, "generatorURL")));
 	alerts = cJSON_AddArrayToObject(root, "alerts");
-	alert = cJSON_CreateObject();
 	cJSON_AddItemToArray(alerts, alert);
 	cJSON_AddStringToObject(alert, "status", status);
-	cJSON_AddItemToObject(alert, "labels", labels);
-	cJSON_AddItemToObject(alert, "annotations", ann);
 	cJSON_AddStringToObject(alert, "startsAt", when);
 	/* Alertmanager's zero time means "still firing". */
 	cJSON_AddStringToObject(alert, "endsAt", am_firing(e) ? "0001-01-01T00:00:00Z" : when);
-	cJSON_AddStringToObject(alert, "generatorURL", url);
 	cJSON_AddStringToObject(alert, "fingerprint", fp);
 	out = print_capped(root);
 	cJSON_Delete(root);
@@ -527,7 +539,7 @@ char *payload_build(enum payload_format f, const struct event *e)
 		return payload_build_json(e);
 	case PAYLOAD_FORMAT_SLACK:
 		return payload_build_slack(e);
-	case PAYLOAD_FORMAT_ALERTMANAGER:
+	case PAYLOAD_FORMAT_ALERTMANAGER_WEBHOOK:
 		return payload_build_alertmanager(e);
 	default:
 		errno = EINVAL;

@@ -7,7 +7,10 @@
  *                createTime, updateTime, configuredAudienceModelArn,
  *                collaborationId, metrics, region, eventId}}
  *  - slack: {"text": one mrkdwn line, "blocks": [a section with it]}
- *  - alertmanager: the Alertmanager webhook v4 payload with one alert.
+ *  - alertmanager-webhook: the Alertmanager webhook v4 document with one
+ *    alert (what Alertmanager sends its own receivers; for chat bridges).
+ * (format = alertmanager pushes alerts into Alertmanager's API instead:
+ * notify/alertmanager.h.  Both use payload_alert_build() for the alert.)
  *
  * Every body stays under PAYLOAD_MAX_BYTES: long free-text fields (the status
  * message, the name) are truncated with a marker.
@@ -31,7 +34,8 @@
 enum payload_format {
 	PAYLOAD_FORMAT_JSON,
 	PAYLOAD_FORMAT_SLACK,
-	PAYLOAD_FORMAT_ALERTMANAGER,
+	PAYLOAD_FORMAT_ALERTMANAGER_WEBHOOK,
+	PAYLOAD_FORMAT_ALERTMANAGER, /* not an event payload: pushed by notify/alertmanager.c */
 	_PAYLOAD_FORMAT_MAX,
 	PAYLOAD_FORMAT_INVALID = -1,
 };
@@ -39,7 +43,35 @@ enum payload_format {
 const char *payload_format_to_string(enum payload_format f);
 enum payload_format payload_format_from_string(const char *s);
 
-/* Whether an alertmanager hook gets this event at all: firing events
+/* Alert names: one per condition, never changing while it holds. */
+#define PAYLOAD_ALERT_FAILED "AudienceGenerationJobFailed"
+#define PAYLOAD_ALERT_STUCK  "AudienceGenerationJobStuck"
+#define PAYLOAD_ALERT_GONE   "AudienceGenerationJobGone"
+
+/* What an alert says about a job; every field borrowed, NULL when unknown. */
+struct payload_alert {
+	const char *alertname; /* PAYLOAD_ALERT_* */
+	const char *arn;
+	const char *name;
+	const char *collaboration_id;
+	const char *region;
+	const char *status;
+	const char *previous_status;
+	const char *status_code;
+	const char *status_message;
+	const char *summary;
+	const char *event_id;
+};
+
+/* {"labels": {...}, "annotations": {...}, "generatorURL": "..."}: the part of
+ * an Alertmanager alert that stays the same while its condition holds.  The
+ * labels are the identity only (alertname, job_arn, job_name,
+ * collaboration_id, region, severity), so a resolution carries exactly the
+ * labels of what it resolves; status and details are annotations.  NULL on
+ * ENOMEM. */
+struct cJSON *payload_alert_build(const struct payload_alert *a, size_t message_max);
+
+/* Whether an alertmanager-webhook hook gets this event at all: firing events
  * (*_FAILED status changes, job.stuck, job.gone) and resolving ones (any
  * status change to ACTIVE -- it resolves a failed or stuck alert; a resolve
  * for an alert that never fired is harmless to Alertmanager receivers).

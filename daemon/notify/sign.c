@@ -254,6 +254,28 @@ void sign_headers_free(char **headers)
 	free(headers);
 }
 
+char **sign_headers_copy(const char *const *headers)
+{
+	size_t n = 0;
+	char **r;
+
+	while (headers && headers[n])
+		n++;
+	if (n > SIGN_HEADERS_MAX)
+		return NULL;
+	r = calloc(n + 1, sizeof(char *));
+	if (!r)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		r[i] = strdup(headers[i]);
+		if (!r[i]) {
+			sign_headers_free(r);
+			return NULL;
+		}
+	}
+	return r;
+}
+
 int sign_headers_parse(const char *text, char ***ret, char *err, size_t err_size)
 {
 	char **list = calloc(SIGN_HEADERS_MAX + 1, sizeof(char *));

@@ -46,5 +46,8 @@ int sign_signature(const struct sign_key *key, const char *msg_id, int64_t times
 int sign_headers_parse(const char *text, char ***ret, char *err, size_t err_size);
 int sign_headers_load_file(const char *path, char ***ret, char *err, size_t err_size);
 void sign_headers_free(char **headers);
+/* A deep copy of a NULL-terminated header list (at most SIGN_HEADERS_MAX),
+ * or NULL on ENOMEM or a longer list.  NULL in, an empty list out. */
+char **sign_headers_copy(const char *const *headers);
 
 #endif

@@ -431,7 +431,7 @@ void webhook_sink_run(struct webhook_sink *s, int64_t now_ms)
 			s->next_wakeup_ms = next_due;
 			break;
 		}
-		if (s->format == PAYLOAD_FORMAT_ALERTMANAGER && !payload_alertmanager_relevant(e)) {
+		if (s->format == PAYLOAD_FORMAT_ALERTMANAGER_WEBHOOK && !payload_alertmanager_relevant(e)) {
 			/* Alertmanager receivers only know firing and resolved. */
 			r = store_delivery_done(s->store, s->sink, e->seq);
 			event_free(e);

@@ -5,7 +5,7 @@ Two jobs: "fails" goes CREATE_IN_PROGRESS -> CREATE_FAILED (with a status messag
 characters), "slow" stays CREATE_IN_PROGRESS past poll.stuck_after (job.stuck) and later becomes ACTIVE.
 - slack (path /slack): one post per event, {"text": readable line with the job name and statuses}, Slack
   escaping of & < >, blocks repeating the line plus a context row with the ARN and event id.
-- alertmanager (path /am): the v4 payload; exactly three posts: firing AudienceGenerationJobFailed for
+- alertmanager-webhook (path /am): the v4 payload; exactly three posts: firing AudienceGenerationJobFailed for
   "fails", firing AudienceGenerationJobStuck for "slow", then resolved for "slow" with the same fingerprint;
   discovered and progress events are not sent (their deliveries are marked done)."""
 
@@ -38,7 +38,7 @@ def test(t):
     fails, slow = fake.arn("fails"), fake.arn("slow")
     cfg = nl.config(fake, db, [fails, slow], {
         "chat": nl.hook(recv.url + "/slack", fmt="slack"),
-        "am": nl.hook(recv.url + "/am", fmt="alertmanager"),
+        "am": nl.hook(recv.url + "/am", fmt="alertmanager-webhook"),
     }, extra={"poll": {"stuck_after": "3s"}})
     d = t.start_daemon(cfg, env=nl.daemon_env())
     jw.wait_until(lambda: d.notify_has("READY=1"), 15, "READY=1")
@@ -133,9 +133,11 @@ def test(t):
         c.ok(AM_ALERT <= set(a), what + " alert keys: missing %s" % sorted(AM_ALERT - set(a)))
         c.eq(a.get("status"), b.get("status"), what + " alert status == group status")
         lab = a.get("labels", {})
-        c.eq(lab.get("jobArn"), ev["arn"], what + " labels.jobArn")
-        c.eq(lab.get("jobName"), names[ev["arn"]], what + " labels.jobName")
-        c.eq(lab.get("status"), ev["status"], what + " labels.status")
+        c.eq(lab.get("job_arn"), ev["arn"], what + " labels.job_arn")
+        c.eq(lab.get("job_name"), names[ev["arn"]], what + " labels.job_name")
+        c.eq(sorted(lab), ["alertname", "collaboration_id", "job_arn", "job_name", "region", "severity"],
+             what + " identity labels only")
+        c.eq(a.get("annotations", {}).get("status"), ev["status"], what + " annotations.status")
         c.ok(isinstance(lab.get("alertname"), str) and lab.get("alertname"), what + " labels.alertname")
         c.ok(all(isinstance(v, str) for v in lab.values()), what + " label values are strings")
         c.ok(isinstance(a.get("annotations"), dict) and all(isinstance(v, str) for v in a["annotations"].values()),
@@ -165,6 +167,7 @@ def test(t):
         c.eq(s["labels"].get("alertname"), "AudienceGenerationJobStuck", "stuck alertname")
         c.eq(resolved["status"], "resolved", "ACTIVE after stuck resolves")
         c.eq(r["labels"].get("alertname"), s["labels"].get("alertname"), "resolved alertname == stuck alertname")
+        c.eq(r["labels"], s["labels"], "the resolution carries exactly the firing alert's labels")
         c.eq(r["fingerprint"], s["fingerprint"], "resolved fingerprint == firing fingerprint")
         c.eq(resolved["groupKey"], stuck["groupKey"], "resolved groupKey == firing groupKey")
         c.ok(r["endsAt"] != ZERO_TIME, "resolved endsAt is set: %s" % r["endsAt"])

@@ -321,34 +321,38 @@ static void test_alertmanager_firing_and_resolved(void **state)
 	assert_string_equal(jstr(jf, "receiver"), "jobwatchd");
 	assert_int_equal(cJSON_GetObjectItemCaseSensitive(jf, "truncatedAlerts")->valuedouble, 0);
 	assert_string_equal(jstr(jf, "groupKey"),
-			    "{}:{alertname=\"AudienceGenerationJobFailed\", jobArn=\"" ARN "\"}");
+			    "{}:{alertname=\"AudienceGenerationJobFailed\", job_arn=\"" ARN "\"}");
 	assert_string_equal(jstr(jf, "externalURL"),
-			    "https://console.aws.amazon.com/cleanrooms/home?region=us-east-1");
+			    "https://us-east-1.console.aws.amazon.com/cleanrooms/home?region=us-east-1");
 	gl = cJSON_GetObjectItemCaseSensitive(jf, "groupLabels");
 	assert_string_equal(jstr(gl, "alertname"), "AudienceGenerationJobFailed");
-	assert_string_equal(jstr(gl, "jobArn"), ARN);
+	assert_string_equal(jstr(gl, "job_arn"), ARN);
 	alerts = cJSON_GetObjectItemCaseSensitive(jf, "alerts");
 	assert_int_equal(cJSON_GetArraySize(alerts), 1);
 	a = cJSON_GetArrayItem(alerts, 0);
 	assert_string_equal(jstr(a, "status"), "firing");
 	l = cJSON_GetObjectItemCaseSensitive(a, "labels");
 	assert_string_equal(jstr(l, "alertname"), "AudienceGenerationJobFailed");
-	assert_string_equal(jstr(l, "jobArn"), ARN);
-	assert_string_equal(jstr(l, "jobName"), "weekly-lookalike");
-	assert_string_equal(jstr(l, "status"), "CREATE_FAILED");
-	assert_string_equal(jstr(l, "previousStatus"), "CREATE_IN_PROGRESS");
-	assert_string_equal(jstr(l, "collaborationId"), COLLAB);
+	assert_string_equal(jstr(l, "job_arn"), ARN);
+	assert_string_equal(jstr(l, "job_name"), "weekly-lookalike");
+	assert_string_equal(jstr(l, "collaboration_id"), COLLAB);
 	assert_string_equal(jstr(l, "region"), "us-east-1");
 	assert_string_equal(jstr(l, "severity"), "critical");
+	/* Identity labels only: what changes is an annotation. */
+	assert_int_equal(cJSON_GetArraySize(l), 6);
 	assert_true(cJSON_Compare(l, cJSON_GetObjectItemCaseSensitive(jf, "commonLabels"), true));
 	an = cJSON_GetObjectItemCaseSensitive(a, "annotations");
 	assert_non_null(strstr(jstr(an, "summary"), "CREATE_FAILED"));
 	assert_string_equal(jstr(an, "description"), "ValidationException: bad seed");
+	assert_string_equal(jstr(an, "status"), "CREATE_FAILED");
+	assert_string_equal(jstr(an, "previous_status"), "CREATE_IN_PROGRESS");
+	assert_string_equal(jstr(an, "status_code"), "ValidationException");
+	assert_string_equal(jstr(an, "status_message"), "bad seed");
 	assert_true(cJSON_Compare(an, cJSON_GetObjectItemCaseSensitive(jf, "commonAnnotations"), true));
 	assert_string_equal(jstr(a, "startsAt"), "2024-01-15T13:00:05Z");
 	assert_string_equal(jstr(a, "endsAt"), "0001-01-01T00:00:00Z");
 	assert_string_equal(jstr(a, "generatorURL"),
-			    "https://console.aws.amazon.com/cleanrooms/home?region=us-east-1");
+			    "https://us-east-1.console.aws.amazon.com/cleanrooms/home?region=us-east-1");
 	strncpy(fp, jstr(a, "fingerprint"), sizeof(fp) - 1);
 	fp[16] = '\0';
 	assert_int_equal(strlen(jstr(a, "fingerprint")), 16);
@@ -360,7 +364,13 @@ static void test_alertmanager_firing_and_resolved(void **state)
 	assert_string_equal(jstr(a, "status"), "resolved");
 	l = cJSON_GetObjectItemCaseSensitive(a, "labels");
 	assert_string_equal(jstr(l, "alertname"), "AudienceGenerationJobFailed");
-	assert_string_equal(jstr(l, "status"), "ACTIVE");
+	/* The very labels of the firing alert, so any receiver pairs them. */
+	assert_true(cJSON_Compare(
+	    l,
+	    cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(jf, "alerts"), 0), "labels"),
+	    true));
+	assert_string_equal(jstr(cJSON_GetObjectItemCaseSensitive(a, "annotations"), "status"), "ACTIVE");
 	assert_string_equal(jstr(a, "fingerprint"), fp);
 	assert_string_equal(jstr(a, "endsAt"), "2024-01-15T13:00:05Z");
 	cJSON_Delete(jf);
@@ -392,7 +402,7 @@ static void test_alertmanager_stuck_gone(void **state)
 	assert_string_equal(jstr(jg, "status"), "firing");
 	assert_string_equal(jstr(cJSON_GetObjectItemCaseSensitive(ag, "labels"), "alertname"),
 			    "AudienceGenerationJobGone");
-	assert_string_equal(jstr(cJSON_GetObjectItemCaseSensitive(ag, "labels"), "status"), "GONE");
+	assert_string_equal(jstr(cJSON_GetObjectItemCaseSensitive(ag, "annotations"), "status"), "GONE");
 	assert_string_not_equal(jstr(ag, "fingerprint"), jstr(as, "fingerprint"));
 	cJSON_Delete(js);
 	cJSON_Delete(jr);
@@ -409,6 +419,8 @@ static void test_formats_and_journal_meta(void **state)
 	assert_int_equal(payload_format_from_string("json"), PAYLOAD_FORMAT_JSON);
 	assert_int_equal(payload_format_from_string("slack"), PAYLOAD_FORMAT_SLACK);
 	assert_int_equal(payload_format_from_string("alertmanager"), PAYLOAD_FORMAT_ALERTMANAGER);
+	assert_int_equal(payload_format_from_string("alertmanager-webhook"),
+			 PAYLOAD_FORMAT_ALERTMANAGER_WEBHOOK);
 	assert_int_equal(payload_format_from_string("xml"), PAYLOAD_FORMAT_INVALID);
 	assert_null(payload_format_to_string(PAYLOAD_FORMAT_INVALID));
 

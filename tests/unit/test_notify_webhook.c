@@ -545,7 +545,7 @@ static void test_alertmanager_skips_irrelevant(void **state)
 	add_event(f, 1, EVENT_JOB_STATUS_CHANGED, JOB_STATUS_CREATE_PENDING, JOB_STATUS_CREATE_IN_PROGRESS,
 		  NULL);
 	add_failed(f, 1, id);
-	make_sink(f, rc, PAYLOAD_FORMAT_ALERTMANAGER, 0, 0.001, false);
+	make_sink(f, rc, PAYLOAD_FORMAT_ALERTMANAGER_WEBHOOK, 0, 0.001, false);
 	run_until(f, delivered_n, (void *)(uintptr_t)1);
 	assert_int_equal(receiver_count(rc), 1);
 	assert_int_equal(webhook_sink_stats(f->sink)->skipped, 2);

@@ -159,7 +159,7 @@ static void test_schema_and_reopen(void **state)
 	add_events(s, 1, 1, two_sinks);
 	assert_int_equal(store_flush(s), 0);
 	s = store_close(s);
-	assert_int_equal(pragma_user_version(dbpath), 1);
+	assert_int_equal(pragma_user_version(dbpath), 2);
 
 	/* Reopening runs no migration again and keeps everything. */
 	assert_int_equal(store_open(dbpath, &s), 0);
@@ -189,7 +189,7 @@ static void test_schema_and_reopen(void **state)
 	assert_string_equal(l.status_code, "");
 	assert_int_equal(store_integrity_check(s, NULL), 0);
 	store_close(s);
-	assert_int_equal(pragma_user_version(dbpath), 1);
+	assert_int_equal(pragma_user_version(dbpath), 2);
 }
 
 static void test_lock(void **state)
