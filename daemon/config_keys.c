@@ -557,6 +557,8 @@ static void set_value(struct key_ctx *x, void *base, const char *value)
 			FAIL("invalid duration %s (like 500ms, 30s, 5m, 6h, 1d)", q);
 		if (ms == 0 && k->min > 0)
 			FAIL("must be greater than 0");
+		if (ms < k->min)
+			FAIL("must be at least %llums", (unsigned long long)k->min);
 		if (ms > k->max)
 			FAIL("must be at most 366d");
 		*(uint64_t *)field = ms;

@@ -157,6 +157,8 @@ static int am_hook_new(struct engine *e, const struct config_webhook *w, struct 
 	    .ca_file = e->cfg->aws.ca_file,
 	    .timeout_ms = w->timeout_ms,
 	    .resend_ms = (int64_t)w->resend_interval_ms,
+	    .wakeup_changed = hook_wakeup_changed,
+	    .userdata = e,
 	};
 	r = am_client_new(&p, e->store, e->http, &h->am);
 	sign_headers_free(headers);

@@ -58,6 +58,8 @@ struct am_client {
 	char **extra;
 	uint64_t timeout_ms;
 	int64_t resend_ms;
+	void (*wakeup_changed)(void *userdata);
+	void *userdata;
 	struct store *store;
 	struct http_ctx *http;
 	struct am_url urls[AM_MAX_URLS];
@@ -267,6 +269,8 @@ int am_client_new(const struct am_client_params *p, struct store *store, struct 
 	c->extra = sign_headers_copy(p->extra_headers);
 	c->timeout_ms = p->timeout_ms;
 	c->resend_ms = p->resend_ms;
+	c->wakeup_changed = p->wakeup_changed;
+	c->userdata = p->userdata;
 	c->store = store;
 	c->http = http;
 	if (!c->name || (p->ca_file && !c->ca_file) || !c->extra)
@@ -517,6 +521,8 @@ static void post_done(void *userdata, const struct http_response *resp)
 		u->next_round_ms = now + retry_delay_ms(c, u->failures);
 		u->again = false;
 		post_free(p);
+		if (c->wakeup_changed)
+			c->wakeup_changed(c->userdata);
 		return;
 	} else {
 		/* Alertmanager refused the batch itself (400: a label or
@@ -532,6 +538,8 @@ static void post_done(void *userdata, const struct http_response *resp)
 	}
 	post_free(p);
 	url_step(u, now);
+	if (c->wakeup_changed)
+		c->wakeup_changed(c->userdata);
 }
 
 /* Sends the next batch of the round, starting the round if it is due. */

@@ -47,6 +47,10 @@ struct am_client_params {
 	const char *ca_file;
 	uint64_t timeout_ms;
 	int64_t resend_ms;
+	/* Called when am_client_next_wakeup_ms() moved outside a call from
+	 * the engine (a request finished). */
+	void (*wakeup_changed)(void *userdata);
+	void *userdata;
 };
 
 struct am_client_stats {

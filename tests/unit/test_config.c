@@ -559,6 +559,9 @@ static void test_known_keys(void **state)
 	    {"webhook.on", "[webhook \"k\"]\nurl = https://h/\non = job.gone\n"},
 	    {"webhook.timeout", "[webhook \"k\"]\nurl = https://h/\ntimeout = 1s\n"},
 	    {"webhook.max_pending", "[webhook \"k\"]\nurl = https://h/\nmax_pending = 1\n"},
+	    {"webhook.resend_interval",
+	     "[webhook \"k\"]\nurl = https://h/ https://h2/\nformat = alertmanager\nresend_interval = 30s\n"},
+	    {"webhook.gone_alert_for", "[webhook \"k\"]\nurl = https://h/\ngone_alert_for = 0\n"},
 	    {"http.listen", "[http]\nlisten = unix:/run/k.sock\n"},
 	    {"http.token_file", "[http]\nlisten = 127.0.0.1:0\ntoken_file = k/secret\n"},
 	};
