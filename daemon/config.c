@@ -1,5 +1,5 @@
-/* Loading the configuration: files and drop-ins, line tracking around inih,
- * sections, diagnostics, cross-key checks.  The keys themselves live in
+/* Loading the configuration: files and drop-ins, the line parser, sections,
+ * diagnostics, cross-key checks.  The keys themselves live in
  * config_keys.c. */
 #include <dirent.h>
 #include <errno.h>
@@ -10,7 +10,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <ini.h>
 
 #define JW_CONFIG_INTERNAL
 #include "config.h"
@@ -20,6 +19,7 @@
 #define CONFIG_MAX_DROPINS    1000
 #define CONFIG_MAX_MESSAGES   1000
 #define CONFIG_MAX_SECTIONS   1000
+#define CONFIG_MAX_LINE	      (64u * 1024u)
 
 void config_diag_done(struct config_diag *diag)
 {
@@ -203,9 +203,8 @@ static int named_section_find_or_add(struct config_parser *p, enum config_sectio
 	return (int)n;
 }
 
-/* Called from the line reader for "[...]" with the text between the
- * brackets.  inih also sees the line, but it truncates long section names and
- * does not report empty sections, so the section is tracked here. */
+/* Called from the line parser for "[...]" with the text between the
+ * brackets. */
 static void section_begin(struct config_parser *p, const char *inner)
 {
 	struct config_loc here = {p->file, p->line};
@@ -267,26 +266,51 @@ static void section_begin(struct config_parser *p, const char *inner)
 			return;
 		}
 		snprintf(p->label, sizeof(p->label), "%s", section_names[kind]);
+		/* Twice in one file is legal (the keys merge) but rarely meant. */
+		if (p->section_seen[kind].line)
+			config_report(p, true, &here, section_names[kind], NULL,
+				      "section repeated in this file (first at line %u); its keys merge",
+				      p->section_seen[kind].line);
+		else
+			p->section_seen[kind] = here;
 	}
 	p->kind = kind;
 }
 
 /* ---- Reading one file -------------------------------------------------- */
 
-/* inih reads through this so that every line is counted here (the handler of
- * the Debian build gets no line number) and so that lines inih would
- * misread are reported and blanked instead: leading whitespace is removed
- * (no accidental multi-line continuations), over-long lines are not split,
- * and a line that is neither a section, a comment nor key = value is an
- * error of its own. */
-static char *config_reader(char *str, int num, void *stream)
-{
-	struct config_parser *p = stream;
-	struct config_loc here;
+static int config_handler(void *user, const char *section, const char *name, const char *value);
 
+/* Cuts an inline comment off a value: ';' after whitespace starts one, as
+ * inih (which this parser replaced: its Debian build cuts lines at 200
+ * bytes) and git config have it.  Returns true
+ * when the value holds " #": a comment attempt that would otherwise end up
+ * in the value. */
+static bool cut_inline_comment(char *value)
+{
+	for (char *c = value; *c; c++)
+		if (*c == ';' && c > value && (c[-1] == ' ' || c[-1] == '\t')) {
+			*c = 0;
+			break;
+		}
+	strstrip(value);
+	for (const char *c = value; (c = strchr(c, '#')); c++)
+		if (c > value && (c[-1] == ' ' || c[-1] == '\t'))
+			return true;
+	return false;
+}
+
+/* Reads the file line by line: every line is counted here, leading
+ * whitespace is dropped (no accidental multi-line continuations), a line
+ * that is neither a section, a comment nor KEY = VALUE is an error of its
+ * own, and lines may be long (a Teams or Logic Apps webhook URL easily passes
+ * 200 characters) up to CONFIG_MAX_LINE. */
+static void parse_lines(struct config_parser *p)
+{
 	for (;;) {
 		ssize_t n = getline(&p->linebuf, &p->linecap, p->f);
-		char *s;
+		struct config_loc here;
+		char *s, *sep, *name, *value;
 		size_t len;
 
 		if (n < 0) {
@@ -294,7 +318,7 @@ static char *config_reader(char *str, int num, void *stream)
 				struct config_loc at = {p->file, 0};
 				config_report(p, false, &at, NULL, NULL, "read error: %s", strerror(errno));
 			}
-			return NULL;
+			return;
 		}
 		p->line++;
 		p->bytes += (size_t)n;
@@ -302,20 +326,20 @@ static char *config_reader(char *str, int num, void *stream)
 		if (p->bytes > CONFIG_MAX_FILE_BYTES) {
 			config_report(p, false, &here, NULL, NULL, "file is larger than %u bytes",
 				      CONFIG_MAX_FILE_BYTES);
-			return NULL;
+			return;
 		}
 		if (strlen(p->linebuf) != (size_t)n) {
 			config_report(p, false, &here, NULL, NULL, "line contains a NUL byte");
-			goto blank;
+			continue;
 		}
 		s = strstrip(p->linebuf);
 		len = strlen(s);
 		if (len == 0 || s[0] == '#' || s[0] == ';')
-			goto blank;
-		if (len + 2 > (size_t)num) {
-			config_report(p, false, &here, NULL, NULL, "line is longer than %d characters",
-				      num - 2);
-			goto blank;
+			continue;
+		if (len > CONFIG_MAX_LINE) {
+			config_report(p, false, &here, NULL, NULL, "line is longer than %u characters",
+				      CONFIG_MAX_LINE);
+			continue;
 		}
 		if (s[0] == '[') {
 			if (s[len - 1] != ']' || memchr(s + 1, ']', len - 2) || memchr(s, ';', len)) {
@@ -325,25 +349,28 @@ static char *config_reader(char *str, int num, void *stream)
 				    "on its line");
 				p->in_section = true;
 				p->kind = CONFIG_SECTION_INVALID;
-				goto blank;
+				continue;
 			}
 			s[len - 1] = 0;
 			section_begin(p, strstrip(s + 1));
-			s[len - 1] = ']';
-		} else if (!strpbrk(s, "=:")) {
+			continue;
+		}
+		sep = strpbrk(s, "=:");
+		if (!sep) {
 			config_report(p, false, &here, NULL, NULL, "syntax error: expected KEY = VALUE");
-			goto blank;
+			continue;
 		}
-		memcpy(str, s, len);
-		str[len] = '\n';
-		str[len + 1] = 0;
-		return str;
-	blank:
-		/* Hand inih a comment so its line count stays in step. */
-		if (num >= 3) {
-			memcpy(str, "#\n", 3);
-			return str;
+		*sep = 0;
+		name = strstrip(s);
+		value = sep + 1;
+		if (cut_inline_comment(value)) {
+			config_report(p, false, &here, p->in_section ? p->label : NULL, name,
+				      "'#' starts a comment only at the start of a line; after a value, "
+				      "use ';'");
+			continue;
 		}
+		value = strstrip(value);
+		config_handler(p, NULL, name, value);
 	}
 }
 
@@ -378,7 +405,7 @@ static void parse_one_file(struct config_parser *p, const char *path)
 {
 	struct config_loc at;
 	const char *slash;
-	int fd, r;
+	int fd;
 	struct stat st;
 
 	p->file = config_intern_file(p, path);
@@ -423,15 +450,9 @@ static void parse_one_file(struct config_parser *p, const char *path)
 	p->bytes = 0;
 	p->in_section = false;
 	p->kind = CONFIG_SECTION_INVALID;
-	r = ini_parse_stream(config_reader, p, config_handler, p);
-	/* The reader blanks every line inih could reject, so this is a
-	 * safety net for whatever inih still refuses. */
-	if (r > 0) {
-		struct config_loc bad = {p->file, (unsigned)r};
-		config_report(p, false, &bad, NULL, NULL, "syntax error");
-	} else if (r < 0) {
-		p->oom = true;
-	}
+	p->n_seen_keys = 0;
+	memset(p->section_seen, 0, sizeof(p->section_seen));
+	parse_lines(p);
 	fclose(p->f);
 	p->f = NULL;
 }
@@ -750,6 +771,7 @@ int config_load(const char *path, bool strict, struct config **ret, struct confi
 	free(p.webhook_locs);
 	free(p.discover_locs);
 	free(p.linebuf);
+	free(p.seen_keys);
 	free(p.dir);
 	return r;
 }

@@ -216,6 +216,16 @@ struct config_parser {
 
 	struct config_named *discover_locs;
 	struct config_named *webhook_locs;
+	/* Within the file being read: where each unnamed section and each
+	 * (section, key) was first seen, to report repeats. */
+	struct config_loc section_seen[_CONFIG_SECTION_MAX];
+	struct config_seen_key {
+		int kind;
+		size_t idx;
+		const void *key;
+		struct config_loc loc;
+	} *seen_keys;
+	size_t n_seen_keys;
 	struct config_loc fips_loc, endpoint_loc, listen_loc;
 
 	/* The first ARN, and the first ARN in another region than that one. */

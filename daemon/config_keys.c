@@ -699,6 +699,41 @@ void config_set_key(struct config_parser *p, const char *name, const char *value
 		return;
 	}
 
+	/* One value per key and section in a file: a second one would
+	 * silently win.  Drop-ins may override (that is what they are for), and
+	 * an empty assignment resets, so only a repeat within one file after a
+	 * non-empty value is an error. */
+	if (k->type != KT_ARN && k->type != KT_ARN_FILE) {
+		size_t idx = k->section == CONFIG_SECTION_DISCOVER || k->section == CONFIG_SECTION_WEBHOOK
+				 ? p->idx
+				 : 0;
+		struct config_seen_key *seen = NULL;
+		for (size_t i = 0; i < p->n_seen_keys && !seen; i++)
+			if (p->seen_keys[i].kind == p->kind && p->seen_keys[i].idx == idx &&
+			    p->seen_keys[i].key == k)
+				seen = &p->seen_keys[i];
+		if (seen && *value && seen->loc.line) {
+			config_report(p, false, &here, p->label, name,
+				      "set twice in this file (first at line %u): only one value counts",
+				      seen->loc.line);
+			return;
+		}
+		if (!seen) {
+			if ((p->n_seen_keys & 63) == 0) {
+				struct config_seen_key *l =
+				    realloc(p->seen_keys, (p->n_seen_keys + 64) * sizeof(*l));
+				if (!l) {
+					p->oom = true;
+					return;
+				}
+				p->seen_keys = l;
+			}
+			seen = &p->seen_keys[p->n_seen_keys++];
+			*seen = (struct config_seen_key){.kind = p->kind, .idx = idx, .key = k};
+		}
+		seen->loc = *value ? here : (struct config_loc){0};
+	}
+
 	x = (struct key_ctx){.p = p, .k = k, .loc = here, .label = p->label};
 	base = section_base(p, k->section);
 	if (*value) {

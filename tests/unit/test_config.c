@@ -490,6 +490,46 @@ static void test_secret_files(void **state)
 	config_diag_done(&diag);
 }
 
+/* Lines may be long (a 64 KiB cap); past it the line is an error naming the
+ * cap, and the rest of the file is still read.  A section repeated in one
+ * file is a warning; a key set twice in one file an error, unless reset by
+ * an empty assignment in between. */
+static void test_long_lines_and_repeats(void **state)
+{
+	struct config_diag diag;
+	struct config *c = NULL;
+	size_t big = 70 * 1024;
+	char *conf = malloc(big + 200);
+	int r;
+
+	assert_non_null(conf);
+	strcpy(conf, "[webhook \"w\"]\nurl = https://h/");
+	memset(conf + strlen(conf), 'x', big);
+	strcpy(conf + strlen("[webhook \"w\"]\nurl = https://h/") + big, "\n[aws]\nregion = Not A Region\n");
+	assert_int_equal(load_string("l.conf", conf, false, &c, &diag), -EINVAL);
+	assert_true(diag_has(&diag, "l.conf:2: line is longer than 65536 characters"));
+	assert_true(diag_has(&diag, "l.conf:4: [aws] region:"));
+	config_diag_done(&diag);
+	free(conf);
+
+	assert_int_equal(load_string("r.conf", "[aws]\nregion = us-east-1\n[poll]\n[aws]\nmax_rps = 2\n", false, &c,
+				     &diag),
+			 0);
+	assert_int_equal(diag.n_warnings, 1);
+	assert_true(strstr(diag.warnings[0], "r.conf:4: [aws]: section repeated in this file (first at line 1)"));
+	assert_string_equal(c->aws.region, "us-east-1");
+	config_free(c);
+	config_diag_done(&diag);
+
+	r = load_string("reset.conf", "[aws]\nregion = us-east-1\nregion =\nregion = eu-west-1\n", false, &c, &diag);
+	for (size_t i = 0; i < diag.n_errors; i++)
+		print_message("unexpected error: %s\n", diag.errors[i]);
+	assert_int_equal(r, 0);
+	assert_string_equal(c->aws.region, "eu-west-1");
+	config_free(c);
+	config_diag_done(&diag);
+}
+
 static void test_on_filter(void **state)
 {
 	static const struct {
@@ -669,6 +709,7 @@ int main(void)
 	    cmocka_unit_test(test_dropins),	    cmocka_unit_test(test_arn_file),
 	    cmocka_unit_test(test_state_directory), cmocka_unit_test(test_secret_files),
 	    cmocka_unit_test(test_on_filter),	    cmocka_unit_test(test_known_keys),
+	    cmocka_unit_test(test_long_lines_and_repeats),
 	    cmocka_unit_test(test_net_helpers),	    cmocka_unit_test(test_cli),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
