@@ -38,6 +38,8 @@ install(CODE "
   endforeach()
 ")
 install(FILES systemd/jobwatchd.catalog DESTINATION ${JW_CATALOG_DIR})
+install(FILES scripts/jobwatchd-completion.bash DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions
+        RENAME jobwatchd)
 
 # The example configuration, never overwriting an operator's file.  The
 # /etc path is absolute on purpose (systemd units expect it), under DESTDIR.

@@ -12,6 +12,7 @@ inst() { DESTDIR="$dest" cmake --install "$BUILD" --prefix /usr >"$dest.log" 2>&
 inst
 for f in usr/bin/jobwatchd usr/lib/systemd/system/jobwatchd.service usr/lib/systemd/system/jobwatchd@.service \
 	usr/lib/systemd/catalog/jobwatchd.catalog usr/share/man/man8/jobwatchd.8 usr/share/man/man5/jobwatchd.conf.5 \
+	usr/share/bash-completion/completions/jobwatchd \
 	etc/jobwatchd/jobwatchd.conf; do
 	if [ -e "$dest/$f" ]; then echo "ok: $f"; else echo "FAIL: $f not installed"; fail=1; fi
 done

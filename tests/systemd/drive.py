@@ -139,6 +139,7 @@ def check_package_installed():
     files = {"/usr/bin/jobwatchd": 0o755, PKG_UNIT_DIR + "/jobwatchd.service": 0o644,
              PKG_UNIT_DIR + "/jobwatchd@.service": 0o644, "/usr/lib/systemd/catalog/jobwatchd.catalog": 0o644,
              "/usr/share/man/man8/jobwatchd.8.gz": 0o644, "/usr/share/man/man5/jobwatchd.conf.5.gz": 0o644,
+             "/usr/share/bash-completion/completions/jobwatchd": 0o644,
              "/etc/jobwatchd/jobwatchd.conf": 0o644, "/etc/jobwatchd/credentials": 0o700}
     for path, mode in files.items():
         st = os.stat(path) if os.path.exists(path) else None

@@ -1,0 +1,58 @@
+# bash completion for jobwatchd(8): subcommands, their options, log levels
+# and targets, and files for -c/--config, --token-file and --socket.
+# Installed as share/bash-completion/completions/jobwatchd.
+
+_jobwatchd() {
+	local cur prev words cword
+	if declare -F _init_completion >/dev/null 2>&1; then
+		_init_completion || return
+	else
+		cur=${COMP_WORDS[COMP_CWORD]}
+		prev=${COMP_WORDS[COMP_CWORD - 1]}
+		words=("${COMP_WORDS[@]}")
+		cword=$COMP_CWORD
+	fi
+
+	local sub="" i
+	for ((i = 1; i < cword; i++)); do
+		case ${words[i]} in
+		run | get | list | status | watch | unwatch) sub=${words[i]}; break ;;
+		--check-config | -t) sub=check-config; break ;;
+		esac
+	done
+
+	case $prev in
+	-c | --config | --token-file)
+		COMPREPLY=($(compgen -f -- "$cur"))
+		return
+		;;
+	--socket)
+		COMPREPLY=($(compgen -f -- "$cur"))
+		return
+		;;
+	--log-level)
+		COMPREPLY=($(compgen -W "emerg alert crit err warning notice info debug" -- "$cur"))
+		return
+		;;
+	--log-target)
+		COMPREPLY=($(compgen -W "auto stderr journal" -- "$cur"))
+		return
+		;;
+	--region | --collaboration-id | --configured-audience-model-arn | --url)
+		return
+		;;
+	esac
+
+	local opts
+	case $sub in
+	"") opts="run get list status watch unwatch --check-config --version --help -c --config --log-level --log-target --strict" ;;
+	run) opts="-c --config --log-level --log-target --strict" ;;
+	check-config) opts="-c --config --strict" ;;
+	get) opts="-c --config --region --help" ;;
+	list) opts="-c --config --region --collaboration-id --configured-audience-model-arn --help" ;;
+	status) opts="--socket --url --token-file --all --json --help" ;;
+	watch | unwatch) opts="--socket --url --token-file --help" ;;
+	esac
+	COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+}
+complete -F _jobwatchd jobwatchd
