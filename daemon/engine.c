@@ -601,7 +601,7 @@ static void run_usage(void)
 {
 	fprintf(stderr,
 		"Usage: jobwatchd [run] [-c FILE] [--log-level LEVEL] [--log-target auto|stderr|journal] "
-		"[--strict]\n");
+		"[--log-format text|json] [--strict]\n");
 }
 
 int cli_run(int argc, char **argv)
@@ -610,6 +610,7 @@ int cli_run(int argc, char **argv)
 	    {"config", required_argument, NULL, 'c'},
 	    {"log-level", required_argument, NULL, 'l'},
 	    {"log-target", required_argument, NULL, 'T'},
+	    {"log-format", required_argument, NULL, 'F'},
 	    {"strict", no_argument, NULL, 's'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -639,6 +640,13 @@ int cli_run(int argc, char **argv)
 				fprintf(stderr, "jobwatchd: unknown log target \"%s\"\n", optarg);
 				return 2;
 			}
+			break;
+		case 'F':
+			if (log_format_from_string(optarg) == LOG_FORMAT_INVALID) {
+				fprintf(stderr, "jobwatchd: unknown log format \"%s\" (text or json)\n", optarg);
+				return 2;
+			}
+			log_set_format(log_format_from_string(optarg));
 			break;
 		case 's':
 			e.strict = true;

@@ -12,6 +12,8 @@
 #define JW_LOG_H
 
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <syslog.h>
 
 enum log_target {
@@ -21,7 +23,23 @@ enum log_target {
 	LOG_TARGET_INVALID = -1,
 };
 
+enum log_format {
+	LOG_FORMAT_TEXT, /* "2026-12-03T08:00:00.000Z jobwatchd[info]: message" */
+	LOG_FORMAT_JSON, /* {"time": ..., "level": ..., "message": ..., ...} a line */
+	LOG_FORMAT_INVALID = -1,
+};
+
+/* A journal target without journald (a container, a plain shell) falls back
+ * to stderr, with a notice: messages never vanish. */
 void log_setup(enum log_target target, int max_level);
+void log_set_format(enum log_format f);
+enum log_format log_format_from_string(const char *s);
+/* Whether journald listens (its socket exists). */
+bool log_journal_available(void);
+/* Writes one structured record (an event without journald) to stderr in
+ * the log format: fields are journal-style NAME/value pairs, NULL values
+ * skipped; MESSAGE and PRIORITY are used for the text form. */
+void log_record(int level, const char *const (*fields)[2], size_t n);
 int log_get_max_level(void);
 void log_set_max_level(int level);
 /* Parses "err", "warning", "notice", "info", "debug" (or 0..7). */

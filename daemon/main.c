@@ -13,6 +13,7 @@ static void usage(FILE *f)
 	    f,
 	    "Usage:\n"
 	    "  jobwatchd [run] [-c FILE] [--log-level LEVEL] [--log-target auto|stderr|journal]\n"
+	    "                  [--log-format text|json]\n"
 	    "                               watch jobs in the foreground (as systemd runs it)\n"
 	    "  jobwatchd --check-config [-c FILE] [--strict]\n"
 	    "                               validate the configuration and exit\n"

@@ -38,6 +38,10 @@ _jobwatchd() {
 		COMPREPLY=($(compgen -W "auto stderr journal" -- "$cur"))
 		return
 		;;
+	--log-format)
+		COMPREPLY=($(compgen -W "text json" -- "$cur"))
+		return
+		;;
 	--region | --collaboration-id | --configured-audience-model-arn | --url)
 		return
 		;;
@@ -45,8 +49,8 @@ _jobwatchd() {
 
 	local opts
 	case $sub in
-	"") opts="run get list status watch unwatch --check-config --version --help -c --config --log-level --log-target --strict" ;;
-	run) opts="-c --config --log-level --log-target --strict" ;;
+	"") opts="run get list status watch unwatch --check-config --version --help -c --config --log-level --log-target --log-format --strict" ;;
+	run) opts="-c --config --log-level --log-target --log-format --strict" ;;
 	check-config) opts="-c --config --strict" ;;
 	get) opts="-c --config --region --help" ;;
 	list) opts="-c --config --region --collaboration-id --configured-audience-model-arn --help" ;;

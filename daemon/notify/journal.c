@@ -103,27 +103,36 @@ int journal_send_event(const struct event *e)
 	if (o && o->update_time_ms > 0)
 		format_iso8601_ms(o->update_time_ms, ut, sizeof(ut));
 
-	{
-		const char *kv[][2] = {
-		    {"MESSAGE", msg},
-		    {"MESSAGE_ID", journal_message_id(e->type)},
-		    {"PRIORITY", prio},
-		    {"SYSLOG_IDENTIFIER", program_invocation_short_name},
-		    {"EVENT_ID", e->id},
-		    {"EVENT_TYPE", event_type_to_string(e->type)},
-		    {"JOB_STATUS", job_status_to_string(e->status)},
-		    {"JOB_PREVIOUS_STATUS", job_status_to_string(e->previous_status)},
-		    {"JOB_ARN", o ? o->arn : NULL},
-		    {"JOB_NAME", o ? o->name : NULL},
-		    {"JOB_STATUS_CODE", o ? o->status_code : NULL},
-		    {"JOB_STATUS_MESSAGE", o ? o->status_message : NULL},
-		    {"JOB_UPDATE_TIME", ut[0] ? ut : NULL},
-		    {"JOB_COLLABORATION_ID", o ? o->collaboration_id : NULL},
-		    {"JOB_CONFIGURED_AUDIENCE_MODEL_ARN", o ? o->configured_audience_model_arn : NULL},
-		};
-		for (size_t i = 0; i < ELEMENTSOF(kv) && r == 0; i++)
-			r = fields_add(&f, kv[i][0], kv[i][1]);
+	const char *kv[][2] = {
+	    {"MESSAGE", msg},
+	    {"MESSAGE_ID", journal_message_id(e->type)},
+	    {"PRIORITY", prio},
+	    {"SYSLOG_IDENTIFIER", program_invocation_short_name},
+	    {"EVENT_ID", e->id},
+	    {"EVENT_TYPE", event_type_to_string(e->type)},
+	    {"JOB_STATUS", job_status_to_string(e->status)},
+	    {"JOB_PREVIOUS_STATUS", job_status_to_string(e->previous_status)},
+	    {"JOB_ARN", o ? o->arn : NULL},
+	    {"JOB_NAME", o ? o->name : NULL},
+	    {"JOB_STATUS_CODE", o ? o->status_code : NULL},
+	    {"JOB_STATUS_MESSAGE", o ? o->status_message : NULL},
+	    {"JOB_UPDATE_TIME", ut[0] ? ut : NULL},
+	    {"JOB_COLLABORATION_ID", o ? o->collaboration_id : NULL},
+	    {"JOB_CONFIGURED_AUDIENCE_MODEL_ARN", o ? o->configured_audience_model_arn : NULL},
+	};
+	if (!log_journal_available()) {
+		/* Outside systemd (a container, a foreground run) libsystemd
+		 * would drop the entry and report success: the event goes to
+		 * stderr instead, and only then counts as delivered. */
+		static bool said;
+		if (!said)
+			log_notice("journald is not running: events are written to stderr");
+		said = true;
+		log_record(journal_priority(e), (const char *const(*)[2])kv, ELEMENTSOF(kv));
+		return 0;
 	}
+	for (size_t i = 0; i < ELEMENTSOF(kv) && r == 0; i++)
+		r = fields_add(&f, kv[i][0], kv[i][1]);
 	if (r == 0)
 		r = sd_journal_sendv(f.iov, (int)f.n);
 	fields_free(&f);
