@@ -23,7 +23,7 @@ deps:
 	@scripts/deps.sh
 
 $(BUILD_DIR)/CMakeCache.txt:
-	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)
+	cmake -S . -B $(BUILD_DIR) --log-level=WARNING -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)
 
 build: deps $(BUILD_DIR)/CMakeCache.txt
 	cmake --build $(BUILD_DIR) -j$(JOBS)
@@ -35,8 +35,12 @@ test: build
 install: build
 	cmake --install $(BUILD_DIR) $(if $(PREFIX),--prefix $(PREFIX))
 
-demo: build
+# The demo needs only the daemon: build that alone, quietly (the log is kept).
+demo: deps $(BUILD_DIR)/CMakeCache.txt
 	@scripts/deps.sh --demo
+	@echo "demo: building jobwatchd (log: $(BUILD_DIR)/demo-build.log)"
+	@cmake --build $(BUILD_DIR) -j$(JOBS) --target jobwatchd >$(BUILD_DIR)/demo-build.log 2>&1 || \
+		{ tail -n 30 $(BUILD_DIR)/demo-build.log; exit 1; }
 	@scripts/demo.sh $(BUILD_DIR)
 
 bench: build

@@ -9,8 +9,8 @@ foreach(page ${JW_MAN_PAGES})
   set(out ${CMAKE_BINARY_DIR}/man/${page})
   add_custom_command(OUTPUT ${out}
     COMMAND ${CMAKE_COMMAND} -E make_directory ${CMAKE_BINARY_DIR}/man
-    COMMAND sh -c "${SCDOC} < '${src}' > '${out}'"
-    DEPENDS ${src} VERBATIM)
+    COMMAND sh ${CMAKE_SOURCE_DIR}/scripts/man.sh ${SCDOC} ${src} ${out}
+    DEPENDS ${src} ${CMAKE_SOURCE_DIR}/scripts/man.sh VERBATIM)
   list(APPEND JW_MAN_OUTPUTS ${out})
   string(REGEX MATCH "[0-9]$" section ${page})
   install(FILES ${out} DESTINATION ${CMAKE_INSTALL_MANDIR}/man${section})

@@ -177,6 +177,21 @@ static void prune_outbox(struct engine *e)
 		log_warning_errno(r, "pruning delivered events from the state database failed: %m");
 }
 
+/* STATUS= right after a transition (at most once a second), and a final
+ * one before STOPPING=1, so that what systemctl status shows last is never
+ * a count from before the last events. */
+static void status_refresh(struct engine *e, bool force)
+{
+	int64_t now = (int64_t)now_realtime_ms();
+	char buf[512];
+
+	if (!force && now - e->status_sent_ms < 1000 && now >= e->status_sent_ms)
+		return;
+	e->status_sent_ms = now;
+	status_line(e, buf, sizeof(buf));
+	service_notify_status(buf);
+}
+
 static void status_timer_cb(uv_timer_t *t)
 {
 	struct engine *e = t->data;
@@ -227,6 +242,7 @@ static void turn_commit(struct engine *e)
 	if (e->events_added) {
 		e->events_added = false;
 		engine_run_notifiers(e);
+		status_refresh(e, false);
 	}
 }
 
@@ -413,6 +429,8 @@ static void begin_shutdown(struct engine *e, const char *why)
 	if (e->stopping)
 		return;
 	log_info("%s: stopping (%u requests in flight)", why, e->inflight);
+	if (e->tracker)
+		status_refresh(e, true);
 	service_notify_stopping();
 	e->stopping = true;
 	uv_timer_stop(&e->poll_timer);

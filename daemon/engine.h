@@ -64,6 +64,7 @@ struct engine {
 	struct api *api;
 	struct api_context api_ctx;
 	int64_t started_ms;
+	int64_t status_sent_ms; /* wall clock of the last STATUS= */
 	unsigned status_ticks;
 
 	struct engine_hook *hooks;

@@ -15,6 +15,12 @@ for p in jobwatchd.8 jobwatchd.conf.5; do
 	fi
 done
 
+# roff eats double quotes in headings unless escaped (scripts/man.sh).
+for sec in '[webhook "NAME"]' '[discover "NAME"]'; do
+	MANWIDTH=100 man -l "$BUILD/man/jobwatchd.conf.5" 2>/dev/null | grep -qxF "$sec" ||
+		{ echo "FAIL: jobwatchd.conf(5) does not show the heading $sec"; fail=1; }
+done
+
 keys=$("$BUILD/helpers/print_config_keys")
 [ -n "$keys" ] || { echo "FAIL: no keys from the parser"; exit 1; }
 page=$(MANWIDTH=200 man -l "$BUILD/man/jobwatchd.conf.5" 2>/dev/null)

@@ -64,6 +64,15 @@ def test(t):
                        % (TOKEN, port, PROMTOOL), shell=True, capture_output=True, text=True, timeout=30)
     c.ok(r.returncode == 0 and not r.stdout.strip() and not r.stderr.strip(),
          "promtool check metrics on /metrics: %s%s" % (r.stdout, r.stderr))
+    # Every family the daemon serves is documented in jobwatchd(8) METRICS.
+    r = subprocess.run(["curl", "-sf", "-H", "Authorization: Bearer " + TOKEN, "http://127.0.0.1:%d/metrics" % port],
+                       capture_output=True, text=True, timeout=30)
+    served = set(re.findall(r"^# TYPE (\S+) ", r.stdout, re.M))
+    page = open(os.path.join(jw.SOURCE_DIR, "docs", "man", "jobwatchd.8.scd")).read()
+    section = page.split("# METRICS", 1)[-1].split("\n# ", 1)[0]
+    documented = set(re.findall(r"^\*(jobwatchd_[a-z_]+)\*$", section, re.M))
+    c.ok(len(served) > 10, "families served: %d" % len(served))
+    c.ok(served <= documented, "families served but not in jobwatchd(8) METRICS: %s" % sorted(served - documented))
 
     # The shipped configuration, scraping this daemon every second.
     run_cfg = cfg.replace("127.0.0.1:9464", "127.0.0.1:%d" % port).replace("scrape_interval: 30s",
