@@ -41,6 +41,8 @@ struct config_webhook {
 	unsigned on_statuses; /* bit (1u << enum job_status) */
 	uint64_t timeout_ms;
 	uint64_t max_pending;
+	uint64_t max_age_ms;	/* a delivery still failing past this is parked */
+	unsigned max_in_flight; /* requests at once (each to a different job) */
 };
 
 struct config {
