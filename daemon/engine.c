@@ -229,11 +229,17 @@ static void turn_prepare_cb(uv_prepare_t *p)
 	turn_commit(p->data);
 }
 
-/* libcurl's total connection limit: the API's, one per webhook and two
- * spare (credential requests share the same multi handle). */
+/* libcurl's total connection limit: the API's, each webhook's
+ * max_in_flight and two spare (credential requests share the same multi
+ * handle), so a webhook request never queues inside libcurl, where its
+ * timeout would measure the queue. */
 static unsigned http_total_connections(const struct config *c)
 {
-	return c->aws.max_connections + (unsigned)c->n_webhooks + 2;
+	unsigned n = c->aws.max_connections + 2;
+
+	for (size_t i = 0; i < c->n_webhooks; i++)
+		n += c->webhooks[i].max_in_flight;
+	return n;
 }
 
 /* The [aws] settings a reload applies (max_rps, timeout, ca_file,
@@ -266,7 +272,7 @@ static void apply_aws_reload(struct engine *e, const struct config *old)
 		if (r < 0)
 			log_error_errno(r, "[aws] ca_file or timeout could not be applied: %m");
 	}
-	if (nc->aws.max_connections != old->aws.max_connections || nc->n_webhooks != old->n_webhooks) {
+	if (http_total_connections(nc) != http_total_connections(old)) {
 		if (nc->aws.max_connections != old->aws.max_connections)
 			log_info("[aws] max_connections %u -> %u", old->aws.max_connections,
 				 nc->aws.max_connections);

@@ -117,6 +117,8 @@ static int hook_new(struct engine *e, const struct config_webhook *w, struct eng
 	    .extra_headers = (const char *const *)headers,
 	    .timeout_ms = w->timeout_ms,
 	    .max_pending = (int64_t)w->max_pending,
+	    .max_age_ms = (int64_t)w->max_age_ms,
+	    .max_in_flight = w->max_in_flight,
 	    .ca_file = e->cfg->aws.ca_file,
 	    .wakeup_changed = hook_wakeup_changed,
 	    .userdata = e,

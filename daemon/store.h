@@ -53,6 +53,9 @@ struct store_delivery_row {
 	unsigned attempts;
 	int64_t next_at_ms; /* 0 or past: due */
 	const char *arn;    /* the event's job ARN ("" if none); valid during the callback */
+	/* A failed batch waiting for replay already settled or rescheduled
+	 * it: do not send it now, but it still holds its job's place. */
+	bool hidden;
 };
 
 /* Calls cb for at most limit committed, pending deliveries of sink in seq

@@ -317,8 +317,7 @@ int store_delivery_scan(struct store *s, const char *sink, size_t limit,
 		    .arn = arn ? arn : "",
 		};
 
-		if (hidden_by_batch(s, sink, row.seq))
-			continue;
+		row.hidden = hidden_by_batch(s, sink, row.seq);
 		r = cb(userdata, &row);
 		if (r != 0)
 			break;
