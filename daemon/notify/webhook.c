@@ -21,10 +21,10 @@
 /* Open-addressing set of job keys seen in one scan; a power of two well
  * above WEBHOOK_SCAN_MAX + WEBHOOK_MAX_IN_FLIGHT so probes stay short. */
 #define WEBHOOK_JOB_SET 4096
-/* Failed attempts in a row (retryable ones) before the hook counts as
- * failing: one failure is an event's problem or a lost packet, two in a row
- * is the receiver. */
-#define WEBHOOK_FAILING_AFTER 2
+/* Failed attempts in a row (retryable ones) after which a success drains
+ * the backlog: one failure may be one event's problem (draining would
+ * retry it at every success of the others), two in a row is the receiver. */
+#define WEBHOOK_DRAIN_AFTER 2
 /* Passes of one run: a skipped (alertmanager) or parked event frees its
  * job's next event, which the next pass picks up. */
 #define WEBHOOK_RUN_PASSES 8
@@ -61,7 +61,6 @@ struct webhook_sink {
 	 * note once when it recovers, so a dead receiver is visible without
 	 * flooding the log. */
 	unsigned consecutive_failures;
-	int64_t streak_start_ms;
 	uint64_t job_set[WEBHOOK_JOB_SET];
 	struct webhook_stats stats;
 };
@@ -222,28 +221,29 @@ static void attempt_unlink(struct webhook_sink *s, struct webhook_attempt *a)
 		}
 }
 
-/* Counts a retryable failure; the second in a row marks the hook failing
+/* Counts a retryable failure; the first of a streak marks the hook failing
  * and says so, once. */
 static void note_failure(struct webhook_sink *s, int64_t now_ms)
 {
-	if (s->consecutive_failures++ == 0)
-		s->streak_start_ms = now_ms;
-	if (s->stats.failing || s->consecutive_failures < WEBHOOK_FAILING_AFTER)
+	s->consecutive_failures++;
+	if (s->stats.failing)
 		return;
 	s->stats.failing = true;
-	s->stats.failing_since_ms = s->streak_start_ms;
+	s->stats.failing_since_ms = now_ms;
 	log_warning("webhook %s: delivery failing: %s; retrying after 1, 2, 5, 10, 30 s, then up to every "
 		    "5 min (events are kept in the outbox, other jobs' events are still tried)",
 		    s->name, s->stats.last_error);
 }
 
 /* A delivery succeeded.  If the hook was failing it has recovered: say so
- * once, with what the outage cost, and make every waiting delivery due now
- * -- the receiver is back, so the backlog drains at once instead of each
- * event waiting out its own backoff.  detected_ms is the delivered event's. */
+ * once, with what the outage cost, and -- when the receiver itself was
+ * failing -- make every waiting delivery due now, so the backlog drains at
+ * once instead of each event waiting out its own backoff.  detected_ms is
+ * the delivered event's. */
 static void note_success(struct webhook_sink *s, int64_t now_ms, int64_t detected_ms)
 {
 	int64_t delayed = 0, oldest = -1, released = 0;
+	bool drain = s->consecutive_failures >= WEBHOOK_DRAIN_AFTER;
 	int r;
 
 	s->consecutive_failures = 0;
@@ -256,14 +256,25 @@ static void note_success(struct webhook_sink *s, int64_t now_ms, int64_t detecte
 	if (store_delivery_oldest_pending(s->store, s->sink, &oldest) < 0 || oldest < 0 ||
 	    oldest > detected_ms)
 		oldest = detected_ms;
-	r = store_delivery_release(s->store, s->sink, now_ms, false, &released);
-	if (r < 0)
-		log_warning_errno(r, "webhook %s: cannot make the waiting deliveries due: %m", s->name);
+	if (drain) {
+		r = store_delivery_release(s->store, s->sink, now_ms, false, &released);
+		if (r < 0)
+			log_warning_errno(r, "webhook %s: cannot make the waiting deliveries due: %m",
+					  s->name);
+	}
 	log_notice("webhook %s: delivering again after %lld s of failures; %lld events were delayed, the "
 		   "oldest by %lld s; %lld waiting deliveries go out now",
 		   s->name, (long long)((now_ms - s->stats.failing_since_ms) / 1000), (long long)(delayed + 1),
 		   (long long)((now_ms - oldest) / 1000), (long long)released);
 	s->stats.failing_since_ms = 0;
+}
+
+/* Requests allowed at once.  A receiver not reached yet, or failing, gets
+ * one at a time until one succeeds: an outage or a 410 is then learned from
+ * one request, not from max_in_flight of them. */
+static unsigned slots(const struct webhook_sink *s)
+{
+	return s->stats.delivered == 0 || s->stats.failing ? 1 : s->max_in_flight;
 }
 
 /* Gives up on a delivery (kept in the outbox as parked; retry revives it). */
@@ -569,9 +580,8 @@ void webhook_sink_run(struct webhook_sink *s, int64_t now_ms)
 	}
 	s->in_run = true;
 	trim_backlog(s);
-	for (unsigned pass = 0; pass < WEBHOOK_RUN_PASSES && s->n_inflight < s->max_in_flight; pass++) {
-		struct scan c = {.s = s, .now_ms = now_ms, .want = s->max_in_flight - s->n_inflight,
-				 .next_due = -1};
+	for (unsigned pass = 0; pass < WEBHOOK_RUN_PASSES && s->n_inflight < slots(s); pass++) {
+		struct scan c = {.s = s, .now_ms = now_ms, .want = slots(s) - s->n_inflight, .next_due = -1};
 		bool settled = false;
 
 		memset(s->job_set, 0, sizeof(s->job_set));
@@ -593,7 +603,7 @@ void webhook_sink_run(struct webhook_sink *s, int64_t now_ms)
 	if (r < 0) {
 		log_error_errno(r, "webhook %s: cannot read or update the outbox: %m", s->name);
 		next = now_ms + scaled(s, WEBHOOK_STORE_RETRY_MS);
-	} else if (s->n_inflight >= s->max_in_flight) {
+	} else if (s->n_inflight >= slots(s)) {
 		next = -1; /* a completion runs again */
 	} else if (deferred) {
 		/* A start that failed scheduled its own retry; look again then
@@ -606,14 +616,14 @@ void webhook_sink_run(struct webhook_sink *s, int64_t now_ms)
 	s->in_run = false;
 }
 
-int webhook_sink_retry_now(struct webhook_sink *s, int64_t now_ms, int64_t *ret_released)
+int webhook_sink_retry_now(struct webhook_sink *s, int64_t now_ms, bool parked, int64_t *ret_released)
 {
 	int64_t n = 0;
 	int r;
 
 	if (!s)
 		return -EINVAL;
-	r = store_delivery_release(s->store, s->sink, now_ms, true, &n);
+	r = store_delivery_release(s->store, s->sink, now_ms, parked, &n);
 	if (r < 0)
 		return r;
 	if (s->stats.disabled)

@@ -6,8 +6,9 @@
  *
  * Ordering: per job, not per hook.  A run walks the pending deliveries in
  * seq order; the first pending delivery of each job is its head.  Due heads
- * are sent, up to max_in_flight requests at once and one per job; a head
- * waiting for its retry holds only its own job's later events.  So a
+ * are sent, up to max_in_flight requests at once and one per job (one at a
+ * time until the first success, and while failing); a head waiting for
+ * its retry holds only its own job's later events.  So a
  * failing event never holds another job's alert, and each job's events
  * still reach the receiver in order.  (A run looks at most 1024 pending
  * deliveries past the oldest.)
@@ -15,13 +16,13 @@
  * Outcomes:
  *  - 2xx: delivered (store_delivery_done).  If the hook was failing it has
  *    recovered: logged once with how many events were delayed and by how
- *    long, and every waiting delivery is due at once (the backlog drains,
- *    max_in_flight at a time).
+ *    long, and after two or more failures in a row every waiting delivery
+ *    is due at once (the backlog drains, max_in_flight at a time).
  *  - 429, 5xx, transport errors: retried after 1, 2, 5, 10, 30 s, 1, 2,
  *    5 min, then every 5 min, +-10 % jitter; a longer Retry-After wins and
  *    holds the whole hook until then.  An event still failing when older
- *    than max_age is parked.  Two such failures in a row mark the hook
- *    failing (logged once).
+ *    than max_age is parked.  The first failure marks the hook failing
+ *    (logged once, until a success).
  *  - 410 Gone: the webhook is disabled (logged at error once); nothing more
  *    is sent until a reload, a restart or webhook_sink_retry_now().  The
  *    events stay pending in the outbox.
@@ -88,7 +89,7 @@ struct webhook_stats {
 	uint64_t dropped; /* by max_pending */
 	uint64_t skipped; /* not relevant for the format */
 	bool disabled;	  /* a 410 was received */
-	bool failing;	  /* retryable failures in a row, no success since */
+	bool failing;	  /* a retryable failure, no success since */
 	int64_t failing_since_ms; /* wall clock of the streak's first failure */
 	uint64_t recoveries;	  /* failing -> delivering again */
 	long last_status; /* last HTTP status, 0 if none */
@@ -106,11 +107,11 @@ void webhook_sink_run(struct webhook_sink *s, int64_t now_ms);
 /* When run should be called next: a wall-clock ms, or -1 when nothing is
  * due (idle, every slot in flight -- completion re-runs -- or disabled). */
 int64_t webhook_sink_next_wakeup_ms(const struct webhook_sink *s);
-/* Retry now (SIGHUP, jobwatchd retry): waiting and parked deliveries are
- * due at now_ms, a Retry-After hold is lifted, a hook disabled by 410 is
- * enabled again.  *ret_released (may be NULL) counts the deliveries made
- * due.  The caller runs the sink (after a flush, like new events). */
-int webhook_sink_retry_now(struct webhook_sink *s, int64_t now_ms, int64_t *ret_released);
+/* Retry now (SIGHUP, jobwatchd retry): waiting deliveries -- and with
+ * parked, parked ones -- are due at now_ms, a Retry-After hold is lifted, a
+ * hook disabled by 410 is enabled again.  *ret_released (may be NULL) counts
+ * the deliveries made due.  The caller then runs the sink. */
+int webhook_sink_retry_now(struct webhook_sink *s, int64_t now_ms, bool parked, int64_t *ret_released);
 /* A request is in flight. */
 bool webhook_sink_busy(const struct webhook_sink *s);
 const char *webhook_sink_name(const struct webhook_sink *s);
