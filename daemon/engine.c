@@ -153,6 +153,7 @@ static void status_line(struct engine *e, char *buf, size_t size)
 	}
 	snprintf(buf, size, "watching %zu jobs: %zu in progress, %zu failed; last API error: %s", watched,
 		 working, failed, e->last_api_error[0] ? e->last_api_error : "none");
+	engine_hooks_status(e, buf, size);
 }
 
 /* Delivered events older than the retention go (once a day, and soon after
@@ -341,6 +342,9 @@ static int engine_reload(struct engine *e)
 		webhook_sink_free(old_hooks[i].sink);
 	free(old_hooks);
 	free(old_sinks);
+	/* SIGHUP is also how an operator says "the receiver is fixed": what
+	 * waits for a retry, and what was parked, goes out now. */
+	(void)engine_hooks_retry(e, NULL, true, "SIGHUP", NULL);
 	apply_aws_reload(e, old);
 
 	apply_poll_config(e);
@@ -555,6 +559,11 @@ static int engine_start(struct engine *e)
 		return log_error_errno(r, "cannot set up the AWS client: %m");
 
 	r = engine_hooks_setup(e);
+	if (r < 0)
+		return r;
+	/* A restart does not wait out the backoff of the previous run: what
+	 * waited for a retry is tried now (parked deliveries stay parked). */
+	r = engine_hooks_retry(e, NULL, false, "start", NULL);
 	if (r < 0)
 		return r;
 

@@ -28,6 +28,9 @@ struct api_metrics_hook {
 	const char *name; /* section name, without "webhook:" */
 	const struct webhook_stats *stats;
 	int64_t backlog; /* -1 = unknown */
+	/* Now minus the detection time of the oldest pending event; 0 when
+	 * nothing is pending, -1 = unknown. */
+	int64_t oldest_pending_age_ms;
 };
 
 struct api_metrics_section {

@@ -239,8 +239,9 @@ static void prom_check(const char *text, struct prom *p)
 static void test_metrics_strict(void **state)
 {
 	struct aws_client_stats aws = {0};
-	struct webhook_stats ws = {.delivered = 7, .failed_attempts = 2, .disabled = true};
-	struct api_metrics_hook hooks[] = {{.name = "ops \"team\"\\x", .stats = &ws, .backlog = 3}};
+	struct webhook_stats ws = {.delivered = 7, .failed_attempts = 2, .disabled = true, .failing = true};
+	struct api_metrics_hook hooks[] = {
+	    {.name = "ops \"team\"\\x", .stats = &ws, .backlog = 3, .oldest_pending_age_ms = 42500}};
 	struct discovery_stats ds = {
 	    .listings = 4, .pages = 9, .last_listing_jobs = 150, .last_success_ms = 1700000000123};
 	struct api_metrics_section secs[] = {{.name = "fleet", .stats = &ds}};
@@ -302,6 +303,8 @@ static void test_metrics_strict(void **state)
 	    "jobwatchd_credential_expiry_timestamp_seconds 1700003600.000\n",
 	    "jobwatchd_webhook_deliveries_total{hook=\"ops \\\"team\\\"\\\\x\",outcome=\"delivered\"} 7\n",
 	    "jobwatchd_webhook_disabled{hook=\"ops \\\"team\\\"\\\\x\"} 1\n",
+	    "jobwatchd_webhook_failing{hook=\"ops \\\"team\\\"\\\\x\"} 1\n",
+	    "jobwatchd_webhook_oldest_pending_age_seconds{hook=\"ops \\\"team\\\"\\\\x\"} 42.500\n",
 	    "jobwatchd_outbox_backlog{sink=\"journal\"} 0\n",
 	    "jobwatchd_outbox_backlog{sink=\"webhook:ops \\\"team\\\"\\\\x\"} 3\n",
 	    "jobwatchd_last_successful_poll_timestamp_seconds 1700000001.500\n",
