@@ -79,8 +79,8 @@ int engine_hooks_retry(struct engine *e, const char *name, bool parked, const ch
 			return log_error_errno(r, "webhook %s: cannot retry its deliveries (%s): %m",
 					       e->hooks[i].cfg->name, why);
 		if (n > 0)
-			log_info("webhook %s: %s: %lld %s deliveries retried now", e->hooks[i].cfg->name, why,
-				 (long long)n, parked ? "waiting or parked" : "waiting");
+			log_info("webhook %s: %s: %lld %s deliveries retried now", e->hooks[i].cfg->name,
+				 why, (long long)n, parked ? "waiting or parked" : "waiting");
 		total += n;
 	}
 	if (name && !found)

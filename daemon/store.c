@@ -156,11 +156,10 @@ static const char *const store_sql[_STMT_MAX] = {
 	"FROM deliveries AS d INDEXED BY deliveries_order JOIN events AS e ON e.seq = d.seq "
 	"WHERE d.sink = ?1 AND d.state = 'pending' AND d.seq <= ?2 ORDER BY d.seq LIMIT ?3",
     /* The columns of STMT_DELIVERY_NEXT, for event_from_row(). */
-    [STMT_DELIVERY_LOAD] =
-	"SELECT d.seq, d.attempts, e.id, e.type, e.previous_status, e.status, "
-	"e.update_time_ms, e.detected_ms, e.region, e.payload, e.arn, d.next_at_ms "
-	"FROM deliveries AS d JOIN events AS e ON e.seq = d.seq "
-	"WHERE d.sink = ?1 AND d.seq = ?2 AND d.state = 'pending' AND d.seq <= ?3",
+    [STMT_DELIVERY_LOAD] = "SELECT d.seq, d.attempts, e.id, e.type, e.previous_status, e.status, "
+			   "e.update_time_ms, e.detected_ms, e.region, e.payload, e.arn, d.next_at_ms "
+			   "FROM deliveries AS d JOIN events AS e ON e.seq = d.seq "
+			   "WHERE d.sink = ?1 AND d.seq = ?2 AND d.state = 'pending' AND d.seq <= ?3",
     [STMT_COUNT_RELEASABLE] = "SELECT COUNT(*) FROM deliveries WHERE sink = ?1 AND "
 			      "((state = 'pending' AND next_at_ms > ?2) OR (?3 = 1 AND state = 'parked'))",
     [STMT_COUNT_RETRYING] =

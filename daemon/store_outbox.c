@@ -312,7 +312,9 @@ int store_delivery_scan(struct store *s, const char *sink, size_t limit,
 		const char *arn = (const char *)sqlite3_column_text(st, 3);
 		struct store_delivery_row row = {
 		    .seq = sqlite3_column_int64(st, 0),
-		    .attempts = attempts < 0 ? 0 : attempts > UINT32_MAX ? UINT32_MAX : (unsigned)attempts,
+		    .attempts = attempts < 0		? 0
+				: attempts > UINT32_MAX ? UINT32_MAX
+							: (unsigned)attempts,
 		    .next_at_ms = sqlite3_column_int64(st, 2),
 		    .arn = arn ? arn : "",
 		};

@@ -164,7 +164,9 @@ static void handle_metrics(struct api *a, struct api_reply *rp)
 				hooks[i].backlog = -1;
 			if (c->store && store_delivery_oldest_pending(c->store, sink, &oldest) >= 0) {
 				int64_t now = (int64_t)now_realtime_ms();
-				hooks[i].oldest_pending_age_ms = oldest < 0 ? 0 : now > oldest ? now - oldest : 0;
+				hooks[i].oldest_pending_age_ms = oldest < 0	? 0
+								 : now > oldest ? now - oldest
+										: 0;
 			}
 		}
 		in.hooks = hooks;

@@ -264,8 +264,8 @@ static void note_success(struct webhook_sink *s, int64_t now_ms, int64_t detecte
 	}
 	log_notice("webhook %s: delivering again after %lld s of failures; %lld events were delayed, the "
 		   "oldest by %lld s; %lld waiting deliveries go out now",
-		   s->name, (long long)((now_ms - s->stats.failing_since_ms) / 1000), (long long)(delayed + 1),
-		   (long long)((now_ms - oldest) / 1000), (long long)released);
+		   s->name, (long long)((now_ms - s->stats.failing_since_ms) / 1000),
+		   (long long)(delayed + 1), (long long)((now_ms - oldest) / 1000), (long long)released);
 	s->stats.failing_since_ms = 0;
 }
 
@@ -326,8 +326,8 @@ static void schedule_retry(struct webhook_sink *s, int64_t seq, const char *even
 }
 
 /* Classifies one answer and records it in the outbox. */
-static void handle_response(struct webhook_sink *s, struct webhook_attempt *a, const struct http_response *resp,
-			    int64_t now_ms)
+static void handle_response(struct webhook_sink *s, struct webhook_attempt *a,
+			    const struct http_response *resp, int64_t now_ms)
 {
 	unsigned attempts = a->attempts + 1;
 	int64_t retry_after = -1;

@@ -86,13 +86,13 @@ struct webhook_stats {
 	uint64_t delivered;
 	uint64_t failed_attempts; /* every non-2xx or transport error */
 	uint64_t parked;
-	uint64_t dropped; /* by max_pending */
-	uint64_t skipped; /* not relevant for the format */
-	bool disabled;	  /* a 410 was received */
-	bool failing;	  /* a retryable failure, no success since */
+	uint64_t dropped;	  /* by max_pending */
+	uint64_t skipped;	  /* not relevant for the format */
+	bool disabled;		  /* a 410 was received */
+	bool failing;		  /* a retryable failure, no success since */
 	int64_t failing_since_ms; /* wall clock of the streak's first failure */
 	uint64_t recoveries;	  /* failing -> delivering again */
-	long last_status; /* last HTTP status, 0 if none */
+	long last_status;	  /* last HTTP status, 0 if none */
 	char last_error[256];
 };
 

@@ -18,9 +18,9 @@
 /* Where and how one hook's requests go; everything borrowed. */
 struct webhook_target {
 	const char *url;
-	const char *ca_file;	 /* NULL = system store */
+	const char *ca_file;	    /* NULL = system store */
 	const struct sign_key *key; /* len 0 = unsigned */
-	char *const *extra;	 /* NULL-terminated "Name: value", never logged */
+	char *const *extra;	    /* NULL-terminated "Name: value", never logged */
 	uint64_t timeout_ms;
 };
 

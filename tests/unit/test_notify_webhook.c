@@ -212,8 +212,8 @@ struct fixture {
 	struct store *store;
 	struct webhook_sink *sink;
 	char dir[64];
-	unsigned max_in_flight; /* 0 = the default */
-	int64_t max_age_ms;	/* 0 = the default */
+	unsigned max_in_flight;	      /* 0 = the default */
+	int64_t max_age_ms;	      /* 0 = the default */
 	int64_t last_wakeup_after_cb; /* next_wakeup seen by the last wakeup_changed */
 };
 
@@ -340,15 +340,15 @@ static int64_t add_event(struct fixture *f, int n, enum event_type type, enum jo
 
 static int64_t add_failed(struct fixture *f, int n, char id_out[EVENT_ID_LEN + 1])
 {
-	return add_event(f, n, EVENT_JOB_STATUS_CHANGED, JOB_STATUS_CREATE_IN_PROGRESS, JOB_STATUS_CREATE_FAILED,
-		  id_out);
+	return add_event(f, n, EVENT_JOB_STATUS_CHANGED, JOB_STATUS_CREATE_IN_PROGRESS,
+			 JOB_STATUS_CREATE_FAILED, id_out);
 }
 
 /* An earlier event of job n than add_failed()'s. */
 static int64_t add_progress(struct fixture *f, int n, char id_out[EVENT_ID_LEN + 1])
 {
-	return add_event(f, n, EVENT_JOB_STATUS_CHANGED, JOB_STATUS_CREATE_PENDING, JOB_STATUS_CREATE_IN_PROGRESS,
-			 id_out);
+	return add_event(f, n, EVENT_JOB_STATUS_CHANGED, JOB_STATUS_CREATE_PENDING,
+			 JOB_STATUS_CREATE_IN_PROGRESS, id_out);
 }
 
 /* Runs the loop until cond holds; the deadline only guards against hangs. */
@@ -511,7 +511,8 @@ static void test_410_disables(void **state)
 	receiver_answer_all(rc, 200);
 	{
 		int64_t released = -1;
-		assert_int_equal(webhook_sink_retry_now(f->sink, (int64_t)now_realtime_ms(), true, &released), 0);
+		assert_int_equal(
+		    webhook_sink_retry_now(f->sink, (int64_t)now_realtime_ms(), true, &released), 0);
 		/* A 410 does not reschedule: nothing was waiting, the hook was. */
 		assert_int_equal(released, 0);
 	}
@@ -571,8 +572,8 @@ static void test_per_job_order_with_concurrency(void **state)
 
 	for (int k = 0; k < 3; k++)
 		for (int job = 0; job < 4; job++)
-			add_event(f, job, k == 0 ? EVENT_JOB_DISCOVERED : EVENT_JOB_STATUS_CHANGED, steps[k][0],
-				  steps[k][1], ids[k * 4 + job]);
+			add_event(f, job, k == 0 ? EVENT_JOB_DISCOVERED : EVENT_JOB_STATUS_CHANGED,
+				  steps[k][0], steps[k][1], ids[k * 4 + job]);
 	make_sink(f, rc, PAYLOAD_FORMAT_JSON, 0, 0.001, false);
 	run_until(f, delivered_n, (void *)(uintptr_t)12);
 	assert_int_equal(receiver_count(rc), 12);
@@ -603,7 +604,8 @@ static void test_recovery_drains_backlog(void **state)
 	add_failed(f, 1, NULL);
 	for (int job = 2; job <= 6; job++) {
 		int64_t seq = add_failed(f, job, NULL);
-		assert_int_equal(store_delivery_retry(f->store, "webhook:hook", seq, 6, later, "HTTP 503"), 0);
+		assert_int_equal(store_delivery_retry(f->store, "webhook:hook", seq, 6, later, "HTTP 503"),
+				 0);
 	}
 	assert_int_equal(store_flush(f->store), 0);
 	make_sink(f, rc, PAYLOAD_FORMAT_JSON, 0, 0.01, false);
