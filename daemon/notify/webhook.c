@@ -277,8 +277,11 @@ static unsigned slots(const struct webhook_sink *s)
 	return s->stats.delivered == 0 || s->stats.failing ? 1 : s->max_in_flight;
 }
 
-/* Gives up on a delivery (kept in the outbox as parked; retry revives it). */
-static void park(struct webhook_sink *s, int64_t seq, const char *event_id, const char *why)
+/* Gives up on a delivery (kept in the outbox as parked; retry revives it).
+ * An alert that could not be delivered within max_age is lost to its
+ * receiver unless someone acts: that is an error, a rejected request a
+ * warning. */
+static void park(struct webhook_sink *s, int64_t seq, const char *event_id, const char *why, bool error)
 {
 	int r = store_delivery_park(s->store, s->sink, seq, s->stats.last_error);
 
@@ -287,9 +290,15 @@ static void park(struct webhook_sink *s, int64_t seq, const char *event_id, cons
 		return;
 	}
 	s->stats.parked++;
-	log_warning("webhook %s: giving up on event %s %s (%s); parked, \"jobwatchd retry %s\" or SIGHUP "
+	if (error)
+		log_error(
+		    "webhook %s: giving up on event %s %s (%s); parked, \"jobwatchd retry %s\" or SIGHUP "
 		    "sends it again",
 		    s->name, event_id, why, s->stats.last_error, s->name);
+	else
+		log_warning("webhook %s: giving up on event %s %s (%s); parked, \"jobwatchd retry %s\" or "
+			    "SIGHUP sends it again",
+			    s->name, event_id, why, s->stats.last_error, s->name);
 }
 
 /* Schedules the next attempt of a failed delivery.  Client errors give up
@@ -307,11 +316,11 @@ static void schedule_retry(struct webhook_sink *s, int64_t seq, const char *even
 	if (client_error && attempts >= WEBHOOK_CLIENT_ERROR_ATTEMPTS) {
 		char why[64];
 		snprintf(why, sizeof(why), "after %u attempts", attempts);
-		park(s, seq, event_id, why);
+		park(s, seq, event_id, why, false);
 		return;
 	}
 	if (!client_error && detected_ms > 0 && now_ms - detected_ms >= s->max_age_ms) {
-		park(s, seq, event_id, "after max_age");
+		park(s, seq, event_id, "after max_age", true);
 		return;
 	}
 	delay = webhook_backoff_delay_ms(attempts, webhook_backoff_random_unit());
