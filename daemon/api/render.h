@@ -110,6 +110,15 @@ int api_status_filter_parse(const char *s, int *ret);
  * or -EINVAL / -E2BIG with a client-facing message in err. */
 int api_parse_watch_request(const char *body, size_t len, char **ret_arn, char *err, size_t errsize);
 
+/* ---- /v1/webhooks ---- */
+
+/* rest is what follows "/v1/webhooks": "/retry" (every hook: *ret_name
+ * NULL) or "/NAME/retry" (*ret_name malloc'd).  -ENOENT for any other
+ * path, -ENOMEM. */
+int api_parse_retry_path(const char *rest, char **ret_name);
+/* {"webhook": NAME or null, "retried": N} */
+int api_retry_to_json(struct dynbuf *out, const char *name, int64_t retried);
+
 /* ---- auth ---- */
 
 /* Compares "Bearer TOKEN" in constant time (in the token's length). */

@@ -353,56 +353,30 @@ static void handle_job_delete(struct api *a, const char *arn, struct api_reply *
 	rp->content_type = NULL;
 }
 
-/* rest is what follows "/v1/webhooks": "/retry" or "/NAME/retry". */
+/* rest is what follows "/v1/webhooks". */
 static void handle_hooks_retry(struct api *a, const char *rest, const char *method, struct api_reply *rp)
 {
-	static const char suffix[] = "/retry";
 	const struct api_context *c = a->ctx;
-	size_t len = strlen(rest), slen = sizeof(suffix) - 1;
 	_cleanup_free_ char *name = NULL;
 	int64_t released = 0;
-	int r;
+	int r = api_parse_retry_path(rest, &name);
 
-	if (len < slen || strcmp(rest + len - slen, suffix) != 0) {
-		reply_error(rp, 404, "not found");
+	if (r < 0) {
+		reply_error(rp, r == -ENOMEM ? 500 : 404, r == -ENOMEM ? "out of memory" : "not found");
 		return;
-	}
-	if (len > slen) {
-		/* "/NAME/retry": one path segment. */
-		if (rest[0] != '/' || memchr(rest + 1, '/', len - slen - 1)) {
-			reply_error(rp, 404, "not found");
-			return;
-		}
-		name = strndup(rest + 1, len - slen - 1);
-		if (!name) {
-			reply_error(rp, 500, "out of memory");
-			return;
-		}
 	}
 	if (strcmp(method, MHD_HTTP_METHOD_POST) != 0) {
 		reply_error(rp, 405, "method not allowed");
 		rp->allow = "POST";
 		return;
 	}
-	if (!c->retry_hooks) {
-		reply_error(rp, 503, "no webhooks");
-		return;
-	}
-	r = c->retry_hooks(c->userdata, name, &released);
-	if (r == -ENOENT) {
-		reply_error(rp, 404, "no such webhook");
-		return;
-	}
+	r = c->retry_hooks ? c->retry_hooks(c->userdata, name, &released) : -ENOENT;
 	if (r < 0) {
-		reply_error(rp, 500, "cannot retry the deliveries");
+		reply_error(rp, r == -ENOENT ? 404 : 500,
+			    r == -ENOENT ? "no such webhook" : "cannot retry the deliveries");
 		return;
 	}
-	r = dynbuf_appends(&rp->body, "{\"webhook\":");
-	if (r >= 0)
-		r = api_json_string(&rp->body, name);
-	if (r >= 0)
-		r = dynbuf_appendf(&rp->body, ",\"retried\":%lld}", (long long)released);
-	if (r < 0)
+	if (api_retry_to_json(&rp->body, name, released) < 0)
 		reply_error(rp, 500, "out of memory");
 }
 

@@ -581,6 +581,47 @@ static void test_json_string(void **state)
 	dynbuf_free(&b);
 }
 
+static void test_retry_path(void **state)
+{
+	static const struct {
+		const char *rest;
+		int r;
+		const char *name; /* NULL: every hook */
+	} cases[] = {
+	    {"/retry", 0, NULL},
+	    {"/ops/retry", 0, "ops"},
+	    {"/ops%2Fx/retry", 0, "ops%2Fx"}, /* microhttpd has decoded the path already */
+	    {"", -ENOENT, NULL},
+	    {"/", -ENOENT, NULL},
+	    {"retry", -ENOENT, NULL},
+	    {"//retry", -ENOENT, NULL},
+	    {"/a/b/retry", -ENOENT, NULL},
+	    {"/ops/retryx", -ENOENT, NULL},
+	    {"x/retry", -ENOENT, NULL},
+	    {"/ops", -ENOENT, NULL},
+	};
+	struct dynbuf b;
+
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		char *name = (char *)"unset";
+		int r = api_parse_retry_path(cases[i].rest, &name);
+
+		assert_int_equal(r, cases[i].r);
+		if (cases[i].name)
+			assert_string_equal(name, cases[i].name);
+		else
+			assert_null(name);
+		free(name);
+	}
+	dynbuf_init(&b, 1024);
+	assert_int_equal(api_retry_to_json(&b, "o\"ps", 7), 0);
+	assert_string_equal(b.data, "{\"webhook\":\"o\\\"ps\",\"retried\":7}");
+	dynbuf_reset(&b);
+	assert_int_equal(api_retry_to_json(&b, NULL, 0), 0);
+	assert_string_equal(b.data, "{\"webhook\":null,\"retried\":0}");
+	dynbuf_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -593,6 +634,7 @@ int main(void)
 	    cmocka_unit_test(test_watch_request),
 	    cmocka_unit_test(test_bearer),
 	    cmocka_unit_test(test_json_string),
+	    cmocka_unit_test(test_retry_path),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
