@@ -153,7 +153,6 @@ static void status_line(struct engine *e, char *buf, size_t size)
 	}
 	snprintf(buf, size, "watching %zu jobs: %zu in progress, %zu failed; last API error: %s", watched,
 		 working, failed, e->last_api_error[0] ? e->last_api_error : "none");
-	engine_hooks_status(e, buf, size);
 }
 
 /* Delivered events older than the retention go (once a day, and soon after
@@ -173,6 +172,7 @@ static void status_timer_cb(uv_timer_t *t)
 	char buf[512];
 
 	status_line(e, buf, sizeof(buf));
+	engine_hooks_status(e, buf, sizeof(buf));
 	service_notify_status(buf);
 	/* Poll counters of unchanged jobs live in memory; write them out now
 	 * and then (and at shutdown) rather than a row per poll. */
@@ -359,6 +359,7 @@ static int engine_reload(struct engine *e)
 	{
 		char buf[512];
 		status_line(e, buf, sizeof(buf));
+		engine_hooks_status(e, buf, sizeof(buf));
 		service_notify_ready(buf);
 	}
 	log_info("reloaded: %zu configured jobs, %zu webhooks", e->cfg->n_arns, e->cfg->n_webhooks);
