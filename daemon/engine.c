@@ -338,8 +338,12 @@ static int engine_reload(struct engine *e)
 		service_notify_ready("reload failed, running the previous configuration");
 		return r;
 	}
-	for (size_t i = 0; i < old_n; i++)
+	for (size_t i = 0; i < old_n; i++) {
+		for (size_t k = 0; k < e->n_hooks; k++)
+			if (strcmp(e->hooks[k].cfg->name, old_hooks[i].cfg->name) == 0)
+				webhook_sink_carry_health(e->hooks[k].sink, old_hooks[i].sink);
 		webhook_sink_free(old_hooks[i].sink);
+	}
 	free(old_hooks);
 	free(old_sinks);
 	/* SIGHUP is also how an operator says "the receiver is fixed": what

@@ -211,6 +211,16 @@ int64_t webhook_sink_next_wakeup_ms(const struct webhook_sink *s)
 	return s->next_wakeup_ms;
 }
 
+void webhook_sink_carry_health(struct webhook_sink *to, const struct webhook_sink *from)
+{
+	if (!to || !from)
+		return;
+	to->consecutive_failures = from->consecutive_failures;
+	to->stats.failing = from->stats.failing;
+	to->stats.failing_since_ms = from->stats.failing_since_ms;
+	to->stats.recoveries = from->stats.recoveries;
+}
+
 static void attempt_unlink(struct webhook_sink *s, struct webhook_attempt *a)
 {
 	for (struct webhook_attempt **p = &s->inflight; *p; p = &(*p)->next)

@@ -112,6 +112,10 @@ int64_t webhook_sink_next_wakeup_ms(const struct webhook_sink *s);
  * hook disabled by 410 is enabled again.  *ret_released (may be NULL) counts
  * the deliveries made due.  The caller then runs the sink. */
 int webhook_sink_retry_now(struct webhook_sink *s, int64_t now_ms, bool parked, int64_t *ret_released);
+/* A reload rebuilds the sinks: the new sink of a hook takes over the old
+ * one's failing streak, so the recovery is still logged once (with the
+ * outage's length) and a failure is not announced twice.  Both borrowed. */
+void webhook_sink_carry_health(struct webhook_sink *to, const struct webhook_sink *from);
 /* A request is in flight. */
 bool webhook_sink_busy(const struct webhook_sink *s);
 const char *webhook_sink_name(const struct webhook_sink *s);

@@ -726,6 +726,38 @@ static void test_alertmanager_skips_irrelevant(void **state)
 	receiver_stop(rc);
 }
 
+static bool failed_once(struct fixture *f, void *arg)
+{
+	(void)arg;
+	return webhook_sink_stats(f->sink)->failed_attempts >= 1 && !webhook_sink_busy(f->sink);
+}
+
+/* A reload rebuilds the sink: the new one carries the failing streak, so
+ * the recovery is noted once. */
+static void test_reload_carries_failing(void **state)
+{
+	static const struct reply script[] = {{503, NULL, NULL}, {200, NULL, NULL}};
+	struct receiver *rc = receiver_start(script, 2);
+	struct fixture *f = fixture_new();
+	struct webhook_sink *old;
+
+	add_failed(f, 1, NULL);
+	make_sink(f, rc, PAYLOAD_FORMAT_JSON, 0, 0.001, false);
+	run_until(f, failed_once, NULL);
+	assert_true(webhook_sink_stats(f->sink)->failing);
+	old = f->sink;
+	f->sink = NULL;
+	make_sink(f, rc, PAYLOAD_FORMAT_JSON, 0, 0.001, false);
+	webhook_sink_carry_health(f->sink, old);
+	webhook_sink_free(old);
+	assert_true(webhook_sink_stats(f->sink)->failing);
+	run_until(f, delivered_n, (void *)(uintptr_t)1);
+	assert_false(webhook_sink_stats(f->sink)->failing);
+	assert_int_equal(webhook_sink_stats(f->sink)->recoveries, 1);
+	fixture_free(f);
+	receiver_stop(rc);
+}
+
 int main(void)
 {
 	if (getenv("JW_TEST_DEBUG"))
@@ -739,6 +771,7 @@ int main(void)
 	    cmocka_unit_test(test_per_job_order_with_concurrency),
 	    cmocka_unit_test(test_recovery_drains_backlog),
 	    cmocka_unit_test(test_max_age_parks_then_retry),
+	    cmocka_unit_test(test_reload_carries_failing),
 	    cmocka_unit_test(test_client_error_parks_after_5),
 	    cmocka_unit_test(test_max_pending_drops_oldest),
 	    cmocka_unit_test(test_alertmanager_skips_irrelevant),
