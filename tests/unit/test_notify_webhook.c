@@ -742,7 +742,9 @@ static void test_reload_carries_failing(void **state)
 	struct webhook_sink *old;
 
 	add_failed(f, 1, NULL);
-	make_sink(f, rc, PAYLOAD_FORMAT_JSON, 0, 0.001, false);
+	/* Scale 1: the retry is a second away, so the old sink cannot get to
+	 * it (and recover) before it is replaced. */
+	make_sink(f, rc, PAYLOAD_FORMAT_JSON, 0, 1.0, false);
 	run_until(f, failed_once, NULL);
 	assert_true(webhook_sink_stats(f->sink)->failing);
 	old = f->sink;
