@@ -8,6 +8,7 @@
 
 #include "http.h"
 #include "log.h"
+#include "notify/jobset.h"
 #include "notify/webhook_request.h"
 #include "store.h"
 #include "util.h"
@@ -18,9 +19,7 @@
  * bound on the work one run does, and so the number of other jobs' waiting
  * deliveries a due one can be behind and still go out at once. */
 #define WEBHOOK_SCAN_MAX 1024
-/* Open-addressing set of job keys seen in one scan; a power of two well
- * above WEBHOOK_SCAN_MAX + WEBHOOK_MAX_IN_FLIGHT so probes stay short. */
-#define WEBHOOK_JOB_SET 4096
+_Static_assert(WEBHOOK_SCAN_MAX + WEBHOOK_MAX_IN_FLIGHT < JOBSET_SLOTS / 2, "the job set stays sparse");
 /* Failed attempts in a row (retryable ones) after which a success drains
  * the backlog: one failure may be one event's problem (draining would
  * retry it at every success of the others), two in a row is the receiver. */
@@ -61,7 +60,7 @@ struct webhook_sink {
 	 * note once when it recovers, so a dead receiver is visible without
 	 * flooding the log. */
 	unsigned consecutive_failures;
-	uint64_t job_set[WEBHOOK_JOB_SET];
+	struct jobset jobs; /* scratch of one scan */
 	struct webhook_stats stats;
 };
 
@@ -77,35 +76,6 @@ struct webhook_attempt {
 	char event_id[EVENT_ID_LEN + 1];
 	unsigned attempts; /* attempts before this one */
 };
-
-/* FNV-1a of the job ARN, never 0 (0 marks a free slot of the job set).  Two
- * jobs with the same key only make one wait for the other: never out of
- * order, at worst a little later. */
-static uint64_t job_key(const char *arn)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	for (const unsigned char *p = (const unsigned char *)arn; p && *p; p++)
-		h = (h ^ *p) * 1099511628211ULL;
-	return h | 1;
-}
-
-/* Adds key to the scan's job set.  False when it was there already (an
- * earlier delivery of that job is pending), or the set is full. */
-static bool job_set_add(struct webhook_sink *s, uint64_t key)
-{
-	size_t i = (size_t)(key >> 7) & (WEBHOOK_JOB_SET - 1);
-
-	for (size_t n = 0; n < WEBHOOK_JOB_SET; n++, i = (i + 1) & (WEBHOOK_JOB_SET - 1)) {
-		if (s->job_set[i] == key)
-			return false;
-		if (s->job_set[i] == 0) {
-			s->job_set[i] = key;
-			return true;
-		}
-	}
-	return false;
-}
 
 static int64_t scaled(const struct webhook_sink *s, int64_t ms)
 {
@@ -511,9 +481,9 @@ static void due_at(struct scan *c, int64_t at)
 static int scan_row(void *userdata, const struct store_delivery_row *row)
 {
 	struct scan *c = userdata;
-	uint64_t key = job_key(row->arn);
+	uint64_t key = jobset_key(row->arn);
 
-	if (!job_set_add(c->s, key))
+	if (!jobset_add(&c->s->jobs, key))
 		return 0;
 	if (row->hidden) {
 		/* Its outcome waits in an unwritten batch: hold the job and
@@ -603,9 +573,9 @@ void webhook_sink_run(struct webhook_sink *s, int64_t now_ms)
 		struct scan c = {.s = s, .now_ms = now_ms, .want = slots(s) - s->n_inflight, .next_due = -1};
 		bool settled = false;
 
-		memset(s->job_set, 0, sizeof(s->job_set));
+		jobset_clear(&s->jobs);
 		for (struct webhook_attempt *a = s->inflight; a; a = a->next)
-			job_set_add(s, a->job_key);
+			jobset_add(&s->jobs, a->job_key);
 		r = store_delivery_scan(s->store, s->sink, WEBHOOK_SCAN_MAX, scan_row, &c);
 		for (unsigned i = 0; r >= 0 && i < c.n_picks; i++) {
 			r = start_one(s, c.picks[i], c.keys[i], now_ms);
