@@ -74,6 +74,9 @@ int engine_hooks_retry(struct engine *e, const char *name, bool parked, const ch
 		if (name && strcmp(name, e->hooks[i].cfg->name) != 0)
 			continue;
 		found = true;
+		/* A hook that is not an outbox sink has no deliveries to retry. */
+		if (!e->hooks[i].sink)
+			continue;
 		r = webhook_sink_retry_now(e->hooks[i].sink, now, parked, &n);
 		if (r < 0)
 			return log_error_errno(r, "webhook %s: cannot retry its deliveries (%s): %m",
@@ -95,11 +98,12 @@ void engine_hooks_status(struct engine *e, char *buf, size_t size)
 	int64_t now = (int64_t)now_realtime_ms();
 
 	for (size_t i = 0; i < e->n_hooks; i++) {
-		const struct webhook_stats *st = webhook_sink_stats(e->hooks[i].sink);
+		const struct webhook_stats *st =
+		    e->hooks[i].sink ? webhook_sink_stats(e->hooks[i].sink) : NULL;
 		int64_t pending = 0;
 		size_t len = strlen(buf);
 
-		if (!st->failing && !st->disabled)
+		if (!st || (!st->failing && !st->disabled))
 			continue;
 		if (store_delivery_backlog(e->store, e->hooks[i].sink_name, &pending) < 0)
 			pending = -1;
