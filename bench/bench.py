@@ -10,7 +10,8 @@ Runs, side by side on this machine and in one go:
     max_rps = 1000 (HTTP, TLS), to compare CPU per poll with the SDK at the same rate;
   * the peer: bench/sdk_poller.js (aws-sdk v2) with the same concurrency against the same server, as fast as it
     can and paced at 1000 calls/s;
-  * transition latency with tests/fake/fake_crml.py flipping K of N jobs and tests/fake/webhook_receiver.py.
+  * transition latency with tests/fake/fake_crml.py flipping K of N jobs and tests/fake/webhook_receiver.py;
+  * the delay of webhook events after a 10 s receiver outage (bench/outage.py).
 
 How polls are counted: nginx's stub_status "requests" counter, read at the start and the end of a steady window
 (costs nothing per request, unlike an access log); non-2xx answers are logged to a file (there must be none),
@@ -38,6 +39,8 @@ import tempfile
 import threading
 import time
 import urllib.request
+
+import outage
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.dirname(HERE)
@@ -658,6 +661,11 @@ def main():
         ng.stop()
         ng = None
         results["transitions"] = run_transitions(a.binary, tmp, 500, 20, 5, 1000)
+        try:
+            results["webhook_outage"] = outage.run_webhook_outage(sys.modules[__name__], a.binary, tmp)
+        except Exception as e:  # never lose the other results to it
+            results["webhook_outage"] = {"error": str(e)[:300]}
+            log("webhook outage not measured: %s" % e)
         try:
             results["bulk_refresh"] = run_bulk_refresh(a.binary, tmp)
         except Exception as e:  # discovery is newer than the rest; never lose the other results to it

@@ -1,4 +1,4 @@
-/* jobwatchd status / watch / unwatch: blocking libcurl requests to the
+/* jobwatchd status / watch / unwatch / retry: blocking libcurl requests to the
  * daemon's control API, by default over its unix socket. */
 #include "cli_ctl.h"
 
@@ -32,7 +32,11 @@ static void ctl_usage(FILE *f, const char *cmd)
 		"  --socket PATH      the daemon's control socket (default %s)\n"
 		"  --url URL          the daemon's TCP listener, e.g. http://127.0.0.1:9187\n"
 		"  --token-file FILE  bearer token for --url\n",
-		cmd, strcmp(cmd, "status") == 0 ? " [--all] [--json]" : " ARN...", CLI_CTL_DEFAULT_SOCKET);
+		cmd,
+		strcmp(cmd, "status") == 0  ? " [--all] [--json]"
+		: strcmp(cmd, "retry") == 0 ? " [HOOK]"
+					    : " ARN...",
+		CLI_CTL_DEFAULT_SOCKET);
 	if (strcmp(cmd, "status") == 0)
 		fprintf(f, "  --all              include jobs no longer watched\n"
 			   "  --json             print the daemon's JSON as is\n");
@@ -438,4 +442,53 @@ int cli_watch(int argc, char **argv)
 int cli_unwatch(int argc, char **argv)
 {
 	return watch_or_unwatch(argc, argv, false);
+}
+
+int cli_retry(int argc, char **argv)
+{
+	struct ctl c;
+	struct dynbuf body, path;
+	long status = 0;
+	int first = ctl_parse(argc, argv, &c), rc = 1;
+	const char *hook = NULL;
+
+	if (first < 0)
+		return 2;
+	if (argc - first > 1) {
+		ctl_usage(stderr, argv[0]);
+		ctl_done(&c);
+		return 2;
+	}
+	if (first < argc)
+		hook = argv[first];
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	dynbuf_init(&body, 1 << 20);
+	dynbuf_init(&path, 16384);
+	if (dynbuf_appends(&path, "/v1/webhooks") < 0 ||
+	    (hook && (dynbuf_appends(&path, "/") < 0 || uri_encode(hook, strlen(hook), &path) < 0)) ||
+	    dynbuf_appends(&path, "/retry") < 0) {
+		fprintf(stderr, "jobwatchd %s: webhook name too long\n", argv[0]);
+		goto out;
+	}
+	if (ctl_request(&c, argv[0], "POST", path.data, "{}", &status, &body) < 0)
+		goto out;
+	if (status == 200) {
+		cJSON *j = body.data ? cJSON_ParseWithLength(body.data, body.len) : NULL;
+		const cJSON *n = cJSON_GetObjectItemCaseSensitive(j, "retried");
+
+		printf("%s: %.0f waiting or parked deliveries sent now\n", hook ? hook : "every webhook",
+		       cJSON_IsNumber(n) ? n->valuedouble : 0.0);
+		cJSON_Delete(j);
+		rc = 0;
+	} else if (status == 404 && hook) {
+		fprintf(stderr, "jobwatchd %s: the daemon has no webhook \"%s\"\n", argv[0], hook);
+	} else {
+		print_api_error(argv[0], "retrying deliveries", status, &body);
+	}
+out:
+	dynbuf_free(&body);
+	dynbuf_free(&path);
+	ctl_done(&c);
+	curl_global_cleanup();
+	return rc;
 }

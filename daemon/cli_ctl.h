@@ -1,5 +1,5 @@
 /* Control commands that talk to a running daemon over its control API
- * ([http] listen): status, watch, unwatch.  Each takes argv with the
+ * ([http] listen): status, watch, unwatch, retry.  Each takes argv with the
  * command name in argv[0] and returns the process exit code (0 ok, 1
  * failure or daemon unreachable, 2 usage). */
 #ifndef JW_CLI_CTL_H
@@ -13,5 +13,8 @@ int cli_status(int argc, char **argv);
 int cli_watch(int argc, char **argv);
 /* jobwatchd unwatch [connection options] ARN... */
 int cli_unwatch(int argc, char **argv);
+/* jobwatchd retry [connection options] [HOOK]: waiting and parked
+ * deliveries of one webhook (or every one) go out now. */
+int cli_retry(int argc, char **argv);
 
 #endif

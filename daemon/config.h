@@ -43,6 +43,8 @@ struct config_webhook {
 	uint64_t max_pending;
 	uint64_t resend_interval_ms; /* alertmanager */
 	uint64_t gone_alert_for_ms;  /* alertmanager */
+	uint64_t max_age_ms;	/* a delivery still failing past this is parked */
+	unsigned max_in_flight; /* requests at once (each to a different job) */
 };
 
 /* url may list several Alertmanagers (format = alertmanager). */

@@ -92,6 +92,10 @@ static const struct key_def keys[] = {
     {"webhook.gone_alert_for", CONFIG_SECTION_WEBHOOK, KT_DURATION, W(gone_alert_for_ms), "1h", 0,
      DURATION_MAX_MS},
     {"webhook.max_pending", CONFIG_SECTION_WEBHOOK, KT_U64, W(max_pending), "10000", 1, 10000000},
+    /* Not below a minute: a shorter bound would park events during an
+     * ordinary deploy of the receiver. */
+    {"webhook.max_age", CONFIG_SECTION_WEBHOOK, KT_DURATION, W(max_age_ms), "24h", 60000, DURATION_MAX_MS},
+    {"webhook.max_in_flight", CONFIG_SECTION_WEBHOOK, KT_UNSIGNED, W(max_in_flight), "4", 1, 64},
     {"http.listen", CONFIG_SECTION_HTTP, KT_LISTEN, G(http.listen), "off", 0, 0},
     {"http.token_file", CONFIG_SECTION_HTTP, KT_SECRET_FILE, G(http.token_file), NULL, 0, 0},
 };
@@ -557,8 +561,8 @@ static void set_value(struct key_ctx *x, void *base, const char *value)
 			FAIL("invalid duration %s (like 500ms, 30s, 5m, 6h, 1d)", q);
 		if (ms == 0 && k->min > 0)
 			FAIL("must be greater than 0");
-		if (ms < k->min)
-			FAIL("must be at least %llums", (unsigned long long)k->min);
+		if (k->min > 1 && ms < k->min)
+			FAIL("must be at least %llus", (unsigned long long)(k->min / 1000));
 		if (ms > k->max)
 			FAIL("must be at most 366d");
 		*(uint64_t *)field = ms;

@@ -164,6 +164,8 @@ static void status_line(struct engine *e, char *buf, size_t size)
 	else
 		snprintf(buf, size, "watching %zu jobs: %zu in progress, %zu failed; last API error: %s",
 			 watched, working, failed, e->last_api_error[0] ? e->last_api_error : "none");
+	/* A failing webhook is part of what the service is doing. */
+	engine_hooks_status(e, buf, size);
 }
 
 /* Delivered events older than the retention go (once a day, and soon after
@@ -256,11 +258,17 @@ static void turn_prepare_cb(uv_prepare_t *p)
 	turn_commit(p->data);
 }
 
-/* libcurl's total connection limit: the API's, one per webhook and two
- * spare (credential requests share the same multi handle). */
+/* libcurl's total connection limit: the API's, each webhook's
+ * max_in_flight and two spare (credential requests share the same multi
+ * handle), so a webhook request never queues inside libcurl, where its
+ * timeout would measure the queue. */
 static unsigned http_total_connections(const struct config *c)
 {
-	return c->aws.max_connections + (unsigned)c->n_webhooks + 2;
+	unsigned n = c->aws.max_connections + 2;
+
+	for (size_t i = 0; i < c->n_webhooks; i++)
+		n += c->webhooks[i].max_in_flight;
+	return n;
 }
 
 /* The [aws] settings a reload applies (max_rps, timeout, ca_file,
@@ -293,7 +301,7 @@ static void apply_aws_reload(struct engine *e, const struct config *old)
 		if (r < 0)
 			log_error_errno(r, "[aws] ca_file or timeout could not be applied: %m");
 	}
-	if (nc->aws.max_connections != old->aws.max_connections || nc->n_webhooks != old->n_webhooks) {
+	if (http_total_connections(nc) != http_total_connections(old)) {
 		if (nc->aws.max_connections != old->aws.max_connections)
 			log_info("[aws] max_connections %u -> %u", old->aws.max_connections,
 				 nc->aws.max_connections);
@@ -358,10 +366,18 @@ static int engine_reload(struct engine *e)
 		service_notify_ready("reload failed, running the previous configuration");
 		return r;
 	}
-	for (size_t i = 0; i < old_n; i++)
+	for (size_t i = 0; i < old_n; i++) {
+		for (size_t k = 0; k < e->n_hooks; k++)
+			if (old_hooks[i].sink && e->hooks[k].sink &&
+			    strcmp(e->hooks[k].cfg->name, old_hooks[i].cfg->name) == 0)
+				webhook_sink_carry_health(e->hooks[k].sink, old_hooks[i].sink);
 		engine_hook_release(&old_hooks[i]);
+	}
 	free(old_hooks);
 	free(old_sinks);
+	/* SIGHUP is also how an operator says "the receiver is fixed": what
+	 * waits for a retry, and what was parked, goes out now. */
+	(void)engine_hooks_retry(e, NULL, true, "SIGHUP", NULL);
 	apply_aws_reload(e, old);
 
 	apply_poll_config(e);
@@ -587,6 +603,11 @@ static int engine_start(struct engine *e)
 		return log_error_errno(r, "cannot set up the AWS client: %m");
 
 	r = engine_hooks_setup(e);
+	if (r < 0)
+		return r;
+	/* A restart does not wait out the backoff of the previous run: what
+	 * waited for a retry is tried now (parked deliveries stay parked). */
+	r = engine_hooks_retry(e, NULL, false, "start", NULL);
 	if (r < 0)
 		return r;
 

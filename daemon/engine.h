@@ -110,6 +110,15 @@ void engine_hook_release(struct engine_hook *h);
 void engine_hooks_teardown(struct engine *e);
 const char *const *engine_event_sinks(const struct event *ev, void *userdata);
 void engine_run_notifiers(struct engine *e);
+/* Retry now for the hook named name, or every hook (name NULL): waiting
+ * deliveries and, with parked, parked ones (webhook_sink_retry_now); the
+ * caller then runs the notifiers.  *ret_released (may be NULL) sums the deliveries
+ * made due.  -ENOENT for an unknown name.  why goes in the log line. */
+int engine_hooks_retry(struct engine *e, const char *name, bool parked, const char *why,
+		       int64_t *ret_released);
+/* Appends "; webhook NAME failing for N s (M pending)" for each failing
+ * hook to the STATUS= line in buf (truncated to size). */
+void engine_hooks_status(struct engine *e, char *buf, size_t size);
 void engine_notify_timer_cb(uv_timer_t *t);
 
 /* Discovery / control API callbacks (engine_poll.c). */

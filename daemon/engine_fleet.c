@@ -66,6 +66,17 @@ static int listener_setup(struct engine *e)
 	return 0;
 }
 
+/* POST /v1/webhooks[/NAME]/retry (jobwatchd retry [HOOK]). */
+static int retry_hooks(void *userdata, const char *name, int64_t *ret_released)
+{
+	struct engine *e = userdata;
+	int r = engine_hooks_retry(e, name, true, "retry requested (control API)", ret_released);
+
+	if (r >= 0)
+		engine_run_notifiers(e);
+	return r;
+}
+
 int engine_fleet_setup(struct engine *e)
 {
 	int r;
@@ -79,6 +90,7 @@ int engine_fleet_setup(struct engine *e)
 	    .engine_stats = engine_stats,
 	    .poll_soon = engine_poll_soon_cb,
 	    .unwatched = engine_unwatched_cb,
+	    .retry_hooks = retry_hooks,
 	    .userdata = e,
 	};
 	r = discovery_setup(e);

@@ -105,6 +105,62 @@ void engine_run_notifiers(struct engine *e)
 	notify_arm(e);
 }
 
+int engine_hooks_retry(struct engine *e, const char *name, bool parked, const char *why,
+		       int64_t *ret_released)
+{
+	int64_t now = (int64_t)now_realtime_ms(), total = 0;
+	bool found = false;
+
+	for (size_t i = 0; i < e->n_hooks; i++) {
+		int64_t n = 0;
+		int r;
+
+		if (name && strcmp(name, e->hooks[i].cfg->name) != 0)
+			continue;
+		found = true;
+		/* A hook that is not an outbox sink has no deliveries to retry. */
+		if (!e->hooks[i].sink)
+			continue;
+		r = webhook_sink_retry_now(e->hooks[i].sink, now, parked, &n);
+		if (r < 0)
+			return log_error_errno(r, "webhook %s: cannot retry its deliveries (%s): %m",
+					       e->hooks[i].cfg->name, why);
+		if (n > 0)
+			log_info("webhook %s: %s: %lld %s deliveries retried now", e->hooks[i].cfg->name,
+				 why, (long long)n, parked ? "waiting or parked" : "waiting");
+		total += n;
+	}
+	if (name && !found)
+		return -ENOENT;
+	if (ret_released)
+		*ret_released = total;
+	return 0;
+}
+
+void engine_hooks_status(struct engine *e, char *buf, size_t size)
+{
+	int64_t now = (int64_t)now_realtime_ms();
+
+	for (size_t i = 0; i < e->n_hooks; i++) {
+		const struct webhook_stats *st =
+		    e->hooks[i].sink ? webhook_sink_stats(e->hooks[i].sink) : NULL;
+		int64_t pending = 0;
+		size_t len = strlen(buf);
+
+		if (!st || (!st->failing && !st->disabled))
+			continue;
+		if (store_delivery_backlog(e->store, e->hooks[i].sink_name, &pending) < 0)
+			pending = -1;
+		if (st->disabled)
+			snprintf(buf + len, size - len, "; webhook %s disabled by 410 (%lld pending)",
+				 e->hooks[i].cfg->name, (long long)pending);
+		else
+			snprintf(buf + len, size - len, "; webhook %s failing for %lld s (%lld pending)",
+				 e->hooks[i].cfg->name, (long long)((now - st->failing_since_ms) / 1000),
+				 (long long)pending);
+	}
+}
+
 void engine_notify_timer_cb(uv_timer_t *t)
 {
 	engine_run_notifiers(t->data);
@@ -198,6 +254,8 @@ static int hook_new(struct engine *e, const struct config_webhook *w, struct eng
 	    .extra_headers = (const char *const *)headers,
 	    .timeout_ms = w->timeout_ms,
 	    .max_pending = (int64_t)w->max_pending,
+	    .max_age_ms = (int64_t)w->max_age_ms,
+	    .max_in_flight = w->max_in_flight,
 	    .ca_file = e->cfg->aws.ca_file,
 	    .wakeup_changed = hook_wakeup_changed,
 	    .userdata = e,

@@ -25,6 +25,7 @@ static void usage(FILE *f)
 	    "                               print the watched jobs of a running daemon\n"
 	    "  jobwatchd watch ARN... | unwatch ARN...\n"
 	    "                               add or remove jobs through the control API\n"
+	    "  jobwatchd retry [HOOK]       send a webhook's waiting and parked deliveries now\n"
 	    "  jobwatchd --version | --help\n"
 	    "\nThe default FILE is /etc/jobwatchd/jobwatchd.conf.  See jobwatchd(8), jobwatchd.conf(5).\n");
 }
@@ -64,6 +65,8 @@ int main(int argc, char **argv)
 			return cli_watch(argc - 1, argv + 1);
 		if (strcmp(cmd, "unwatch") == 0)
 			return cli_unwatch(argc - 1, argv + 1);
+		if (strcmp(cmd, "retry") == 0)
+			return cli_retry(argc - 1, argv + 1);
 		fprintf(stderr, "jobwatchd: unknown command \"%s\"\n", cmd);
 		usage(stderr);
 		return 2;

@@ -144,6 +144,11 @@ static const char *const store_sql[_STMT_MAX] = {
 	"WHERE seq = ?1 AND sink = ?2 AND state = 'pending'",
     [STMT_DELIVERY_DROP_UPTO] = "UPDATE deliveries SET state = 'dropped', updated_ms = ?3 "
 				"WHERE sink = ?1 AND state = 'pending' AND seq <= ?2",
+    /* Retry now: waiting deliveries become due, and with ?3 = 1 parked
+     * ones pending again (their attempt count is kept). */
+    [STMT_DELIVERY_RELEASE] = "UPDATE deliveries SET state = 'pending', next_at_ms = ?2, updated_ms = ?2 "
+			      "WHERE sink = ?1 AND ((state = 'pending' AND next_at_ms > ?2) OR "
+			      "(?3 = 1 AND state = 'parked'))",
     /* Finished deliveries of old events, then the events left without any
      * delivery.  Pending ones (a disabled webhook) are never pruned. */
     [STMT_PRUNE_DELIVERIES] = "DELETE FROM deliveries WHERE state != 'pending' AND updated_ms < ?1 "
@@ -167,6 +172,22 @@ static const char *const store_sql[_STMT_MAX] = {
 	"ORDER BY d.seq",
     [STMT_DELIVERY_NEXT_DUE] = "SELECT MIN(next_at_ms) FROM deliveries "
 			       "WHERE sink = ?1 AND state = 'pending' AND seq <= ?2 AND next_at_ms > ?3",
+    [STMT_DELIVERY_SCAN] =
+	"SELECT d.seq, d.attempts, d.next_at_ms, e.arn "
+	"FROM deliveries AS d INDEXED BY deliveries_order JOIN events AS e ON e.seq = d.seq "
+	"WHERE d.sink = ?1 AND d.state = 'pending' AND d.seq <= ?2 ORDER BY d.seq LIMIT ?3",
+    /* The columns of STMT_DELIVERY_NEXT, for event_from_row(). */
+    [STMT_DELIVERY_LOAD] = "SELECT d.seq, d.attempts, e.id, e.type, e.previous_status, e.status, "
+			   "e.update_time_ms, e.detected_ms, e.region, e.payload, e.arn, d.next_at_ms "
+			   "FROM deliveries AS d JOIN events AS e ON e.seq = d.seq "
+			   "WHERE d.sink = ?1 AND d.seq = ?2 AND d.state = 'pending' AND d.seq <= ?3",
+    [STMT_COUNT_RELEASABLE] = "SELECT COUNT(*) FROM deliveries WHERE sink = ?1 AND "
+			      "((state = 'pending' AND next_at_ms > ?2) OR (?3 = 1 AND state = 'parked'))",
+    [STMT_COUNT_RETRYING] =
+	"SELECT COUNT(*) FROM deliveries WHERE sink = ?1 AND state = 'pending' AND attempts > 0",
+    [STMT_OLDEST_PENDING] = "SELECT e.detected_ms FROM deliveries AS d INDEXED BY deliveries_order "
+			    "JOIN events AS e ON e.seq = d.seq WHERE d.sink = ?1 AND d.state = 'pending' "
+			    "ORDER BY d.seq LIMIT 1",
     [STMT_BACKLOG] = "SELECT COUNT(*) FROM deliveries WHERE sink = ?1 AND state = 'pending'",
     [STMT_TRIM_CUT] = "SELECT seq FROM deliveries INDEXED BY deliveries_order "
 		      "WHERE sink = ?1 AND state = 'pending' ORDER BY seq LIMIT 1 OFFSET ?2",

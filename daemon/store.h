@@ -47,6 +47,39 @@ int store_delivery_retry(struct store *s, const char *sink, int64_t seq, unsigne
 /* Gives up on one delivery after a failed attempt (counted; the row is kept,
  * state "parked"). */
 int store_delivery_park(struct store *s, const char *sink, int64_t seq, const char *reason);
+/* One pending delivery as store_delivery_scan() sees it. */
+struct store_delivery_row {
+	int64_t seq;
+	unsigned attempts;
+	int64_t next_at_ms; /* 0 or past: due */
+	const char *arn;    /* the event's job ARN ("" if none); valid during the callback */
+	/* A failed batch waiting for replay already settled or rescheduled
+	 * it: do not send it now, but it still holds its job's place. */
+	bool hidden;
+};
+
+/* Calls cb for at most limit committed, pending deliveries of sink in seq
+ * order, due or not.  cb returns 0 to go on, > 0 to stop, < 0 to fail (that
+ * value is returned); it must not call into the store.  Webhook sinks use it
+ * to pick one delivery per job (per-job order) without waiting for other
+ * jobs' failing deliveries. */
+int store_delivery_scan(struct store *s, const char *sink, size_t limit,
+			int (*cb)(void *userdata, const struct store_delivery_row *row), void *userdata);
+/* Loads the delivery (sink, seq) found by a scan.  Returns 1 with *ret (owned
+ * by the caller) and *ret_attempts, 0 if it is no longer pending. */
+int store_delivery_load(struct store *s, const char *sink, int64_t seq, struct event **ret,
+			unsigned *ret_attempts);
+/* "Retry now": every pending delivery of sink that waits for a later
+ * attempt becomes due at now_ms and, with parked, every parked delivery
+ * pending again (attempt counts kept).  *ret_count (may be NULL) tells how
+ * many.  Part of the current batch. */
+int store_delivery_release(struct store *s, const char *sink, int64_t now_ms, bool parked,
+			   int64_t *ret_count);
+/* Pending deliveries of sink that have failed at least once. */
+int store_delivery_count_retrying(struct store *s, const char *sink, int64_t *ret_count);
+/* When the event of the oldest pending delivery of sink was detected (wall
+ * clock ms), -1 when nothing is pending. */
+int store_delivery_oldest_pending(struct store *s, const char *sink, int64_t *ret_detected_ms);
 /* Number of undelivered, unparked deliveries for sink. */
 int store_delivery_backlog(struct store *s, const char *sink, int64_t *ret_count);
 /* Drops the oldest undelivered deliveries beyond max_pending for sink

@@ -284,6 +284,127 @@ int store_delivery_next(struct store *s, const char *sink, int64_t now_ms, struc
 	return 0;
 }
 
+/* While a failed batch waits for replay, a row that batch already marked
+ * done, retried or parked is hidden so it is not sent twice meanwhile. */
+static bool hidden_by_batch(struct store *s, const char *sink, int64_t seq)
+{
+	struct journal_touch t = {.sink = sink, .sink_len = strlen(sink), .seq = seq};
+
+	return s->broken && store_journal_foreach(s, journal_touch_cb, &t) != 0;
+}
+
+int store_delivery_scan(struct store *s, const char *sink, size_t limit,
+			int (*cb)(void *userdata, const struct store_delivery_row *row), void *userdata)
+{
+	struct store_value v[3] = {sv_text(sink), sv_int(s ? s->committed_seq : 0),
+				   sv_int(limit > INT64_MAX ? INT64_MAX : (int64_t)limit)};
+	sqlite3_stmt *st;
+	int rc = SQLITE_DONE, r;
+
+	if (!s || str_empty(sink) || !cb)
+		return -EINVAL;
+	st = store_stmt(s, STMT_DELIVERY_SCAN);
+	if (!st)
+		return -EIO;
+	r = store_bind(st, v, ELEMENTSOF(v));
+	while (r >= 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t attempts = sqlite3_column_int64(st, 1);
+		const char *arn = (const char *)sqlite3_column_text(st, 3);
+		struct store_delivery_row row = {
+		    .seq = sqlite3_column_int64(st, 0),
+		    .attempts = attempts < 0		? 0
+				: attempts > UINT32_MAX ? UINT32_MAX
+							: (unsigned)attempts,
+		    .next_at_ms = sqlite3_column_int64(st, 2),
+		    .arn = arn ? arn : "",
+		};
+
+		row.hidden = hidden_by_batch(s, sink, row.seq);
+		r = cb(userdata, &row);
+		if (r != 0)
+			break;
+	}
+	if (r == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
+		r = store_errno(rc);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return r < 0 ? r : 0;
+}
+
+int store_delivery_load(struct store *s, const char *sink, int64_t seq, struct event **ret,
+			unsigned *ret_attempts)
+{
+	struct store_value v[3] = {sv_text(sink), sv_int(seq), sv_int(s ? s->committed_seq : 0)};
+	sqlite3_stmt *st;
+	int rc, r;
+
+	if (!s || str_empty(sink) || seq <= 0 || !ret)
+		return -EINVAL;
+	*ret = NULL;
+	if (hidden_by_batch(s, sink, seq))
+		return 0;
+	st = store_stmt(s, STMT_DELIVERY_LOAD);
+	if (!st)
+		return -EIO;
+	r = store_bind(st, v, ELEMENTSOF(v));
+	if (r >= 0) {
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			int64_t attempts = sqlite3_column_int64(st, 1);
+
+			r = event_from_row(st, ret);
+			if (r >= 0) {
+				if (ret_attempts)
+					*ret_attempts = attempts < 0		? 0
+							: attempts > UINT32_MAX ? UINT32_MAX
+										: (unsigned)attempts;
+				r = 1;
+			}
+		} else if (rc != SQLITE_DONE) {
+			r = store_errno(rc);
+		}
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return r;
+}
+
+int store_delivery_release(struct store *s, const char *sink, int64_t now_ms, bool parked,
+			   int64_t *ret_count)
+{
+	struct store_value v[3] = {sv_text(sink), sv_int(now_ms), sv_int(parked ? 1 : 0)};
+	int64_t n = 0;
+	int r;
+
+	if (!s || str_empty(sink))
+		return -EINVAL;
+	/* Counted first: a write in the batch does not report its changes. */
+	r = store_query_int(s, STMT_COUNT_RELEASABLE, v, ELEMENTSOF(v), 0, &n);
+	if (r >= 0 && n > 0)
+		r = store_write(s, STMT_DELIVERY_RELEASE, v, ELEMENTSOF(v));
+	if (r >= 0 && ret_count)
+		*ret_count = n;
+	return r;
+}
+
+int store_delivery_count_retrying(struct store *s, const char *sink, int64_t *ret_count)
+{
+	struct store_value v = sv_text(sink);
+
+	if (!s || str_empty(sink) || !ret_count)
+		return -EINVAL;
+	return store_query_int(s, STMT_COUNT_RETRYING, &v, 1, 0, ret_count);
+}
+
+int store_delivery_oldest_pending(struct store *s, const char *sink, int64_t *ret_detected_ms)
+{
+	struct store_value v = sv_text(sink);
+
+	if (!s || str_empty(sink) || !ret_detected_ms)
+		return -EINVAL;
+	return store_query_int(s, STMT_OLDEST_PENDING, &v, 1, -1, ret_detected_ms);
+}
+
 int store_delivery_done(struct store *s, const char *sink, int64_t seq)
 {
 	struct store_value v[3] = {sv_int(seq), sv_text(sink), sv_int((int64_t)now_realtime_ms())};

@@ -1,6 +1,6 @@
 /* The HTTP listener ([http] listen): GET /metrics (Prometheus text format
  * 0.0.4), GET /healthz, and the control API GET/POST /v1/jobs,
- * GET/DELETE /v1/jobs/{arn}.
+ * GET/DELETE /v1/jobs/{arn}, POST /v1/webhooks[/{name}]/retry.
  *
  * libmicrohttpd runs without a thread of its own: its epoll fd is one
  * uv_poll_t on the daemon's loop and its timeout one uv_timer_t, so every
@@ -55,6 +55,10 @@ struct api_context {
 	void (*poll_soon)(void *userdata, struct tracked_job *j);
 	/* A job was unwatched through DELETE (state kept): stop polling it. */
 	void (*unwatched)(void *userdata, struct tracked_job *j);
+	/* POST /v1/webhooks/retry, /v1/webhooks/{name}/retry: waiting and
+	 * parked deliveries of every hook (name NULL) or one go out now.
+	 * -ENOENT for an unknown hook. */
+	int (*retry_hooks)(void *userdata, const char *name, int64_t *ret_released);
 	void *userdata;
 };
 

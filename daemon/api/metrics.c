@@ -231,6 +231,23 @@ static int render_hooks(const struct api_metrics_input *in, struct dynbuf *b)
 			       in->hooks[i].stats && in->hooks[i].stats->disabled);
 	}
 	if (r >= 0)
+		r = family(b, "jobwatchd_webhook_failing", "gauge",
+			   "1 while the hook's deliveries fail (two or more in a row, no success since).");
+	for (size_t i = 0; r >= 0 && i < in->n_hooks; i++) {
+		const char *l[] = {"hook", in->hooks[i].name, NULL};
+		r = sample_u64(b, "jobwatchd_webhook_failing", l,
+			       in->hooks[i].stats && in->hooks[i].stats->failing);
+	}
+	if (r >= 0)
+		r = family(b, "jobwatchd_webhook_oldest_pending_age_seconds", "gauge",
+			   "Age of the hook's oldest undelivered event (0: nothing pending).");
+	for (size_t i = 0; r >= 0 && i < in->n_hooks; i++) {
+		const char *l[] = {"hook", in->hooks[i].name, NULL};
+		if (in->hooks[i].oldest_pending_age_ms >= 0)
+			r = sample_seconds(b, "jobwatchd_webhook_oldest_pending_age_seconds", l,
+					   in->hooks[i].oldest_pending_age_ms);
+	}
+	if (r >= 0)
 		r = family(b, "jobwatchd_outbox_backlog", "gauge",
 			   "Undelivered events in the outbox, by sink.");
 	if (r >= 0 && in->journal_backlog >= 0) {

@@ -28,6 +28,9 @@ struct api_metrics_hook {
 	const char *name; /* section name, without "webhook:" */
 	const struct webhook_stats *stats;
 	int64_t backlog; /* -1 = unknown */
+	/* Now minus the detection time of the oldest pending event; 0 when
+	 * nothing is pending, -1 = unknown. */
+	int64_t oldest_pending_age_ms;
 };
 
 struct api_metrics_section {
@@ -106,6 +109,15 @@ int api_status_filter_parse(const char *s, int *ret);
 /* POST /v1/jobs body: {"arn": "..."}.  Returns 0 with *ret_arn (malloc'd),
  * or -EINVAL / -E2BIG with a client-facing message in err. */
 int api_parse_watch_request(const char *body, size_t len, char **ret_arn, char *err, size_t errsize);
+
+/* ---- /v1/webhooks ---- */
+
+/* rest is what follows "/v1/webhooks": "/retry" (every hook: *ret_name
+ * NULL) or "/NAME/retry" (*ret_name malloc'd).  -ENOENT for any other
+ * path, -ENOMEM. */
+int api_parse_retry_path(const char *rest, char **ret_name);
+/* {"webhook": NAME or null, "retried": N} */
+int api_retry_to_json(struct dynbuf *out, const char *name, int64_t retried);
 
 /* ---- auth ---- */
 

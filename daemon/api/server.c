@@ -155,10 +155,19 @@ static void handle_metrics(struct api *a, struct api_reply *rp)
 
 			hooks[i].name = webhook_sink_name(s);
 			hooks[i].stats = webhook_sink_stats(s);
+			int64_t oldest = -1;
+
 			hooks[i].backlog = -1;
+			hooks[i].oldest_pending_age_ms = -1;
 			snprintf(sink, sizeof(sink), WEBHOOK_SINK_PREFIX "%s", hooks[i].name);
 			if (c->store && store_delivery_backlog(c->store, sink, &hooks[i].backlog) < 0)
 				hooks[i].backlog = -1;
+			if (c->store && store_delivery_oldest_pending(c->store, sink, &oldest) >= 0) {
+				int64_t now = (int64_t)now_realtime_ms();
+				hooks[i].oldest_pending_age_ms = oldest < 0	? 0
+								 : now > oldest ? now - oldest
+										: 0;
+			}
 		}
 		in.hooks = hooks;
 		in.n_hooks = n_hooks;
@@ -344,6 +353,33 @@ static void handle_job_delete(struct api *a, const char *arn, struct api_reply *
 	rp->content_type = NULL;
 }
 
+/* rest is what follows "/v1/webhooks". */
+static void handle_hooks_retry(struct api *a, const char *rest, const char *method, struct api_reply *rp)
+{
+	const struct api_context *c = a->ctx;
+	_cleanup_free_ char *name = NULL;
+	int64_t released = 0;
+	int r = api_parse_retry_path(rest, &name);
+
+	if (r < 0) {
+		reply_error(rp, r == -ENOMEM ? 500 : 404, r == -ENOMEM ? "out of memory" : "not found");
+		return;
+	}
+	if (strcmp(method, MHD_HTTP_METHOD_POST) != 0) {
+		reply_error(rp, 405, "method not allowed");
+		rp->allow = "POST";
+		return;
+	}
+	r = c->retry_hooks ? c->retry_hooks(c->userdata, name, &released) : -ENOENT;
+	if (r < 0) {
+		reply_error(rp, r == -ENOENT ? 404 : 500,
+			    r == -ENOENT ? "no such webhook" : "cannot retry the deliveries");
+		return;
+	}
+	if (api_retry_to_json(&rp->body, name, released) < 0)
+		reply_error(rp, 500, "out of memory");
+}
+
 static bool is_get(const char *method)
 {
 	return strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
@@ -353,6 +389,7 @@ static void route(struct api *a, struct MHD_Connection *conn, const char *url, c
 		  const struct api_request *req, struct api_reply *rp)
 {
 	static const char jobs_prefix[] = "/v1/jobs/";
+	static const char hooks_prefix[] = "/v1/webhooks";
 
 	if (strcmp(url, "/metrics") == 0 || strcmp(url, "/healthz") == 0) {
 		if (!is_get(method)) {
@@ -395,6 +432,10 @@ static void route(struct api *a, struct MHD_Connection *conn, const char *url, c
 			reply_error(rp, 405, "method not allowed");
 			rp->allow = "GET, HEAD, DELETE";
 		}
+		return;
+	}
+	if (strncmp(url, hooks_prefix, sizeof(hooks_prefix) - 1) == 0) {
+		handle_hooks_retry(a, url + sizeof(hooks_prefix) - 1, method, rp);
 		return;
 	}
 	reply_error(rp, 404, "not found");

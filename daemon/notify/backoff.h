@@ -1,4 +1,4 @@
-/* Retry timing for webhook deliveries: the Standard Webhooks schedule with
+/* Retry timing for webhook deliveries: a schedule made for alerts with
  * jitter, Retry-After parsing and the test-only time scale.  Pure functions,
  * no I/O. */
 #ifndef JW_NOTIFY_BACKOFF_H
@@ -6,14 +6,18 @@
 
 #include <stdint.h>
 
-/* Retry-After values beyond this are clamped (a broken or hostile receiver
- * must not stall a hook for weeks). */
-#define WEBHOOK_RETRY_AFTER_MAX_MS (24LL * 3600 * 1000)
+/* Retry-After values beyond this are clamped: Retry-After holds the whole
+ * hook (it speaks for the receiver, not for one event), and a broken or
+ * hostile receiver must not hold alerts for longer than the schedule's
+ * longest step does. */
+#define WEBHOOK_RETRY_AFTER_MAX_MS (3600LL * 1000)
+/* How long one delivery is retried (webhook max_age) unless configured. */
+#define WEBHOOK_MAX_AGE_DEFAULT_MS (24LL * 3600 * 1000)
 #define WEBHOOK_JITTER		   0.10
 
 /* The delay before attempt n+1 after n failed attempts (n >= 1), before
- * jitter: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h, then 24 h
- * forever.  0 for n == 0 (the first attempt is immediate). */
+ * jitter: 1, 2, 5, 10, 30 s, 1, 2, 5 min, then 5 min until max_age.  0 for
+ * n == 0 (the first attempt is immediate). */
 int64_t webhook_backoff_base_ms(unsigned failed_attempts);
 /* With jitter: jitter_unit in [-1, 1] maps to -10 % .. +10 % of the base. */
 int64_t webhook_backoff_delay_ms(unsigned failed_attempts, double jitter_unit);

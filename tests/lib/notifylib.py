@@ -191,6 +191,33 @@ def check_order_per_job(c, posts, db, what):
     return per_job
 
 
+def check_attempt_order_per_job(c, posts, db, what):
+    """Stricter than check_order_per_job: every attempt (whatever its answer) of a job's event comes after
+    every earlier event of that job that the receiver ever saw was accepted with a 2xx -- a job's event is
+    never even tried while an earlier one of the same job is still undelivered.  Posts in arrival order."""
+    seq_of = {r["id"]: (r["seq"], r["arn"]) for r in events(db)}
+    seen = {}
+    for p in posts:
+        i = hdr(p, "webhook-id")
+        if i in seq_of:
+            seq, arn = seq_of[i]
+            seen.setdefault(arn, set()).add(seq)
+    accepted = set()
+    bad = []
+    for p in posts:
+        i = hdr(p, "webhook-id")
+        if i not in seq_of:
+            continue
+        seq, arn = seq_of[i]
+        waiting = [s for s in seen[arn] if s < seq and s not in accepted]
+        if waiting:
+            bad.append((arn, seq, sorted(waiting)))
+        if isinstance(p.get("status"), int) and 200 <= p["status"] < 300:
+            accepted.add(seq)
+    c.ok(not bad, "%s: %d attempts of an event before an earlier event of its job was accepted: %s"
+         % (what, len(bad), bad[:3]))
+
+
 def final_reached(db, fake, kinds):
     """Every job's last stored event has its lifecycle's final status.  (A daemon started late on a loaded
     machine may miss an early status; these tests are about delivering what was stored, so they do not

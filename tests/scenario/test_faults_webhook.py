@@ -42,7 +42,10 @@ def test(t):
 
     def cfg(url):
         return lc.daemon_config(fake, db, [fake.arn(j) for j in kinds], extra={
-            'webhook "ops"': {"url": url, "secret_file": t.path("wh.secret"), "timeout": "1s"}})
+            # One request at a time: the scripted answers then meet the attempts in order, and "the
+            # next attempt after the 429" is one the daemon started after reading it.
+            'webhook "ops"': {"url": url, "secret_file": t.path("wh.secret"), "timeout": "1s",
+                              "max_in_flight": 1}})
     good = rcv.url + "/hook"
     d = t.start_daemon(cfg("http://127.0.0.1:%d/hook" % dead), env=dict(jw.aws_env(), JW_WEBHOOK_TIME_SCALE="0.001"))
     jw.wait_until(lambda: d.notify_has("READY=1"), 15, "READY=1")

@@ -239,8 +239,9 @@ static void prom_check(const char *text, struct prom *p)
 static void test_metrics_strict(void **state)
 {
 	struct aws_client_stats aws = {0};
-	struct webhook_stats ws = {.delivered = 7, .failed_attempts = 2, .disabled = true};
-	struct api_metrics_hook hooks[] = {{.name = "ops \"team\"\\x", .stats = &ws, .backlog = 3}};
+	struct webhook_stats ws = {.delivered = 7, .failed_attempts = 2, .disabled = true, .failing = true};
+	struct api_metrics_hook hooks[] = {
+	    {.name = "ops \"team\"\\x", .stats = &ws, .backlog = 3, .oldest_pending_age_ms = 42500}};
 	struct discovery_stats ds = {
 	    .listings = 4, .pages = 9, .last_listing_jobs = 150, .last_success_ms = 1700000000123};
 	struct api_metrics_section secs[] = {{.name = "fleet", .stats = &ds}};
@@ -302,6 +303,8 @@ static void test_metrics_strict(void **state)
 	    "jobwatchd_credential_expiry_timestamp_seconds 1700003600.000\n",
 	    "jobwatchd_webhook_deliveries_total{hook=\"ops \\\"team\\\"\\\\x\",outcome=\"delivered\"} 7\n",
 	    "jobwatchd_webhook_disabled{hook=\"ops \\\"team\\\"\\\\x\"} 1\n",
+	    "jobwatchd_webhook_failing{hook=\"ops \\\"team\\\"\\\\x\"} 1\n",
+	    "jobwatchd_webhook_oldest_pending_age_seconds{hook=\"ops \\\"team\\\"\\\\x\"} 42.500\n",
 	    "jobwatchd_outbox_backlog{sink=\"journal\"} 0\n",
 	    "jobwatchd_outbox_backlog{sink=\"webhook:ops \\\"team\\\"\\\\x\"} 3\n",
 	    "jobwatchd_last_successful_poll_timestamp_seconds 1700000001.500\n",
@@ -578,6 +581,47 @@ static void test_json_string(void **state)
 	dynbuf_free(&b);
 }
 
+static void test_retry_path(void **state)
+{
+	static const struct {
+		const char *rest;
+		int r;
+		const char *name; /* NULL: every hook */
+	} cases[] = {
+	    {"/retry", 0, NULL},
+	    {"/ops/retry", 0, "ops"},
+	    {"/ops%2Fx/retry", 0, "ops%2Fx"}, /* microhttpd has decoded the path already */
+	    {"", -ENOENT, NULL},
+	    {"/", -ENOENT, NULL},
+	    {"retry", -ENOENT, NULL},
+	    {"//retry", -ENOENT, NULL},
+	    {"/a/b/retry", -ENOENT, NULL},
+	    {"/ops/retryx", -ENOENT, NULL},
+	    {"x/retry", -ENOENT, NULL},
+	    {"/ops", -ENOENT, NULL},
+	};
+	struct dynbuf b;
+
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		char *name = (char *)"unset";
+		int r = api_parse_retry_path(cases[i].rest, &name);
+
+		assert_int_equal(r, cases[i].r);
+		if (cases[i].name)
+			assert_string_equal(name, cases[i].name);
+		else
+			assert_null(name);
+		free(name);
+	}
+	dynbuf_init(&b, 1024);
+	assert_int_equal(api_retry_to_json(&b, "o\"ps", 7), 0);
+	assert_string_equal(b.data, "{\"webhook\":\"o\\\"ps\",\"retried\":7}");
+	dynbuf_reset(&b);
+	assert_int_equal(api_retry_to_json(&b, NULL, 0), 0);
+	assert_string_equal(b.data, "{\"webhook\":null,\"retried\":0}");
+	dynbuf_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -590,6 +634,7 @@ int main(void)
 	    cmocka_unit_test(test_watch_request),
 	    cmocka_unit_test(test_bearer),
 	    cmocka_unit_test(test_json_string),
+	    cmocka_unit_test(test_retry_path),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -40,7 +40,8 @@ struct fx {
 	struct api_context ctx;
 	struct api *api;
 	unsigned poll_soon, unwatched;
-	char url[128]; /* TCP base URL; "" for the unix socket */
+	char retried_hook[64]; /* the last retry_hooks name, "*" for every hook */
+	char url[128];	       /* TCP base URL; "" for the unix socket */
 };
 
 struct resp {
@@ -59,6 +60,18 @@ static void cb_poll_soon(void *userdata, struct tracked_job *j)
 static void cb_unwatched(void *userdata, struct tracked_job *j)
 {
 	((struct fx *)userdata)->unwatched++;
+}
+
+/* Hooks "ops" (3 deliveries waiting) and "b" (0); every hook: 3. */
+static int cb_retry_hooks(void *userdata, const char *name, int64_t *ret_released)
+{
+	struct fx *f = userdata;
+
+	snprintf(f->retried_hook, sizeof(f->retried_hook), "%s", name ? name : "*");
+	if (name && strcmp(name, "ops") != 0 && strcmp(name, "b") != 0)
+		return -ENOENT;
+	*ret_released = name && strcmp(name, "b") == 0 ? 0 : 3;
+	return 0;
 }
 
 static void stop_cb(uv_async_t *a)
@@ -91,6 +104,7 @@ static struct fx *fx_new(void)
 	    .tracker = f->tracker,
 	    .poll_soon = cb_poll_soon,
 	    .unwatched = cb_unwatched,
+	    .retry_hooks = cb_retry_hooks,
 	    .userdata = f,
 	};
 	return f;
@@ -508,13 +522,79 @@ static void test_cli(void **state)
 	fx_free(f);
 }
 
+/* POST /v1/webhooks/retry and /v1/webhooks/{name}/retry. */
+static void test_webhooks_retry(void **state)
+{
+	struct fx *f = fx_new();
+	char spec[160];
+	struct resp r;
+	cJSON *o;
+
+	snprintf(spec, sizeof(spec), "unix:%s", f->sock);
+	assert_int_equal(api_new(&f->loop, spec, NULL, &f->ctx, &f->api), 0);
+	fx_run(f);
+
+	req(f, "POST", "/v1/webhooks/retry", "{}", 2, NULL, &r);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(f->retried_hook, "*");
+	o = cJSON_Parse(r.body.data);
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(o, "webhook")));
+	assert_int_equal(cJSON_GetObjectItem(o, "retried")->valueint, 3);
+	cJSON_Delete(o);
+	resp_done(&r);
+
+	req(f, "POST", "/v1/webhooks/ops/retry", NULL, 0, NULL, &r);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(f->retried_hook, "ops");
+	o = cJSON_Parse(r.body.data);
+	assert_string_equal(cJSON_GetObjectItem(o, "webhook")->valuestring, "ops");
+	assert_int_equal(cJSON_GetObjectItem(o, "retried")->valueint, 3);
+	cJSON_Delete(o);
+	resp_done(&r);
+
+	req(f, "POST", "/v1/webhooks/nope/retry", NULL, 0, NULL, &r);
+	assert_json_error(&r, 404);
+	assert_string_equal(f->retried_hook, "nope");
+	resp_done(&r);
+	f->retried_hook[0] = '\0';
+	req(f, "GET", "/v1/webhooks/ops/retry", NULL, 0, NULL, &r);
+	assert_json_error(&r, 405);
+	assert_string_equal(r.allow, "POST");
+	resp_done(&r);
+	/* Not a retry path: nothing is retried. */
+	for (size_t i = 0; i < 4; i++) {
+		static const char *const bad[] = {"/v1/webhooks", "/v1/webhooks/", "/v1/webhooks/a/b/retry",
+						  "/v1/webhooks/ops/retryx"};
+		req(f, "POST", bad[i], NULL, 0, NULL, &r);
+		assert_json_error(&r, 404);
+		resp_done(&r);
+	}
+	assert_string_equal(f->retried_hook, "");
+
+	/* jobwatchd retry [HOOK] */
+	{
+		char out[1024];
+		char *one[] = {"retry", "--socket", f->sock, "ops", NULL};
+		char *all[] = {"retry", "--socket", f->sock, NULL};
+		char *unknown[] = {"retry", "--socket", f->sock, "nope", NULL};
+		char *two[] = {"retry", "--socket", f->sock, "ops", "b", NULL};
+
+		assert_int_equal(run_cli(cli_retry, one, f, out, sizeof(out)), 0);
+		assert_string_equal(out, "ops: 3 waiting or parked deliveries sent now\n");
+		assert_int_equal(run_cli(cli_retry, all, f, out, sizeof(out)), 0);
+		assert_string_equal(out, "every webhook: 3 waiting or parked deliveries sent now\n");
+		assert_int_equal(run_cli(cli_retry, unknown, f, out, sizeof(out)), 1);
+		assert_int_equal(run_cli(cli_retry, two, f, out, sizeof(out)), 2);
+	}
+	fx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_unix_control_api),
-	    cmocka_unit_test(test_unix_socket_files),
-	    cmocka_unit_test(test_tcp_token),
-	    cmocka_unit_test(test_cli),
+	    cmocka_unit_test(test_unix_control_api), cmocka_unit_test(test_unix_socket_files),
+	    cmocka_unit_test(test_tcp_token),	     cmocka_unit_test(test_cli),
+	    cmocka_unit_test(test_webhooks_retry),
 	};
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	return cmocka_run_group_tests(tests, NULL, NULL);

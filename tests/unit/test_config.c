@@ -144,7 +144,7 @@ static void test_every_key(void **state)
 	    "[state]\npath = /var/lib/x.db\n[journal]\nenabled = off\n"
 	    "[webhook \"w\"]\nurl = https://hooks.example.com/a\nformat = alertmanager\n"
 	    "secret_file = ops.secret\nheaders_file = %s/etc/ops.headers\non = job.stuck CREATE_FAILED\n"
-	    "timeout = 2s\nmax_pending = 7\n"
+	    "timeout = 2s\nmax_pending = 7\nmax_age = 2h\nmax_in_flight = 9\n"
 	    "[http]\nlisten = [::1]:9100\ntoken_file = http.token\n",
 	    tmpdir);
 	{
@@ -196,6 +196,8 @@ static void test_every_key(void **state)
 	assert_int_equal(c->webhooks[0].on_statuses, 1u << JOB_STATUS_CREATE_FAILED);
 	assert_int_equal(c->webhooks[0].timeout_ms, 2000);
 	assert_int_equal(c->webhooks[0].max_pending, 7);
+	assert_int_equal(c->webhooks[0].max_age_ms, 2 * 3600000ull);
+	assert_int_equal(c->webhooks[0].max_in_flight, 9);
 	assert_string_equal(c->http.listen, "[::1]:9100");
 	assert_non_null(strstr(c->http.token_file, "/etc/http.token"));
 	config_free(c);
@@ -247,6 +249,10 @@ static void test_values(void **state)
 	    {"[webhook \"w\"]\nurl = https://h/x\non = ,\n", "[webhook \"w\"] on: empty list"},
 	    {"[webhook \"w\"]\nurl = https://h/x\nformat = slack\n", NULL},
 	    {"[webhook \"w\"]\nurl = https://h/x\nmax_pending = 10000001\n", "max_pending: must be between"},
+	    {"[webhook \"w\"]\nurl = https://h/x\nmax_age = 30s\n",
+	     "v.conf:3: [webhook \"w\"] max_age: must be at least 60s"},
+	    {"[webhook \"w\"]\nurl = https://h/x\nmax_in_flight = 0\n",
+	     "max_in_flight: must be between 1 and 64"},
 	    {"[http]\nlisten = off\n", NULL},
 	    {"[http]\nlisten = unix:/run/x.sock\n", NULL},
 	    {"[http]\nlisten = localhost\n", "[http] listen: invalid address"},
@@ -602,6 +608,8 @@ static void test_known_keys(void **state)
 	    {"webhook.resend_interval",
 	     "[webhook \"k\"]\nurl = https://h/ https://h2/\nformat = alertmanager\nresend_interval = 30s\n"},
 	    {"webhook.gone_alert_for", "[webhook \"k\"]\nurl = https://h/\ngone_alert_for = 0\n"},
+	    {"webhook.max_age", "[webhook \"k\"]\nurl = https://h/\nmax_age = 2h\n"},
+	    {"webhook.max_in_flight", "[webhook \"k\"]\nurl = https://h/\nmax_in_flight = 1\n"},
 	    {"http.listen", "[http]\nlisten = unix:/run/k.sock\n"},
 	    {"http.token_file", "[http]\nlisten = 127.0.0.1:0\ntoken_file = k/secret\n"},
 	};

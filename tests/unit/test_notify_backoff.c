@@ -17,31 +17,36 @@
 
 static void test_schedule(void **state)
 {
-	static const int64_t want[] = {0,      5 * S,  5 * M,  30 * M, 2 * H, 5 * H,
-				       10 * H, 14 * H, 20 * H, 24 * H, 24 * H};
+	static const int64_t want[] = {0, 1 * S, 2 * S, 5 * S, 10 * S, 30 * S, 1 * M, 2 * M, 5 * M, 5 * M};
 	int64_t total = 0;
 
 	for (unsigned i = 0; i < ELEMENTSOF(want); i++)
 		assert_int_equal(webhook_backoff_base_ms(i), want[i]);
-	assert_int_equal(webhook_backoff_base_ms(1000), 24 * H);
-	/* The schedule spans more than a day before it settles at daily. */
-	for (unsigned i = 0; i < 10; i++)
+	assert_int_equal(webhook_backoff_base_ms(1000), 5 * M);
+	/* Made for alerts: a receiver back after a 10 s blip is tried again
+	 * within about 10 s (four failures fit in 10 s, the fifth waits 10 s),
+	 * and the delay settles at 5 min after about 4 minutes of failures. */
+	for (unsigned i = 0; i <= 4; i++)
 		total += webhook_backoff_base_ms(i);
-	assert_true(total > 24 * H * 3);
+	assert_int_equal(total, 18 * S);
+	for (unsigned i = 5; i < 8; i++)
+		total += webhook_backoff_base_ms(i);
+	assert_true(total < 5 * M);
+	assert_true(WEBHOOK_MAX_AGE_DEFAULT_MS == 24 * H);
 }
 
 static void test_jitter_bounds(void **state)
 {
-	assert_int_equal(webhook_backoff_delay_ms(1, 0.0), 5 * S);
-	assert_int_equal(webhook_backoff_delay_ms(1, 1.0), 5500);
-	assert_int_equal(webhook_backoff_delay_ms(1, -1.0), 4500);
-	assert_int_equal(webhook_backoff_delay_ms(1, 7.0), 5500); /* clamped */
-	assert_int_equal(webhook_backoff_delay_ms(2, -3.0), 270 * S);
+	assert_int_equal(webhook_backoff_delay_ms(1, 0.0), 1 * S);
+	assert_int_equal(webhook_backoff_delay_ms(1, 1.0), 1100);
+	assert_int_equal(webhook_backoff_delay_ms(1, -1.0), 900);
+	assert_int_equal(webhook_backoff_delay_ms(1, 7.0), 1100); /* clamped */
+	assert_int_equal(webhook_backoff_delay_ms(8, -3.0), 270 * S);
 	for (int i = 0; i < 2000; i++) {
 		double u = webhook_backoff_random_unit();
 		int64_t d = webhook_backoff_delay_ms(9, u);
 		assert_true(u >= -1.0 && u <= 1.0);
-		assert_true(d >= (int64_t)(24 * H * 0.9) && d <= (int64_t)(24 * H * 1.1));
+		assert_true(d >= (int64_t)(5 * M * 0.9) && d <= (int64_t)(5 * M * 1.1));
 	}
 }
 
@@ -75,6 +80,8 @@ static void test_retry_after(void **state)
 	    {"Tue, 20 Oct 2015 07:28:00 GMT", 0, 0},		     /* past */
 	    {"99999999999999999999", 0, WEBHOOK_RETRY_AFTER_MAX_MS}, /* clamped */
 	    {"172800", 0, WEBHOOK_RETRY_AFTER_MAX_MS},
+	    {"3601", 0, H}, /* clamped to an hour: it holds the whole hook */
+	    {"Wed, 21 Oct 2015 09:28:00 GMT", 0, H},
 	    {"", -EINVAL, 0},
 	    {"-5", -EINVAL, 0},
 	    {"12s", -EINVAL, 0},

@@ -184,6 +184,16 @@ static void receiver_stop(struct receiver *rc)
 	free(rc);
 }
 
+/* From now on every request is answered with status. */
+static void receiver_answer_all(struct receiver *rc, int status)
+{
+	pthread_mutex_lock(&rc->lock);
+	for (size_t i = 0; i < MAX_REQ; i++)
+		rc->script[i] = (struct reply){status, NULL, NULL};
+	rc->n_script = MAX_REQ;
+	pthread_mutex_unlock(&rc->lock);
+}
+
 static size_t receiver_count(struct receiver *rc)
 {
 	size_t n;
@@ -202,6 +212,8 @@ struct fixture {
 	struct store *store;
 	struct webhook_sink *sink;
 	char dir[64];
+	unsigned max_in_flight;	      /* 0 = the default */
+	int64_t max_age_ms;	      /* 0 = the default */
 	int64_t last_wakeup_after_cb; /* next_wakeup seen by the last wakeup_changed */
 };
 
@@ -276,6 +288,8 @@ static void make_sink(struct fixture *f, struct receiver *rc, enum payload_forma
 	    .extra_headers = extra,
 	    .timeout_ms = 10000,
 	    .max_pending = max_pending,
+	    .max_age_ms = f->max_age_ms,
+	    .max_in_flight = f->max_in_flight,
 	    .time_scale = scale,
 	    .wakeup_changed = on_wakeup_changed,
 	    .userdata = f,
@@ -290,21 +304,23 @@ static void make_sink(struct fixture *f, struct receiver *rc, enum payload_forma
 	sign_key_wipe(&key);
 }
 
-/* Adds one event for job n (distinct ARN per n) and commits it. */
-static void add_event(struct fixture *f, int n, enum event_type type, enum job_status prev,
-		      enum job_status st, char id_out[EVENT_ID_LEN + 1])
+/* Adds one event for job n (distinct ARN per n) and commits it; returns
+ * its seq. */
+static int64_t add_event(struct fixture *f, int n, enum event_type type, enum job_status prev,
+			 enum job_status st, char id_out[EVENT_ID_LEN + 1])
 {
 	static const char *const sinks[] = {"webhook:hook", NULL};
 	struct event *e = calloc(1, sizeof(*e));
 	struct job_observation *o = job_observation_new();
 	char arn[160];
+	int64_t seq;
 
 	snprintf(arn, sizeof(arn),
 		 "arn:aws:cleanrooms-ml:us-east-1:111122223333:audience-generation-job/job-%d", n);
 	o->arn = strdup(arn);
 	o->name = strdup("weekly-lookalike");
 	o->status = st;
-	o->update_time_ms = 1705323600000 + n;
+	o->update_time_ms = 1705323600000 + n * 1000 + (int64_t)st;
 	o->create_time_ms = 1705320000000;
 	e->job = o;
 	e->type = type;
@@ -317,13 +333,22 @@ static void add_event(struct fixture *f, int n, enum event_type type, enum job_s
 		memcpy(id_out, e->id, EVENT_ID_LEN + 1);
 	assert_true(store_add_event(f->store, e, sinks) >= 0);
 	assert_int_equal(store_flush(f->store), 0);
+	seq = e->seq;
 	event_free(e);
+	return seq;
 }
 
-static void add_failed(struct fixture *f, int n, char id_out[EVENT_ID_LEN + 1])
+static int64_t add_failed(struct fixture *f, int n, char id_out[EVENT_ID_LEN + 1])
 {
-	add_event(f, n, EVENT_JOB_STATUS_CHANGED, JOB_STATUS_CREATE_IN_PROGRESS, JOB_STATUS_CREATE_FAILED,
-		  id_out);
+	return add_event(f, n, EVENT_JOB_STATUS_CHANGED, JOB_STATUS_CREATE_IN_PROGRESS,
+			 JOB_STATUS_CREATE_FAILED, id_out);
+}
+
+/* An earlier event of job n than add_failed()'s. */
+static int64_t add_progress(struct fixture *f, int n, char id_out[EVENT_ID_LEN + 1])
+{
+	return add_event(f, n, EVENT_JOB_STATUS_CHANGED, JOB_STATUS_CREATE_PENDING,
+			 JOB_STATUS_CREATE_IN_PROGRESS, id_out);
 }
 
 /* Runs the loop until cond holds; the deadline only guards against hangs. */
@@ -419,12 +444,13 @@ static void test_retries_with_same_id(void **state)
 	struct fixture *f = fixture_new();
 	char id1[EVENT_ID_LEN + 1], id2[EVENT_ID_LEN + 1];
 
-	add_failed(f, 1, id1);
-	add_failed(f, 2, id2);
+	/* Two events of one job, with the default max_in_flight (4). */
+	add_progress(f, 1, id1);
+	add_failed(f, 1, id2);
 	make_sink(f, rc, PAYLOAD_FORMAT_JSON, 0, 0.001, true);
 	run_until(f, delivered_n, (void *)(uintptr_t)2);
-	/* Two failures of event 1, then event 1, then event 2: nothing
-	 * overtakes the event being retried. */
+	/* Two failures of event 1, then event 1, then event 2: nothing of the
+	 * same job overtakes the event being retried. */
 	assert_int_equal(receiver_count(rc), 4);
 	assert_string_equal(rc->req[0].webhook_id, id1);
 	assert_string_equal(rc->req[1].webhook_id, id1);
@@ -466,8 +492,9 @@ static void test_410_disables(void **state)
 	struct receiver *rc = receiver_start(gone, 1);
 	struct fixture *f = fixture_new();
 
+	/* One job: its second event waits for the first, which gets the 410. */
+	add_progress(f, 1, NULL);
 	add_failed(f, 1, NULL);
-	add_failed(f, 2, NULL);
 	make_sink(f, rc, PAYLOAD_FORMAT_JSON, 0, 0.001, true);
 	run_until(f, idle_with_requests, rc);
 	assert_true(webhook_sink_stats(f->sink)->disabled);
@@ -480,6 +507,145 @@ static void test_410_disables(void **state)
 	uv_run(&f->loop, UV_RUN_NOWAIT);
 	assert_int_equal(receiver_count(rc), 1);
 	assert_int_equal(backlog(f), 3);
+	/* jobwatchd retry: enabled again, everything goes out. */
+	receiver_answer_all(rc, 200);
+	{
+		int64_t released = -1;
+		assert_int_equal(
+		    webhook_sink_retry_now(f->sink, (int64_t)now_realtime_ms(), true, &released), 0);
+		/* A 410 does not reschedule: nothing was waiting, the hook was. */
+		assert_int_equal(released, 0);
+	}
+	assert_false(webhook_sink_stats(f->sink)->disabled);
+	run_until(f, delivered_n, (void *)(uintptr_t)3);
+	assert_int_equal(backlog(f), 0);
+	fixture_free(f);
+	receiver_stop(rc);
+}
+
+/* One job's failing event does not hold another job's: with one request at
+ * a time, job 2's event goes out while job 1's waits for its retry, and job
+ * 1's second event still waits for its first (per-job order). */
+static void test_failing_event_does_not_hold_other_jobs(void **state)
+{
+	static const struct reply script[] = {{503, NULL, "busy"}, {200, NULL, NULL}};
+	struct receiver *rc = receiver_start(script, 2);
+	struct fixture *f = fixture_new();
+	char a1[EVENT_ID_LEN + 1], b[EVENT_ID_LEN + 1], a2[EVENT_ID_LEN + 1];
+
+	add_progress(f, 1, a1);
+	add_failed(f, 2, b);
+	add_failed(f, 1, a2);
+	f->max_in_flight = 1;
+	/* Scale 0.1: job 1's retry comes after 100 ms, long after job 2's
+	 * event had its turn. */
+	make_sink(f, rc, PAYLOAD_FORMAT_JSON, 0, 0.1, false);
+	run_until(f, delivered_n, (void *)(uintptr_t)3);
+	assert_int_equal(receiver_count(rc), 4);
+	assert_string_equal(rc->req[0].webhook_id, a1); /* 503 */
+	assert_string_equal(rc->req[1].webhook_id, b);	/* not behind a1 */
+	assert_string_equal(rc->req[2].webhook_id, a1);
+	assert_string_equal(rc->req[3].webhook_id, a2); /* behind a1 */
+	fixture_free(f);
+	receiver_stop(rc);
+}
+
+static bool requests_n(struct fixture *f, void *arg)
+{
+	(void)f;
+	return receiver_count(((void **)arg)[0]) >= (size_t)(uintptr_t)((void **)arg)[1];
+}
+
+/* Several jobs, several events each, four requests at a time: every job's
+ * events arrive in order. */
+static void test_per_job_order_with_concurrency(void **state)
+{
+	static const struct reply ok[] = {{200, NULL, NULL}};
+	struct receiver *rc = receiver_start(ok, 1);
+	struct fixture *f = fixture_new();
+	char ids[12][EVENT_ID_LEN + 1];
+	static const enum job_status steps[][2] = {
+	    {JOB_STATUS_INVALID, JOB_STATUS_CREATE_PENDING},
+	    {JOB_STATUS_CREATE_PENDING, JOB_STATUS_CREATE_IN_PROGRESS},
+	    {JOB_STATUS_CREATE_IN_PROGRESS, JOB_STATUS_ACTIVE},
+	};
+
+	for (int k = 0; k < 3; k++)
+		for (int job = 0; job < 4; job++)
+			add_event(f, job, k == 0 ? EVENT_JOB_DISCOVERED : EVENT_JOB_STATUS_CHANGED,
+				  steps[k][0], steps[k][1], ids[k * 4 + job]);
+	make_sink(f, rc, PAYLOAD_FORMAT_JSON, 0, 0.001, false);
+	run_until(f, delivered_n, (void *)(uintptr_t)12);
+	assert_int_equal(receiver_count(rc), 12);
+	for (int job = 0; job < 4; job++) {
+		int last = -1;
+		for (int k = 0; k < 3; k++) {
+			int at = -1;
+			for (int i = 0; i < 12; i++)
+				if (strcmp(rc->req[i].webhook_id, ids[k * 4 + job]) == 0)
+					at = i;
+			assert_true(at > last);
+			last = at;
+		}
+	}
+	fixture_free(f);
+	receiver_stop(rc);
+}
+
+/* A hook that was failing drains its backlog as soon as one delivery
+ * succeeds: deliveries waiting for a retry an hour away go out at once. */
+static void test_recovery_drains_backlog(void **state)
+{
+	static const struct reply script[] = {{503, NULL, NULL}, {503, NULL, NULL}, {200, NULL, NULL}};
+	struct receiver *rc = receiver_start(script, 3);
+	struct fixture *f = fixture_new();
+	int64_t later = (int64_t)now_realtime_ms() + 3600 * 1000LL;
+
+	add_failed(f, 1, NULL);
+	for (int job = 2; job <= 6; job++) {
+		int64_t seq = add_failed(f, job, NULL);
+		assert_int_equal(store_delivery_retry(f->store, "webhook:hook", seq, 6, later, "HTTP 503"),
+				 0);
+	}
+	assert_int_equal(store_flush(f->store), 0);
+	make_sink(f, rc, PAYLOAD_FORMAT_JSON, 0, 0.01, false);
+	/* Job 1 fails twice (the hook is failing), then gets through. */
+	run_until(f, delivered_n, (void *)(uintptr_t)6);
+	assert_int_equal(receiver_count(rc), 8);
+	assert_int_equal(webhook_sink_stats(f->sink)->recoveries, 1);
+	assert_false(webhook_sink_stats(f->sink)->failing);
+	assert_int_equal(backlog(f), 0);
+	fixture_free(f);
+	receiver_stop(rc);
+}
+
+/* An event that keeps failing past max_age is parked, and a retry sends it
+ * again. */
+static void test_max_age_parks_then_retry(void **state)
+{
+	static const struct reply busy[] = {{503, NULL, NULL}};
+	struct receiver *rc = receiver_start(busy, 1);
+	struct fixture *f = fixture_new();
+	void *until[2] = {rc, (void *)(uintptr_t)1};
+	int64_t released = -1, parked = -1;
+
+	add_failed(f, 1, NULL);
+	/* Scale 0.001: max_age 1 min is 60 ms, reached after ~8 attempts. */
+	f->max_age_ms = 60000;
+	make_sink(f, rc, PAYLOAD_FORMAT_JSON, 0, 0.001, false);
+	run_until(f, idle_with_requests, rc);
+	assert_int_equal(webhook_sink_stats(f->sink)->parked, 1);
+	assert_true(receiver_count(rc) >= 3);
+	assert_int_equal(backlog(f), 0);
+	assert_int_equal(store_count_deliveries(f->store, "webhook:hook", "parked", &parked), 0);
+	assert_int_equal(parked, 1);
+	receiver_answer_all(rc, 200);
+	assert_int_equal(webhook_sink_retry_now(f->sink, (int64_t)now_realtime_ms(), true, &released), 0);
+	assert_int_equal(released, 1);
+	until[1] = (void *)(uintptr_t)(receiver_count(rc) + 1);
+	run_until(f, requests_n, until);
+	run_until(f, delivered_n, (void *)(uintptr_t)1);
+	assert_int_equal(backlog(f), 0);
 	fixture_free(f);
 	receiver_stop(rc);
 }
@@ -496,9 +662,10 @@ static void test_client_error_parks_after_5(void **state)
 	struct fixture *f = fixture_new();
 	char id1[EVENT_ID_LEN + 1], id2[EVENT_ID_LEN + 1];
 
-	add_failed(f, 1, id1);
-	add_failed(f, 2, id2);
-	/* Scale 1e-5: five attempts over 2 h of schedule take ~100 ms. */
+	/* One job: its second event waits until the first is parked. */
+	add_progress(f, 1, id1);
+	add_failed(f, 1, id2);
+	/* Scale 1e-5: five attempts over 18 s of schedule take well under 1 ms. */
 	make_sink(f, rc, PAYLOAD_FORMAT_JSON, 0, 0.00001, true);
 	run_until(f, delivered_n, (void *)(uintptr_t)1);
 	/* Five rejections of event 1 (the 302 was not followed), then event 2. */
@@ -559,6 +726,40 @@ static void test_alertmanager_skips_irrelevant(void **state)
 	receiver_stop(rc);
 }
 
+static bool failed_once(struct fixture *f, void *arg)
+{
+	(void)arg;
+	return webhook_sink_stats(f->sink)->failed_attempts >= 1 && !webhook_sink_busy(f->sink);
+}
+
+/* A reload rebuilds the sink: the new one carries the failing streak, so
+ * the recovery is noted once. */
+static void test_reload_carries_failing(void **state)
+{
+	static const struct reply script[] = {{503, NULL, NULL}, {200, NULL, NULL}};
+	struct receiver *rc = receiver_start(script, 2);
+	struct fixture *f = fixture_new();
+	struct webhook_sink *old;
+
+	add_failed(f, 1, NULL);
+	/* Scale 1: the retry is a second away, so the old sink cannot get to
+	 * it (and recover) before it is replaced. */
+	make_sink(f, rc, PAYLOAD_FORMAT_JSON, 0, 1.0, false);
+	run_until(f, failed_once, NULL);
+	assert_true(webhook_sink_stats(f->sink)->failing);
+	old = f->sink;
+	f->sink = NULL;
+	make_sink(f, rc, PAYLOAD_FORMAT_JSON, 0, 0.001, false);
+	webhook_sink_carry_health(f->sink, old);
+	webhook_sink_free(old);
+	assert_true(webhook_sink_stats(f->sink)->failing);
+	run_until(f, delivered_n, (void *)(uintptr_t)1);
+	assert_false(webhook_sink_stats(f->sink)->failing);
+	assert_int_equal(webhook_sink_stats(f->sink)->recoveries, 1);
+	fixture_free(f);
+	receiver_stop(rc);
+}
+
 int main(void)
 {
 	if (getenv("JW_TEST_DEBUG"))
@@ -568,6 +769,11 @@ int main(void)
 	    cmocka_unit_test(test_retries_with_same_id),
 	    cmocka_unit_test(test_retry_after_is_honoured),
 	    cmocka_unit_test(test_410_disables),
+	    cmocka_unit_test(test_failing_event_does_not_hold_other_jobs),
+	    cmocka_unit_test(test_per_job_order_with_concurrency),
+	    cmocka_unit_test(test_recovery_drains_backlog),
+	    cmocka_unit_test(test_max_age_parks_then_retry),
+	    cmocka_unit_test(test_reload_carries_failing),
 	    cmocka_unit_test(test_client_error_parks_after_5),
 	    cmocka_unit_test(test_max_pending_drops_oldest),
 	    cmocka_unit_test(test_alertmanager_skips_irrelevant),

@@ -350,6 +350,103 @@ static void test_retry_park_backlog(void **state)
 	store_close(s);
 }
 
+struct scan_seen {
+	int64_t seq[16];
+	int64_t next_at[16];
+	unsigned attempts[16];
+	char arn[16][160];
+	size_t n;
+	size_t stop_after; /* 0 = never */
+};
+
+static int scan_collect(void *userdata, const struct store_delivery_row *row)
+{
+	struct scan_seen *c = userdata;
+
+	assert_true(c->n < 16);
+	assert_false(row->hidden);
+	c->seq[c->n] = row->seq;
+	c->next_at[c->n] = row->next_at_ms;
+	c->attempts[c->n] = row->attempts;
+	snprintf(c->arn[c->n], sizeof(c->arn[c->n]), "%s", row->arn);
+	c->n++;
+	return c->stop_after && c->n >= c->stop_after ? 1 : 0;
+}
+
+/* The webhook sinks' view of the outbox: every pending delivery in seq
+ * order (due or not, with its job), a delivery loaded by seq, "retry now",
+ * the retrying count and the oldest pending age. */
+static void test_scan_release(void **state)
+{
+	struct store *s = NULL;
+	struct scan_seen c = {0};
+	struct event *e = NULL;
+	unsigned attempts = 0;
+	int64_t first, n = -1, oldest = 0;
+	const int64_t now = 1700000100000;
+	char arn2[160];
+
+	assert_int_equal(store_open(dbpath, &s), 0);
+	assert_int_equal(store_delivery_oldest_pending(s, "webhook:ops", &oldest), 0);
+	assert_int_equal(oldest, -1);
+	first = add_events(s, 1, 4, two_sinks);
+	/* Not committed yet: not handed out. */
+	assert_int_equal(store_delivery_scan(s, "webhook:ops", 100, scan_collect, &c), 0);
+	assert_int_equal(c.n, 0);
+	assert_int_equal(store_flush(s), 0);
+
+	assert_int_equal(store_delivery_retry(s, "webhook:ops", first, 3, now + 60000, "HTTP 503"), 0);
+	assert_int_equal(store_delivery_park(s, "webhook:ops", first + 3, "HTTP 400"), 0);
+	assert_int_equal(store_delivery_scan(s, "webhook:ops", 100, scan_collect, &c), 0);
+	assert_int_equal(c.n, 3); /* the parked one is not pending */
+	assert_int_equal(c.seq[0], first);
+	assert_int_equal(c.next_at[0], now + 60000);
+	assert_int_equal(c.attempts[0], 3);
+	assert_int_equal(c.seq[1], first + 1);
+	assert_int_equal(c.next_at[1], 0);
+	assert_int_equal(c.seq[2], first + 2);
+	snprintf(arn2, sizeof(arn2), ARN_FMT, 2);
+	assert_string_equal(c.arn[1], arn2);
+	/* The limit and a callback that stops. */
+	c = (struct scan_seen){.stop_after = 1};
+	assert_int_equal(store_delivery_scan(s, "webhook:ops", 100, scan_collect, &c), 0);
+	assert_int_equal(c.n, 1);
+	c = (struct scan_seen){0};
+	assert_int_equal(store_delivery_scan(s, "webhook:ops", 2, scan_collect, &c), 0);
+	assert_int_equal(c.n, 2);
+
+	assert_int_equal(store_delivery_load(s, "webhook:ops", first + 1, &e, &attempts), 1);
+	assert_int_equal(e->seq, first + 1);
+	assert_string_equal(e->job->arn, arn2);
+	assert_int_equal(attempts, 0);
+	event_free(e);
+	assert_int_equal(store_delivery_load(s, "webhook:ops", first + 3, &e, &attempts), 0); /* parked */
+	assert_null(e);
+
+	assert_int_equal(store_delivery_count_retrying(s, "webhook:ops", &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_delivery_oldest_pending(s, "webhook:ops", &oldest), 0);
+	assert_int_equal(oldest, 1700000001000);
+
+	/* Retry now: the waiting one is due; with parked, the parked one is
+	 * pending again; the journal sink is untouched. */
+	assert_int_equal(store_delivery_release(s, "webhook:ops", now, false, &n), 0);
+	assert_int_equal(n, 1);
+	expect_next(s, "webhook:ops", now, first, 3);
+	assert_int_equal(store_delivery_release(s, "webhook:ops", now, false, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_delivery_release(s, "webhook:ops", now, true, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_count_deliveries(s, "webhook:ops", "parked", &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_delivery_backlog(s, "webhook:ops", &n), 0);
+	assert_int_equal(n, 4);
+	assert_int_equal(store_delivery_backlog(s, "journal", &n), 0);
+	assert_int_equal(n, 4);
+	assert_int_equal(store_flush(s), 0);
+	store_close(s);
+}
+
 static void test_trim(void **state)
 {
 	struct store *s = NULL;
@@ -690,6 +787,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_duplicate_event, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_delivery_order_per_sink, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_retry_park_backlog, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_scan_release, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_trim, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_batch_survives_failed_commit, setup, teardown),
 	    cmocka_unit_test(test_payload_round_trip),
