@@ -24,7 +24,7 @@ want() { # want WHAT GOT WORD...
 	done
 }
 
-want "subcommands" "$(comp jobwatchd '')" run get list status watch unwatch --check-config --version --help
+want "subcommands" "$(comp jobwatchd '')" run get list status watch unwatch retry --check-config --version --help
 want "list options" "$(comp jobwatchd list --c)" --collaboration-id --config --configured-audience-model-arn
 want "status options" "$(comp jobwatchd status --)" --socket --url --token-file --all --json
 want "log levels" "$(comp jobwatchd run --log-level '')" debug info notice warning err
@@ -35,7 +35,7 @@ cd "$(mktemp -d)" && touch my.conf && got=$(comp jobwatchd -c my)
 want "files after -c" "$got" my.conf
 
 # Every offered option is one the binary knows.
-for sub in get list status watch unwatch --check-config; do
+for sub in get list status watch unwatch retry --check-config; do
 	for opt in $(comp jobwatchd "$sub" -); do
 		case $opt in -c | --config | --region | --collaboration-id | --configured-audience-model-arn | --socket | --url | --token-file)
 			args=("$opt" /nonexistent) ;;
