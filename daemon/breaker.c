@@ -65,8 +65,8 @@ enum breaker_change breaker_on_failure(struct breaker *b, int64_t now_mono_ms, i
 		if (b->failures_in_row < BREAKER_TRIP_FAILURES)
 			return BREAKER_UNCHANGED;
 		b->state = BREAKER_OPEN;
-		b->probe_period_ms = probe_period_ms > BREAKER_PROBE_MIN_MS ? probe_period_ms
-									    : BREAKER_PROBE_MIN_MS;
+		b->probe_period_ms =
+		    probe_period_ms > BREAKER_PROBE_MIN_MS ? probe_period_ms : BREAKER_PROBE_MIN_MS;
 		b->next_probe_mono_ms = now_mono_ms + b->probe_period_ms;
 		b->opened_mono_ms = now_mono_ms;
 		b->opened_wall_ms = now_wall_ms;

@@ -74,5 +74,4 @@ int64_t sched_next_poll_ms(int64_t now_mono_ms, enum status_class cls, const str
 int64_t sched_initial_poll_ms(int64_t now_ms, size_t i, size_t n, int64_t interval_ms, double max_rps,
 			      double rnd);
 
-
 #endif

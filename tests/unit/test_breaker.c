@@ -18,9 +18,9 @@ static void test_classification(void **state)
 		enum aws_outcome o;
 		bool service_wide;
 	} cases[] = {
-	    {AWS_OK, false},	      {AWS_THROTTLED, true}, {AWS_TRANSIENT, true},   {AWS_AUTH_EXPIRED, true},
-	    {AWS_AUTH, true},	      {AWS_NOT_FOUND, false}, {AWS_CLIENT, false},    {AWS_PROTOCOL, false},
-	    {AWS_TRANSPORT, true},    {AWS_CREDENTIALS, true}, {AWS_CANCELLED, false},
+	    {AWS_OK, false},	   {AWS_THROTTLED, true},   {AWS_TRANSIENT, true},  {AWS_AUTH_EXPIRED, true},
+	    {AWS_AUTH, true},	   {AWS_NOT_FOUND, false},  {AWS_CLIENT, false},    {AWS_PROTOCOL, false},
+	    {AWS_TRANSPORT, true}, {AWS_CREDENTIALS, true}, {AWS_CANCELLED, false},
 	};
 
 	for (size_t i = 0; i < ELEMENTSOF(cases); i++)
@@ -38,7 +38,8 @@ static void test_trip_needs_a_run(void **state)
 	/* An answer in between resets the run: isolated failures never open it. */
 	for (int round = 0; round < 3; round++) {
 		for (int i = 0; i < BREAKER_TRIP_FAILURES - 1; i++)
-			assert_int_equal(breaker_on_failure(&b, 10, 1000, false, "503", 2000), BREAKER_UNCHANGED);
+			assert_int_equal(breaker_on_failure(&b, 10, 1000, false, "503", 2000),
+					 BREAKER_UNCHANGED);
 		assert_int_equal(breaker_on_answer(&b, 11), BREAKER_UNCHANGED);
 	}
 	assert_true(breaker_allows_polls(&b));
