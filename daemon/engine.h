@@ -22,6 +22,7 @@
 #include "scheduler.h"
 #include "store.h"
 #include "tracker.h"
+#include "util.h"
 
 struct webhook_sink;
 
@@ -95,6 +96,19 @@ struct engine {
 static inline int64_t engine_now_mono_ms(const struct engine *e)
 {
 	return (int64_t)uv_now(&e->loop);
+}
+
+/* The wall clock for what a poll stores and shows (last poll, detection
+ * time, a stay's age): the local one corrected by the offset the AWS client
+ * learned from the service's Date headers (0 until they differ by 5
+ * minutes), the time requests are signed with.  A local clock stepped an
+ * hour away then neither dates events an hour wrong nor makes a status
+ * look an hour old. */
+static inline int64_t engine_now_wall_ms(const struct engine *e)
+{
+	int64_t offset = e->aws ? aws_client_stats(e->aws)->clock_offset_ms : 0;
+
+	return (int64_t)now_realtime_ms() + offset;
 }
 
 /* engine_poll.c */

@@ -67,7 +67,7 @@ void engine_outage_failure(struct engine *e, struct tracked_job *j, const char *
 	bool was_closed = breaker_allows_polls(&e->breaker);
 	enum breaker_change ch;
 
-	ch = breaker_on_failure(&e->breaker, now, (int64_t)now_realtime_ms(), probe, what,
+	ch = breaker_on_failure(&e->breaker, now, engine_now_wall_ms(e), probe, what,
 				probe ? 0 : probe_period_ms(e));
 	if (ch == BREAKER_OPENED) {
 		char period[32];

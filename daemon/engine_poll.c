@@ -46,16 +46,24 @@ void engine_warn_poll_failure(struct engine *e, const char *arn, const char *wha
 		e->warn_suppressed++;
 }
 
-static void reschedule(struct engine *e, struct tracked_job *j)
+/* soon: the poll failed for the service's reasons and saw nothing, so the
+ * job is already an interval behind; the next look comes after half an
+ * interval.  That costs little -- an isolated failure is rare (the client
+ * retried it), and a run of them opens the breaker, which sends only probes
+ * -- and it keeps a transition from waiting two full intervals plus the
+ * retries' backoff. */
+static void reschedule(struct engine *e, struct tracked_job *j, bool soon)
 {
-	int64_t due;
+	int64_t now = engine_now_mono_ms(e), due;
 
 	if (!j->watched || j->gone || e->stopping) {
 		sched_remove(e->sched, &j->sched);
 		return;
 	}
-	due = sched_next_poll_ms(engine_now_mono_ms(e), job_status_class((enum job_status)j->status),
-				 &e->pollcfg, j->job_failures, rnd());
+	due = sched_next_poll_ms(now, job_status_class((enum job_status)j->status), &e->pollcfg, j->job_failures,
+				 rnd());
+	if (soon && due > now)
+		due = now + (due - now) / 2;
 	if (due < 0)
 		sched_remove(e->sched, &j->sched);
 	else
@@ -103,7 +111,7 @@ static void not_yet_visible(struct engine *e, struct tracked_job *j, const struc
 	char what[240], g[32];
 
 	aws_result_format(res, what, sizeof(what));
-	tracker_poll_failed(e->tracker, j->arn, (int64_t)now_realtime_ms(), what);
+	tracker_poll_failed(e->tracker, j->arn, engine_now_wall_ms(e), what);
 	e->polls_failed++;
 	format_duration((uint64_t)grace, g, sizeof(g));
 	if (j->not_found_mono_ms == 0) {
@@ -128,7 +136,7 @@ static void not_yet_visible(struct engine *e, struct tracked_job *j, const struc
  * state: a malformed body, a 4xx about the request, another job's ARN. */
 static void job_failure(struct engine *e, struct tracked_job *j, const char *what)
 {
-	tracker_poll_failed(e->tracker, j->arn, (int64_t)now_realtime_ms(), what);
+	tracker_poll_failed(e->tracker, j->arn, engine_now_wall_ms(e), what);
 	engine_warn_poll_failure(e, j->arn, what, LOG_WARNING);
 	e->polls_failed++;
 	if (j->job_failures < UINT16_MAX)
@@ -138,7 +146,7 @@ static void job_failure(struct engine *e, struct tracked_job *j, const char *wha
 static void answered(struct engine *e, int64_t now)
 {
 	e->polls_ok++;
-	e->last_success_wall_ms = (int64_t)now_realtime_ms();
+	e->last_success_wall_ms = engine_now_wall_ms(e);
 	e->last_success_mono_ms = now;
 }
 
@@ -146,7 +154,7 @@ static void on_get(void *userdata, const struct aws_result *res, struct job_obse
 {
 	struct tracked_job *j = userdata;
 	struct engine *e = j->userdata;
-	int64_t now = engine_now_mono_ms(e), wall = (int64_t)now_realtime_ms();
+	int64_t now = engine_now_mono_ms(e), wall = engine_now_wall_ms(e);
 	bool probe = j->probe;
 	char what[240];
 	int r;
@@ -221,7 +229,7 @@ static void on_get(void *userdata, const struct aws_result *res, struct job_obse
 		job_failure(e, j, what);
 	}
 	job_observation_free(obs);
-	reschedule(e, j);
+	reschedule(e, j, breaker_outcome_is_service_wide(res->outcome));
 	if (j->repoll) {
 		/* Something (a List summary, an operator) asked for a fresh
 		 * look while this Get was out; its answer may predate that. */
@@ -346,7 +354,7 @@ void engine_schedule_soon(struct engine *e, struct tracked_job *j)
 void engine_stuck_timer_cb(uv_timer_t *t)
 {
 	struct engine *e = t->data;
-	int r = tracker_check_stuck(e->tracker, (int64_t)now_realtime_ms());
+	int r = tracker_check_stuck(e->tracker, engine_now_wall_ms(e));
 	if (r < 0)
 		log_warning_errno(r, "checking for stuck jobs failed: %m");
 }
@@ -373,7 +381,7 @@ void engine_poll_soon_cb(void *userdata, struct tracked_job *j)
 void engine_refreshed_cb(void *userdata, struct tracked_job *j, const struct job_observation *summary)
 {
 	struct engine *e = userdata;
-	int64_t wall = (int64_t)now_realtime_ms();
+	int64_t wall = engine_now_wall_ms(e);
 
 	(void)summary;
 	j->last_poll_ms = wall;
@@ -383,7 +391,7 @@ void engine_refreshed_cb(void *userdata, struct tracked_job *j, const struct job
 	engine_outage_answer(e);
 	e->last_success_wall_ms = wall;
 	e->last_success_mono_ms = engine_now_mono_ms(e);
-	reschedule(e, j);
+	reschedule(e, j, false);
 }
 
 void engine_unwatched_cb(void *userdata, struct tracked_job *j)
