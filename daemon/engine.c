@@ -577,7 +577,7 @@ static int engine_start(struct engine *e)
 	unwatch_other_regions(e);
 	breaker_init(&e->breaker);
 	engine_schedule_initial(e);
-	e->started_ms = (int64_t)now_realtime_ms();
+	e->started_wall_ms = (int64_t)now_realtime_ms();
 	e->started_mono_ms = engine_now_mono_ms(e);
 	return engine_fleet_setup(e);
 }

@@ -61,7 +61,7 @@ struct engine {
 	struct discovery *discovery;
 	struct api *api;
 	struct api_context api_ctx;
-	int64_t started_ms;
+	int64_t started_wall_ms;
 	unsigned status_ticks;
 
 	struct engine_hook *hooks;
@@ -76,7 +76,7 @@ struct engine {
 	int exit_code;
 
 	/* Rate limit of poll-failure warnings. */
-	int64_t warn_window_start_ms; /* monotonic */
+	int64_t warn_window_start_mono_ms;
 	unsigned warn_in_window;
 	uint64_t warn_suppressed;
 

@@ -23,7 +23,7 @@ static void engine_stats(void *userdata, struct api_engine_stats *ret)
 	bool out = !breaker_allows_polls(&e->breaker);
 
 	*ret = (struct api_engine_stats){
-	    .started_ms = e->started_ms,
+	    .started_ms = e->started_wall_ms,
 	    .last_success_ms = e->last_success_wall_ms,
 	    .polls_ok = e->polls_ok,
 	    .polls_failed = e->polls_failed,

@@ -32,11 +32,11 @@ void engine_warn_poll_failure(struct engine *e, const char *arn, const char *wha
 {
 	int64_t now = engine_now_mono_ms(e);
 
-	if (now - e->warn_window_start_ms >= WARN_WINDOW_MS) {
+	if (now - e->warn_window_start_mono_ms >= WARN_WINDOW_MS) {
 		if (e->warn_suppressed)
 			log_warning("%llu more poll failures in the last minute were not logged",
 				    (unsigned long long)e->warn_suppressed);
-		e->warn_window_start_ms = now;
+		e->warn_window_start_mono_ms = now;
 		e->warn_in_window = 0;
 		e->warn_suppressed = 0;
 	}
