@@ -60,8 +60,8 @@ static void reschedule(struct engine *e, struct tracked_job *j, bool soon)
 		sched_remove(e->sched, &j->sched);
 		return;
 	}
-	due = sched_next_poll_ms(now, job_status_class((enum job_status)j->status), &e->pollcfg, j->job_failures,
-				 rnd());
+	due = sched_next_poll_ms(now, job_status_class((enum job_status)j->status), &e->pollcfg,
+				 j->job_failures, rnd());
 	if (soon && due > now)
 		due = now + (due - now) / 2;
 	if (due < 0)
