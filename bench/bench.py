@@ -10,7 +10,9 @@ Runs, side by side on this machine and in one go:
     max_rps = 1000 (HTTP, TLS), to compare CPU per poll with the SDK at the same rate;
   * the peer: bench/sdk_poller.js (aws-sdk v2) with the same concurrency against the same server, as fast as it
     can and paced at 1000 calls/s;
-  * transition latency with tests/fake/fake_crml.py flipping K of N jobs and tests/fake/webhook_receiver.py.
+  * transition latency with tests/fake/fake_crml.py flipping K of N jobs and tests/fake/webhook_receiver.py;
+  * the detection delay after a 10-minute service-wide outage, 1,000 jobs (bench/outage.py; JW_BENCH_OUTAGE_S
+    shortens it, 0 skips it).
 
 How polls are counted: nginx's stub_status "requests" counter, read at the start and the end of a steady window
 (costs nothing per request, unlike an access log); non-2xx answers are logged to a file (there must be none),
@@ -663,6 +665,14 @@ def main():
         except Exception as e:  # discovery is newer than the rest; never lose the other results to it
             results["bulk_refresh"] = {"error": str(e)[:300]}
             log("bulk refresh not measured: %s" % e)
+        outage_s = float(os.environ.get("JW_BENCH_OUTAGE_S", "600"))
+        if outage_s > 0:
+            import outage as outage_bench  # bench/outage.py: imports this module's helpers
+            try:
+                results["outage"] = outage_bench.run_outage(a.binary, tmp, 1000, outage_s)
+            except Exception as e:
+                results["outage"] = {"error": str(e)[:300]}
+                log("outage recovery not measured: %s" % e)
     finally:
         if ng:
             ng.stop()
