@@ -100,6 +100,13 @@ static bool gone_confirmed(struct engine *e, struct tracked_job *j, int64_t now)
 	return false;
 }
 
+static void answered(struct engine *e, int64_t now)
+{
+	e->polls_ok++;
+	e->last_success_wall_ms = engine_now_wall_ms(e);
+	e->last_success_mono_ms = now;
+}
+
 /* A never-seen job answered ResourceNotFoundException.  Reads are
  * eventually consistent, so a job named right after it was created is
  * polled at its interval for [poll] not_found_grace before it backs off
@@ -110,9 +117,11 @@ static void not_yet_visible(struct engine *e, struct tracked_job *j, const struc
 	int64_t grace = (int64_t)e->cfg->poll.not_found_grace_ms;
 	char what[240], g[32];
 
+	/* The service answered (jobwatchd_polls_total counts 404s); the job
+	 * keeps the answer as its last error. */
 	aws_result_format(res, what, sizeof(what));
 	tracker_poll_failed(e->tracker, j->arn, engine_now_wall_ms(e), what);
-	e->polls_failed++;
+	answered(e, now);
 	format_duration((uint64_t)grace, g, sizeof(g));
 	if (j->not_found_mono_ms == 0) {
 		j->not_found_mono_ms = now;
@@ -141,13 +150,6 @@ static void job_failure(struct engine *e, struct tracked_job *j, const char *wha
 	e->polls_failed++;
 	if (j->job_failures < UINT16_MAX)
 		j->job_failures++;
-}
-
-static void answered(struct engine *e, int64_t now)
-{
-	e->polls_ok++;
-	e->last_success_wall_ms = engine_now_wall_ms(e);
-	e->last_success_mono_ms = now;
 }
 
 static void on_get(void *userdata, const struct aws_result *res, struct job_observation *obs)
