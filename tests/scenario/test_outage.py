@@ -9,9 +9,9 @@ next polls were due tens of seconds later.  Now:
     fleet) after the outage ends, and no later than that: the breaker's probe sees the service come back
     and every job that came due is polled again, spread;
   - the Gets sent during an outage stay at or below the normal polling rate (12 jobs / 1.5 s);
-  - operators see it: one warning when each outage starts and one when it ends, STATUS= "AWS API
-    unavailable since ...", /metrics jobwatchd_aws_breaker_state{state="open"} 1 and the time of the last
-    service-wide failure, /healthz 503 with the reason; all back to normal afterwards;
+  - operators see it: one warning when each outage starts and one when it ends (not a line per job),
+    STATUS= "AWS API unavailable since ...", /metrics jobwatchd_aws_breaker_state{state="open"} 1 and the
+    time of the last service-wide failure, /healthz 503 with the reason; all back to normal afterwards;
   - the event sequences are exactly the true ones (no false or missed event)."""
 
 import os
@@ -106,6 +106,10 @@ def test(t):
     err = d.stderr_text()
     jw.check_eq(err.count("AWS API unavailable:"), len(KINDS), "outage-start warnings")
     jw.check_eq(err.count("AWS API available again"), len(KINDS), "outage-end lines")
+    # Not a line per job: per-poll lines stop once the breaker is open.
+    lines = err.count("poll of")
+    print("per-poll failure lines: %d for %d outages of %d jobs" % (lines, len(KINDS), N))
+    jw.check(lines < len(KINDS) * N, "a line per job and outage: %d 'poll of' lines" % lines)
 
 
 jw.main(test)
