@@ -11,7 +11,9 @@ Runs, side by side on this machine and in one go:
   * the peer: bench/sdk_poller.js (aws-sdk v2) with the same concurrency against the same server, as fast as it
     can and paced at 1000 calls/s;
   * transition latency with tests/fake/fake_crml.py flipping K of N jobs and tests/fake/webhook_receiver.py;
-  * the delay of webhook events after a 10 s receiver outage (bench/outage.py).
+  * the delay of webhook events after a 10 s receiver outage (bench/webhook_outage.py).
+  * the detection delay after a 10-minute service-wide outage, 1,000 jobs (bench/api_outage.py; JW_BENCH_OUTAGE_S
+    shortens it, 0 skips it).
 
 How polls are counted: nginx's stub_status "requests" counter, read at the start and the end of a steady window
 (costs nothing per request, unlike an access log); non-2xx answers are logged to a file (there must be none),
@@ -40,7 +42,7 @@ import threading
 import time
 import urllib.request
 
-import outage
+import webhook_outage
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.dirname(HERE)
@@ -662,7 +664,7 @@ def main():
         ng = None
         results["transitions"] = run_transitions(a.binary, tmp, 500, 20, 5, 1000)
         try:
-            results["webhook_outage"] = outage.run_webhook_outage(sys.modules[__name__], a.binary, tmp)
+            results["webhook_outage"] = webhook_outage.run_webhook_outage(sys.modules[__name__], a.binary, tmp)
         except Exception as e:  # never lose the other results to it
             results["webhook_outage"] = {"error": str(e)[:300]}
             log("webhook outage not measured: %s" % e)
@@ -671,6 +673,14 @@ def main():
         except Exception as e:  # discovery is newer than the rest; never lose the other results to it
             results["bulk_refresh"] = {"error": str(e)[:300]}
             log("bulk refresh not measured: %s" % e)
+        outage_s = float(os.environ.get("JW_BENCH_OUTAGE_S", "600"))
+        if outage_s > 0:
+            import api_outage as outage_bench  # bench/api_outage.py: imports this module's helpers
+            try:
+                results["outage"] = outage_bench.run_outage(a.binary, tmp, 1000, outage_s)
+            except Exception as e:
+                results["outage"] = {"error": str(e)[:300]}
+                log("outage recovery not measured: %s" % e)
     finally:
         if ng:
             ng.stop()

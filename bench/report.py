@@ -208,6 +208,23 @@ def main():
     else:
         L.append("Not measured in this run (%s)." % (wo.get("error") or "no samples"))
     L.append("")
+    L.append("## Detection after an outage (issue 12)")
+    L.append("")
+    ou = R.get("outage") or {}
+    if ou.get("samples"):
+        L.append("tests/fake/fake_crml.py serves %s jobs in CREATE_IN_PROGRESS, polled every %s ms with `max_rps = %s`, "
+                 "and answers every Get with 503 for %.0f s; each job moves to ACTIVE at a random moment inside the "
+                 "outage. Delay = the event's `detected_ms` − the end of the outage: **p99 %s s** (p50 %s s, max %s s; "
+                 "bound 2 × interval + n / max_rps = %s s: %s), %s samples, %s missing. The fake received %s Gets "
+                 "during the outage, against %s for normal polling; %s outage warning(s), %s recovery line(s)." % (
+                     fmt(ou["n"]), ou["interval_ms"], fmt(ou["max_rps"]), ou["outage_s"], fmt(ou.get("p99_s"), 2),
+                     fmt(ou.get("p50_s"), 2), fmt(ou.get("max_s"), 2), fmt(ou.get("bound_s"), 1),
+                     verdict(ou.get("p99_s") is not None and ou["p99_s"] <= ou["bound_s"] and not ou.get("missing")),
+                     ou["samples"], ou.get("missing"), fmt(ou.get("gets_during")), fmt(ou.get("gets_normal")),
+                     ou.get("outage_warnings"), ou.get("recovery_warnings")))
+    else:
+        L.append("Not measured in this run (%s)." % (ou.get("error") or "JW_BENCH_OUTAGE_S=0"))
+    L.append("")
     L.append("## Bulk refresh (issue 7)")
     L.append("")
     br = R.get("bulk_refresh") or {}

@@ -70,6 +70,7 @@ struct config {
 		uint64_t failed_interval_ms;  /* 0 = never */
 		double jitter;		      /* fraction: 0.10 for 10% */
 		uint64_t stuck_after_ms;      /* 0 = off */
+		uint64_t not_found_grace_ms;  /* never-seen jobs answering 404: no backoff this long */
 	} poll;
 
 	char **arns; /* validated, deduplicated, in first-seen order */

@@ -72,6 +72,10 @@ static const struct key_def keys[] = {
     {"poll.jitter", CONFIG_SECTION_POLL, KT_PERCENT, G(poll.jitter), "10%", 0, 50},
     {"poll.stuck_after", CONFIG_SECTION_POLL, KT_DURATION, G(poll.stuck_after_ms), "12h", 0,
      DURATION_MAX_MS},
+    /* Reads are eventually consistent: a job named right after it was
+     * created can answer ResourceNotFoundException for a while. */
+    {"poll.not_found_grace", CONFIG_SECTION_POLL, KT_DURATION, G(poll.not_found_grace_ms), "10m", 0,
+     DURATION_MAX_MS},
     {"jobs.arn", CONFIG_SECTION_JOBS, KT_ARN, 0, NULL, 0, 0},
     {"jobs.arn_file", CONFIG_SECTION_JOBS, KT_ARN_FILE, 0, NULL, 0, 0},
     {"discover.collaboration_id", CONFIG_SECTION_DISCOVER, KT_UUID, D(collaboration_id), NULL, 0, 0},

@@ -32,6 +32,11 @@ static void close_cb(uv_handle_t *h)
 	e->open_handles--;
 }
 
+static int64_t tracker_mono_clock(void *userdata)
+{
+	return engine_now_mono_ms(userdata);
+}
+
 static void apply_poll_config(struct engine *e)
 {
 	const struct config *c = e->cfg;
@@ -158,14 +163,29 @@ static void status_line(struct engine *e, char *buf, size_t size)
 		else if (job_status_class((enum job_status)j->status) == STATUS_CLASS_FAILED)
 			failed++;
 	}
-	if (watched == 0 && engine_config_is_empty(e->cfg))
+	if (!breaker_allows_polls(&e->breaker)) {
+		char outage[BREAKER_ERROR_MAX + 64];
+
+		engine_outage_status(e, outage, sizeof(outage));
+		snprintf(buf, size, "%s; watching %zu jobs: %zu in progress, %zu failed", outage, watched,
+			 working, failed);
+	} else if (watched == 0 && engine_config_is_empty(e->cfg)) {
 		snprintf(buf, size, "watching nothing: %s names no job ([jobs] arn) and no [discover] source",
 			 e->config_path);
-	else
+	} else {
 		snprintf(buf, size, "watching %zu jobs: %zu in progress, %zu failed; last API error: %s",
 			 watched, working, failed, e->last_api_error[0] ? e->last_api_error : "none");
+	}
 	/* A failing webhook is part of what the service is doing. */
 	engine_hooks_status(e, buf, size);
+}
+
+void engine_update_status(struct engine *e)
+{
+	char buf[512];
+
+	status_line(e, buf, sizeof(buf));
+	service_notify_status(buf);
 }
 
 /* Delivered events older than the retention go (once a day, and soon after
@@ -197,10 +217,8 @@ static void status_refresh(struct engine *e, bool force)
 static void status_timer_cb(uv_timer_t *t)
 {
 	struct engine *e = t->data;
-	char buf[512];
 
-	status_line(e, buf, sizeof(buf));
-	service_notify_status(buf);
+	engine_update_status(e);
 	/* Poll counters of unchanged jobs live in memory; write them out now
 	 * and then (and at shutdown) rather than a row per poll. */
 	if (++e->status_ticks % COUNTERS_FLUSH_TICKS == 0)
@@ -570,6 +588,7 @@ static int engine_start(struct engine *e)
 	r = uv_loop_init(&e->loop);
 	if (r < 0)
 		return log_error_errno(r, "cannot create the event loop: %m");
+	tracker_set_mono_clock(e->tracker, tracker_mono_clock, e);
 	r = init_handles(e);
 	if (r < 0)
 		return r;
@@ -614,8 +633,10 @@ static int engine_start(struct engine *e)
 	apply_poll_config(e);
 	apply_job_list(e, false);
 	unwatch_other_regions(e);
+	breaker_init(&e->breaker);
 	engine_schedule_initial(e);
-	e->started_ms = (int64_t)now_realtime_ms();
+	e->started_wall_ms = (int64_t)now_realtime_ms();
+	e->started_mono_ms = engine_now_mono_ms(e);
 	return engine_fleet_setup(e);
 }
 

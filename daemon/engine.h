@@ -16,11 +16,13 @@
 #include "api/api.h"
 #include "aws/client.h"
 #include "aws/endpoint.h"
+#include "breaker.h"
 #include "config.h"
 #include "discover.h"
 #include "scheduler.h"
 #include "store.h"
 #include "tracker.h"
+#include "util.h"
 
 struct webhook_sink;
 struct am_client;
@@ -63,7 +65,7 @@ struct engine {
 	struct discovery *discovery;
 	struct api *api;
 	struct api_context api_ctx;
-	int64_t started_ms;
+	int64_t started_wall_ms;
 	int64_t status_sent_ms; /* wall clock of the last STATUS= */
 	unsigned status_ticks;
 
@@ -84,15 +86,40 @@ struct engine {
 	int exit_code;
 
 	/* Rate limit of poll-failure warnings. */
-	uint64_t warn_window_start_ms;
+	int64_t warn_window_start_mono_ms;
 	unsigned warn_in_window;
 	uint64_t warn_suppressed;
 
 	uint64_t polls_ok;
 	uint64_t polls_failed;
-	int64_t last_success_ms;
+	int64_t last_success_wall_ms; /* shown on /metrics */
+	int64_t last_success_mono_ms; /* judges health: a clock step cannot fake an outage */
+	int64_t started_mono_ms;
 	char last_api_error[256];
+
+	struct breaker breaker;
 };
+
+/* Scheduling, timeouts and health run on the loop's monotonic clock; the
+ * wall clock (now_realtime_ms()) is only for what is shown, signed or
+ * stored. */
+static inline int64_t engine_now_mono_ms(const struct engine *e)
+{
+	return (int64_t)uv_now(&e->loop);
+}
+
+/* The wall clock for what a poll stores and shows (last poll, detection
+ * time, a stay's age): the local one corrected by the offset the AWS client
+ * learned from the service's Date headers (0 until they differ by 5
+ * minutes), the time requests are signed with.  A local clock stepped an
+ * hour away then neither dates events an hour wrong nor makes a status
+ * look an hour old. */
+static inline int64_t engine_now_wall_ms(const struct engine *e)
+{
+	int64_t offset = e->aws ? aws_client_stats(e->aws)->clock_offset_ms : 0;
+
+	return (int64_t)now_realtime_ms() + offset;
+}
 
 /* engine_poll.c */
 void engine_poll_arm(struct engine *e);
@@ -102,6 +129,16 @@ void engine_schedule_initial(struct engine *e);
 /* Schedules one job for a poll soon (newly watched). */
 void engine_schedule_soon(struct engine *e, struct tracked_job *j);
 void engine_stuck_timer_cb(uv_timer_t *t);
+/* Rate-limited "poll of ARN failed" line at level (LOG_WARNING, LOG_INFO). */
+void engine_warn_poll_failure(struct engine *e, const char *arn, const char *what, int level);
+
+/* engine_outage.c: the breaker's glue. */
+/* Poll of j failed service-wide (what: the error); probe: it was the probe. */
+void engine_outage_failure(struct engine *e, struct tracked_job *j, const char *what, bool probe);
+/* The service answered something about some job. */
+void engine_outage_answer(struct engine *e);
+/* "AWS API unavailable since ..." while the breaker is not closed, else "". */
+void engine_outage_status(const struct engine *e, char *buf, size_t size);
 
 /* engine_notify.c */
 int engine_hooks_setup(struct engine *e);
@@ -134,5 +171,7 @@ void engine_fleet_teardown(struct engine *e);
 
 /* engine.c */
 void engine_maybe_finish(struct engine *e);
+/* Sends STATUS= now (a breaker change), not only at the next status tick. */
+void engine_update_status(struct engine *e);
 
 #endif

@@ -23,12 +23,23 @@ static const struct webhook_sink *hook_at(void *userdata, size_t i)
 static void engine_stats(void *userdata, struct api_engine_stats *ret)
 {
 	struct engine *e = userdata;
+	int64_t since =
+	    e->last_success_mono_ms > e->started_mono_ms ? e->last_success_mono_ms : e->started_mono_ms;
+	bool out = !breaker_allows_polls(&e->breaker);
+
 	*ret = (struct api_engine_stats){
-	    .started_ms = e->started_ms,
-	    .last_success_ms = e->last_success_ms,
+	    .started_ms = e->started_wall_ms,
+	    .last_success_ms = e->last_success_wall_ms,
 	    .polls_ok = e->polls_ok,
 	    .polls_failed = e->polls_failed,
 	    .poll_interval_ms = e->cfg->poll.interval_ms,
+	    .has_quiet = true,
+	    .quiet_ms = engine_now_mono_ms(e) - since,
+	    .breaker_state = breaker_state_to_string(e->breaker.state),
+	    .unavailable_since_ms = out ? e->breaker.opened_wall_ms : 0,
+	    .last_service_failure_ms = e->breaker.last_failure_wall_ms,
+	    .outages = e->breaker.outages,
+	    .outage_error = e->breaker.last_error,
 	};
 }
 

@@ -26,41 +26,44 @@ static double rnd(void)
 	return (double)random() / ((double)RAND_MAX + 1.0);
 }
 
-static int64_t now_ms(void)
-{
-	return (int64_t)now_realtime_ms();
-}
-
-/* Poll failures are warnings, but a dead endpoint with 100k jobs must not
+/* Poll failures are logged, but a dead endpoint with 100k jobs must not
  * flood the journal: at most WARN_PER_WINDOW a minute, then one summary. */
-static void warn_poll_failure(struct engine *e, const char *arn, const char *what)
+void engine_warn_poll_failure(struct engine *e, const char *arn, const char *what, int level)
 {
-	uint64_t now = now_monotonic_ms();
+	int64_t now = engine_now_mono_ms(e);
 
-	if (now - e->warn_window_start_ms >= WARN_WINDOW_MS) {
+	if (now - e->warn_window_start_mono_ms >= WARN_WINDOW_MS) {
 		if (e->warn_suppressed)
 			log_warning("%llu more poll failures in the last minute were not logged",
 				    (unsigned long long)e->warn_suppressed);
-		e->warn_window_start_ms = now;
+		e->warn_window_start_mono_ms = now;
 		e->warn_in_window = 0;
 		e->warn_suppressed = 0;
 	}
 	if (e->warn_in_window++ < WARN_PER_WINDOW)
-		log_warning("poll of %s failed: %s", arn, what);
+		log_full_errno(level, 0, "poll of %s failed: %s", arn, what);
 	else
 		e->warn_suppressed++;
 }
 
-static void reschedule(struct engine *e, struct tracked_job *j)
+/* soon: the poll failed for the service's reasons and saw nothing, so the
+ * job is already an interval behind; the next look comes after half an
+ * interval.  That costs little -- an isolated failure is rare (the client
+ * retried it), and a run of them opens the breaker, which sends only probes
+ * -- and it keeps a transition from waiting two full intervals plus the
+ * retries' backoff. */
+static void reschedule(struct engine *e, struct tracked_job *j, bool soon)
 {
-	int64_t due;
+	int64_t now = engine_now_mono_ms(e), due;
 
 	if (!j->watched || j->gone || e->stopping) {
 		sched_remove(e->sched, &j->sched);
 		return;
 	}
-	due = sched_next_poll_ms(now_ms(), job_status_class((enum job_status)j->status), &e->pollcfg,
-				 j->consecutive_failures, rnd());
+	due = sched_next_poll_ms(now, job_status_class((enum job_status)j->status), &e->pollcfg,
+				 j->job_failures, rnd());
+	if (soon && due > now)
+		due = now + (due - now) / 2;
 	if (due < 0)
 		sched_remove(e->sched, &j->sched);
 	else
@@ -76,7 +79,7 @@ static int64_t gone_confirm_ms(const struct engine *e)
 	return d < GONE_CONFIRM_MIN_MS ? GONE_CONFIRM_MIN_MS : d;
 }
 
-/* Returns true when j's ResourceNotFoundException at now makes it gone;
+/* Returns true when j's ResourceNotFoundException at now (monotonic) makes it gone;
  * false when it needs the confirming Get (the caller schedules it). */
 static bool gone_confirmed(struct engine *e, struct tracked_job *j, int64_t now)
 {
@@ -85,10 +88,10 @@ static bool gone_confirmed(struct engine *e, struct tracked_job *j, int64_t now)
 	if (j->gone || j->status == JOB_STATUS_INVALID || j->status == JOB_STATUS_DELETE_PENDING ||
 	    j->status == JOB_STATUS_DELETE_IN_PROGRESS || j->status == JOB_STATUS_DELETE_FAILED)
 		return true;
-	if (j->not_found_ms > 0 && now - j->not_found_ms >= delay / 2)
+	if (j->not_found_mono_ms > 0 && now - j->not_found_mono_ms >= delay / 2)
 		return true;
-	if (j->not_found_ms == 0) {
-		j->not_found_ms = now;
+	if (j->not_found_mono_ms == 0) {
+		j->not_found_mono_ms = now;
 		/* Debug: a fleet deleted at once would log one line per job. */
 		log_debug("%s answered ResourceNotFoundException in status %s; asking again in %" PRId64
 			  " ms before reporting it gone",
@@ -97,44 +100,112 @@ static bool gone_confirmed(struct engine *e, struct tracked_job *j, int64_t now)
 	return false;
 }
 
+static void answered(struct engine *e, int64_t now)
+{
+	e->polls_ok++;
+	e->last_success_wall_ms = engine_now_wall_ms(e);
+	e->last_success_mono_ms = now;
+}
+
+/* A never-seen job answered ResourceNotFoundException.  Reads are
+ * eventually consistent, so a job named right after it was created is
+ * polled at its interval for [poll] not_found_grace before it backs off
+ * (a per-job backoff, capped at a few intervals). */
+static void not_yet_visible(struct engine *e, struct tracked_job *j, const struct aws_result *res,
+			    int64_t now)
+{
+	int64_t grace = (int64_t)e->cfg->poll.not_found_grace_ms;
+	char what[240], g[32];
+
+	/* The service answered (jobwatchd_polls_total counts 404s); the job
+	 * keeps the answer as its last error. */
+	aws_result_format(res, what, sizeof(what));
+	tracker_poll_failed(e->tracker, j->arn, engine_now_wall_ms(e), what);
+	answered(e, now);
+	format_duration((uint64_t)grace, g, sizeof(g));
+	if (j->not_found_mono_ms == 0) {
+		j->not_found_mono_ms = now;
+		if (grace > 0)
+			log_notice(
+			    "%s is not visible to the service yet (ResourceNotFoundException); polling it "
+			    "every interval for up to %s",
+			    j->arn, g);
+	}
+	if (now - j->not_found_mono_ms < grace)
+		return;
+	if (j->job_failures == 0)
+		log_warning("%s still answers ResourceNotFoundException %s after it was first asked for; "
+			    "its polls back off",
+			    j->arn, g);
+	if (j->job_failures < UINT16_MAX)
+		j->job_failures++;
+}
+
+/* An answer (not a service failure) that is about this job but is not a
+ * state: a malformed body, a 4xx about the request, another job's ARN. */
+static void job_failure(struct engine *e, struct tracked_job *j, const char *what)
+{
+	tracker_poll_failed(e->tracker, j->arn, engine_now_wall_ms(e), what);
+	engine_warn_poll_failure(e, j->arn, what, LOG_WARNING);
+	e->polls_failed++;
+	if (j->job_failures < UINT16_MAX)
+		j->job_failures++;
+}
+
 static void on_get(void *userdata, const struct aws_result *res, struct job_observation *obs)
 {
 	struct tracked_job *j = userdata;
 	struct engine *e = j->userdata;
-	int64_t now = now_ms();
+	int64_t now = engine_now_mono_ms(e), wall = engine_now_wall_ms(e);
+	bool probe = j->probe;
 	char what[240];
 	int r;
 
 	e->inflight--;
 	j->polling = false;
+	j->probe = false;
 	if (res->outcome == AWS_CANCELLED) {
+		if (probe)
+			breaker_probe_abandoned(&e->breaker);
 		job_observation_free(obs);
 		engine_maybe_finish(e);
 		return;
 	}
 
-	if (res->outcome == AWS_OK && obs && strcmp(obs->arn, j->arn) != 0) {
-		/* An answer about another job is a protocol error, not a state. */
-		snprintf(what, sizeof(what), "the answer names another job");
-		tracker_poll_failed(e->tracker, j->arn, now, what);
-		warn_poll_failure(e, j->arn, what);
+	/* Whatever it says about the job, the service answered. */
+	if (!breaker_outcome_is_service_wide(res->outcome))
+		engine_outage_answer(e);
+
+	if (breaker_outcome_is_service_wide(res->outcome)) {
+		/* The service's failure, not the job's: its schedule stays. */
+		aws_result_format(res, what, sizeof(what));
+		snprintf(e->last_api_error, sizeof(e->last_api_error), "%s", what);
+		tracker_poll_failed(e->tracker, j->arn, wall, what);
 		e->polls_failed++;
+		engine_outage_failure(e, j, what, probe);
+	} else if (res->outcome == AWS_OK && obs && strcmp(obs->arn, j->arn) != 0) {
+		/* An answer about another job is a protocol error, not a state. */
+		job_failure(e, j, "the answer names another job");
 	} else if (res->outcome == AWS_OK && obs) {
-		if (j->not_found_ms > 0) {
+		if (j->not_found_mono_ms > 0 && j->status == JOB_STATUS_INVALID)
+			log_info("%s is visible now, %" PRId64
+				 " ms after its first ResourceNotFoundException",
+				 j->arn, now - j->not_found_mono_ms);
+		else if (j->not_found_mono_ms > 0)
 			log_notice("%s answered again after a ResourceNotFoundException %" PRId64
 				   " ms earlier: not gone",
-				   j->arn, now - j->not_found_ms);
-			j->not_found_ms = 0;
-		}
-		r = tracker_observe(e->tracker, obs, now);
+				   j->arn, now - j->not_found_mono_ms);
+		j->not_found_mono_ms = 0;
+		j->job_failures = 0;
+		r = tracker_observe(e->tracker, obs, wall);
 		if (r < 0)
 			log_warning_errno(r, "recording the state of %s failed: %m", j->arn);
-		e->polls_ok++;
-		e->last_success_ms = now;
+		answered(e, now);
+	} else if (res->outcome == AWS_NOT_FOUND && j->status == JOB_STATUS_INVALID) {
+		not_yet_visible(e, j, res, now);
 	} else if (res->outcome == AWS_NOT_FOUND && !gone_confirmed(e, j, now)) {
 		/* An answer, not a failure; the confirming Get decides. */
-		e->polls_ok++;
-		e->last_success_ms = now;
+		answered(e, now);
 		job_observation_free(obs);
 		j->repoll = false; /* the confirming Get is the fresh look */
 		if (j->watched && !e->stopping)
@@ -145,26 +216,22 @@ static void on_get(void *userdata, const struct aws_result *res, struct job_obse
 			engine_poll_arm(e);
 		return;
 	} else if (res->outcome == AWS_NOT_FOUND) {
-		j->not_found_ms = 0;
-		r = tracker_gone(e->tracker, j->arn, now);
+		j->not_found_mono_ms = 0;
+		j->job_failures = 0;
+		r = tracker_gone(e->tracker, j->arn, wall);
 		if (r == -ENOENT) {
 			aws_result_format(res, what, sizeof(what));
-			tracker_poll_failed(e->tracker, j->arn, now, what);
-			warn_poll_failure(e, j->arn, what);
-			e->polls_failed++;
+			job_failure(e, j, what);
 		} else {
-			e->polls_ok++;
-			e->last_success_ms = now;
+			answered(e, now);
 		}
 	} else {
 		aws_result_format(res, what, sizeof(what));
 		snprintf(e->last_api_error, sizeof(e->last_api_error), "%s", what);
-		tracker_poll_failed(e->tracker, j->arn, now, what);
-		warn_poll_failure(e, j->arn, what);
-		e->polls_failed++;
+		job_failure(e, j, what);
 	}
 	job_observation_free(obs);
-	reschedule(e, j);
+	reschedule(e, j, breaker_outcome_is_service_wide(res->outcome));
 	if (j->repoll) {
 		/* Something (a List summary, an operator) asked for a fresh
 		 * look while this Get was out; its answer may predate that. */
@@ -178,19 +245,29 @@ static void on_get(void *userdata, const struct aws_result *res, struct job_obse
 		engine_poll_arm(e);
 }
 
+/* While the breaker is open, the only Get that goes is its probe: the
+ * job that has waited longest, with one attempt (the probe is the retry). */
 static void poll_dispatch(struct engine *e)
 {
-	int64_t now = now_ms();
+	int64_t now = engine_now_mono_ms(e);
 	struct sched_node *n;
 
-	while (!e->stopping && e->inflight < e->max_inflight && (n = sched_pop_due(e->sched, now))) {
-		struct tracked_job *j = tracker_job_from_sched(n);
+	while (!e->stopping && e->inflight < e->max_inflight) {
+		bool probe = !breaker_allows_polls(&e->breaker);
+		struct aws_call *call = NULL;
+		struct tracked_job *j;
 		int r;
 
+		if (probe && breaker_probe_wait_ms(&e->breaker, now) != 0)
+			break;
+		n = sched_pop_due(e->sched, now);
+		if (!n)
+			break;
+		j = tracker_job_from_sched(n);
 		if (!j->watched || j->gone || j->polling)
 			continue;
 		j->userdata = e;
-		r = aws_get_job(e->aws, j->arn, on_get, j, NULL);
+		r = aws_get_job(e->aws, j->arn, on_get, j, &call);
 		if (r < 0) {
 			log_warning_errno(r, "cannot poll %s: %m", j->arn);
 			/* Try again later rather than spinning on it. */
@@ -199,6 +276,12 @@ static void poll_dispatch(struct engine *e)
 		}
 		e->inflight++;
 		j->polling = true;
+		if (probe) {
+			aws_call_set_max_attempts(call, 1);
+			j->probe = true;
+			breaker_probe_sent(&e->breaker, now);
+			log_debug("probing the AWS API with a Get of %s", j->arn);
+		}
 	}
 }
 
@@ -219,7 +302,18 @@ void engine_poll_arm(struct engine *e)
 		uv_timer_stop(&e->poll_timer);
 		return;
 	}
-	now = now_ms();
+	now = engine_now_mono_ms(e);
+	if (!breaker_allows_polls(&e->breaker)) {
+		int64_t wait = breaker_probe_wait_ms(&e->breaker, now);
+
+		if (wait < 0) {
+			/* The probe is out; its completion re-arms us. */
+			uv_timer_stop(&e->poll_timer);
+			return;
+		}
+		if (now + wait > due)
+			due = now + wait;
+	}
 	uv_timer_start(&e->poll_timer, engine_poll_timer_cb, due > now ? (uint64_t)(due - now) : 0, 0);
 }
 
@@ -231,7 +325,7 @@ void engine_poll_timer_cb(uv_timer_t *t)
 void engine_schedule_initial(struct engine *e)
 {
 	size_t n = tracker_size(e->tracker), k = 0, total = 0;
-	int64_t now = now_ms();
+	int64_t now = engine_now_mono_ms(e);
 
 	for (size_t i = 0; i < n; i++) {
 		struct tracked_job *j = tracker_job_at(e->tracker, i);
@@ -256,13 +350,13 @@ void engine_schedule_soon(struct engine *e, struct tracked_job *j)
 {
 	j->userdata = e;
 	if (!sched_node_is_scheduled(&j->sched))
-		sched_set(e->sched, &j->sched, now_ms());
+		sched_set(e->sched, &j->sched, engine_now_mono_ms(e));
 }
 
 void engine_stuck_timer_cb(uv_timer_t *t)
 {
 	struct engine *e = t->data;
-	int r = tracker_check_stuck(e->tracker, now_ms());
+	int r = tracker_check_stuck(e->tracker, engine_now_wall_ms(e));
 	if (r < 0)
 		log_warning_errno(r, "checking for stuck jobs failed: %m");
 }
@@ -280,7 +374,7 @@ void engine_poll_soon_cb(void *userdata, struct tracked_job *j)
 		j->repoll = true;
 		return;
 	}
-	sched_set(e->sched, &j->sched, now_ms());
+	sched_set(e->sched, &j->sched, engine_now_mono_ms(e));
 	engine_poll_arm(e);
 }
 
@@ -289,14 +383,17 @@ void engine_poll_soon_cb(void *userdata, struct tracked_job *j)
 void engine_refreshed_cb(void *userdata, struct tracked_job *j, const struct job_observation *summary)
 {
 	struct engine *e = userdata;
-	int64_t now = now_ms();
+	int64_t wall = engine_now_wall_ms(e);
 
 	(void)summary;
-	j->last_poll_ms = now;
-	j->last_success_ms = now;
+	j->last_poll_ms = wall;
+	j->last_success_ms = wall;
 	j->dirty = true;
-	e->last_success_ms = now;
-	reschedule(e, j);
+	/* A List page is an answer of the service too. */
+	engine_outage_answer(e);
+	e->last_success_wall_ms = wall;
+	e->last_success_mono_ms = engine_now_mono_ms(e);
+	reschedule(e, j, false);
 }
 
 void engine_unwatched_cb(void *userdata, struct tracked_job *j)

@@ -163,13 +163,16 @@ size_t sched_size(const struct sched *s)
 	return s ? s->n : 0;
 }
 
-/* Backoff after failed polls: delay = base * 2^failures, capped at
- * backoff_max, but never below base -- a settled job polled hourly keeps its
- * hour, it is not polled *more* often because it failed.  The first failure
- * already doubles: the AWS client has retried inside the poll, so a failure
- * here means the service (or network) is unwell for longer than a retry. */
-int64_t sched_next_poll_ms(int64_t now_ms, enum status_class cls, const struct sched_poll_config *cfg,
-			   unsigned consecutive_failures, double rnd)
+/* Backoff after failed polls about this job: delay = base * 2^failures,
+ * capped at SCHED_JOB_BACKOFF_FACTOR * base (and backoff_max), but never
+ * below base -- a settled job polled hourly keeps its hour, it is not polled
+ * *more* often because it failed.  The cap is small on purpose: an answer
+ * about one job (a malformed body, a job the service does not know yet) says
+ * little about when it will be right, and a job backed off for 15 minutes
+ * misses every transition meanwhile.  A failing service is the engine's
+ * breaker's business, never a reason to push one job out. */
+int64_t sched_next_poll_ms(int64_t now_mono_ms, enum status_class cls, const struct sched_poll_config *cfg,
+			   unsigned job_failures, double rnd)
 {
 	int64_t base, delay, cap;
 	double jitter, d;
@@ -193,9 +196,11 @@ int64_t sched_next_poll_ms(int64_t now_ms, enum status_class cls, const struct s
 	if (base <= 0)
 		return -1;
 	delay = base;
-	if (consecutive_failures > 0) {
+	if (job_failures > 0) {
 		cap = cfg->backoff_max_ms > 0 ? cfg->backoff_max_ms : SCHED_BACKOFF_MAX_MS;
-		for (unsigned i = 0; i < consecutive_failures && delay < cap; i++)
+		if (base <= INT64_MAX / SCHED_JOB_BACKOFF_FACTOR && base * SCHED_JOB_BACKOFF_FACTOR < cap)
+			cap = base * SCHED_JOB_BACKOFF_FACTOR;
+		for (unsigned i = 0; i < job_failures && delay < cap; i++)
 			delay = delay > INT64_MAX / 2 ? INT64_MAX : delay * 2;
 		if (delay > cap)
 			delay = cap;
@@ -213,7 +218,7 @@ int64_t sched_next_poll_ms(int64_t now_ms, enum status_class cls, const struct s
 	delay = (int64_t)llround(d);
 	if (delay < 1)
 		delay = 1;
-	return now_ms + delay;
+	return now_mono_ms + delay;
 }
 
 /* The spread window is min(interval, n / max_rps).  When the fleet fits in

@@ -54,15 +54,21 @@ struct sched_poll_config {
 };
 
 #define SCHED_BACKOFF_MAX_MS (15 * 60 * 1000)
+/* A job's own backoff never goes past this multiple of its interval. */
+#define SCHED_JOB_BACKOFF_FACTOR 4
 
-/* When to poll a job next: ms since the epoch (or whatever clock now_ms is
- * in), or -1 for never (GONE, or a class whose interval is 0).
- * STATUS_CLASS_INVALID (never seen) uses interval.  rnd is uniform in
- * [0, 1) and drives the jitter.  See sched.c for the backoff rule. */
-int64_t sched_next_poll_ms(int64_t now_ms, enum status_class cls, const struct sched_poll_config *cfg,
-			   unsigned consecutive_failures, double rnd);
+/* When to poll a job next, on the monotonic clock now_mono_ms is in, or -1
+ * for never (GONE, or a class whose interval is 0).  STATUS_CLASS_INVALID
+ * (never seen) uses interval.  job_failures counts the failed polls in a row
+ * whose answer was about this job (a malformed body for it, a
+ * ResourceNotFoundException past its grace): failures of the service or of
+ * the path to it are not the job's and must not be counted here.  rnd is
+ * uniform in [0, 1) and drives the jitter.  See scheduler.c for the rule. */
+int64_t sched_next_poll_ms(int64_t now_mono_ms, enum status_class cls, const struct sched_poll_config *cfg,
+			   unsigned job_failures, double rnd);
 
-/* The first poll of job i of n at start-up, spread over
+/* The first poll of job i of n at start-up -- and after a service-wide
+ * outage, of the n jobs that came due meanwhile -- spread over
  * min(interval, n / max_rps) so a large fleet does not burst; rnd in [0, 1)
  * places the job inside its slot.  max_rps <= 0 spreads over interval. */
 int64_t sched_initial_poll_ms(int64_t now_ms, size_t i, size_t n, int64_t interval_ms, double max_rps,

@@ -27,6 +27,8 @@ struct tracker {
 	struct store *store;
 	char *region;
 	int64_t stuck_after_ms;
+	int64_t (*now_mono)(void *userdata); /* NULL: stays measured on the wall clock */
+	void *mono_userdata;
 	tracker_sinks_fn sinks;
 	void *sinks_userdata;
 	tracker_event_fn on_event;
@@ -244,6 +246,12 @@ void tracker_set_event_callback(struct tracker *t, tracker_event_fn cb, void *us
 void tracker_set_stuck_after(struct tracker *t, int64_t stuck_after_ms)
 {
 	t->stuck_after_ms = stuck_after_ms > 0 ? stuck_after_ms : 0;
+}
+
+void tracker_set_mono_clock(struct tracker *t, int64_t (*now_mono_ms)(void *userdata), void *userdata)
+{
+	t->now_mono = now_mono_ms;
+	t->mono_userdata = userdata;
 }
 
 static void job_to_row(const struct tracked_job *j, struct store_job *row)
@@ -480,6 +488,8 @@ static int tracker_apply(struct tracked_job *j, const struct tracked_job *next)
 	j->status = next->status;
 	j->stuck_emitted = next->stuck_emitted;
 	j->gone = next->gone;
+	j->status_since_mono_ms = next->status_since_mono_ms;
+	j->stay_anchored = next->stay_anchored;
 	return 0;
 }
 
@@ -537,11 +547,30 @@ static void observation_from_job(const struct tracked_job *j, enum job_status st
 	};
 }
 
-static bool tracker_is_stuck(const struct tracker *t, const struct tracked_job *j, int64_t now_ms)
+/* How long j has been in its status.  With a monotonic clock, the wall
+ * clock gives the age once -- when the status was entered, or at the first
+ * check after a load -- and from then on the monotonic clock counts, so a
+ * step of the wall clock neither fires job.stuck early nor holds it back. */
+static int64_t stay_ms(const struct tracker *t, struct tracked_job *j, int64_t now_ms)
+{
+	int64_t mono, age;
+
+	if (!t->now_mono)
+		return now_ms - j->status_since_ms;
+	mono = t->now_mono(t->mono_userdata);
+	if (!j->stay_anchored) {
+		age = now_ms - j->status_since_ms;
+		j->status_since_mono_ms = mono - (age > 0 ? age : 0);
+		j->stay_anchored = true;
+	}
+	return mono - j->status_since_mono_ms;
+}
+
+static bool tracker_is_stuck(const struct tracker *t, struct tracked_job *j, int64_t now_ms)
 {
 	return t->stuck_after_ms > 0 && !j->stuck_emitted && j->status >= 0 &&
 	       job_status_class((enum job_status)j->status) == STATUS_CLASS_WORKING &&
-	       now_ms - j->status_since_ms >= t->stuck_after_ms;
+	       stay_ms(t, j, now_ms) >= t->stuck_after_ms;
 }
 
 static void stuck_event(struct tracker *t, const struct tracked_job *j, const struct job_observation *o,
@@ -620,6 +649,7 @@ int tracker_observe(struct tracker *t, const struct job_observation *obs, int64_
 		next.gone = false;
 		if (entered) {
 			next.status_since_ms = obs->update_time_ms > 0 ? obs->update_time_ms : now_ms;
+			next.stay_anchored = false;
 			next.stuck_emitted = false;
 			if (j->status == JOB_STATUS_INVALID)
 				event_init(t, &events[n++], EVENT_JOB_DISCOVERED, JOB_STATUS_INVALID,
@@ -730,6 +760,7 @@ int tracker_gone(struct tracker *t, const char *arn, int64_t now_ms)
 	next.gone = true;
 	next.stuck_emitted = false;
 	next.status_since_ms = now_ms;
+	next.stay_anchored = false;
 	r = tracker_commit(t, &next, &e, 1, &added);
 	if (r < 0)
 		return r;

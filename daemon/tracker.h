@@ -41,18 +41,25 @@ struct tracked_job {
 	int64_t last_seen_ms;
 	int64_t last_poll_ms;
 	int64_t last_success_ms;
-	int64_t not_found_ms; /* engine: an unconfirmed ResourceNotFoundException (0 = none); not stored */
+	/* Engine, monotonic, not stored: the first ResourceNotFoundException of a
+	 * run of them (0 = none): for a job seen before, the one awaiting its
+	 * confirmation; for a job never seen, the start of its grace period. */
+	int64_t not_found_mono_ms;
 	uint32_t polls;
 	uint32_t poll_failures;
-	uint32_t consecutive_failures;
+	uint32_t consecutive_failures; /* failed polls in a row, any cause (shown) */
+	uint16_t job_failures;	       /* engine, not stored: failed polls in a row about this job */
 	struct sched_node sched;
-	int8_t status; /* enum job_status; JOB_STATUS_INVALID when never seen */
+	int8_t status;		      /* enum job_status; JOB_STATUS_INVALID when never seen */
+	int64_t status_since_mono_ms; /* status_since on the tracker's monotonic clock; not stored */
+	bool stay_anchored;	      /* status_since_mono_ms is set */
 	bool stuck_emitted;
 	bool watched;
 	bool gone;
 	/* Engine-owned: a Get is in flight, and another was asked for meanwhile. */
 	bool polling;
 	bool repoll;
+	bool probe; /* the Get in flight is the breaker's probe */
 	bool mark;  /* engine scratch (reload: listed in the new config) */
 	bool dirty; /* counters changed since the row was last written */
 };
@@ -84,6 +91,11 @@ int tracker_new(struct store *store, const char *region, int64_t stuck_after_ms,
 struct tracker *tracker_free(struct tracker *t);
 void tracker_set_event_callback(struct tracker *t, tracker_event_fn cb, void *userdata);
 void tracker_set_stuck_after(struct tracker *t, int64_t stuck_after_ms);
+/* Measures stuck_after on now_mono_ms (monotonic ms) while running: the
+ * wall-clock times passed to tracker_observe() and tracker_check_stuck()
+ * only give a status's age once, when it is entered or first checked.
+ * Without it (NULL, the default) stays are measured on those wall times. */
+void tracker_set_mono_clock(struct tracker *t, int64_t (*now_mono_ms)(void *userdata), void *userdata);
 
 /* Restores every job row from the store (call once, before polling). */
 int tracker_load(struct tracker *t);

@@ -7,7 +7,7 @@ set -eu
 
 build_pkgs="cmake make gcc pkg-config libuv1-dev libcurl4-openssl-dev libcjson-dev libssl-dev
 libsystemd-dev libsqlite3-dev libxml2-dev libcmocka-dev libmicrohttpd-dev scdoc"
-test_pkgs="python3 openssl systemd jq util-linux nodejs npm sqlite3 man-db groff-base scdoc valgrind curl
+test_pkgs="python3 openssl systemd jq util-linux nodejs npm sqlite3 man-db groff-base scdoc valgrind curl faketime
 systemd-container debootstrap prometheus-alertmanager prometheus"
 bench_pkgs="nginx-light wrk gnuplot-nox linux-perf valgrind"
 fuzz_pkgs="clang libclang-rt-14-dev"

@@ -37,6 +37,18 @@ struct api_engine_stats {
 	uint64_t polls_ok;
 	uint64_t polls_failed;
 	uint64_t poll_interval_ms; /* [poll] interval: sizes the health window */
+	/* Monotonic ms since the last successful call (or the start): judges
+	 * health where a wall-clock step could fake or hide an outage.  Used
+	 * when has_quiet; else now - last_success_ms on the wall clock. */
+	bool has_quiet;
+	int64_t quiet_ms;
+	/* The service breaker (the engine's breaker.h): "closed", "open" or
+	 * "half_open"; NULL leaves it out. */
+	const char *breaker_state;
+	int64_t unavailable_since_ms;	 /* wall clock; 0 while the service answers */
+	int64_t last_service_failure_ms; /* wall clock; 0 = none */
+	uint64_t outages;
+	const char *outage_error; /* the last service-wide failure; borrowed, may be NULL */
 };
 
 /* Everything is borrowed; any pointer may be NULL (that part is then left

@@ -270,6 +270,43 @@ static int render_hooks(const struct api_metrics_input *in, struct dynbuf *b)
 	return r;
 }
 
+/* The service breaker: one sample per state, 1 for the current one, so an
+ * alert reads jobwatchd_aws_breaker_state{state="closed"} == 0. */
+static int render_breaker(const struct api_metrics_input *in, struct dynbuf *b)
+{
+	static const char *const states[] = {"closed", "open", "half_open"};
+	const struct api_engine_stats *e = &in->engine;
+	bool have = in->has_engine && e->breaker_state;
+	int r = family(b, "jobwatchd_aws_breaker_state", "gauge",
+		       "The AWS API breaker: 1 for its current state (open: the service fails as a whole, "
+		       "only probes are sent; half_open: a probe is out).");
+
+	for (size_t i = 0; r >= 0 && have && i < ELEMENTSOF(states); i++) {
+		const char *l[] = {"state", states[i], NULL};
+		r = sample_u64(b, "jobwatchd_aws_breaker_state", l,
+			       strcmp(e->breaker_state, states[i]) == 0);
+	}
+	if (r >= 0)
+		r = family(b, "jobwatchd_aws_last_service_failure_timestamp_seconds", "gauge",
+			   "When a call last failed for the service's reasons (throttling, 5xx, network, "
+			   "credentials; absent: never).");
+	if (r >= 0 && have && e->last_service_failure_ms > 0)
+		r = sample_seconds(b, "jobwatchd_aws_last_service_failure_timestamp_seconds", NULL,
+				   e->last_service_failure_ms);
+	if (r >= 0)
+		r = family(b, "jobwatchd_aws_unavailable_since_timestamp_seconds", "gauge",
+			   "When the current AWS API outage started (absent: the service answers).");
+	if (r >= 0 && have && e->unavailable_since_ms > 0)
+		r = sample_seconds(b, "jobwatchd_aws_unavailable_since_timestamp_seconds", NULL,
+				   e->unavailable_since_ms);
+	if (r >= 0)
+		r = family(b, "jobwatchd_aws_outages_total", "counter",
+			   "Times the breaker opened: the AWS API failed as a whole.");
+	if (r >= 0 && have)
+		r = sample_u64(b, "jobwatchd_aws_outages_total", NULL, e->outages);
+	return r;
+}
+
 static int render_engine(const struct api_metrics_input *in, struct dynbuf *b)
 {
 	const struct api_engine_stats *e = &in->engine;
@@ -288,6 +325,8 @@ static int render_engine(const struct api_metrics_input *in, struct dynbuf *b)
 		r = family(b, "jobwatchd_poll_failures_total", "counter", "Job polls that failed.");
 	if (r >= 0 && in->has_engine)
 		r = sample_u64(b, "jobwatchd_poll_failures_total", NULL, e->polls_failed);
+	if (r >= 0)
+		r = render_breaker(in, b);
 	if (r >= 0)
 		r = family(b, "jobwatchd_start_time_seconds", "gauge", "When the daemon started.");
 	if (r >= 0 && in->has_engine && e->started_ms > 0)
@@ -403,16 +442,28 @@ bool api_health_eval(const struct api_health_input *in, struct api_health_state 
 			 "AWS rejects the credentials (no request succeeded since the last check)");
 		return false;
 	}
+	if (in->has_engine && in->engine.unavailable_since_ms > 0) {
+		char since[40];
+
+		format_iso8601_ms(in->engine.unavailable_since_ms, since, sizeof(since));
+		snprintf(reason, size, "AWS API unavailable since %s: %s", since,
+			 in->engine.outage_error && in->engine.outage_error[0] ? in->engine.outage_error
+									       : "no answer");
+		return false;
+	}
 	if (in->has_engine && (in->pollable_jobs > 0 || in->discover_sections > 0)) {
 		int64_t since = in->engine.last_success_ms > in->engine.started_ms
 				    ? in->engine.last_success_ms
 				    : in->engine.started_ms;
 		int64_t window = api_health_window_ms(in->engine.poll_interval_ms);
+		int64_t quiet = in->engine.has_quiet ? in->engine.quiet_ms
+				: since > 0	     ? in->now_ms - since
+						     : 0;
 
-		if (since > 0 && in->now_ms - since > window) {
+		if (quiet > window) {
 			snprintf(reason, size,
 				 "no successful AWS API call for %" PRId64 " s (window %" PRId64 " s)",
-				 (in->now_ms - since) / 1000, window / 1000);
+				 quiet / 1000, window / 1000);
 			return false;
 		}
 	}

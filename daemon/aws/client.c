@@ -53,6 +53,7 @@ struct aws_call {
 	void *userdata;
 
 	unsigned attempts;
+	unsigned max_attempts; /* 0 = the client's */
 	unsigned last_retry_cost;
 	bool auth_retried;
 	bool skew_retried;
@@ -683,7 +684,8 @@ static void on_http_done(void *userdata, const struct http_response *resp)
 		schedule_kick(c);
 		return;
 	}
-	if (aws_outcome_is_retryable(outcome) && call->attempts < c->max_attempts) {
+	if (aws_outcome_is_retryable(outcome) &&
+	    call->attempts < (call->max_attempts ? call->max_attempts : c->max_attempts)) {
 		unsigned cost = aws_retry_quota_acquire(&c->quota, resp->error == HTTP_ERR_TIMEOUT);
 		if (cost > 0) {
 			uint64_t delay = aws_retry_backoff_ms(call->attempts, client_random(c));
@@ -773,6 +775,12 @@ int aws_list_jobs(struct aws_client *c, const char *collaboration_id,
 	if (ret)
 		*ret = call;
 	return 0;
+}
+
+void aws_call_set_max_attempts(struct aws_call *call, unsigned max_attempts)
+{
+	if (call)
+		call->max_attempts = max_attempts;
 }
 
 static void cancel_call(struct aws_client *c, struct aws_call *call)

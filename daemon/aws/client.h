@@ -80,6 +80,11 @@ int aws_get_job(struct aws_client *c, const char *arn, aws_get_fn cb, void *user
 int aws_list_jobs(struct aws_client *c, const char *collaboration_id,
 		  const char *configured_audience_model_arn, aws_list_page_fn cb, void *userdata,
 		  struct aws_call **ret);
+/* Limits one call to max_attempts HTTP attempts (0: the client's setting),
+ * e.g. a breaker probe, which is itself the retry.  Call it right after
+ * starting the call: the first attempt goes out from the loop, later.  The
+ * one-shot credential refresh and clock-skew retries still apply. */
+void aws_call_set_max_attempts(struct aws_call *call, unsigned max_attempts);
 /* Cancels one call: its callback runs with AWS_CANCELLED before this returns. */
 void aws_call_cancel(struct aws_call *call);
 

@@ -260,7 +260,13 @@ static void test_metrics_strict(void **state)
 	    .n_hooks = 1,
 	    .journal_backlog = 0,
 	    .has_engine = true,
-	    .engine = {.started_ms = 1700000000000, .last_success_ms = 1700000001500, .polls_failed = 4},
+	    .engine = {.started_ms = 1700000000000,
+		       .last_success_ms = 1700000001500,
+		       .polls_failed = 4,
+		       .breaker_state = "open",
+		       .unavailable_since_ms = 1700000002000,
+		       .last_service_failure_ms = 1700000003250,
+		       .outages = 2},
 	    .sections = secs,
 	    .n_sections = 1,
 	};
@@ -293,6 +299,12 @@ static void test_metrics_strict(void **state)
 	    "jobwatchd_api_requests_total{operation=\"GetAudienceGenerationJob\",outcome=\"throttled\"} 2\n",
 	    "jobwatchd_api_requests_total{operation=\"ListAudienceGenerationJobs\",outcome=\"ok\"} 3\n",
 	    "jobwatchd_api_retries_total 2\n",
+	    "jobwatchd_aws_breaker_state{state=\"closed\"} 0\n",
+	    "jobwatchd_aws_breaker_state{state=\"open\"} 1\n",
+	    "jobwatchd_aws_breaker_state{state=\"half_open\"} 0\n",
+	    "jobwatchd_aws_last_service_failure_timestamp_seconds 1700000003.250\n",
+	    "jobwatchd_aws_unavailable_since_timestamp_seconds 1700000002.000\n",
+	    "jobwatchd_aws_outages_total 2\n",
 	    "jobwatchd_api_request_duration_seconds_bucket{le=\"0.005\"} 5\n",
 	    "jobwatchd_api_request_duration_seconds_bucket{le=\"0.05\"} 9\n",
 	    "jobwatchd_api_request_duration_seconds_bucket{le=\"10\"} 9\n",
@@ -410,6 +422,25 @@ static void test_health(void **state)
 	assert_true(api_health_eval(&in, &st, reason, sizeof(reason)));
 	in.discover_sections = 1;
 	assert_false(api_health_eval(&in, &st, reason, sizeof(reason)));
+
+	/* The monotonic quiet time wins over the wall clock: a clock stepped
+	 * an hour ahead fakes no outage, one stepped back hides none. */
+	in.engine.has_quiet = true;
+	in.engine.quiet_ms = 1000;
+	in.now_ms = 990000 + 3600000;
+	assert_true(api_health_eval(&in, &st, reason, sizeof(reason)));
+	in.now_ms = 990000 - 3600000;
+	in.engine.quiet_ms = 180001;
+	assert_false(api_health_eval(&in, &st, reason, sizeof(reason)));
+	assert_non_null(strstr(reason, "no successful AWS API call for 180 s"));
+
+	/* An open breaker gives its own reason at once. */
+	in.engine.quiet_ms = 0;
+	in.engine.unavailable_since_ms = 1705320000000;
+	in.engine.outage_error = "503 Service Unavailable";
+	assert_false(api_health_eval(&in, &st, reason, sizeof(reason)));
+	assert_string_equal(reason,
+			    "AWS API unavailable since 2024-01-15T12:00:00Z: 503 Service Unavailable");
 }
 
 /* ---- JSON ---- */

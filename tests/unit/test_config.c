@@ -108,6 +108,7 @@ static void test_defaults(void **state)
 	assert_int_equal(c->poll.failed_interval_ms, 0);
 	assert_true(c->poll.jitter > 0.0999 && c->poll.jitter < 0.1001);
 	assert_int_equal(c->poll.stuck_after_ms, 12 * 3600000ull);
+	assert_int_equal(c->poll.not_found_grace_ms, 600000);
 	assert_int_equal(c->n_arns, 0);
 	assert_int_equal(c->n_discover, 0);
 	assert_int_equal(c->n_webhooks, 0);
@@ -136,7 +137,7 @@ static void test_every_key(void **state)
 	    "ca_file = ca.pem\ndualstack = yes\nfips = no\nmax_rps = 0.5\nmax_connections = 1024\n"
 	    "timeout = 500ms\n"
 	    "[poll]\ninterval = 1m\nsettled_interval = 0\nfailed_interval = 6h\njitter = 25%%\n"
-	    "stuck_after = 0\n"
+	    "stuck_after = 0\nnot_found_grace = 30s\n"
 	    "[jobs]\narn = " JOB "a\narn_file = jobs.txt\n"
 	    "[discover \"d1\"]\ncollaboration_id = " UUID1 "\ninterval = 10m\n"
 	    "[discover \"d2\"]\nconfigured_audience_model_arn = "
@@ -172,6 +173,7 @@ static void test_every_key(void **state)
 	assert_int_equal(c->poll.failed_interval_ms, 6 * 3600000ull);
 	assert_true(c->poll.jitter > 0.2499 && c->poll.jitter < 0.2501);
 	assert_int_equal(c->poll.stuck_after_ms, 0);
+	assert_int_equal(c->poll.not_found_grace_ms, 30000);
 	assert_int_equal(c->n_arns, 2);
 	assert_string_equal(c->arns[0], JOB "a");
 	assert_string_equal(c->arns[1], JOB "from-file");
@@ -589,6 +591,7 @@ static void test_known_keys(void **state)
 	    {"poll.failed_interval", "[poll]\nfailed_interval = 3s\n"},
 	    {"poll.jitter", "[poll]\njitter = 3%\n"},
 	    {"poll.stuck_after", "[poll]\nstuck_after = 3h\n"},
+	    {"poll.not_found_grace", "[poll]\nnot_found_grace = 1h\n"},
 	    {"jobs.arn", "[jobs]\narn = " JOB "k\n"},
 	    {"jobs.arn_file", "[jobs]\narn_file = k/ok.conf\n"},
 	    {"discover.collaboration_id", "[discover \"k\"]\ncollaboration_id = " UUID1 "\n"},

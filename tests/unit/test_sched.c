@@ -160,13 +160,13 @@ static void test_policy_intervals(void **state)
 	    {STATUS_CLASS_FAILED, 0, -1}, /* failed_interval 0: stop polling */
 	    {STATUS_CLASS_GONE, 0, -1},
 	    {STATUS_CLASS_GONE, 3, -1},
-	    /* Backoff doubles per consecutive failure up to 15 min ... */
+	    /* A job's own backoff doubles per failure about it, up to 4
+	     * intervals (it used to reach 15 min: #12) ... */
 	    {STATUS_CLASS_WORKING, 1, 60000},
 	    {STATUS_CLASS_WORKING, 2, 120000},
-	    {STATUS_CLASS_WORKING, 4, 480000},
-	    {STATUS_CLASS_WORKING, 5, 900000},
-	    {STATUS_CLASS_WORKING, 60, 900000},
-	    {STATUS_CLASS_WORKING, 4000000000u, 900000},
+	    {STATUS_CLASS_WORKING, 3, 120000},
+	    {STATUS_CLASS_WORKING, 60, 120000},
+	    {STATUS_CLASS_WORKING, 4000000000u, 120000},
 	    /* ... and never below the class interval. */
 	    {STATUS_CLASS_SETTLED, 1, 3600000},
 	    {STATUS_CLASS_SETTLED, 30, 3600000},
@@ -186,6 +186,10 @@ static void test_policy_intervals(void **state)
 		c.backoff_max_ms = 120000;
 		assert_int_equal(sched_next_poll_ms(now, STATUS_CLASS_SETTLED, &c, 0, 0.5), -1);
 		assert_int_equal(sched_next_poll_ms(now, STATUS_CLASS_FAILED, &c, 0, 0.5), now + 600000);
+		/* ... and of backoff_max when that is lower ... */
+		c.backoff_max_ms = 90000;
+		assert_int_equal(sched_next_poll_ms(now, STATUS_CLASS_WORKING, &c, 3, 0.5), now + 90000);
+		c.backoff_max_ms = 120000;
 		assert_int_equal(sched_next_poll_ms(now, STATUS_CLASS_WORKING, &c, 3, 0.5), now + 120000);
 		assert_int_equal(sched_next_poll_ms(now, STATUS_CLASS_WORKING, &c, 2, 0.5), now + 120000);
 		assert_int_equal(sched_next_poll_ms(now, STATUS_CLASS_WORKING, &c, 1, 0.5), now + 60000);
@@ -212,7 +216,7 @@ static void test_policy_jitter_bounds(void **state)
 	assert_int_equal(sched_next_poll_ms(0, STATUS_CLASS_WORKING, &c, 0, 0.0), 27000);
 	assert_int_equal(sched_next_poll_ms(0, STATUS_CLASS_WORKING, &c, 0, 0.5), 30000);
 	/* Jitter applies to the backed-off delay too, within the same fraction. */
-	assert_int_equal(sched_next_poll_ms(0, STATUS_CLASS_WORKING, &c, 10, 0.0), 810000);
+	assert_int_equal(sched_next_poll_ms(0, STATUS_CLASS_WORKING, &c, 10, 0.0), 108000);
 	/* Nonsense jitter is clamped: never a negative or zero delay. */
 	c.jitter = 5;
 	assert_true(sched_next_poll_ms(0, STATUS_CLASS_WORKING, &c, 0, 0.0) >= 1);

@@ -420,6 +420,48 @@ static void test_first_sight_already_stuck(void **state)
 	run_steps(*state, steps);
 }
 
+static int64_t fake_mono;
+
+static int64_t fake_mono_clock(void *userdata)
+{
+	(void)userdata;
+	return fake_mono;
+}
+
+/* With a monotonic clock, a stay is measured on it: the wall clock stepped
+ * an hour ahead fires nothing, stepped back holds nothing back (#12). */
+static void test_stuck_on_monotonic_clock(void **state)
+{
+	struct fixture *f = *state;
+	static const struct step enter[] = {
+	    {OBS,
+	     S(CREATE_IN_PROGRESS),
+	     1000,
+	     1000,
+	     .ret = 1,
+	     1,
+	     {E(DISCOVERED, INVALID, CREATE_IN_PROGRESS)}},
+	    {.op = END},
+	};
+	static const struct step stepped_ahead[] = {
+	    {STUCK, .now = 1000 + 3600000, .ret = 0, 0},
+	    {OBS, S(CREATE_IN_PROGRESS), 1000, 1000 + 3600000, .ret = 0, 0},
+	    {.op = END},
+	};
+	static const struct step stepped_back[] = {
+	    {STUCK, .now = 1000 - 3600000, .ret = 1, 1, {E(STUCK, CREATE_IN_PROGRESS, CREATE_IN_PROGRESS)}},
+	    {.op = END},
+	};
+
+	tracker_set_mono_clock(f->tracker, fake_mono_clock, NULL);
+	fake_mono = 500000;
+	run_steps(f, enter);
+	fake_mono += STUCK_AFTER - 1;
+	run_steps(f, stepped_ahead);
+	fake_mono += 1;
+	run_steps(f, stepped_back);
+}
+
 static void test_poll_failures_never_events(void **state)
 {
 	static const struct step steps[] = {
@@ -627,6 +669,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_out_of_order_ignored, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_stuck_once_per_stay, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_first_sight_already_stuck, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_stuck_on_monotonic_clock, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_poll_failures_never_events, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_restart, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unchanged_polls_batched, setup, teardown),
