@@ -26,6 +26,8 @@ static void usage(FILE *f)
 	    "  jobwatchd watch ARN... | unwatch ARN...\n"
 	    "                               add or remove jobs through the control API\n"
 	    "  jobwatchd retry [HOOK]       send a webhook's waiting and parked deliveries now\n"
+	    "  jobwatchd test-alert [-c FILE] [--hook NAME]\n"
+	    "                               send a test event through the journal and every hook\n"
 	    "  jobwatchd --version | --help\n"
 	    "\nThe default FILE is /etc/jobwatchd/jobwatchd.conf.  See jobwatchd(8), jobwatchd.conf(5).\n");
 }
@@ -67,6 +69,8 @@ int main(int argc, char **argv)
 			return cli_unwatch(argc - 1, argv + 1);
 		if (strcmp(cmd, "retry") == 0)
 			return cli_retry(argc - 1, argv + 1);
+		if (strcmp(cmd, "test-alert") == 0)
+			return cli_test_alert(argc - 1, argv + 1);
 		fprintf(stderr, "jobwatchd: unknown command \"%s\"\n", cmd);
 		usage(stderr);
 		return 2;

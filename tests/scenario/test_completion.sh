@@ -35,9 +35,9 @@ cd "$(mktemp -d)" && touch my.conf && got=$(comp jobwatchd -c my)
 want "files after -c" "$got" my.conf
 
 # Every offered option is one the binary knows.
-for sub in get list status watch unwatch retry --check-config; do
+for sub in get list status watch unwatch retry test-alert --check-config; do
 	for opt in $(comp jobwatchd "$sub" -); do
-		case $opt in -c | --config | --region | --collaboration-id | --configured-audience-model-arn | --socket | --url | --token-file)
+		case $opt in --hook | -c | --config | --region | --collaboration-id | --configured-audience-model-arn | --socket | --url | --token-file)
 			args=("$opt" /nonexistent) ;;
 		*) args=("$opt") ;;
 		esac
