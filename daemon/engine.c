@@ -167,14 +167,15 @@ static void status_line(struct engine *e, char *buf, size_t size)
 		char outage[BREAKER_ERROR_MAX + 64];
 
 		engine_outage_status(e, outage, sizeof(outage));
-		snprintf(buf, size, "%s; watching %zu jobs: %zu in progress, %zu failed", outage, watched,
-			 working, failed);
+		snprintf(buf, size, "%s; watching %zu job%s: %zu in progress, %zu failed", outage, watched,
+			 watched == 1 ? "" : "s", working, failed);
 	} else if (watched == 0 && engine_config_is_empty(e->cfg)) {
 		snprintf(buf, size, "watching nothing: %s names no job ([jobs] arn) and no [discover] source",
 			 e->config_path);
 	} else {
-		snprintf(buf, size, "watching %zu jobs: %zu in progress, %zu failed; last API error: %s",
-			 watched, working, failed, e->last_api_error[0] ? e->last_api_error : "none");
+		snprintf(buf, size, "watching %zu job%s: %zu in progress, %zu failed; last API error: %s",
+			 watched, watched == 1 ? "" : "s", working, failed,
+			 e->last_api_error[0] ? e->last_api_error : "none");
 	}
 	/* A failing webhook is part of what the service is doing. */
 	engine_hooks_status(e, buf, size);

@@ -18,7 +18,7 @@ def test(t):
                        watchdog_usec=400000)
     jw.wait_until(lambda: d.notify_has("READY=1"), 15, "READY=1")
     ready = [m for m in d.notify_messages() if "READY=1" in m][0]
-    jw.check("STATUS=watching 1 jobs" in ready, "READY carries a STATUS line: %r" % ready)
+    jw.check("STATUS=watching 1 job:" in ready, "READY carries a STATUS line: %r" % ready)
     jw.wait_until(lambda: sum(1 for m in d.notify_messages() if m == "WATCHDOG=1") >= 8, 10,
                   "at least 8 WATCHDOG=1 pings")
     # Cadence: pings are sent every WATCHDOG_USEC/2 (200 ms); count them over a window and compare with the
