@@ -50,11 +50,15 @@ static int discovery_setup(struct engine *e)
 
 static int listener_setup(struct engine *e)
 {
+	struct api_options opt = {
+	    .listen = e->cfg->http.listen,
+	    .token_file = e->cfg->http.token_file,
+	};
 	int r;
 
 	if (str_empty(e->cfg->http.listen))
 		return 0;
-	r = api_new(&e->loop, e->cfg->http.listen, e->cfg->http.token_file, &e->api_ctx, &e->api);
+	r = api_new(&e->loop, &opt, &e->api_ctx, &e->api);
 	if (r < 0)
 		return log_error_errno(r, "cannot listen on %s: %m", e->cfg->http.listen);
 	log_info("serving /metrics, /healthz and the control API on %s", e->cfg->http.listen);

@@ -60,11 +60,17 @@ struct api_context {
 
 struct api;
 
-/* listen is "[http] listen" (not "off"); token_file is required for TCP.
- * ctx is borrowed and must outlive the api (it is read, not copied, on
+/* The [http] settings the listener uses; strings are borrowed for the
+ * duration of api_new() only. */
+struct api_options {
+	const char *listen;	/* "[http] listen", not "off" */
+	const char *token_file; /* the control token: required for TCP */
+};
+
+/* ctx is borrowed and must outlive the api (it is read, not copied, on
  * every request).  Binds and starts serving on loop. */
-int api_new(struct uv_loop_s *loop, const char *listen, const char *token_file,
-	    const struct api_context *ctx, struct api **ret);
+int api_new(struct uv_loop_s *loop, const struct api_options *opt, const struct api_context *ctx,
+	    struct api **ret);
 /* Stops listening (removes the unix socket file), closes connections; the
  * memory goes once the loop has run the handle close callbacks.
  * NULL-safe.  Returns NULL. */

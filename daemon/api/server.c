@@ -16,6 +16,8 @@
 #include <microhttpd.h>
 #include <uv.h>
 
+#include "api/guard.h"
+#include "api/listen.h"
 #include "api/render.h"
 #include "config.h"
 #include "creds.h"
@@ -23,9 +25,21 @@
 #include "store.h"
 #include "util.h"
 
-#define API_MAX_CONNECTIONS 64
-#define API_CONN_TIMEOUT_S  30
-#define API_MAX_HOOKS	    1024
+/* The limits a client meets (jobwatchd.conf(5) lists them): 64
+ * connections, 8 from one address, a request head within 5 s of connecting
+ * or of the previous answer, and no more than 10 s of silence while a body
+ * is read or an answer written. */
+#define API_MAX_CONNECTIONS    64
+#define API_MAX_PER_ADDRESS    8
+#define API_HEADER_DEADLINE_MS 5000
+#define API_IDLE_TIMEOUT_S     10
+#define API_MAX_HOOKS	       1024
+/* libmicrohttpd runs at least this often whatever it says about its
+ * timeout: at the connection limit it takes the listening socket out of its
+ * epoll set and puts it back only inside a later MHD_run(), so a server
+ * that waited for an event after its last connection closed would never
+ * accept again (issue #20). */
+#define API_FALLBACK_MS 1000
 
 struct api {
 	uv_loop_t *loop;
@@ -35,6 +49,7 @@ struct api {
 	uv_timer_t timer;
 	unsigned open_handles;
 	bool freeing;
+	struct api_guard guard;
 
 	enum config_listen_kind kind;
 	char *unix_path; /* NULL for TCP */
@@ -59,6 +74,7 @@ struct api_reply {
 	const char *allow;     /* for 405 */
 	char *location;	       /* for 201 */
 	bool www_authenticate; /* for 401 */
+	bool close;	       /* the body was not read: end the connection */
 };
 
 __attribute__((format(printf, 2, 0))) static void mhd_logger(void *cls, const char *fmt, va_list ap)
@@ -422,6 +438,8 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, struct api_reply 
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, rp->location);
 	if (rp->www_authenticate)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+	if (rp->close)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	ret = MHD_queue_response(conn, rp->status, resp);
 	MHD_destroy_response(resp);
@@ -439,6 +457,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	struct api_reply rp;
 
 	if (!req) {
+		api_guard_request_head(conn);
+		/* The credentials are checked on the first callback, before a
+		 * byte of the body is read: a client without them gets its
+		 * 401 at once and the connection is closed, instead of the
+		 * server reading (and dropping) whatever it sends first. */
+		if (a->token && !api_bearer_ok(MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+									   MHD_HTTP_HEADER_AUTHORIZATION),
+					       a->token)) {
+			reply_init(&rp);
+			reply_error(&rp, 401, "missing or wrong bearer token");
+			rp.www_authenticate = true;
+			rp.close = true;
+			return send_reply(conn, &rp);
+		}
 		req = calloc(1, sizeof(*req));
 		if (!req)
 			return MHD_NO;
@@ -459,14 +491,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	}
 
 	reply_init(&rp);
-	if (a->token &&
-	    !api_bearer_ok(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
-			   a->token)) {
-		reply_error(&rp, 401, "missing or wrong bearer token");
-		rp.www_authenticate = true;
-	} else {
-		route(a, conn, url, method, req, &rp);
-	}
+	route(a, conn, url, method, req, &rp);
 	return send_reply(conn, &rp);
 }
 
@@ -475,11 +500,27 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
 	struct api_request *req = *con_cls;
 
+	api_guard_request_done(conn, now_monotonic_ms());
 	if (!req)
 		return;
 	dynbuf_free(&req->body);
 	free(req);
 	*con_cls = NULL;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	struct api *a = cls;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		/* Without a record the connection has no head deadline; it
+		 * still has the idle timeout. */
+		if (api_guard_conn_started(&a->guard, conn, socket_context, now_monotonic_ms()) < 0)
+			log_debug("http: out of memory tracking a connection");
+	} else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		api_guard_conn_closed(&a->guard, socket_context);
+	}
 }
 
 /* ---- loop glue ---- */
@@ -492,16 +533,24 @@ static void api_arm(struct api *a)
 
 	if (a->freeing)
 		return;
-	if (MHD_get_timeout(a->mhd, &to) == MHD_YES)
-		uv_timer_start(&a->timer, api_timer_cb, to, 0);
-	else
-		uv_timer_stop(&a->timer);
+	if (MHD_get_timeout(a->mhd, &to) != MHD_YES || to > API_FALLBACK_MS)
+		to = API_FALLBACK_MS;
+	uv_timer_start(&a->timer, api_timer_cb, to, 0);
 }
 
+/* The deadlines are checked on every run, not only when the timer fires:
+ * clients that keep sending keep the poll callback busy and would push the
+ * timer back for ever. */
 static void api_run(struct api *a)
 {
+	unsigned n;
+
 	if (a->freeing)
 		return;
+	n = api_guard_expire(&a->guard, now_monotonic_ms());
+	if (n > 0)
+		log_debug("http: closing %u connection(s) that sent no complete request within %u ms", n,
+			  API_HEADER_DEADLINE_MS);
 	if (MHD_run(a->mhd) != MHD_YES)
 		log_debug("http: MHD_run failed");
 	api_arm(a);
@@ -517,140 +566,18 @@ static void api_timer_cb(uv_timer_t *t)
 	api_run(t->data);
 }
 
-/* ---- sockets ---- */
-
-static int listen_unix(struct api *a, const char *path, int *ret_fd)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	struct stat st;
-	mode_t old_mask;
-	int fd, r;
-
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return log_error_errno(-ENAMETOOLONG, "http: unix socket path %s is too long", path);
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return log_error_errno(-errno, "http: cannot create a unix socket: %m");
-	if (lstat(path, &st) == 0) {
-		int probe;
-
-		if (!S_ISSOCK(st.st_mode)) {
-			close(fd);
-			return log_error_errno(
-			    -EEXIST, "http: %s exists and is not a socket; not replacing it", path);
-		}
-		/* A socket file someone still answers on is not stale. */
-		probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
-			close(probe);
-			close(fd);
-			return log_error_errno(-EADDRINUSE, "http: another process listens on %s", path);
-		}
-		if (probe >= 0)
-			close(probe);
-		if (unlink(path) < 0 && errno != ENOENT) {
-			r = -errno;
-			close(fd);
-			return log_error_errno(r, "http: cannot remove the stale socket %s: %m", path);
-		}
-		log_debug("http: removed stale socket %s", path);
-	}
-	/* Created 0660 from the start: no window in which others could
-	 * connect. */
-	old_mask = umask(0117);
-	r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
-	umask(old_mask);
-	if (r < 0) {
-		r = -errno;
-		close(fd);
-		return log_error_errno(r, "http: cannot bind %s: %m", path);
-	}
-	if (chmod(path, 0660) < 0)
-		log_warning_errno(-errno, "http: cannot set the mode of %s: %m", path);
-	if (stat(path, &st) == 0) {
-		a->unix_dev = st.st_dev;
-		a->unix_ino = st.st_ino;
-	}
-	if (listen(fd, 64) < 0) {
-		r = -errno;
-		close(fd);
-		unlink(path);
-		return log_error_errno(r, "http: cannot listen on %s: %m", path);
-	}
-	*ret_fd = fd;
-	return 0;
-}
-
-static int listen_tcp(struct api *a, const char *host, unsigned port, int *ret_fd)
-{
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
-	struct addrinfo *res = NULL;
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-	char portbuf[16];
-	int fd, r, one = 1;
-
-	snprintf(portbuf, sizeof(portbuf), "%u", port);
-	if (str_empty(host) || strcmp(host, "*") == 0)
-		host = NULL;
-	r = getaddrinfo(host, portbuf, &hints, &res);
-	if (r != 0 || !res)
-		return log_error_errno(-EADDRNOTAVAIL, "http: cannot resolve %s: %s", host ? host : "*",
-				       gai_strerror(r));
-	fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0) {
-		r = -errno;
-		freeaddrinfo(res);
-		return log_error_errno(r, "http: cannot create a socket: %m");
-	}
-	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, res->ai_addr, res->ai_addrlen) < 0 || listen(fd, 64) < 0) {
-		r = -errno;
-		freeaddrinfo(res);
-		close(fd);
-		return log_error_errno(r, "http: cannot listen on %s:%u: %m", host ? host : "*", port);
-	}
-	freeaddrinfo(res);
-	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
-		if (ss.ss_family == AF_INET)
-			a->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-		else if (ss.ss_family == AF_INET6)
-			a->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-	}
-	*ret_fd = fd;
-	return 0;
-}
-
-static int read_token(const char *path, char **ret)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	int r;
-
-	if (!path)
-		return log_error_errno(-EINVAL, "http: a TCP listener needs [http] token_file");
-	r = read_file_capped(path, API_TOKEN_MAX, &buf, &len);
-	if (r < 0)
-		return log_error_errno(r, "http: cannot read the token file %s: %m", path);
-	if (memchr(buf, '\0', len) || str_empty(strstrip(buf))) {
-		secret_free(buf);
-		return log_error_errno(-EINVAL, "http: the token file %s is empty or not text", path);
-	}
-	*ret = buf;
-	return 0;
-}
-
 static void handle_closed(uv_handle_t *h)
 {
 	struct api *a = h->data;
 
-	if (--a->open_handles == 0)
+	if (--a->open_handles == 0) {
+		api_guard_done(&a->guard);
 		free(a);
+	}
 }
 
-int api_new(struct uv_loop_s *loop, const char *listen_spec, const char *token_file,
-	    const struct api_context *ctx, struct api **ret)
+int api_new(struct uv_loop_s *loop, const struct api_options *opt, const struct api_context *ctx,
+	    struct api **ret)
 {
 	const union MHD_DaemonInfo *info;
 	const char *reason = NULL;
@@ -659,6 +586,8 @@ int api_new(struct uv_loop_s *loop, const char *listen_spec, const char *token_f
 	struct api *a;
 	int r, fd = -1;
 
+	const char *listen_spec = opt ? opt->listen : NULL;
+
 	if (!loop || !listen_spec || !ctx || !ret)
 		return -EINVAL;
 	a = calloc(1, sizeof(*a));
@@ -666,6 +595,7 @@ int api_new(struct uv_loop_s *loop, const char *listen_spec, const char *token_f
 		return log_error_errno(-ENOMEM, "out of memory");
 	a->loop = loop;
 	a->ctx = ctx;
+	a->guard.header_deadline_ms = API_HEADER_DEADLINE_MS;
 	r = config_listen_parse(listen_spec, &a->kind, &host, &port, &reason);
 	if (r < 0) {
 		free(a);
@@ -673,25 +603,30 @@ int api_new(struct uv_loop_s *loop, const char *listen_spec, const char *token_f
 				       reason ? reason : "out of memory");
 	}
 	if (a->kind == CONFIG_LISTEN_UNIX) {
-		r = listen_unix(a, host, &fd);
+		r = api_listen_unix(host, &a->unix_dev, &a->unix_ino, &fd);
 		if (r >= 0)
 			a->unix_path = host;
 		else
 			free(host);
 	} else {
-		r = read_token(token_file, &a->token);
+		r = opt->token_file ? api_read_token(opt->token_file, "token_file", &a->token)
+				    : log_error_errno(-EINVAL, "http: a TCP listener needs [http] token_file");
 		if (r >= 0)
-			r = listen_tcp(a, host, port, &fd);
+			r = api_listen_tcp(host, port, &a->port, &fd);
 		free(host);
 	}
 	if (r < 0)
 		goto fail;
 
-	a->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, a,
-				  MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd, MHD_OPTION_CONNECTION_LIMIT,
-				  (unsigned)API_MAX_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
-				  (unsigned)API_CONN_TIMEOUT_S, MHD_OPTION_NOTIFY_COMPLETED, on_completed, a,
-				  MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, a, MHD_OPTION_END);
+	/* The per-address limit applies to TCP peers; on the unix socket
+	 * the file mode decides who may connect at all. */
+	a->mhd = MHD_start_daemon(
+	    MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, a, MHD_OPTION_EXTERNAL_LOGGER,
+	    mhd_logger, a, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd, MHD_OPTION_CONNECTION_LIMIT,
+	    (unsigned)API_MAX_CONNECTIONS, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+	    (unsigned)API_MAX_PER_ADDRESS, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)API_IDLE_TIMEOUT_S,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, a, MHD_OPTION_NOTIFY_CONNECTION, on_connection, a,
+	    MHD_OPTION_END);
 	if (!a->mhd) {
 		close(fd);
 		r = log_error_errno(-EIO, "http: cannot start the HTTP server");

@@ -96,6 +96,13 @@ static struct fx *fx_new(void)
 	return f;
 }
 
+static int fx_api_new(struct fx *f, const char *listen, const char *token_file, struct api **ret)
+{
+	struct api_options opt = {.listen = listen, .token_file = token_file};
+
+	return api_new(&f->loop, &opt, &f->ctx, ret);
+}
+
 static void fx_run(struct fx *f)
 {
 	uv_async_init(&f->loop, &f->stop, stop_cb);
@@ -214,11 +221,11 @@ static void test_unix_control_api(void **state)
 	cJSON *o;
 	char *big;
 
-	assert_int_equal(api_new(&f->loop, "unix:/nonexistent-dir/x.sock", NULL, &f->ctx, &f->api), -ENOENT);
+	assert_int_equal(fx_api_new(f, "unix:/nonexistent-dir/x.sock", NULL, &f->api), -ENOENT);
 	{
 		char spec[160];
 		snprintf(spec, sizeof(spec), "unix:%s", f->sock);
-		assert_int_equal(api_new(&f->loop, spec, NULL, &f->ctx, &f->api), 0);
+		assert_int_equal(fx_api_new(f, spec, NULL, &f->api), 0);
 	}
 	assert_int_equal(api_port(f->api), 0);
 	assert_int_equal(stat(f->sock, &st), 0);
@@ -361,7 +368,7 @@ static void test_unix_socket_files(void **state)
 	fd = open(f->sock, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
 	assert_true(fd >= 0);
 	close(fd);
-	assert_int_equal(api_new(&f->loop, spec, NULL, &f->ctx, &f->api), -EEXIST);
+	assert_int_equal(fx_api_new(f, spec, NULL, &f->api), -EEXIST);
 	unlink(f->sock);
 
 	/* A stale socket (nobody listening) is replaced. */
@@ -369,9 +376,9 @@ static void test_unix_socket_files(void **state)
 	memcpy(sa.sun_path, f->sock, strlen(f->sock) + 1);
 	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	close(fd);
-	assert_int_equal(api_new(&f->loop, spec, NULL, &f->ctx, &f->api), 0);
+	assert_int_equal(fx_api_new(f, spec, NULL, &f->api), 0);
 	/* A live one is not. */
-	assert_int_equal(api_new(&f->loop, spec, NULL, &f->ctx, &other), -EADDRINUSE);
+	assert_int_equal(fx_api_new(f, spec, NULL, &other), -EADDRINUSE);
 	fx_run(f);
 	req(f, "GET", "/healthz", NULL, 0, NULL, &r);
 	assert_int_equal(r.status, 200);
@@ -396,16 +403,16 @@ static void test_tcp_token(void **state)
 
 	snprintf(token_path, sizeof(token_path), "%s/token", f->dir);
 	/* TCP without a token is refused. */
-	assert_int_equal(api_new(&f->loop, "127.0.0.1:0", NULL, &f->ctx, &f->api), -EINVAL);
+	assert_int_equal(fx_api_new(f, "127.0.0.1:0", NULL, &f->api), -EINVAL);
 	fd = open(token_path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, "  \n", 3), 3);
 	close(fd);
-	assert_int_equal(api_new(&f->loop, "127.0.0.1:0", token_path, &f->ctx, &f->api), -EINVAL);
+	assert_int_equal(fx_api_new(f, "127.0.0.1:0", token_path, &f->api), -EINVAL);
 	fd = open(token_path, O_WRONLY | O_TRUNC | O_CLOEXEC);
 	assert_int_equal(write(fd, TOKEN "\n", strlen(TOKEN) + 1), (ssize_t)strlen(TOKEN) + 1);
 	close(fd);
-	assert_int_equal(api_new(&f->loop, "127.0.0.1:0", token_path, &f->ctx, &f->api), 0);
+	assert_int_equal(fx_api_new(f, "127.0.0.1:0", token_path, &f->api), 0);
 	assert_true(api_port(f->api) > 0);
 	snprintf(f->url, sizeof(f->url), "http://127.0.0.1:%u", api_port(f->api));
 	fx_run(f);
@@ -474,7 +481,7 @@ static void test_cli(void **state)
 
 	snprintf(spec, sizeof(spec), "unix:%s", f->sock);
 	snprintf(missing, sizeof(missing), "%s/missing.sock", f->dir);
-	assert_int_equal(api_new(&f->loop, spec, NULL, &f->ctx, &f->api), 0);
+	assert_int_equal(fx_api_new(f, spec, NULL, &f->api), 0);
 	fx_run(f);
 
 	assert_int_equal(run_cli(cli_watch, watch, f, out, sizeof(out)), 0);
