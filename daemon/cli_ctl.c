@@ -1,4 +1,4 @@
-/* jobwatchd status / watch / unwatch: blocking libcurl requests to the
+/* jobwatchd status / watch / unwatch / forget: blocking libcurl requests to the
  * daemon's control API, by default over its unix socket. */
 #include "cli_ctl.h"
 
@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
@@ -33,6 +34,8 @@ static void ctl_usage(FILE *f, const char *cmd)
 		"  --url URL          the daemon's TCP listener, e.g. http://127.0.0.1:9187\n"
 		"  --token-file FILE  bearer token for --url\n",
 		cmd, strcmp(cmd, "status") == 0 ? " [--all] [--json]" : " ARN...", CLI_CTL_DEFAULT_SOCKET);
+	if (strcmp(cmd, "forget") == 0)
+		fprintf(f, "Removes jobs added with `jobwatchd watch` from the daemon and its state file.\n");
 	if (strcmp(cmd, "status") == 0)
 		fprintf(f, "  --all              include jobs no longer watched\n"
 			   "  --json             print the daemon's JSON as is\n");
@@ -127,10 +130,11 @@ static size_t on_body(void *p, size_t size, size_t n, void *u)
 	return dynbuf_append(u, p, size * n) < 0 ? 0 : size * n;
 }
 
-/* One request.  Returns 0 with *status and body filled, or -1 after
- * printing why the daemon could not be reached. */
-static int ctl_request(const struct ctl *c, const char *cmd, const char *method, const char *path,
-		       const char *body, long *status, struct dynbuf *out)
+/* One request.  Returns 0 with *status and body filled (and the seconds
+ * of a Retry-After header in *retry_after, if not NULL; -1 without one),
+ * or -1 after printing why the daemon could not be reached. */
+static int ctl_request_retry(const struct ctl *c, const char *cmd, const char *method, const char *path,
+			     const char *body, long *status, struct dynbuf *out, curl_off_t *retry_after)
 {
 	CURL *h = curl_easy_init();
 	struct curl_slist *hdrs = NULL;
@@ -190,6 +194,8 @@ static int ctl_request(const struct ctl *c, const char *cmd, const char *method,
 		goto out;
 	}
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
+	if (retry_after && curl_easy_getinfo(h, CURLINFO_RETRY_AFTER, retry_after) != CURLE_OK)
+		*retry_after = -1;
 	r = 0;
 out:
 	curl_slist_free_all(hdrs);
@@ -197,6 +203,12 @@ out:
 	dynbuf_free(&url);
 	dynbuf_free(&auth); /* held the token */
 	return r < 0 ? -1 : 0;
+}
+
+static int ctl_request(const struct ctl *c, const char *cmd, const char *method, const char *path,
+		       const char *body, long *status, struct dynbuf *out)
+{
+	return ctl_request_retry(c, cmd, method, path, body, status, out, NULL);
 }
 
 /* The daemon's {"error": "..."} message, or a generic one. */
@@ -365,24 +377,35 @@ out:
 	return rc;
 }
 
-static int unwatch_one(const struct ctl *c, const char *cmd, const char *arn)
+/* Unwatch, or with forget remove for good.  A forget the daemon answers
+ * 409 with Retry-After (a poll of the job in flight) is tried again a few
+ * times. */
+static int unwatch_one(const struct ctl *c, const char *cmd, const char *arn, bool forget)
 {
 	struct dynbuf body, path;
+	curl_off_t retry_after = -1;
 	long status = 0;
 	int rc = 1;
 
 	dynbuf_init(&body, 1 << 20);
 	dynbuf_init(&path, 16384);
-	if (dynbuf_appends(&path, "/v1/jobs/") < 0 || uri_encode(arn, strlen(arn), &path) < 0) {
+	if (dynbuf_appends(&path, "/v1/jobs/") < 0 || uri_encode(arn, strlen(arn), &path) < 0 ||
+	    (forget && dynbuf_appends(&path, "?forget=1") < 0)) {
 		fprintf(stderr, "jobwatchd %s: ARN too long\n", cmd);
 		goto out;
 	}
-	if (ctl_request(c, cmd, "DELETE", path.data, NULL, &status, &body) < 0) {
-		rc = -1;
-		goto out;
+	for (int attempt = 0;; attempt++) {
+		dynbuf_reset(&body);
+		if (ctl_request_retry(c, cmd, "DELETE", path.data, NULL, &status, &body, &retry_after) < 0) {
+			rc = -1;
+			goto out;
+		}
+		if (status != 409 || retry_after < 0 || retry_after > 10 || attempt >= 4)
+			break;
+		sleep((unsigned)retry_after);
 	}
 	if (status == 204)
-		printf("no longer watching %s (state kept)\n", arn);
+		printf(forget ? "forgot %s\n" : "no longer watching %s (state kept)\n", arn);
 	else if (status == 404)
 		fprintf(stderr, "jobwatchd %s: %s: the daemon does not know this job\n", cmd, arn);
 	else
@@ -394,7 +417,13 @@ out:
 	return rc;
 }
 
-static int watch_or_unwatch(int argc, char **argv, bool watch)
+enum ctl_change {
+	CTL_WATCH,
+	CTL_UNWATCH,
+	CTL_FORGET,
+};
+
+static int watch_or_unwatch(int argc, char **argv, enum ctl_change change)
 {
 	struct ctl c;
 	int first = ctl_parse(argc, argv, &c), rc = 0;
@@ -416,7 +445,8 @@ static int watch_or_unwatch(int argc, char **argv, bool watch)
 			rc = 1;
 			continue;
 		}
-		r = watch ? watch_one(&c, argv[0], argv[i]) : unwatch_one(&c, argv[0], argv[i]);
+		r = change == CTL_WATCH ? watch_one(&c, argv[0], argv[i])
+					: unwatch_one(&c, argv[0], argv[i], change == CTL_FORGET);
 		if (r < 0) {
 			/* Unreachable: the next ARN would fail the same way. */
 			rc = 1;
@@ -432,10 +462,15 @@ static int watch_or_unwatch(int argc, char **argv, bool watch)
 
 int cli_watch(int argc, char **argv)
 {
-	return watch_or_unwatch(argc, argv, true);
+	return watch_or_unwatch(argc, argv, CTL_WATCH);
 }
 
 int cli_unwatch(int argc, char **argv)
 {
-	return watch_or_unwatch(argc, argv, false);
+	return watch_or_unwatch(argc, argv, CTL_UNWATCH);
+}
+
+int cli_forget(int argc, char **argv)
+{
+	return watch_or_unwatch(argc, argv, CTL_FORGET);
 }

@@ -13,5 +13,7 @@ int cli_status(int argc, char **argv);
 int cli_watch(int argc, char **argv);
 /* jobwatchd unwatch [connection options] ARN... */
 int cli_unwatch(int argc, char **argv);
+/* jobwatchd forget [connection options] ARN...: DELETE ?forget=1 */
+int cli_forget(int argc, char **argv);
 
 #endif

@@ -85,6 +85,7 @@ struct config {
 	struct {
 		char *listen;	  /* NULL = off; "HOST:PORT", "[V6]:PORT" or "unix:/PATH" */
 		char *token_file; /* resolved; required for a TCP listener */
+		uint64_t max_jobs; /* jobs the control API may add (source "api") */
 	} http;
 
 	char *path; /* the main file as given */

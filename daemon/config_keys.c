@@ -89,6 +89,7 @@ static const struct key_def keys[] = {
     {"webhook.max_pending", CONFIG_SECTION_WEBHOOK, KT_U64, W(max_pending), "10000", 1, 10000000},
     {"http.listen", CONFIG_SECTION_HTTP, KT_LISTEN, G(http.listen), "off", 0, 0},
     {"http.token_file", CONFIG_SECTION_HTTP, KT_SECRET_FILE, G(http.token_file), NULL, 0, 0},
+    {"http.max_jobs", CONFIG_SECTION_HTTP, KT_U64, G(http.max_jobs), "1000", 0, 1000000},
 };
 
 const char *const *config_known_keys(void)

@@ -79,6 +79,7 @@ int engine_fleet_setup(struct engine *e)
 	    .poll_soon = engine_poll_soon_cb,
 	    .unwatched = engine_unwatched_cb,
 	    .userdata = e,
+	    .max_jobs = e->cfg->http.max_jobs,
 	};
 	r = discovery_setup(e);
 	if (r < 0)
@@ -102,6 +103,7 @@ int engine_fleet_reload(struct engine *e, const struct config *old)
 	e->api_ctx.discovery = NULL;
 	r = discovery_setup(e);
 	e->api_ctx.discovery = e->discovery;
+	e->api_ctx.max_jobs = e->cfg->http.max_jobs;
 	if (r < 0)
 		return r;
 	if (!str_eq(old->http.listen, e->cfg->http.listen) ||

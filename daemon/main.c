@@ -22,8 +22,9 @@ static void usage(FILE *f)
 	    "                               print job summaries across all pages\n"
 	    "  jobwatchd status [--socket PATH | --url URL --token-file FILE]\n"
 	    "                               print the watched jobs of a running daemon\n"
-	    "  jobwatchd watch ARN... | unwatch ARN...\n"
-	    "                               add or remove jobs through the control API\n"
+	    "  jobwatchd watch ARN... | unwatch ARN... | forget ARN...\n"
+	    "                               add, unwatch (state kept) or forget jobs through the\n"
+	    "                               control API\n"
 	    "  jobwatchd --version | --help\n"
 	    "\nThe default FILE is /etc/jobwatchd/jobwatchd.conf.  See jobwatchd(8), jobwatchd.conf(5).\n");
 }
@@ -63,6 +64,8 @@ int main(int argc, char **argv)
 			return cli_watch(argc - 1, argv + 1);
 		if (strcmp(cmd, "unwatch") == 0)
 			return cli_unwatch(argc - 1, argv + 1);
+		if (strcmp(cmd, "forget") == 0)
+			return cli_forget(argc - 1, argv + 1);
 		fprintf(stderr, "jobwatchd: unknown command \"%s\"\n", cmd);
 		usage(stderr);
 		return 2;

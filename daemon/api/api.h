@@ -53,9 +53,13 @@ struct api_context {
 	void (*engine_stats)(void *userdata, struct api_engine_stats *ret);
 	/* A job was added or re-watched through POST /v1/jobs: poll it now. */
 	void (*poll_soon)(void *userdata, struct tracked_job *j);
-	/* A job was unwatched through DELETE (state kept): stop polling it. */
+	/* A job was unwatched through DELETE (state kept): stop polling it.
+	 * Also called before a job is forgotten (DELETE ?forget=1). */
 	void (*unwatched)(void *userdata, struct tracked_job *j);
 	void *userdata;
+	/* [http] max_jobs: POST /v1/jobs refuses a new job once this many
+	 * jobs added through the API are in the table. */
+	uint64_t max_jobs;
 };
 
 struct api;

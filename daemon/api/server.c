@@ -34,6 +34,10 @@
 #define API_HEADER_DEADLINE_MS 5000
 #define API_IDLE_TIMEOUT_S     10
 #define API_MAX_HOOKS	       1024
+/* POST /v1/jobs: 10 a second, bursts of 20 (each new job is a log line, a
+ * row and a share of [aws] max_rps). */
+#define API_POST_RATE  10.0
+#define API_POST_BURST 20.0
 /* libmicrohttpd runs at least this often whatever it says about its
  * timeout: at the connection limit it takes the listening socket out of its
  * epoll set and puts it back only inside a later MHD_run(), so a server
@@ -50,6 +54,7 @@ struct api {
 	unsigned open_handles;
 	bool freeing;
 	struct api_guard guard;
+	struct api_rate post_rate;
 
 	enum config_listen_kind kind;
 	char *unix_path; /* NULL for TCP */
@@ -75,6 +80,7 @@ struct api_reply {
 	char *location;	       /* for 201 */
 	bool www_authenticate; /* for 401 */
 	bool close;	       /* the body was not read: end the connection */
+	unsigned retry_after;  /* for 429 and 409, seconds */
 };
 
 __attribute__((format(printf, 2, 0))) static void mhd_logger(void *cls, const char *fmt, va_list ap)
@@ -283,6 +289,19 @@ static void handle_job_get(struct api *a, const char *arn, struct api_reply *rp)
 		reply_error(rp, 500, "out of memory");
 }
 
+/* The jobs added through the API, watched or not: what [http] max_jobs
+ * caps.  Jobs from the configuration and from discovery have caps of
+ * their own. */
+static uint64_t count_api_jobs(struct tracker *t)
+{
+	size_t n = tracker_size(t);
+	uint64_t count = 0;
+
+	for (size_t i = 0; i < n; i++)
+		count += strcmp(tracker_job_at(t, i)->source, "api") == 0;
+	return count;
+}
+
 static void handle_job_post(struct api *a, const struct api_request *req, struct api_reply *rp)
 {
 	const struct api_context *c = a->ctx;
@@ -292,6 +311,10 @@ static void handle_job_post(struct api *a, const struct api_request *req, struct
 	struct dynbuf loc;
 	int r;
 
+	if (!api_rate_take(&a->post_rate, now_monotonic_ms(), &rp->retry_after)) {
+		reply_error(rp, 429, "too many POST /v1/jobs; slow down");
+		return;
+	}
 	if (req->too_large) {
 		snprintf(err, sizeof(err), "request body larger than %u bytes", API_BODY_MAX);
 		reply_error(rp, 400, err);
@@ -319,6 +342,14 @@ static void handle_job_post(struct api *a, const struct api_request *req, struct
 		return;
 	}
 	j = tracker_find(c->tracker, arn);
+	if (!j && count_api_jobs(c->tracker) >= c->max_jobs) {
+		snprintf(err, sizeof(err),
+			 "the control API may add at most %llu jobs ([http] max_jobs); forget some first "
+			 "(DELETE /v1/jobs/ARN?forget=1)",
+			 (unsigned long long)c->max_jobs);
+		reply_error(rp, 403, err);
+		return;
+	}
 	if (j && j->watched) {
 		rp->status = 200;
 	} else {
@@ -341,12 +372,62 @@ static void handle_job_post(struct api *a, const struct api_request *req, struct
 		reply_error(rp, 500, "out of memory");
 }
 
-static void handle_job_delete(struct api *a, const char *arn, struct api_reply *rp)
+/* DELETE ?forget=1: the job leaves the table and the state file (its
+ * events stay until pruned).  Only a job the API added: one from the
+ * configuration or a [discover] section would come back (and a listing in
+ * progress may hold it). */
+static void handle_job_forget(struct api *a, struct tracked_job *j, struct api_reply *rp)
+{
+	const struct api_context *c = a->ctx;
+	_cleanup_free_ char *arn = NULL;
+	char err[256];
+	int r;
+
+	if (strcmp(j->source, "api") != 0) {
+		snprintf(err, sizeof(err),
+			 "the job comes from %s, not the control API; remove it there (DELETE without "
+			 "forget only unwatches)",
+			 strcmp(j->source, "config") == 0 ? "the configuration" : j->source);
+		reply_error(rp, 409, err);
+		return;
+	}
+	if (j->polling) {
+		/* The poll's callback holds the job: forgetting it now would
+		 * leave that callback a freed job. */
+		reply_error(rp, 409, "a poll of the job is in flight; try again in a moment");
+		rp->retry_after = 1;
+		return;
+	}
+	arn = strdup(j->arn);
+	if (!arn) {
+		reply_error(rp, 500, "out of memory");
+		return;
+	}
+	if (c->unwatched)
+		c->unwatched(c->userdata, j);
+	r = tracker_forget(c->tracker, arn);
+	if (r < 0) {
+		log_warning_errno(r, "http: cannot forget %s: %m", arn);
+		reply_error(rp, 500, "cannot forget the job");
+		return;
+	}
+	log_info("forgot %s (control API; its row is deleted)", arn);
+	rp->status = 204;
+	rp->content_type = NULL;
+}
+
+static void handle_job_delete(struct api *a, struct MHD_Connection *conn, const char *arn,
+			      struct api_reply *rp)
 {
 	const struct api_context *c = a->ctx;
 	struct tracked_job *j = c->tracker ? tracker_find(c->tracker, arn) : NULL;
+	const char *forget = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "forget");
 	bool was_watched = j && j->watched;
 
+	if (j && forget && (strcmp(forget, "1") == 0 || strcmp(forget, "true") == 0)) {
+		handle_job_forget(a, j, rp);
+		return;
+	}
 	if (!j || tracker_unwatch(c->tracker, arn) < 0) {
 		reply_error(rp, 404, "no such job");
 		return;
@@ -406,7 +487,7 @@ static void route(struct api *a, struct MHD_Connection *conn, const char *url, c
 		if (is_get(method))
 			handle_job_get(a, arn, rp);
 		else if (strcmp(method, MHD_HTTP_METHOD_DELETE) == 0)
-			handle_job_delete(a, arn, rp);
+			handle_job_delete(a, conn, arn, rp);
 		else {
 			reply_error(rp, 405, "method not allowed");
 			rp->allow = "GET, HEAD, DELETE";
@@ -440,6 +521,12 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, struct api_reply 
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
 	if (rp->close)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+	if (rp->retry_after) {
+		char ra[16];
+
+		snprintf(ra, sizeof(ra), "%u", rp->retry_after);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+	}
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	ret = MHD_queue_response(conn, rp->status, resp);
 	MHD_destroy_response(resp);
@@ -596,6 +683,7 @@ int api_new(struct uv_loop_s *loop, const struct api_options *opt, const struct 
 	a->loop = loop;
 	a->ctx = ctx;
 	a->guard.header_deadline_ms = API_HEADER_DEADLINE_MS;
+	api_rate_init(&a->post_rate, API_POST_RATE, API_POST_BURST, now_monotonic_ms());
 	r = config_listen_parse(listen_spec, &a->kind, &host, &port, &reason);
 	if (r < 0) {
 		free(a);

@@ -92,6 +92,7 @@ static struct fx *fx_new(void)
 	    .poll_soon = cb_poll_soon,
 	    .unwatched = cb_unwatched,
 	    .userdata = f,
+	    .max_jobs = 1000,
 	};
 	return f;
 }

@@ -115,6 +115,7 @@ static void test_defaults(void **state)
 	assert_true(c->journal_enabled);
 	assert_null(c->http.listen);
 	assert_null(c->http.token_file);
+	assert_int_equal(c->http.max_jobs, 1000);
 	assert_non_null(strstr(c->path, "ok.conf"));
 	config_free(c);
 	assert_null(config_free(NULL));
@@ -247,6 +248,7 @@ static void test_values(void **state)
 	    {"[webhook \"w\"]\nurl = https://h/x\non = ,\n", "[webhook \"w\"] on: empty list"},
 	    {"[webhook \"w\"]\nurl = https://h/x\nformat = slack\n", NULL},
 	    {"[webhook \"w\"]\nurl = https://h/x\nmax_pending = 10000001\n", "max_pending: must be between"},
+	    {"[http]\nmax_jobs = 1000001\n", "max_jobs: must be between"},
 	    {"[http]\nlisten = off\n", NULL},
 	    {"[http]\nlisten = unix:/run/x.sock\n", NULL},
 	    {"[http]\nlisten = localhost\n", "[http] listen: invalid address"},
@@ -561,6 +563,7 @@ static void test_known_keys(void **state)
 	    {"webhook.max_pending", "[webhook \"k\"]\nurl = https://h/\nmax_pending = 1\n"},
 	    {"http.listen", "[http]\nlisten = unix:/run/k.sock\n"},
 	    {"http.token_file", "[http]\nlisten = 127.0.0.1:0\ntoken_file = k/secret\n"},
+	    {"http.max_jobs", "[http]\nmax_jobs = 0\n"},
 	};
 	const char *const *keys = config_known_keys();
 	size_t n = 0;
