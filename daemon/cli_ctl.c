@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 
+#include "config.h"
 #include "util.h"
 
 #define CTL_RESPONSE_MAX (512u * 1024 * 1024)
@@ -21,6 +22,7 @@
 struct ctl {
 	const char *socket; /* NULL with url */
 	const char *url;    /* base URL for TCP, NULL for the socket */
+	const char *ca_file; /* https: the CA that signed the daemon's certificate */
 	char *token;	    /* never printed */
 	bool all;
 	bool json;
@@ -29,10 +31,12 @@ struct ctl {
 static void ctl_usage(FILE *f, const char *cmd)
 {
 	fprintf(f,
-		"Usage: jobwatchd %s [--socket PATH | --url URL --token-file FILE]%s\n"
+		"Usage: jobwatchd %s [--socket PATH | --url URL --token-file FILE [--ca-file FILE]]%s\n"
 		"  --socket PATH      the daemon's control socket (default %s)\n"
 		"  --url URL          the daemon's TCP listener, e.g. http://127.0.0.1:9187\n"
-		"  --token-file FILE  bearer token for --url\n",
+		"                     (https:// for any host but loopback)\n"
+		"  --token-file FILE  bearer token for --url\n"
+		"  --ca-file FILE     CA certificates to verify an https:// --url with\n",
 		cmd, strcmp(cmd, "status") == 0 ? " [--all] [--json]" : " ARN...", CLI_CTL_DEFAULT_SOCKET);
 	if (strcmp(cmd, "forget") == 0)
 		fprintf(f, "Removes jobs added with `jobwatchd watch` from the daemon and its state file.\n");
@@ -47,6 +51,21 @@ static void ctl_done(struct ctl *c)
 	c->token = NULL;
 }
 
+/* A bearer token may go over https://, or over http:// to loopback only:
+ * anywhere else anyone on the path reads it. */
+static bool url_may_carry_token(const char *url)
+{
+	struct config_url u;
+	const char *reason = NULL;
+	bool ok;
+
+	if (config_url_parse(url, &u, &reason) < 0)
+		return false;
+	ok = u.https || config_host_is_loopback(u.host);
+	config_url_done(&u);
+	return ok;
+}
+
 /* Parses the common options; returns the index of the first operand, or
  * -1 after printing a usage error. */
 static int ctl_parse(int argc, char **argv, struct ctl *c)
@@ -55,6 +74,7 @@ static int ctl_parse(int argc, char **argv, struct ctl *c)
 	    {"socket", required_argument, NULL, 's'},
 	    {"url", required_argument, NULL, 'u'},
 	    {"token-file", required_argument, NULL, 't'},
+	    {"ca-file", required_argument, NULL, 'C'},
 	    {"all", no_argument, NULL, 'a'},
 	    {"json", no_argument, NULL, 'j'},
 	    {"help", no_argument, NULL, 'h'},
@@ -76,6 +96,9 @@ static int ctl_parse(int argc, char **argv, struct ctl *c)
 			break;
 		case 't':
 			token_file = optarg;
+			break;
+		case 'C':
+			c->ca_file = optarg;
 			break;
 		case 'a':
 		case 'j':
@@ -102,6 +125,13 @@ static int ctl_parse(int argc, char **argv, struct ctl *c)
 	}
 	if (c->url && !str_startswith(c->url, "http://") && !str_startswith(c->url, "https://")) {
 		fprintf(stderr, "jobwatchd %s: --url must start with http:// or https://\n", argv[0]);
+		return -1;
+	}
+	if (c->url && token_file && !url_may_carry_token(c->url)) {
+		fprintf(stderr,
+			"jobwatchd %s: refusing to send the token in clear to %s: use https:// (or a "
+			"loopback address)\n",
+			argv[0], c->url);
 		return -1;
 	}
 	if (!c->url)
@@ -181,6 +211,8 @@ static int ctl_request_retry(const struct ctl *c, const char *cmd, const char *m
 	curl_easy_setopt(h, CURLOPT_TIMEOUT, 120L);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (c->ca_file)
+		curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
 	if (body)
 		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
 	cc = curl_easy_perform(h);

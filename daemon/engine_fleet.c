@@ -53,6 +53,9 @@ static int listener_setup(struct engine *e)
 	struct api_options opt = {
 	    .listen = e->cfg->http.listen,
 	    .token_file = e->cfg->http.token_file,
+	    .metrics_token_file = e->cfg->http.metrics_token_file,
+	    .cert_file = e->cfg->http.cert_file,
+	    .key_file = e->cfg->http.key_file,
 	};
 	int r;
 
@@ -107,7 +110,10 @@ int engine_fleet_reload(struct engine *e, const struct config *old)
 	if (r < 0)
 		return r;
 	if (!str_eq(old->http.listen, e->cfg->http.listen) ||
-	    !str_eq(old->http.token_file, e->cfg->http.token_file)) {
+	    !str_eq(old->http.token_file, e->cfg->http.token_file) ||
+	    !str_eq(old->http.metrics_token_file, e->cfg->http.metrics_token_file) ||
+	    !str_eq(old->http.cert_file, e->cfg->http.cert_file) ||
+	    !str_eq(old->http.key_file, e->cfg->http.key_file)) {
 		e->api = api_free(e->api);
 		return listener_setup(e);
 	}

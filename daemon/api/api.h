@@ -8,7 +8,8 @@
  *
  * A unix socket (recommended) is created with mode 0660, a stale socket
  * file is replaced; a TCP listener requires `Authorization: Bearer TOKEN`
- * (token_file) on every request.
+ * (token_file; metrics_token_file may read /metrics and /healthz only) on
+ * every request, and TLS off loopback.
  *
  * The api reads the daemon's state through struct api_context, filled by
  * the engine; it never includes engine.h. */
@@ -69,6 +70,11 @@ struct api;
 struct api_options {
 	const char *listen;	/* "[http] listen", not "off" */
 	const char *token_file; /* the control token: required for TCP */
+	/* TCP: a read-only token for GET /metrics and /healthz; NULL = none. */
+	const char *metrics_token_file;
+	/* TCP: TLS (PEM files); required off loopback. */
+	const char *cert_file;
+	const char *key_file;
 };
 
 /* ctx is borrowed and must outlive the api (it is read, not copied, on

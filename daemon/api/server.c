@@ -38,6 +38,7 @@
  * row and a share of [aws] max_rps). */
 #define API_POST_RATE  10.0
 #define API_POST_BURST 20.0
+#define API_TLS_FILE_MAX (1u << 20)
 /* libmicrohttpd runs at least this often whatever it says about its
  * timeout: at the connection limit it takes the listening socket out of its
  * epoll set and puts it back only inside a later MHD_run(), so a server
@@ -61,7 +62,12 @@ struct api {
 	dev_t unix_dev;
 	ino_t unix_ino;
 	unsigned port;
-	char *token; /* TCP only; never logged */
+	/* TCP only; never logged.  token is the control token (everything),
+	 * metrics_token may read /metrics and /healthz only. */
+	char *token;
+	char *metrics_token;
+	char *tls_cert; /* PEM, NULL without TLS */
+	char *tls_key;
 
 	struct api_health_state health;
 };
@@ -535,6 +541,27 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, struct api_reply 
 	return ret;
 }
 
+/* 0 when the request may go on, else the status to refuse it with.  On
+ * TCP the control token may do everything; the metrics token only what a
+ * scraper or a load balancer needs, so a leaked scraper token cannot
+ * change the watch set.  The unix socket's file mode is its access
+ * control. */
+static unsigned authorize(struct api *a, struct MHD_Connection *conn, const char *url, const char *method)
+{
+	const char *auth;
+	bool read_only;
+
+	if (!a->token)
+		return 0;
+	auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	if (api_bearer_ok(auth, a->token))
+		return 0;
+	if (!a->metrics_token || !api_bearer_ok(auth, a->metrics_token))
+		return 401;
+	read_only = is_get(method) && (strcmp(url, "/metrics") == 0 || strcmp(url, "/healthz") == 0);
+	return read_only ? 0 : 403;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version, const char *upload_data,
 				  size_t *upload_data_size, void **con_cls)
@@ -544,17 +571,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	struct api_reply rp;
 
 	if (!req) {
+		unsigned status;
+
 		api_guard_request_head(conn);
 		/* The credentials are checked on the first callback, before a
 		 * byte of the body is read: a client without them gets its
 		 * 401 at once and the connection is closed, instead of the
 		 * server reading (and dropping) whatever it sends first. */
-		if (a->token && !api_bearer_ok(MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-									   MHD_HTTP_HEADER_AUTHORIZATION),
-					       a->token)) {
+		status = authorize(a, conn, url, method);
+		if (status != 0) {
 			reply_init(&rp);
-			reply_error(&rp, 401, "missing or wrong bearer token");
-			rp.www_authenticate = true;
+			reply_error(&rp, status,
+				    status == 401 ? "missing or wrong bearer token"
+						  : "this token may only read /metrics and /healthz");
+			rp.www_authenticate = status == 401;
 			rp.close = true;
 			return send_reply(conn, &rp);
 		}
@@ -663,9 +693,47 @@ static void handle_closed(uv_handle_t *h)
 	}
 }
 
+/* The tokens and TLS files of a TCP listener.  Off loopback a listener
+ * without TLS is refused: the tokens would cross the network in clear
+ * (the configuration check says so first, with the file and line). */
+static int tcp_setup(struct api *a, const struct api_options *opt, const char *host)
+{
+	size_t len;
+	int r;
+
+	if (!opt->token_file)
+		return log_error_errno(-EINVAL, "http: a TCP listener needs [http] token_file");
+	r = api_read_token(opt->token_file, "token_file", &a->token);
+	if (r >= 0 && opt->metrics_token_file)
+		r = api_read_token(opt->metrics_token_file, "metrics_token_file", &a->metrics_token);
+	if (r < 0)
+		return r;
+	if (!opt->cert_file != !opt->key_file)
+		return log_error_errno(-EINVAL, "http: TLS needs both cert_file and key_file");
+	if (!opt->cert_file) {
+		if (!config_host_is_loopback(host))
+			return log_error_errno(-EPERM,
+					       "http: refusing to serve plain HTTP on %s, which is not "
+					       "a loopback address: set cert_file and key_file",
+					       str_empty(host) ? "*" : host);
+		return 0;
+	}
+	if (!MHD_is_feature_supported(MHD_FEATURE_TLS))
+		return log_error_errno(-EOPNOTSUPP, "http: this libmicrohttpd has no TLS support");
+	r = read_file_capped(opt->cert_file, API_TLS_FILE_MAX, &a->tls_cert, &len);
+	if (r < 0)
+		return log_error_errno(r, "http: cannot read cert_file %s: %m", opt->cert_file);
+	r = read_file_capped(opt->key_file, API_TLS_FILE_MAX, &a->tls_key, &len);
+	if (r < 0)
+		return log_error_errno(r, "http: cannot read key_file %s: %m", opt->key_file);
+	return 0;
+}
+
 int api_new(struct uv_loop_s *loop, const struct api_options *opt, const struct api_context *ctx,
 	    struct api **ret)
 {
+	struct MHD_OptionItem tls[3] = {{MHD_OPTION_END, 0, NULL}, {MHD_OPTION_END, 0, NULL},
+					 {MHD_OPTION_END, 0, NULL}};
 	const union MHD_DaemonInfo *info;
 	const char *reason = NULL;
 	char *host = NULL;
@@ -697,8 +765,7 @@ int api_new(struct uv_loop_s *loop, const struct api_options *opt, const struct 
 		else
 			free(host);
 	} else {
-		r = opt->token_file ? api_read_token(opt->token_file, "token_file", &a->token)
-				    : log_error_errno(-EINVAL, "http: a TCP listener needs [http] token_file");
+		r = tcp_setup(a, opt, host);
 		if (r >= 0)
 			r = api_listen_tcp(host, port, &a->port, &fd);
 		free(host);
@@ -706,10 +773,15 @@ int api_new(struct uv_loop_s *loop, const struct api_options *opt, const struct 
 	if (r < 0)
 		goto fail;
 
+	if (a->tls_cert) {
+		tls[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, a->tls_cert};
+		tls[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, a->tls_key};
+	}
 	/* The per-address limit applies to TCP peers; on the unix socket
 	 * the file mode decides who may connect at all. */
 	a->mhd = MHD_start_daemon(
-	    MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, a, MHD_OPTION_EXTERNAL_LOGGER,
+	    MHD_USE_EPOLL | MHD_USE_ERROR_LOG | (a->tls_cert ? MHD_USE_TLS : 0), 0, NULL, NULL, on_request,
+	    a, MHD_OPTION_ARRAY, tls, MHD_OPTION_EXTERNAL_LOGGER,
 	    mhd_logger, a, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd, MHD_OPTION_CONNECTION_LIMIT,
 	    (unsigned)API_MAX_CONNECTIONS, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
 	    (unsigned)API_MAX_PER_ADDRESS, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)API_IDLE_TIMEOUT_S,
@@ -742,7 +814,9 @@ int api_new(struct uv_loop_s *loop, const struct api_options *opt, const struct 
 	if (a->kind == CONFIG_LISTEN_UNIX)
 		log_info("http: listening on unix:%s", a->unix_path);
 	else
-		log_info("http: listening on %s (port %u, bearer token required)", listen_spec, a->port);
+		log_info("http: listening on %s (port %u, %s, bearer token required%s)", listen_spec,
+			 a->port, a->tls_cert ? "TLS" : "plain HTTP on loopback",
+			 a->metrics_token ? ", a read-only token for /metrics and /healthz" : "");
 	*ret = a;
 	return 0;
 fail:
@@ -750,6 +824,9 @@ fail:
 		unlink(a->unix_path);
 	free(a->unix_path);
 	secret_free(a->token);
+	secret_free(a->metrics_token);
+	free(a->tls_cert);
+	secret_free(a->tls_key);
 	free(a);
 	return r;
 }
@@ -774,6 +851,12 @@ struct api *api_free(struct api *a)
 	a->unix_path = NULL;
 	secret_free(a->token);
 	a->token = NULL;
+	secret_free(a->metrics_token);
+	a->metrics_token = NULL;
+	free(a->tls_cert);
+	a->tls_cert = NULL;
+	secret_free(a->tls_key);
+	a->tls_key = NULL;
 	return NULL;
 }
 

@@ -254,6 +254,10 @@ static void test_values(void **state)
 	    {"[http]\nlisten = localhost\n", "[http] listen: invalid address"},
 	    {"[http]\nlisten = 1.2.3.4:70000\n", "invalid port"},
 	    {"[http]\nlisten = ::1:80\n", "IPv6 addresses must be written in brackets"},
+	    {"[http]\nlisten = 10.1.2.3:80\n", "v.conf:2: [http] listen: 10.1.2.3 is not a loopback address: set "
+					    "cert_file and key_file"},
+	    {"[http]\nlisten = *:80\n", "listen: every address is not a loopback address"},
+	    {"[http]\nlisten = [::1]:80\ncert_file = /etc/hostname\n", "[http] key_file: required with cert_file"},
 	    {"[state]\npath = /x/y.db\n", NULL},
 	    {"[journal]\nenabled = 2\n", "[journal] enabled: invalid boolean"},
 	    {"[Aws]\n", "v.conf:1: [Aws]: unknown section"},
@@ -564,6 +568,12 @@ static void test_known_keys(void **state)
 	    {"http.listen", "[http]\nlisten = unix:/run/k.sock\n"},
 	    {"http.token_file", "[http]\nlisten = 127.0.0.1:0\ntoken_file = k/secret\n"},
 	    {"http.max_jobs", "[http]\nmax_jobs = 0\n"},
+	    {"http.metrics_token_file",
+	     "[http]\nlisten = 127.0.0.1:0\ntoken_file = k/secret\nmetrics_token_file = k/secret\n"},
+	    {"http.cert_file", "[http]\nlisten = 10.0.0.1:1\ntoken_file = k/secret\ncert_file = k/ok.conf\n"
+			       "key_file = k/secret\n"},
+	    {"http.key_file", "[http]\nlisten = *:1\ntoken_file = k/secret\ncert_file = k/ok.conf\n"
+			      "key_file = k/secret\n"},
 	};
 	const char *const *keys = config_known_keys();
 	size_t n = 0;
