@@ -464,15 +464,25 @@ static void set_value(struct key_ctx *x, void *base, const char *value)
 			FAIL("invalid profile name %s", q);
 		set_string(x, field, value);
 		return;
-	case KT_ENDPOINT:
-		r = config_url_parse(value, NULL, &reason);
+	case KT_ENDPOINT: {
+		struct config_url u;
+		bool plain_remote;
+
+		r = config_url_parse(value, &u, &reason);
 		if (r == -ENOMEM)
 			x->p->oom = true;
 		if (r < 0)
 			FAIL("invalid URL: %s", reason ? reason : "out of memory");
+		/* Signatures and the session token would go in clear. */
+		plain_remote = !u.https && !config_host_is_loopback(u.host);
+		config_url_done(&u);
+		if (plain_remote)
+			FAIL("plain http is only allowed to a loopback host (127.0.0.0/8, ::1, "
+			     "localhost); use https");
 		if (set_string(x, field, value) >= 0)
 			x->p->endpoint_loc = x->loc;
 		return;
+	}
 	case KT_WEBHOOK_URL: {
 		struct config_url u;
 		bool plain_remote;
