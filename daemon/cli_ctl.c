@@ -20,10 +20,10 @@
 #define CTL_NAME_WIDTH	 40
 
 struct ctl {
-	const char *socket; /* NULL with url */
-	const char *url;    /* base URL for TCP, NULL for the socket */
+	const char *socket;  /* NULL with url */
+	const char *url;     /* base URL for TCP, NULL for the socket */
 	const char *ca_file; /* https: the CA that signed the daemon's certificate */
-	char *token;	    /* never printed */
+	char *token;	     /* never printed */
 	bool all;
 	bool json;
 };
@@ -39,7 +39,8 @@ static void ctl_usage(FILE *f, const char *cmd)
 		"  --ca-file FILE     CA certificates to verify an https:// --url with\n",
 		cmd, strcmp(cmd, "status") == 0 ? " [--all] [--json]" : " ARN...", CLI_CTL_DEFAULT_SOCKET);
 	if (strcmp(cmd, "forget") == 0)
-		fprintf(f, "Removes jobs added with `jobwatchd watch` from the daemon and its state file.\n");
+		fprintf(f,
+			"Removes jobs added with `jobwatchd watch` from the daemon and its state file.\n");
 	if (strcmp(cmd, "status") == 0)
 		fprintf(f, "  --all              include jobs no longer watched\n"
 			   "  --json             print the daemon's JSON as is\n");

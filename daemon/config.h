@@ -83,8 +83,8 @@ struct config {
 	size_t n_webhooks;
 
 	struct {
-		char *listen;	  /* NULL = off; "HOST:PORT", "[V6]:PORT" or "unix:/PATH" */
-		char *token_file; /* resolved; required for a TCP listener */
+		char *listen;	   /* NULL = off; "HOST:PORT", "[V6]:PORT" or "unix:/PATH" */
+		char *token_file;  /* resolved; required for a TCP listener */
 		uint64_t max_jobs; /* jobs the control API may add (source "api") */
 		/* A read-only token for /metrics and /healthz (NULL: the
 		 * control token only); resolved. */

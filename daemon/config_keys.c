@@ -90,8 +90,7 @@ static const struct key_def keys[] = {
     {"http.listen", CONFIG_SECTION_HTTP, KT_LISTEN, G(http.listen), "off", 0, 0},
     {"http.token_file", CONFIG_SECTION_HTTP, KT_SECRET_FILE, G(http.token_file), NULL, 0, 0},
     {"http.max_jobs", CONFIG_SECTION_HTTP, KT_U64, G(http.max_jobs), "1000", 0, 1000000},
-    {"http.metrics_token_file", CONFIG_SECTION_HTTP, KT_SECRET_FILE, G(http.metrics_token_file), NULL,
-     0, 0},
+    {"http.metrics_token_file", CONFIG_SECTION_HTTP, KT_SECRET_FILE, G(http.metrics_token_file), NULL, 0, 0},
     {"http.cert_file", CONFIG_SECTION_HTTP, KT_FILE, G(http.cert_file), NULL, 0, 0},
     {"http.key_file", CONFIG_SECTION_HTTP, KT_SECRET_FILE, G(http.key_file), NULL, 0, 0},
 };

@@ -36,8 +36,8 @@
 #define API_MAX_HOOKS	       1024
 /* POST /v1/jobs: 10 a second, bursts of 20 (each new job is a log line, a
  * row and a share of [aws] max_rps). */
-#define API_POST_RATE  10.0
-#define API_POST_BURST 20.0
+#define API_POST_RATE	 10.0
+#define API_POST_BURST	 20.0
 #define API_TLS_FILE_MAX (1u << 20)
 /* libmicrohttpd runs at least this often whatever it says about its
  * timeout: at the connection limit it takes the listening socket out of its
@@ -732,8 +732,8 @@ static int tcp_setup(struct api *a, const struct api_options *opt, const char *h
 int api_new(struct uv_loop_s *loop, const struct api_options *opt, const struct api_context *ctx,
 	    struct api **ret)
 {
-	struct MHD_OptionItem tls[3] = {{MHD_OPTION_END, 0, NULL}, {MHD_OPTION_END, 0, NULL},
-					 {MHD_OPTION_END, 0, NULL}};
+	struct MHD_OptionItem tls[3] = {
+	    {MHD_OPTION_END, 0, NULL}, {MHD_OPTION_END, 0, NULL}, {MHD_OPTION_END, 0, NULL}};
 	const union MHD_DaemonInfo *info;
 	const char *reason = NULL;
 	char *host = NULL;
@@ -781,12 +781,11 @@ int api_new(struct uv_loop_s *loop, const struct api_options *opt, const struct 
 	 * the file mode decides who may connect at all. */
 	a->mhd = MHD_start_daemon(
 	    MHD_USE_EPOLL | MHD_USE_ERROR_LOG | (a->tls_cert ? MHD_USE_TLS : 0), 0, NULL, NULL, on_request,
-	    a, MHD_OPTION_ARRAY, tls, MHD_OPTION_EXTERNAL_LOGGER,
-	    mhd_logger, a, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd, MHD_OPTION_CONNECTION_LIMIT,
-	    (unsigned)API_MAX_CONNECTIONS, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-	    (unsigned)API_MAX_PER_ADDRESS, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)API_IDLE_TIMEOUT_S,
-	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, a, MHD_OPTION_NOTIFY_CONNECTION, on_connection, a,
-	    MHD_OPTION_END);
+	    a, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, a, MHD_OPTION_ARRAY, tls, MHD_OPTION_LISTEN_SOCKET,
+	    (MHD_socket)fd, MHD_OPTION_CONNECTION_LIMIT, (unsigned)API_MAX_CONNECTIONS,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)API_MAX_PER_ADDRESS, MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned)API_IDLE_TIMEOUT_S, MHD_OPTION_NOTIFY_COMPLETED, on_completed, a,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, a, MHD_OPTION_END);
 	if (!a->mhd) {
 		close(fd);
 		r = log_error_errno(-EIO, "http: cannot start the HTTP server");

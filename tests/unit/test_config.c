@@ -257,10 +257,12 @@ static void test_values(void **state)
 	    {"[http]\nlisten = localhost\n", "[http] listen: invalid address"},
 	    {"[http]\nlisten = 1.2.3.4:70000\n", "invalid port"},
 	    {"[http]\nlisten = ::1:80\n", "IPv6 addresses must be written in brackets"},
-	    {"[http]\nlisten = 10.1.2.3:80\n", "v.conf:2: [http] listen: 10.1.2.3 is not a loopback address: set "
-					    "cert_file and key_file"},
+	    {"[http]\nlisten = 10.1.2.3:80\n",
+	     "v.conf:2: [http] listen: 10.1.2.3 is not a loopback address: set "
+	     "cert_file and key_file"},
 	    {"[http]\nlisten = *:80\n", "listen: every address is not a loopback address"},
-	    {"[http]\nlisten = [::1]:80\ncert_file = /etc/hostname\n", "[http] key_file: required with cert_file"},
+	    {"[http]\nlisten = [::1]:80\ncert_file = /etc/hostname\n",
+	     "[http] key_file: required with cert_file"},
 	    {"[state]\npath = /x/y.db\n", NULL},
 	    {"[journal]\nenabled = 2\n", "[journal] enabled: invalid boolean"},
 	    {"[Aws]\n", "v.conf:1: [Aws]: unknown section"},
