@@ -433,7 +433,9 @@ static int unwatch_one(const struct ctl *c, const char *cmd, const char *arn, bo
 			rc = -1;
 			goto out;
 		}
-		if (status != 409 || retry_after < 0 || retry_after > 10 || attempt >= 4)
+		/* libcurl reports 0 when there was no Retry-After: a 409
+		 * without one (a job from the configuration) is final. */
+		if (status != 409 || retry_after <= 0 || retry_after > 10 || attempt >= 4)
 			break;
 		sleep((unsigned)retry_after);
 	}
