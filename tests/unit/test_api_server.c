@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -395,6 +396,52 @@ static void test_unix_socket_files(void **state)
 	free(f);
 }
 
+static void on_alarm(int sig)
+{
+	static const char msg[] = "api_new() blocked on a live socket with a full backlog\n";
+
+	(void)!write(2, msg, sizeof(msg) - 1);
+	_exit(1);
+}
+
+/* A live socket whose backlog is full (its daemon is busy or wedged) is
+ * still live, and the probe must say so at once: a blocking connect()
+ * would hang the start until the backlog drained. */
+static void test_unix_socket_full_backlog(void **state)
+{
+	struct fx *f = fx_new();
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char spec[160];
+	int lfd, clients[64], n = 0;
+
+	snprintf(spec, sizeof(spec), "unix:%s", f->sock);
+	memcpy(sa.sun_path, f->sock, strlen(f->sock) + 1);
+	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(lfd, 0), 0);
+	for (; n < 64; n++) {
+		clients[n] = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		if (connect(clients[n], (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+			assert_int_equal(errno, EAGAIN);
+			close(clients[n]);
+			break;
+		}
+	}
+	assert_true(n < 64); /* the backlog is full */
+	signal(SIGALRM, on_alarm);
+	alarm(10);
+	assert_int_equal(fx_api_new(f, spec, NULL, &f->api), -EADDRINUSE);
+	alarm(0);
+	for (int i = 0; i < n; i++)
+		close(clients[i]);
+	close(lfd);
+	assert_int_equal(uv_loop_close(&f->loop), 0);
+	tracker_free(f->tracker);
+	unlink(f->sock);
+	rmdir(f->dir);
+	free(f);
+}
+
 static void test_tcp_token(void **state)
 {
 	struct fx *f = fx_new();
@@ -521,6 +568,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_unix_control_api),
 	    cmocka_unit_test(test_unix_socket_files),
+	    cmocka_unit_test(test_unix_socket_full_backlog),
 	    cmocka_unit_test(test_tcp_token),
 	    cmocka_unit_test(test_cli),
 	};
