@@ -1,4 +1,4 @@
-/* jobwatchd status / watch / unwatch / retry: blocking libcurl requests to the
+/* jobwatchd status / watch / unwatch / forget / retry: blocking libcurl requests to the
  * daemon's control API, by default over its unix socket. */
 #include "cli_ctl.h"
 
@@ -7,10 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 
+#include "config.h"
 #include "util.h"
 
 #define CTL_RESPONSE_MAX (512u * 1024 * 1024)
@@ -18,9 +20,10 @@
 #define CTL_NAME_WIDTH	 40
 
 struct ctl {
-	const char *socket; /* NULL with url */
-	const char *url;    /* base URL for TCP, NULL for the socket */
-	char *token;	    /* never printed */
+	const char *socket;  /* NULL with url */
+	const char *url;     /* base URL for TCP, NULL for the socket */
+	const char *ca_file; /* https: the CA that signed the daemon's certificate */
+	char *token;	     /* never printed */
 	bool all;
 	bool json;
 };
@@ -28,15 +31,20 @@ struct ctl {
 static void ctl_usage(FILE *f, const char *cmd)
 {
 	fprintf(f,
-		"Usage: jobwatchd %s [--socket PATH | --url URL --token-file FILE]%s\n"
+		"Usage: jobwatchd %s [--socket PATH | --url URL --token-file FILE [--ca-file FILE]]%s\n"
 		"  --socket PATH      the daemon's control socket (default %s)\n"
 		"  --url URL          the daemon's TCP listener, e.g. http://127.0.0.1:9187\n"
-		"  --token-file FILE  bearer token for --url\n",
+		"                     (https:// for any host but loopback)\n"
+		"  --token-file FILE  bearer token for --url\n"
+		"  --ca-file FILE     CA certificates to verify an https:// --url with\n",
 		cmd,
 		strcmp(cmd, "status") == 0  ? " [--all] [--json]"
 		: strcmp(cmd, "retry") == 0 ? " [HOOK]"
 					    : " ARN...",
 		CLI_CTL_DEFAULT_SOCKET);
+	if (strcmp(cmd, "forget") == 0)
+		fprintf(f,
+			"Removes jobs added with `jobwatchd watch` from the daemon and its state file.\n");
 	if (strcmp(cmd, "status") == 0)
 		fprintf(f, "  --all              include jobs no longer watched\n"
 			   "  --json             print the daemon's JSON as is\n");
@@ -48,6 +56,21 @@ static void ctl_done(struct ctl *c)
 	c->token = NULL;
 }
 
+/* A bearer token may go over https://, or over http:// to loopback only:
+ * anywhere else anyone on the path reads it. */
+static bool url_may_carry_token(const char *url)
+{
+	struct config_url u;
+	const char *reason = NULL;
+	bool ok;
+
+	if (config_url_parse(url, &u, &reason) < 0)
+		return false;
+	ok = u.https || config_host_is_loopback(u.host);
+	config_url_done(&u);
+	return ok;
+}
+
 /* Parses the common options; returns the index of the first operand, or
  * -1 after printing a usage error. */
 static int ctl_parse(int argc, char **argv, struct ctl *c)
@@ -56,6 +79,7 @@ static int ctl_parse(int argc, char **argv, struct ctl *c)
 	    {"socket", required_argument, NULL, 's'},
 	    {"url", required_argument, NULL, 'u'},
 	    {"token-file", required_argument, NULL, 't'},
+	    {"ca-file", required_argument, NULL, 'C'},
 	    {"all", no_argument, NULL, 'a'},
 	    {"json", no_argument, NULL, 'j'},
 	    {"help", no_argument, NULL, 'h'},
@@ -77,6 +101,9 @@ static int ctl_parse(int argc, char **argv, struct ctl *c)
 			break;
 		case 't':
 			token_file = optarg;
+			break;
+		case 'C':
+			c->ca_file = optarg;
 			break;
 		case 'a':
 		case 'j':
@@ -105,6 +132,13 @@ static int ctl_parse(int argc, char **argv, struct ctl *c)
 		fprintf(stderr, "jobwatchd %s: --url must start with http:// or https://\n", argv[0]);
 		return -1;
 	}
+	if (c->url && token_file && !url_may_carry_token(c->url)) {
+		fprintf(stderr,
+			"jobwatchd %s: refusing to send the token in clear to %s: use https:// (or a "
+			"loopback address)\n",
+			argv[0], c->url);
+		return -1;
+	}
 	if (!c->url)
 		c->socket = c->socket ? c->socket : CLI_CTL_DEFAULT_SOCKET;
 	if (token_file) {
@@ -131,10 +165,11 @@ static size_t on_body(void *p, size_t size, size_t n, void *u)
 	return dynbuf_append(u, p, size * n) < 0 ? 0 : size * n;
 }
 
-/* One request.  Returns 0 with *status and body filled, or -1 after
- * printing why the daemon could not be reached. */
-static int ctl_request(const struct ctl *c, const char *cmd, const char *method, const char *path,
-		       const char *body, long *status, struct dynbuf *out)
+/* One request.  Returns 0 with *status and body filled (and the seconds
+ * of a Retry-After header in *retry_after, if not NULL; -1 without one),
+ * or -1 after printing why the daemon could not be reached. */
+static int ctl_request_retry(const struct ctl *c, const char *cmd, const char *method, const char *path,
+			     const char *body, long *status, struct dynbuf *out, curl_off_t *retry_after)
 {
 	CURL *h = curl_easy_init();
 	struct curl_slist *hdrs = NULL;
@@ -181,6 +216,8 @@ static int ctl_request(const struct ctl *c, const char *cmd, const char *method,
 	curl_easy_setopt(h, CURLOPT_TIMEOUT, 120L);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (c->ca_file)
+		curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
 	if (body)
 		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
 	cc = curl_easy_perform(h);
@@ -194,6 +231,8 @@ static int ctl_request(const struct ctl *c, const char *cmd, const char *method,
 		goto out;
 	}
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
+	if (retry_after && curl_easy_getinfo(h, CURLINFO_RETRY_AFTER, retry_after) != CURLE_OK)
+		*retry_after = -1;
 	r = 0;
 out:
 	curl_slist_free_all(hdrs);
@@ -201,6 +240,12 @@ out:
 	dynbuf_free(&url);
 	dynbuf_free(&auth); /* held the token */
 	return r < 0 ? -1 : 0;
+}
+
+static int ctl_request(const struct ctl *c, const char *cmd, const char *method, const char *path,
+		       const char *body, long *status, struct dynbuf *out)
+{
+	return ctl_request_retry(c, cmd, method, path, body, status, out, NULL);
 }
 
 /* The daemon's {"error": "..."} message, or a generic one. */
@@ -369,24 +414,37 @@ out:
 	return rc;
 }
 
-static int unwatch_one(const struct ctl *c, const char *cmd, const char *arn)
+/* Unwatch, or with forget remove for good.  A forget the daemon answers
+ * 409 with Retry-After (a poll of the job in flight) is tried again a few
+ * times. */
+static int unwatch_one(const struct ctl *c, const char *cmd, const char *arn, bool forget)
 {
 	struct dynbuf body, path;
+	curl_off_t retry_after = -1;
 	long status = 0;
 	int rc = 1;
 
 	dynbuf_init(&body, 1 << 20);
 	dynbuf_init(&path, 16384);
-	if (dynbuf_appends(&path, "/v1/jobs/") < 0 || uri_encode(arn, strlen(arn), &path) < 0) {
+	if (dynbuf_appends(&path, "/v1/jobs/") < 0 || uri_encode(arn, strlen(arn), &path) < 0 ||
+	    (forget && dynbuf_appends(&path, "?forget=1") < 0)) {
 		fprintf(stderr, "jobwatchd %s: ARN too long\n", cmd);
 		goto out;
 	}
-	if (ctl_request(c, cmd, "DELETE", path.data, NULL, &status, &body) < 0) {
-		rc = -1;
-		goto out;
+	for (int attempt = 0;; attempt++) {
+		dynbuf_reset(&body);
+		if (ctl_request_retry(c, cmd, "DELETE", path.data, NULL, &status, &body, &retry_after) < 0) {
+			rc = -1;
+			goto out;
+		}
+		/* libcurl reports 0 when there was no Retry-After: a 409
+		 * without one (a job from the configuration) is final. */
+		if (status != 409 || retry_after <= 0 || retry_after > 10 || attempt >= 4)
+			break;
+		sleep((unsigned)retry_after);
 	}
 	if (status == 204)
-		printf("no longer watching %s (state kept)\n", arn);
+		printf(forget ? "forgot %s\n" : "no longer watching %s (state kept)\n", arn);
 	else if (status == 404)
 		fprintf(stderr, "jobwatchd %s: %s: the daemon does not know this job\n", cmd, arn);
 	else
@@ -398,7 +456,13 @@ out:
 	return rc;
 }
 
-static int watch_or_unwatch(int argc, char **argv, bool watch)
+enum ctl_change {
+	CTL_WATCH,
+	CTL_UNWATCH,
+	CTL_FORGET,
+};
+
+static int watch_or_unwatch(int argc, char **argv, enum ctl_change change)
 {
 	struct ctl c;
 	int first = ctl_parse(argc, argv, &c), rc = 0;
@@ -420,7 +484,8 @@ static int watch_or_unwatch(int argc, char **argv, bool watch)
 			rc = 1;
 			continue;
 		}
-		r = watch ? watch_one(&c, argv[0], argv[i]) : unwatch_one(&c, argv[0], argv[i]);
+		r = change == CTL_WATCH ? watch_one(&c, argv[0], argv[i])
+					: unwatch_one(&c, argv[0], argv[i], change == CTL_FORGET);
 		if (r < 0) {
 			/* Unreachable: the next ARN would fail the same way. */
 			rc = 1;
@@ -436,12 +501,17 @@ static int watch_or_unwatch(int argc, char **argv, bool watch)
 
 int cli_watch(int argc, char **argv)
 {
-	return watch_or_unwatch(argc, argv, true);
+	return watch_or_unwatch(argc, argv, CTL_WATCH);
 }
 
 int cli_unwatch(int argc, char **argv)
 {
-	return watch_or_unwatch(argc, argv, false);
+	return watch_or_unwatch(argc, argv, CTL_UNWATCH);
+}
+
+int cli_forget(int argc, char **argv)
+{
+	return watch_or_unwatch(argc, argv, CTL_FORGET);
 }
 
 int cli_retry(int argc, char **argv)

@@ -16,5 +16,7 @@ int cli_unwatch(int argc, char **argv);
 /* jobwatchd retry [connection options] [HOOK]: waiting and parked
  * deliveries of one webhook (or every one) go out now. */
 int cli_retry(int argc, char **argv);
+/* jobwatchd forget [connection options] ARN...: DELETE ?forget=1 */
+int cli_forget(int argc, char **argv);
 
 #endif

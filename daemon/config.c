@@ -520,6 +520,32 @@ static void parse_dropins(struct config_parser *p, const char *path)
 
 /* ---- Whole-config checks ----------------------------------------------- */
 
+/* Off loopback the bearer tokens would cross the network in clear: such a
+ * listener needs TLS (issue #20).  cert_file and key_file go together. */
+static void check_http_tls(struct config_parser *p, const struct config *c)
+{
+	enum config_listen_kind kind;
+	const char *reason = NULL;
+	char *host = NULL;
+	unsigned port;
+
+	if ((c->http.cert_file != NULL) != (c->http.key_file != NULL)) {
+		config_report(p, false, &p->listen_loc, "http", c->http.cert_file ? "key_file" : "cert_file",
+			      "required with %s (TLS needs both)",
+			      c->http.cert_file ? "cert_file" : "key_file");
+		return;
+	}
+	if (!c->http.listen || c->http.cert_file ||
+	    config_listen_parse(c->http.listen, &kind, &host, &port, &reason) < 0)
+		return;
+	if (kind == CONFIG_LISTEN_TCP && !config_host_is_loopback(host))
+		config_report(p, false, &p->listen_loc, "http", "listen",
+			      "%s is not a loopback address: set cert_file and key_file (TLS), or listen "
+			      "on 127.0.0.1 or a unix socket",
+			      str_empty(host) || strcmp(host, "*") == 0 ? "every address" : host);
+	free(host);
+}
+
 static void check_cross(struct config_parser *p)
 {
 	struct config *c = p->c;
@@ -555,6 +581,7 @@ static void check_cross(struct config_parser *p)
 		config_report(
 		    p, false, &p->listen_loc, "http", "token_file",
 		    "required when listen is a TCP address (the control API needs a bearer token)");
+	check_http_tls(p, c);
 }
 
 void config_note_arn_region(struct config_parser *p, const struct config_loc *loc, const char *label,
@@ -714,6 +741,9 @@ struct config *config_free(struct config *c)
 	free(c->webhooks);
 	free(c->http.listen);
 	free(c->http.token_file);
+	free(c->http.metrics_token_file);
+	free(c->http.cert_file);
+	free(c->http.key_file);
 	free(c->path);
 	free(c);
 	return NULL;

@@ -91,8 +91,16 @@ struct config {
 	size_t n_webhooks;
 
 	struct {
-		char *listen;	  /* NULL = off; "HOST:PORT", "[V6]:PORT" or "unix:/PATH" */
-		char *token_file; /* resolved; required for a TCP listener */
+		char *listen;	   /* NULL = off; "HOST:PORT", "[V6]:PORT" or "unix:/PATH" */
+		char *token_file;  /* resolved; required for a TCP listener */
+		uint64_t max_jobs; /* jobs the control API may add (source "api") */
+		/* A read-only token for /metrics and /healthz (NULL: the
+		 * control token only); resolved. */
+		char *metrics_token_file;
+		/* TLS for a TCP listener; both or neither, required off
+		 * loopback.  Resolved. */
+		char *cert_file;
+		char *key_file;
 	} http;
 
 	char *path; /* the main file as given */

@@ -102,6 +102,10 @@ static const struct key_def keys[] = {
     {"webhook.max_in_flight", CONFIG_SECTION_WEBHOOK, KT_UNSIGNED, W(max_in_flight), "4", 1, 64},
     {"http.listen", CONFIG_SECTION_HTTP, KT_LISTEN, G(http.listen), "off", 0, 0},
     {"http.token_file", CONFIG_SECTION_HTTP, KT_SECRET_FILE, G(http.token_file), NULL, 0, 0},
+    {"http.max_jobs", CONFIG_SECTION_HTTP, KT_U64, G(http.max_jobs), "1000", 0, 1000000},
+    {"http.metrics_token_file", CONFIG_SECTION_HTTP, KT_SECRET_FILE, G(http.metrics_token_file), NULL, 0, 0},
+    {"http.cert_file", CONFIG_SECTION_HTTP, KT_FILE, G(http.cert_file), NULL, 0, 0},
+    {"http.key_file", CONFIG_SECTION_HTTP, KT_SECRET_FILE, G(http.key_file), NULL, 0, 0},
 };
 
 const char *const *config_known_keys(void)
@@ -472,15 +476,25 @@ static void set_value(struct key_ctx *x, void *base, const char *value)
 			FAIL("invalid profile name %s", q);
 		set_string(x, field, value);
 		return;
-	case KT_ENDPOINT:
-		r = config_url_parse(value, NULL, &reason);
+	case KT_ENDPOINT: {
+		struct config_url u;
+		bool plain_remote;
+
+		r = config_url_parse(value, &u, &reason);
 		if (r == -ENOMEM)
 			x->p->oom = true;
 		if (r < 0)
 			FAIL("invalid URL: %s", reason ? reason : "out of memory");
+		/* Signatures and the session token would go in clear. */
+		plain_remote = !u.https && !config_host_is_loopback(u.host);
+		config_url_done(&u);
+		if (plain_remote)
+			FAIL("plain http is only allowed to a loopback host (127.0.0.0/8, ::1, "
+			     "localhost); use https");
 		if (set_string(x, field, value) >= 0)
 			x->p->endpoint_loc = x->loc;
 		return;
+	}
 	case KT_WEBHOOK_URL: {
 		/* Several URLs separated by spaces (an Alertmanager HA set;
 		 * check_cross() allows more than one for that format only). */

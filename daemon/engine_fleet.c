@@ -66,11 +66,18 @@ static int discovery_setup(struct engine *e)
 
 static int listener_setup(struct engine *e)
 {
+	struct api_options opt = {
+	    .listen = e->cfg->http.listen,
+	    .token_file = e->cfg->http.token_file,
+	    .metrics_token_file = e->cfg->http.metrics_token_file,
+	    .cert_file = e->cfg->http.cert_file,
+	    .key_file = e->cfg->http.key_file,
+	};
 	int r;
 
 	if (str_empty(e->cfg->http.listen))
 		return 0;
-	r = api_new(&e->loop, e->cfg->http.listen, e->cfg->http.token_file, &e->api_ctx, &e->api);
+	r = api_new(&e->loop, &opt, &e->api_ctx, &e->api);
 	if (r < 0)
 		return log_error_errno(r, "cannot listen on %s: %m", e->cfg->http.listen);
 	log_info("serving /metrics, /healthz and the control API on %s", e->cfg->http.listen);
@@ -103,6 +110,7 @@ int engine_fleet_setup(struct engine *e)
 	    .unwatched = engine_unwatched_cb,
 	    .retry_hooks = retry_hooks,
 	    .userdata = e,
+	    .max_jobs = e->cfg->http.max_jobs,
 	};
 	r = discovery_setup(e);
 	if (r < 0)
@@ -126,10 +134,14 @@ int engine_fleet_reload(struct engine *e, const struct config *old)
 	e->api_ctx.discovery = NULL;
 	r = discovery_setup(e);
 	e->api_ctx.discovery = e->discovery;
+	e->api_ctx.max_jobs = e->cfg->http.max_jobs;
 	if (r < 0)
 		return r;
 	if (!str_eq(old->http.listen, e->cfg->http.listen) ||
-	    !str_eq(old->http.token_file, e->cfg->http.token_file)) {
+	    !str_eq(old->http.token_file, e->cfg->http.token_file) ||
+	    !str_eq(old->http.metrics_token_file, e->cfg->http.metrics_token_file) ||
+	    !str_eq(old->http.cert_file, e->cfg->http.cert_file) ||
+	    !str_eq(old->http.key_file, e->cfg->http.key_file)) {
 		e->api = api_free(e->api);
 		return listener_setup(e);
 	}

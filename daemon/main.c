@@ -23,8 +23,9 @@ static void usage(FILE *f)
 	    "                               print job summaries across all pages\n"
 	    "  jobwatchd status [--socket PATH | --url URL --token-file FILE]\n"
 	    "                               print the watched jobs of a running daemon\n"
-	    "  jobwatchd watch ARN... | unwatch ARN...\n"
-	    "                               add or remove jobs through the control API\n"
+	    "  jobwatchd watch ARN... | unwatch ARN... | forget ARN...\n"
+	    "                               add, unwatch (state kept) or forget jobs through the\n"
+	    "                               control API\n"
 	    "  jobwatchd retry [HOOK]       send a webhook's waiting and parked deliveries now\n"
 	    "  jobwatchd test-alert [-c FILE] [--hook NAME]\n"
 	    "                               send a test event through the journal and every hook\n"
@@ -71,6 +72,8 @@ int main(int argc, char **argv)
 			return cli_retry(argc - 1, argv + 1);
 		if (strcmp(cmd, "test-alert") == 0)
 			return cli_test_alert(argc - 1, argv + 1);
+		if (strcmp(cmd, "forget") == 0)
+			return cli_forget(argc - 1, argv + 1);
 		fprintf(stderr, "jobwatchd: unknown command \"%s\"\n", cmd);
 		usage(stderr);
 		return 2;

@@ -129,6 +129,7 @@ static const char *const store_sql[_STMT_MAX] = {
 	"last_poll_ms = ?12, last_success_ms = ?13, polls = ?14, poll_failures = ?15, "
 	"consecutive_failures = ?16, last_error = ?17, status_since_ms = ?18, stuck_emitted = ?19, "
 	"watched = ?20, source = ?21, gone = ?22",
+    [STMT_DELETE_JOB] = "DELETE FROM jobs WHERE arn = ?1",
     [STMT_ADD_EVENT] =
 	"INSERT OR IGNORE INTO events (seq, id, type, arn, previous_status, status, "
 	"update_time_ms, detected_ms, region, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "

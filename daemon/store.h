@@ -136,6 +136,9 @@ struct store_job {
 
 /* Upserts the job row (by ARN).  Part of the current batch. */
 int store_put_job(struct store *s, const struct store_job *job);
+/* Deletes the job row (in the current batch); its events stay until
+ * pruned.  Deleting an unknown ARN is not an error. */
+int store_delete_job(struct store *s, const char *arn);
 /* Calls cb for every job row; a negative return from cb stops and is
  * returned.  Reads committed state plus the open batch (only committed
  * state while a failed batch waits for replay). */

@@ -15,6 +15,7 @@
 enum store_stmt {
 	/* Writes: go through store_write() and are journaled for replay. */
 	STMT_PUT_JOB,
+	STMT_DELETE_JOB,
 	STMT_ADD_EVENT,
 	STMT_ADD_DELIVERY,
 	STMT_DELIVERY_DONE,

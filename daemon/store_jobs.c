@@ -46,6 +46,16 @@ int store_put_job(struct store *s, const struct store_job *j)
 	return store_write(s, STMT_PUT_JOB, v, ELEMENTSOF(v));
 }
 
+int store_delete_job(struct store *s, const char *arn)
+{
+	struct store_value v[1];
+
+	if (!s || str_empty(arn))
+		return -EINVAL;
+	v[0] = sv_text(arn);
+	return store_write(s, STMT_DELETE_JOB, v, ELEMENTSOF(v));
+}
+
 static const char *col_text(sqlite3_stmt *st, int i)
 {
 	return (const char *)sqlite3_column_text(st, i);

@@ -420,6 +420,53 @@ int tracker_unwatch(struct tracker *t, const char *arn)
 	return 0;
 }
 
+/* Rebuilds the index after the job array changed order; the slot array
+ * keeps its size (positions, not hashes, moved). */
+static void tracker_reindex(struct tracker *t)
+{
+	size_t mask = t->n_slots - 1;
+
+	memset(t->slots, 0, t->n_slots * sizeof(*t->slots));
+	for (size_t i = 0; i < t->n_jobs; i++) {
+		uint32_t h = tracker_hash(t->jobs[i]->arn);
+		size_t k;
+
+		for (k = h & mask; t->slots[k].pos1; k = (k + 1) & mask)
+			;
+		t->slots[k] = (struct tracker_slot){.hash = h, .pos1 = (uint32_t)(i + 1)};
+	}
+}
+
+int tracker_forget(struct tracker *t, const char *arn)
+{
+	struct tracker_slot *sl;
+	struct tracked_job *j;
+	size_t pos;
+	int r;
+
+	if (!t || !arn || t->n_slots == 0)
+		return -ENOENT;
+	sl = tracker_lookup(t, arn, tracker_hash(arn));
+	if (!sl->pos1)
+		return -ENOENT;
+	pos = sl->pos1 - 1;
+	j = t->jobs[pos];
+	if (t->store) {
+		r = store_delete_job(t->store, arn);
+		if (r < 0)
+			return r;
+	}
+	if (j->watched)
+		t->stats.watched--;
+	/* Insertion order is kept (listings and /v1/jobs show it); the
+	 * O(n) shift and re-index are fine for a rate-limited API call. */
+	memmove(&t->jobs[pos], &t->jobs[pos + 1], (t->n_jobs - pos - 1) * sizeof(*t->jobs));
+	t->n_jobs--;
+	tracker_reindex(t);
+	tracked_job_free(j);
+	return 0;
+}
+
 static int tracker_store_event(struct tracker *t, struct event *e)
 {
 	const char *const *sinks = t->sinks ? t->sinks(e, t->sinks_userdata) : NULL;

@@ -7,8 +7,8 @@
  * when the store accepted both, so a refused write is detected again by the
  * next poll.  A failed poll is never an event, only counters.
  *
- * Jobs are never removed from the table: an unwatched job keeps its state
- * (watched = false) so re-watching it does not re-announce it. */
+ * An unwatched job keeps its state (watched = false) so re-watching it does
+ * not re-announce it; only tracker_forget() removes a job. */
 #ifndef JW_TRACKER_H
 #define JW_TRACKER_H
 
@@ -106,6 +106,11 @@ int tracker_load(struct tracker *t);
 int tracker_add(struct tracker *t, const char *arn, const char *source, struct tracked_job **ret_job);
 /* Stops watching (state kept, watched = false).  -ENOENT if unknown. */
 int tracker_unwatch(struct tracker *t, const char *arn);
+/* Removes the job from the table and its row from the store (its events
+ * stay).  The caller makes sure nothing else holds the job: it is out of
+ * the scheduler, no poll is in flight, no listing has it.  -ENOENT if
+ * unknown; on a store error the job stays. */
+int tracker_forget(struct tracker *t, const char *arn);
 struct tracked_job *tracker_find(struct tracker *t, const char *arn);
 /* Iteration in insertion order: for (i = 0; i < tracker_size(t); i++). */
 size_t tracker_size(const struct tracker *t);

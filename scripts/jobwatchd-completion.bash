@@ -16,13 +16,13 @@ _jobwatchd() {
 	local sub="" i
 	for ((i = 1; i < cword; i++)); do
 		case ${words[i]} in
-		run | get | list | status | watch | unwatch | retry | test-alert) sub=${words[i]}; break ;;
+		run | get | list | status | watch | unwatch | forget | retry | test-alert) sub=${words[i]}; break ;;
 		--check-config | -t) sub=check-config; break ;;
 		esac
 	done
 
 	case $prev in
-	-c | --config | --token-file)
+	-c | --config | --token-file | --ca-file)
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return
 		;;
@@ -49,13 +49,13 @@ _jobwatchd() {
 
 	local opts
 	case $sub in
-	"") opts="run get list status watch unwatch retry test-alert --check-config --version --help -c --config --log-level --log-target --log-format --strict" ;;
+	"") opts="run get list status watch unwatch forget retry test-alert --check-config --version --help -c --config --log-level --log-target --log-format --strict" ;;
 	run) opts="-c --config --log-level --log-target --log-format --strict" ;;
 	check-config) opts="-c --config --strict" ;;
 	get) opts="-c --config --region --help" ;;
 	list) opts="-c --config --region --collaboration-id --configured-audience-model-arn --help" ;;
-	status) opts="--socket --url --token-file --all --json --help" ;;
-	watch | unwatch | retry) opts="--socket --url --token-file --help" ;;
+	status) opts="--socket --url --token-file --ca-file --all --json --help" ;;
+	watch | unwatch | forget | retry) opts="--socket --url --token-file --ca-file --help" ;;
 	test-alert) opts="-c --config --hook" ;;
 	esac
 	COMPREPLY=($(compgen -W "$opts" -- "$cur"))

@@ -8,7 +8,8 @@
  *
  * A unix socket (recommended) is created with mode 0660, a stale socket
  * file is replaced; a TCP listener requires `Authorization: Bearer TOKEN`
- * (token_file) on every request.
+ * (token_file; metrics_token_file may read /metrics and /healthz only) on
+ * every request, and TLS off loopback.
  *
  * The api reads the daemon's state through struct api_context, filled by
  * the engine; it never includes engine.h. */
@@ -65,22 +66,37 @@ struct api_context {
 	void (*engine_stats)(void *userdata, struct api_engine_stats *ret);
 	/* A job was added or re-watched through POST /v1/jobs: poll it now. */
 	void (*poll_soon)(void *userdata, struct tracked_job *j);
-	/* A job was unwatched through DELETE (state kept): stop polling it. */
+	/* A job was unwatched through DELETE (state kept): stop polling it.
+	 * Also called before a job is forgotten (DELETE ?forget=1). */
 	void (*unwatched)(void *userdata, struct tracked_job *j);
 	/* POST /v1/webhooks/retry, /v1/webhooks/{name}/retry: waiting and
 	 * parked deliveries of every hook (name NULL) or one go out now.
 	 * -ENOENT for an unknown hook. */
 	int (*retry_hooks)(void *userdata, const char *name, int64_t *ret_released);
 	void *userdata;
+	/* [http] max_jobs: POST /v1/jobs refuses a new job once this many
+	 * jobs added through the API are in the table. */
+	uint64_t max_jobs;
 };
 
 struct api;
 
-/* listen is "[http] listen" (not "off"); token_file is required for TCP.
- * ctx is borrowed and must outlive the api (it is read, not copied, on
+/* The [http] settings the listener uses; strings are borrowed for the
+ * duration of api_new() only. */
+struct api_options {
+	const char *listen;	/* "[http] listen", not "off" */
+	const char *token_file; /* the control token: required for TCP */
+	/* TCP: a read-only token for GET /metrics and /healthz; NULL = none. */
+	const char *metrics_token_file;
+	/* TCP: TLS (PEM files); required off loopback. */
+	const char *cert_file;
+	const char *key_file;
+};
+
+/* ctx is borrowed and must outlive the api (it is read, not copied, on
  * every request).  Binds and starts serving on loop. */
-int api_new(struct uv_loop_s *loop, const char *listen, const char *token_file,
-	    const struct api_context *ctx, struct api **ret);
+int api_new(struct uv_loop_s *loop, const struct api_options *opt, const struct api_context *ctx,
+	    struct api **ret);
 /* Stops listening (removes the unix socket file), closes connections; the
  * memory goes once the loop has run the handle close callbacks.
  * NULL-safe.  Returns NULL. */

@@ -1,64 +1,62 @@
 /* The listener: libmicrohttpd driven from the daemon's libuv loop, request
- * routing, authentication.  The only file that includes both <uv.h> and
- * <microhttpd.h>. */
+ * routing, authentication; the handlers are in handlers.c.  The only file
+ * that includes both <uv.h> and <microhttpd.h>. */
 #include <errno.h>
-#include <fcntl.h>
-#include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
 #include <uv.h>
 
+#include "api/guard.h"
+#include "api/handlers.h"
+#include "api/listen.h"
 #include "api/render.h"
 #include "config.h"
-#include "creds.h"
 #include "log.h"
-#include "store.h"
 #include "util.h"
 
-#define API_MAX_CONNECTIONS 64
-#define API_CONN_TIMEOUT_S  30
-#define API_MAX_HOOKS	    1024
+/* The limits a client meets (jobwatchd(8) lists them): 64
+ * connections, 8 from one address, a request head within 5 s of connecting
+ * or of the previous answer, and no more than 10 s of silence while a body
+ * is read or an answer written. */
+#define API_MAX_CONNECTIONS    64
+#define API_MAX_PER_ADDRESS    8
+#define API_HEADER_DEADLINE_MS 5000
+#define API_IDLE_TIMEOUT_S     10
+#define API_TLS_FILE_MAX       (1u << 20)
+/* libmicrohttpd runs at least this often whatever it says about its
+ * timeout: at the connection limit it takes the listening socket out of its
+ * epoll set and puts it back only inside a later MHD_run(), so a server
+ * that waited for an event after its last connection closed would never
+ * accept again (issue #20). */
+#define API_FALLBACK_MS 1000
 
 struct api {
 	uv_loop_t *loop;
-	const struct api_context *ctx;
+	struct api_state st; /* what the handlers use */
 	struct MHD_Daemon *mhd;
 	uv_poll_t poll;
 	uv_timer_t timer;
 	unsigned open_handles;
 	bool freeing;
+	struct api_guard guard;
 
 	enum config_listen_kind kind;
 	char *unix_path; /* NULL for TCP */
 	dev_t unix_dev;
 	ino_t unix_ino;
 	unsigned port;
-	char *token; /* TCP only; never logged */
-
-	struct api_health_state health;
-};
-
-/* Per request: the body read so far. */
-struct api_request {
-	struct dynbuf body;
-	bool too_large;
-};
-
-struct api_reply {
-	unsigned status;
-	const char *content_type;
-	struct dynbuf body;
-	const char *allow;     /* for 405 */
-	char *location;	       /* for 201 */
-	bool www_authenticate; /* for 401 */
+	/* TCP only; never logged.  token is the control token (everything),
+	 * metrics_token may read /metrics and /healthz only. */
+	char *token;
+	char *metrics_token;
+	char *tls_cert; /* PEM, NULL without TLS */
+	char *tls_key;
 };
 
 __attribute__((format(printf, 2, 0))) static void mhd_logger(void *cls, const char *fmt, va_list ap)
@@ -71,313 +69,6 @@ __attribute__((format(printf, 2, 0))) static void mhd_logger(void *cls, const ch
 	while (n > 0 && buf[n - 1] == '\n')
 		buf[--n] = '\0';
 	log_debug("microhttpd: %s", buf);
-}
-
-static void reply_init(struct api_reply *rp)
-{
-	*rp = (struct api_reply){.status = 200, .content_type = "application/json"};
-	dynbuf_init(&rp->body, API_JOBS_JSON_MAX);
-}
-
-static void reply_error(struct api_reply *rp, unsigned status, const char *message)
-{
-	dynbuf_reset(&rp->body);
-	rp->status = status;
-	rp->content_type = "application/json";
-	if (api_json_error(&rp->body, message) < 0)
-		dynbuf_reset(&rp->body);
-}
-
-/* ---- /metrics and /healthz ---- */
-
-static void count_jobs(struct tracker *t, struct api_metrics_input *in, uint64_t *pollable)
-{
-	size_t n = tracker_size(t);
-
-	in->jobs_known = n;
-	for (size_t i = 0; i < n; i++) {
-		const struct tracked_job *j = tracker_job_at(t, i);
-		int s = j->status;
-
-		if (!j->watched)
-			continue;
-		if (s < 0 || s >= _JOB_STATUS_MAX_WITH_GONE)
-			s = _JOB_STATUS_MAX_WITH_GONE;
-		in->jobs_by_status[s]++;
-		if (!j->gone)
-			(*pollable)++;
-	}
-}
-
-static void handle_metrics(struct api *a, struct api_reply *rp)
-{
-	const struct api_context *c = a->ctx;
-	struct api_metrics_input in = {.journal_backlog = -1};
-	struct api_metrics_hook *hooks = NULL;
-	struct api_metrics_section *secs = NULL;
-	struct tracker_stats ts;
-	uint64_t pollable = 0;
-	size_t n_hooks = 0;
-	int r;
-
-	if (c->tracker) {
-		count_jobs(c->tracker, &in, &pollable);
-		tracker_get_stats(c->tracker, &ts);
-		in.tracker = &ts;
-	}
-	if (c->store) {
-		in.has_events = true;
-		for (int t = 0; t < _EVENT_TYPE_MAX; t++)
-			if (store_count_events(c->store, (enum event_type)t, &in.events[t]) < 0)
-				in.has_events = false;
-		if (store_delivery_backlog(c->store, "journal", &in.journal_backlog) < 0)
-			in.journal_backlog = -1;
-	}
-	if (c->aws)
-		in.aws = aws_client_stats(c->aws);
-	if (c->creds) {
-		in.has_creds = true;
-		in.creds_valid = creds_current(c->creds) != NULL;
-		in.creds_refreshes = creds_refresh_count(c->creds);
-		in.creds_expiry_ms = creds_expiration_ms(c->creds);
-	}
-	if (c->hook_at) {
-		while (n_hooks < API_MAX_HOOKS && c->hook_at(c->userdata, n_hooks))
-			n_hooks++;
-		hooks = calloc(n_hooks ? n_hooks : 1, sizeof(*hooks));
-		if (!hooks) {
-			reply_error(rp, 500, "out of memory");
-			return;
-		}
-		for (size_t i = 0; i < n_hooks; i++) {
-			const struct webhook_sink *s = c->hook_at(c->userdata, i);
-			char sink[512];
-
-			hooks[i].name = webhook_sink_name(s);
-			hooks[i].stats = webhook_sink_stats(s);
-			int64_t oldest = -1;
-
-			hooks[i].backlog = -1;
-			hooks[i].oldest_pending_age_ms = -1;
-			snprintf(sink, sizeof(sink), WEBHOOK_SINK_PREFIX "%s", hooks[i].name);
-			if (c->store && store_delivery_backlog(c->store, sink, &hooks[i].backlog) < 0)
-				hooks[i].backlog = -1;
-			if (c->store && store_delivery_oldest_pending(c->store, sink, &oldest) >= 0) {
-				int64_t now = (int64_t)now_realtime_ms();
-				hooks[i].oldest_pending_age_ms = oldest < 0	? 0
-								 : now > oldest ? now - oldest
-										: 0;
-			}
-		}
-		in.hooks = hooks;
-		in.n_hooks = n_hooks;
-	}
-	if (c->engine_stats) {
-		in.has_engine = true;
-		c->engine_stats(c->userdata, &in.engine);
-	}
-	if (c->discovery) {
-		size_t n = discovery_count(c->discovery);
-
-		secs = calloc(n ? n : 1, sizeof(*secs));
-		if (!secs) {
-			free(hooks);
-			reply_error(rp, 500, "out of memory");
-			return;
-		}
-		for (size_t i = 0; i < n; i++)
-			secs[i].stats = discovery_stats_at(c->discovery, i, &secs[i].name);
-		in.sections = secs;
-		in.n_sections = n;
-	}
-	dynbuf_init(&rp->body, API_METRICS_MAX);
-	r = api_metrics_render(&in, &rp->body);
-	free(hooks);
-	free(secs);
-	if (r < 0) {
-		log_warning_errno(r, "http: rendering /metrics failed: %m");
-		reply_error(rp, 500, "cannot render the metrics");
-		return;
-	}
-	rp->content_type = "text/plain; version=0.0.4; charset=utf-8";
-}
-
-static void handle_healthz(struct api *a, struct api_reply *rp)
-{
-	const struct api_context *c = a->ctx;
-	struct api_health_input in = {.now_ms = (int64_t)now_realtime_ms()};
-	struct api_metrics_input scratch = {0};
-	char reason[512];
-
-	if (c->tracker)
-		count_jobs(c->tracker, &scratch, &in.pollable_jobs);
-	if (c->creds) {
-		in.has_creds = true;
-		in.creds_valid = creds_current(c->creds) != NULL;
-		in.creds_error = creds_last_error(c->creds);
-	}
-	if (c->engine_stats) {
-		in.has_engine = true;
-		c->engine_stats(c->userdata, &in.engine);
-	}
-	in.discover_sections = discovery_count(c->discovery);
-	if (c->aws) {
-		const struct aws_client_stats *s = aws_client_stats(c->aws);
-
-		in.has_aws = true;
-		for (int op = 0; op < _AWS_OP_MAX; op++) {
-			in.aws_ok += s->requests[op][AWS_OK] + s->requests[op][AWS_NOT_FOUND];
-			in.aws_auth_failed += s->requests[op][AWS_AUTH] + s->requests[op][AWS_AUTH_EXPIRED] +
-					      s->requests[op][AWS_CREDENTIALS];
-		}
-	}
-	if (api_health_eval(&in, &a->health, reason, sizeof(reason))) {
-		dynbuf_appends(&rp->body, "{\"status\":\"ok\"}");
-		return;
-	}
-	rp->status = 503;
-	if (dynbuf_appends(&rp->body, "{\"status\":\"unhealthy\",\"reason\":") < 0 ||
-	    api_json_string(&rp->body, reason) < 0 || dynbuf_appends(&rp->body, "}") < 0)
-		dynbuf_reset(&rp->body);
-}
-
-/* ---- /v1/jobs ---- */
-
-static void handle_jobs_list(struct api *a, struct MHD_Connection *conn, struct api_reply *rp)
-{
-	const char *st = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "status");
-	int filter = API_STATUS_ANY;
-	int r;
-
-	if (st && api_status_filter_parse(st, &filter) < 0) {
-		reply_error(rp, 400, "unknown status (use an API status, GONE or UNKNOWN)");
-		return;
-	}
-	if (!a->ctx->tracker) {
-		reply_error(rp, 503, "no job table");
-		return;
-	}
-	r = api_jobs_to_json(a->ctx->tracker, filter, &rp->body);
-	if (r < 0)
-		reply_error(rp, 500,
-			    r == -E2BIG ? "too many jobs for one answer; filter by status"
-					: "out of memory");
-}
-
-static void handle_job_get(struct api *a, const char *arn, struct api_reply *rp)
-{
-	struct tracked_job *j = a->ctx->tracker ? tracker_find(a->ctx->tracker, arn) : NULL;
-
-	if (!j) {
-		reply_error(rp, 404, "no such job");
-		return;
-	}
-	if (api_job_to_json(j, &rp->body) < 0)
-		reply_error(rp, 500, "out of memory");
-}
-
-static void handle_job_post(struct api *a, const struct api_request *req, struct api_reply *rp)
-{
-	const struct api_context *c = a->ctx;
-	char err[256];
-	_cleanup_free_ char *arn = NULL;
-	struct tracked_job *j;
-	struct dynbuf loc;
-	int r;
-
-	if (req->too_large) {
-		snprintf(err, sizeof(err), "request body larger than %u bytes", API_BODY_MAX);
-		reply_error(rp, 400, err);
-		return;
-	}
-	r = api_parse_watch_request(req->body.data, req->body.len, &arn, err, sizeof(err));
-	if (r < 0) {
-		reply_error(rp, r == -ENOMEM ? 500 : 400, err);
-		return;
-	}
-	if (c->aws && aws_client_region(c->aws)) {
-		/* arn:aws:cleanrooms-ml:REGION:... -- a job in another region
-		 * would fail on every poll. */
-		const char *region = aws_client_region(c->aws);
-
-		if (!arn_in_region(arn, region)) {
-			snprintf(err, sizeof(err), "the job is not in region %s, which this daemon watches",
-				 region);
-			reply_error(rp, 400, err);
-			return;
-		}
-	}
-	if (!c->tracker) {
-		reply_error(rp, 503, "no job table");
-		return;
-	}
-	j = tracker_find(c->tracker, arn);
-	if (j && j->watched) {
-		rp->status = 200;
-	} else {
-		r = tracker_add(c->tracker, arn, "api", &j);
-		if (r < 0) {
-			log_warning_errno(r, "http: cannot watch %s: %m", arn);
-			reply_error(rp, 500, "cannot watch the job");
-			return;
-		}
-		log_info("now watching %s (control API)", arn);
-		if (c->poll_soon)
-			c->poll_soon(c->userdata, j);
-		rp->status = 201;
-		dynbuf_init(&loc, 8192);
-		if (dynbuf_appends(&loc, "/v1/jobs/") >= 0 && uri_encode(arn, strlen(arn), &loc) >= 0)
-			rp->location = dynbuf_take(&loc);
-		dynbuf_free(&loc);
-	}
-	if (api_job_to_json(j, &rp->body) < 0)
-		reply_error(rp, 500, "out of memory");
-}
-
-static void handle_job_delete(struct api *a, const char *arn, struct api_reply *rp)
-{
-	const struct api_context *c = a->ctx;
-	struct tracked_job *j = c->tracker ? tracker_find(c->tracker, arn) : NULL;
-	bool was_watched = j && j->watched;
-
-	if (!j || tracker_unwatch(c->tracker, arn) < 0) {
-		reply_error(rp, 404, "no such job");
-		return;
-	}
-	if (was_watched) {
-		log_info("no longer watching %s (control API; state kept)", arn);
-		if (c->unwatched)
-			c->unwatched(c->userdata, j);
-	}
-	rp->status = 204;
-	rp->content_type = NULL;
-}
-
-/* rest is what follows "/v1/webhooks". */
-static void handle_hooks_retry(struct api *a, const char *rest, const char *method, struct api_reply *rp)
-{
-	const struct api_context *c = a->ctx;
-	_cleanup_free_ char *name = NULL;
-	int64_t released = 0;
-	int r = api_parse_retry_path(rest, &name);
-
-	if (r < 0) {
-		reply_error(rp, r == -ENOMEM ? 500 : 404, r == -ENOMEM ? "out of memory" : "not found");
-		return;
-	}
-	if (strcmp(method, MHD_HTTP_METHOD_POST) != 0) {
-		reply_error(rp, 405, "method not allowed");
-		rp->allow = "POST";
-		return;
-	}
-	r = c->retry_hooks ? c->retry_hooks(c->userdata, name, &released) : -ENOENT;
-	if (r < 0) {
-		reply_error(rp, r == -ENOENT ? 404 : 500,
-			    r == -ENOENT ? "no such webhook" : "cannot retry the deliveries");
-		return;
-	}
-	if (api_retry_to_json(&rp->body, name, released) < 0)
-		reply_error(rp, 500, "out of memory");
 }
 
 static bool is_get(const char *method)
@@ -398,16 +89,16 @@ static void route(struct api *a, struct MHD_Connection *conn, const char *url, c
 			return;
 		}
 		if (url[1] == 'm')
-			handle_metrics(a, rp);
+			api_handle_metrics(&a->st, rp);
 		else
-			handle_healthz(a, rp);
+			api_handle_healthz(&a->st, rp);
 		return;
 	}
 	if (strcmp(url, "/v1/jobs") == 0 || strcmp(url, "/v1/jobs/") == 0) {
 		if (is_get(method))
-			handle_jobs_list(a, conn, rp);
+			api_handle_jobs_list(&a->st, conn, rp);
 		else if (strcmp(method, MHD_HTTP_METHOD_POST) == 0)
-			handle_job_post(a, req, rp);
+			api_handle_job_post(&a->st, req, rp);
 		else {
 			reply_error(rp, 405, "method not allowed");
 			rp->allow = "GET, HEAD, POST";
@@ -425,9 +116,9 @@ static void route(struct api *a, struct MHD_Connection *conn, const char *url, c
 			return;
 		}
 		if (is_get(method))
-			handle_job_get(a, arn, rp);
+			api_handle_job_get(&a->st, arn, rp);
 		else if (strcmp(method, MHD_HTTP_METHOD_DELETE) == 0)
-			handle_job_delete(a, arn, rp);
+			api_handle_job_delete(&a->st, conn, arn, rp);
 		else {
 			reply_error(rp, 405, "method not allowed");
 			rp->allow = "GET, HEAD, DELETE";
@@ -435,7 +126,7 @@ static void route(struct api *a, struct MHD_Connection *conn, const char *url, c
 		return;
 	}
 	if (strncmp(url, hooks_prefix, sizeof(hooks_prefix) - 1) == 0) {
-		handle_hooks_retry(a, url + sizeof(hooks_prefix) - 1, method, rp);
+		api_handle_hooks_retry(&a->st, url + sizeof(hooks_prefix) - 1, method, rp);
 		return;
 	}
 	reply_error(rp, 404, "not found");
@@ -463,12 +154,41 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, struct api_reply 
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, rp->location);
 	if (rp->www_authenticate)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+	if (rp->close)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+	if (rp->retry_after) {
+		char ra[16];
+
+		snprintf(ra, sizeof(ra), "%u", rp->retry_after);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+	}
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	ret = MHD_queue_response(conn, rp->status, resp);
 	MHD_destroy_response(resp);
 	free(rp->location);
 	dynbuf_free(&rp->body);
 	return ret;
+}
+
+/* 0 when the request may go on, else the status to refuse it with.  On
+ * TCP the control token may do everything; the metrics token only what a
+ * scraper or a load balancer needs, so a leaked scraper token cannot
+ * change the watch set.  The unix socket's file mode is its access
+ * control. */
+static unsigned authorize(struct api *a, struct MHD_Connection *conn, const char *url, const char *method)
+{
+	const char *auth;
+	bool read_only;
+
+	if (!a->token)
+		return 0;
+	auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	if (api_bearer_ok(auth, a->token))
+		return 0;
+	if (!a->metrics_token || !api_bearer_ok(auth, a->metrics_token))
+		return 401;
+	read_only = is_get(method) && (strcmp(url, "/metrics") == 0 || strcmp(url, "/healthz") == 0);
+	return read_only ? 0 : 403;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -480,6 +200,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	struct api_reply rp;
 
 	if (!req) {
+		unsigned status;
+
+		api_guard_request_head(conn);
+		/* The credentials are checked on the first callback, before a
+		 * byte of the body is read: a client without them gets its
+		 * 401 at once and the connection is closed, instead of the
+		 * server reading (and dropping) whatever it sends first. */
+		status = authorize(a, conn, url, method);
+		if (status != 0) {
+			reply_init(&rp);
+			reply_error(&rp, status,
+				    status == 401 ? "missing or wrong bearer token"
+						  : "this token may only read /metrics and /healthz");
+			rp.www_authenticate = status == 401;
+			rp.close = true;
+			return send_reply(conn, &rp);
+		}
 		req = calloc(1, sizeof(*req));
 		if (!req)
 			return MHD_NO;
@@ -500,14 +237,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	}
 
 	reply_init(&rp);
-	if (a->token &&
-	    !api_bearer_ok(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
-			   a->token)) {
-		reply_error(&rp, 401, "missing or wrong bearer token");
-		rp.www_authenticate = true;
-	} else {
-		route(a, conn, url, method, req, &rp);
-	}
+	route(a, conn, url, method, req, &rp);
 	return send_reply(conn, &rp);
 }
 
@@ -516,11 +246,27 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
 	struct api_request *req = *con_cls;
 
+	api_guard_request_done(conn, now_monotonic_ms());
 	if (!req)
 		return;
 	dynbuf_free(&req->body);
 	free(req);
 	*con_cls = NULL;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	struct api *a = cls;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		/* Without a record the connection has no head deadline; it
+		 * still has the idle timeout. */
+		if (api_guard_conn_started(&a->guard, conn, socket_context, now_monotonic_ms()) < 0)
+			log_debug("http: out of memory tracking a connection");
+	} else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		api_guard_conn_closed(&a->guard, socket_context);
+	}
 }
 
 /* ---- loop glue ---- */
@@ -533,16 +279,24 @@ static void api_arm(struct api *a)
 
 	if (a->freeing)
 		return;
-	if (MHD_get_timeout(a->mhd, &to) == MHD_YES)
-		uv_timer_start(&a->timer, api_timer_cb, to, 0);
-	else
-		uv_timer_stop(&a->timer);
+	if (MHD_get_timeout(a->mhd, &to) != MHD_YES || to > API_FALLBACK_MS)
+		to = API_FALLBACK_MS;
+	uv_timer_start(&a->timer, api_timer_cb, to, 0);
 }
 
+/* The deadlines are checked on every run, not only when the timer fires:
+ * clients that keep sending keep the poll callback busy and would push the
+ * timer back for ever. */
 static void api_run(struct api *a)
 {
+	unsigned n;
+
 	if (a->freeing)
 		return;
+	n = api_guard_expire(&a->guard, now_monotonic_ms());
+	if (n > 0)
+		log_debug("http: closing %u connection(s) that sent no complete request within %u ms", n,
+			  API_HEADER_DEADLINE_MS);
 	if (MHD_run(a->mhd) != MHD_YES)
 		log_debug("http: MHD_run failed");
 	api_arm(a);
@@ -558,141 +312,57 @@ static void api_timer_cb(uv_timer_t *t)
 	api_run(t->data);
 }
 
-/* ---- sockets ---- */
-
-static int listen_unix(struct api *a, const char *path, int *ret_fd)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	struct stat st;
-	mode_t old_mask;
-	int fd, r;
-
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return log_error_errno(-ENAMETOOLONG, "http: unix socket path %s is too long", path);
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return log_error_errno(-errno, "http: cannot create a unix socket: %m");
-	if (lstat(path, &st) == 0) {
-		int probe;
-
-		if (!S_ISSOCK(st.st_mode)) {
-			close(fd);
-			return log_error_errno(
-			    -EEXIST, "http: %s exists and is not a socket; not replacing it", path);
-		}
-		/* A socket file someone still answers on is not stale. */
-		probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
-			close(probe);
-			close(fd);
-			return log_error_errno(-EADDRINUSE, "http: another process listens on %s", path);
-		}
-		if (probe >= 0)
-			close(probe);
-		if (unlink(path) < 0 && errno != ENOENT) {
-			r = -errno;
-			close(fd);
-			return log_error_errno(r, "http: cannot remove the stale socket %s: %m", path);
-		}
-		log_debug("http: removed stale socket %s", path);
-	}
-	/* Created 0660 from the start: no window in which others could
-	 * connect. */
-	old_mask = umask(0117);
-	r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
-	umask(old_mask);
-	if (r < 0) {
-		r = -errno;
-		close(fd);
-		return log_error_errno(r, "http: cannot bind %s: %m", path);
-	}
-	if (chmod(path, 0660) < 0)
-		log_warning_errno(-errno, "http: cannot set the mode of %s: %m", path);
-	if (stat(path, &st) == 0) {
-		a->unix_dev = st.st_dev;
-		a->unix_ino = st.st_ino;
-	}
-	if (listen(fd, 64) < 0) {
-		r = -errno;
-		close(fd);
-		unlink(path);
-		return log_error_errno(r, "http: cannot listen on %s: %m", path);
-	}
-	*ret_fd = fd;
-	return 0;
-}
-
-static int listen_tcp(struct api *a, const char *host, unsigned port, int *ret_fd)
-{
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
-	struct addrinfo *res = NULL;
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-	char portbuf[16];
-	int fd, r, one = 1;
-
-	snprintf(portbuf, sizeof(portbuf), "%u", port);
-	if (str_empty(host) || strcmp(host, "*") == 0)
-		host = NULL;
-	r = getaddrinfo(host, portbuf, &hints, &res);
-	if (r != 0 || !res)
-		return log_error_errno(-EADDRNOTAVAIL, "http: cannot resolve %s: %s", host ? host : "*",
-				       gai_strerror(r));
-	fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0) {
-		r = -errno;
-		freeaddrinfo(res);
-		return log_error_errno(r, "http: cannot create a socket: %m");
-	}
-	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, res->ai_addr, res->ai_addrlen) < 0 || listen(fd, 64) < 0) {
-		r = -errno;
-		freeaddrinfo(res);
-		close(fd);
-		return log_error_errno(r, "http: cannot listen on %s:%u: %m", host ? host : "*", port);
-	}
-	freeaddrinfo(res);
-	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
-		if (ss.ss_family == AF_INET)
-			a->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-		else if (ss.ss_family == AF_INET6)
-			a->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-	}
-	*ret_fd = fd;
-	return 0;
-}
-
-static int read_token(const char *path, char **ret)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	int r;
-
-	if (!path)
-		return log_error_errno(-EINVAL, "http: a TCP listener needs [http] token_file");
-	r = read_file_capped(path, API_TOKEN_MAX, &buf, &len);
-	if (r < 0)
-		return log_error_errno(r, "http: cannot read the token file %s: %m", path);
-	if (memchr(buf, '\0', len) || str_empty(strstrip(buf))) {
-		secret_free(buf);
-		return log_error_errno(-EINVAL, "http: the token file %s is empty or not text", path);
-	}
-	*ret = buf;
-	return 0;
-}
-
 static void handle_closed(uv_handle_t *h)
 {
 	struct api *a = h->data;
 
-	if (--a->open_handles == 0)
+	if (--a->open_handles == 0) {
+		api_guard_done(&a->guard);
 		free(a);
+	}
 }
 
-int api_new(struct uv_loop_s *loop, const char *listen_spec, const char *token_file,
-	    const struct api_context *ctx, struct api **ret)
+/* The tokens and TLS files of a TCP listener.  Off loopback a listener
+ * without TLS is refused: the tokens would cross the network in clear
+ * (the configuration check says so first, with the file and line). */
+static int tcp_setup(struct api *a, const struct api_options *opt, const char *host)
 {
+	size_t len;
+	int r;
+
+	if (!opt->token_file)
+		return log_error_errno(-EINVAL, "http: a TCP listener needs [http] token_file");
+	r = api_read_token(opt->token_file, "token_file", &a->token);
+	if (r >= 0 && opt->metrics_token_file)
+		r = api_read_token(opt->metrics_token_file, "metrics_token_file", &a->metrics_token);
+	if (r < 0)
+		return r;
+	if (!opt->cert_file != !opt->key_file)
+		return log_error_errno(-EINVAL, "http: TLS needs both cert_file and key_file");
+	if (!opt->cert_file) {
+		if (!config_host_is_loopback(host))
+			return log_error_errno(-EPERM,
+					       "http: refusing to serve plain HTTP on %s, which is not "
+					       "a loopback address: set cert_file and key_file",
+					       str_empty(host) ? "*" : host);
+		return 0;
+	}
+	if (!MHD_is_feature_supported(MHD_FEATURE_TLS))
+		return log_error_errno(-EOPNOTSUPP, "http: this libmicrohttpd has no TLS support");
+	r = read_file_capped(opt->cert_file, API_TLS_FILE_MAX, &a->tls_cert, &len);
+	if (r < 0)
+		return log_error_errno(r, "http: cannot read cert_file %s: %m", opt->cert_file);
+	r = read_file_capped(opt->key_file, API_TLS_FILE_MAX, &a->tls_key, &len);
+	if (r < 0)
+		return log_error_errno(r, "http: cannot read key_file %s: %m", opt->key_file);
+	return 0;
+}
+
+int api_new(struct uv_loop_s *loop, const struct api_options *opt, const struct api_context *ctx,
+	    struct api **ret)
+{
+	struct MHD_OptionItem tls[3] = {
+	    {MHD_OPTION_END, 0, NULL}, {MHD_OPTION_END, 0, NULL}, {MHD_OPTION_END, 0, NULL}};
 	const union MHD_DaemonInfo *info;
 	const char *reason = NULL;
 	char *host = NULL;
@@ -700,13 +370,17 @@ int api_new(struct uv_loop_s *loop, const char *listen_spec, const char *token_f
 	struct api *a;
 	int r, fd = -1;
 
+	const char *listen_spec = opt ? opt->listen : NULL;
+
 	if (!loop || !listen_spec || !ctx || !ret)
 		return -EINVAL;
 	a = calloc(1, sizeof(*a));
 	if (!a)
 		return log_error_errno(-ENOMEM, "out of memory");
 	a->loop = loop;
-	a->ctx = ctx;
+	a->st.ctx = ctx;
+	a->guard.header_deadline_ms = API_HEADER_DEADLINE_MS;
+	api_rate_init(&a->st.post_rate, API_POST_RATE, API_POST_BURST, now_monotonic_ms());
 	r = config_listen_parse(listen_spec, &a->kind, &host, &port, &reason);
 	if (r < 0) {
 		free(a);
@@ -714,25 +388,33 @@ int api_new(struct uv_loop_s *loop, const char *listen_spec, const char *token_f
 				       reason ? reason : "out of memory");
 	}
 	if (a->kind == CONFIG_LISTEN_UNIX) {
-		r = listen_unix(a, host, &fd);
+		r = api_listen_unix(host, &a->unix_dev, &a->unix_ino, &fd);
 		if (r >= 0)
 			a->unix_path = host;
 		else
 			free(host);
 	} else {
-		r = read_token(token_file, &a->token);
+		r = tcp_setup(a, opt, host);
 		if (r >= 0)
-			r = listen_tcp(a, host, port, &fd);
+			r = api_listen_tcp(host, port, &a->port, &fd);
 		free(host);
 	}
 	if (r < 0)
 		goto fail;
 
-	a->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, a,
-				  MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd, MHD_OPTION_CONNECTION_LIMIT,
-				  (unsigned)API_MAX_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
-				  (unsigned)API_CONN_TIMEOUT_S, MHD_OPTION_NOTIFY_COMPLETED, on_completed, a,
-				  MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, a, MHD_OPTION_END);
+	if (a->tls_cert) {
+		tls[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, a->tls_cert};
+		tls[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, a->tls_key};
+	}
+	/* The per-address limit applies to TCP peers; on the unix socket
+	 * the file mode decides who may connect at all. */
+	a->mhd = MHD_start_daemon(
+	    MHD_USE_EPOLL | MHD_USE_ERROR_LOG | (a->tls_cert ? MHD_USE_TLS : 0), 0, NULL, NULL, on_request,
+	    a, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, a, MHD_OPTION_ARRAY, tls, MHD_OPTION_LISTEN_SOCKET,
+	    (MHD_socket)fd, MHD_OPTION_CONNECTION_LIMIT, (unsigned)API_MAX_CONNECTIONS,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)API_MAX_PER_ADDRESS, MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned)API_IDLE_TIMEOUT_S, MHD_OPTION_NOTIFY_COMPLETED, on_completed, a,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, a, MHD_OPTION_END);
 	if (!a->mhd) {
 		close(fd);
 		r = log_error_errno(-EIO, "http: cannot start the HTTP server");
@@ -760,7 +442,9 @@ int api_new(struct uv_loop_s *loop, const char *listen_spec, const char *token_f
 	if (a->kind == CONFIG_LISTEN_UNIX)
 		log_info("http: listening on unix:%s", a->unix_path);
 	else
-		log_info("http: listening on %s (port %u, bearer token required)", listen_spec, a->port);
+		log_info("http: listening on %s (port %u, %s, bearer token required%s)", listen_spec,
+			 a->port, a->tls_cert ? "TLS" : "plain HTTP on loopback",
+			 a->metrics_token ? ", a read-only token for /metrics and /healthz" : "");
 	*ret = a;
 	return 0;
 fail:
@@ -768,6 +452,9 @@ fail:
 		unlink(a->unix_path);
 	free(a->unix_path);
 	secret_free(a->token);
+	secret_free(a->metrics_token);
+	free(a->tls_cert);
+	secret_free(a->tls_key);
 	free(a);
 	return r;
 }
@@ -792,6 +479,12 @@ struct api *api_free(struct api *a)
 	a->unix_path = NULL;
 	secret_free(a->token);
 	a->token = NULL;
+	secret_free(a->metrics_token);
+	a->metrics_token = NULL;
+	free(a->tls_cert);
+	a->tls_cert = NULL;
+	secret_free(a->tls_key);
+	a->tls_key = NULL;
 	return NULL;
 }
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -142,6 +143,10 @@ static int run_start(const char *cmd, const struct cli_opts *o, struct cli_run *
 	int r;
 
 	memset(run, 0, sizeof(*run));
+	/* get and list hold credentials as run does: no core dump or
+	 * same-user ptrace may copy them. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		log_debug_errno(-errno, "prctl(PR_SET_DUMPABLE) failed: %m");
 	r = load_settings(cmd, o, &run->cfg, &s);
 	if (r < 0)
 		return r;

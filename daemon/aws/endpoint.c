@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "aws/endpoint.h"
+#include "config.h"
 #include "creds/parse.h"
 #include "log.h"
 #include "util.h"
@@ -202,6 +203,19 @@ struct partition {
 
 /* partitions.json, longest prefix first.  The ISO partitions publish no
  * separate dual-stack suffix we could verify, so they use the plain one. */
+static bool url_host_is_loopback(const char *url)
+{
+	struct config_url u;
+	const char *reason = NULL;
+	bool loopback;
+
+	if (config_url_parse(url, &u, &reason) < 0)
+		return false;
+	loopback = config_host_is_loopback(u.host);
+	config_url_done(&u);
+	return loopback;
+}
+
 static const struct partition partitions[] = {
     {"us-isob-", "sc2s.sgov.gov", "sc2s.sgov.gov"},
     {"us-iso-", "c2s.ic.gov", "c2s.ic.gov"},
@@ -270,6 +284,16 @@ int aws_resolve_endpoint(const struct aws_endpoint_options *o, struct aws_endpoi
 			snprintf(err, errlen, "%s: %s", from, tmp);
 		}
 		return r;
+	}
+	/* Like webhooks: plain http only to loopback (a local fake or
+	 * proxy).  Anywhere else the signed requests -- with the session
+	 * token in a header -- would cross the network in clear. */
+	if (custom && str_startswith(url, "http://") && !url_host_is_loopback(url)) {
+		aws_endpoint_done(&e);
+		return errf(err, errlen, -EINVAL,
+			    "%s: plain http is only allowed to a loopback host (127.0.0.0/8, ::1, "
+			    "localhost); use https",
+			    from);
 	}
 	e.region = region;
 	e.custom = custom != NULL;

@@ -1,6 +1,11 @@
 /* credential_process: the command is split shell-style and spawned without a
  * shell on the loop (uv_spawn), stdout captured up to 64 KiB, stderr's first
- * line kept for the error message, killed when it runs too long. */
+ * line kept for the error message, killed when it runs too long.
+ *
+ * The environment: the daemon's, as the AWS SDKs pass theirs (scripts rely
+ * on HOME, PATH, AWS_PROFILE, AWS_REGION, proxies), minus the variables of
+ * systemd's service protocols -- with NOTIFY_SOCKET or LISTEN_FDS the
+ * script could speak for the daemon to the service manager. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -8,6 +13,8 @@
 #include <string.h>
 
 #include <uv.h>
+
+extern char **environ;
 
 #include "creds/internal.h"
 #include "log.h"
@@ -17,6 +24,35 @@
 #define PROCESS_MAX_STDERR   4096
 #define PROCESS_TIMEOUT_MS   60000
 #define PROCESS_EOF_GRACE_MS 2000
+#define PROCESS_ENV_MAX	     4096
+
+/* Variables the service manager set for the daemon alone. */
+static const char *const process_env_drop[] = {
+    "NOTIFY_SOCKET=", "WATCHDOG_USEC=", "WATCHDOG_PID=", "LISTEN_FDS=", "LISTEN_PID=", "LISTEN_FDNAMES=",
+};
+
+/* environ without process_env_drop; the strings are borrowed.  NULL on
+ * ENOMEM. */
+static char **process_env(void)
+{
+	size_t n = 0, k = 0;
+	char **env;
+
+	while (environ && environ[n] && n < PROCESS_ENV_MAX)
+		n++;
+	env = calloc(n + 1, sizeof(*env));
+	if (!env)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		bool drop = false;
+
+		for (size_t d = 0; d < ELEMENTSOF(process_env_drop); d++)
+			drop = drop || str_startswith(environ[i], process_env_drop[d]);
+		if (!drop)
+			env[k++] = environ[i];
+	}
+	return env;
+}
 
 struct process_op {
 	struct creds_op base;
@@ -195,7 +231,7 @@ int creds_process_start(const struct creds_ctx *ctx, const char *command, const 
 			char *err, size_t errsz)
 {
 	struct process_op *p;
-	char **argv = NULL;
+	char **argv = NULL, **env = NULL;
 	char perr[200];
 	int r;
 
@@ -204,8 +240,10 @@ int creds_process_start(const struct creds_ctx *ctx, const char *command, const 
 		snprintf(err, errsz, "%s: command line: %s", label, perr);
 		return r;
 	}
+	env = process_env();
 	p = calloc(1, sizeof(*p));
-	if (!p || !(p->source = strdup(source))) {
+	if (!env || !p || !(p->source = strdup(source))) {
+		free(env);
 		free(p);
 		creds_argv_free(argv);
 		snprintf(err, errsz, "%s: out of memory", label);
@@ -232,11 +270,13 @@ int creds_process_start(const struct creds_ctx *ctx, const char *command, const 
 	    .exit_cb = on_exit_cb,
 	    .file = argv[0],
 	    .args = argv,
+	    .env = env,
 	    .stdio = stdio,
 	    .stdio_count = 3,
 	    .flags = UV_PROCESS_DETACHED,
 	};
 	r = uv_spawn(ctx->loop, &p->proc, &opts);
+	free(env);
 	creds_argv_free(argv);
 	if (r < 0) {
 		snprintf(err, errsz, "%s: cannot run command: %s", label, uv_strerror(r));

@@ -24,7 +24,7 @@ want() { # want WHAT GOT WORD...
 	done
 }
 
-want "subcommands" "$(comp jobwatchd '')" run get list status watch unwatch retry --check-config --version --help
+want "subcommands" "$(comp jobwatchd '')" run get list status watch unwatch forget retry test-alert --check-config --version --help
 want "list options" "$(comp jobwatchd list --c)" --collaboration-id --config --configured-audience-model-arn
 want "status options" "$(comp jobwatchd status --)" --socket --url --token-file --all --json
 want "log levels" "$(comp jobwatchd run --log-level '')" debug info notice warning err
@@ -35,9 +35,9 @@ cd "$(mktemp -d)" && touch my.conf && got=$(comp jobwatchd -c my)
 want "files after -c" "$got" my.conf
 
 # Every offered option is one the binary knows.
-for sub in get list status watch unwatch retry test-alert --check-config; do
+for sub in get list status watch unwatch forget retry test-alert --check-config; do
 	for opt in $(comp jobwatchd "$sub" -); do
-		case $opt in --hook | -c | --config | --region | --collaboration-id | --configured-audience-model-arn | --socket | --url | --token-file)
+		case $opt in --ca-file | --hook | -c | --config | --region | --collaboration-id | --configured-audience-model-arn | --socket | --url | --token-file)
 			args=("$opt" /nonexistent) ;;
 		*) args=("$opt") ;;
 		esac

@@ -3,19 +3,19 @@
 Get and List responses (with pagination) and surfaces its errors with the right code and statusCode, while
 the fake verifies every request's SigV4 signature — so the fake's verifier agrees with the official signer.
 
-Installs aws-sdk once into $JW_BUILD_DIR/node_modules; exits 77 when node/npm or the registry is unavailable."""
+aws-sdk comes from tests/node/package-lock.json (npm ci --ignore-scripts, integrity hashes, see
+tests/lib/jwnode.py); exits 77 when node/npm or the registry is unavailable."""
 
 import json
 import os
 import shutil
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.environ.get("JW_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", "..")),
                                 "tests", "lib"))
 import jwtest as jw  # noqa: E402
+import jwnode  # noqa: E402
 
-SDK = "aws-sdk@2.1693.0"
 COLLAB = "5e1f0c3a-7b2d-4c8e-9f10-0123456789ab"
 OTHER = "6f2a1d4b-8c3e-4d9f-a021-123456789abc"
 METRICS = {"relevanceMetrics": [{"audienceSize": {"type": "ABSOLUTE", "value": 20000}, "score": 7.5},
@@ -25,22 +25,7 @@ TEMP = ("ASIAJWFIDELITY00001", "fidelityTempSecret/+=0000", "fidelitySessionToke
 
 
 def install_sdk():
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if not node or not npm:
-        jw.skip("node or npm not installed")
-    prefix = jw.BUILD_DIR
-    pkg = os.path.join(prefix, "node_modules", "aws-sdk", "package.json")
-    want = SDK.split("@")[1]
-    try:
-        have = json.load(open(pkg)).get("version")
-    except (OSError, ValueError):
-        have = None
-    if have != want:
-        r = subprocess.run([npm, "install", "--prefix", prefix, SDK, "--no-audit", "--no-fund"],
-                           capture_output=True, text=True, timeout=300)
-        if r.returncode != 0:
-            jw.skip("npm install %s failed (registry unavailable?): %s" % (SDK, (r.stderr or r.stdout)[-800:]))
-    return node, os.path.join(prefix, "node_modules")
+    return shutil.which("node"), jwnode.node_modules(jw.skip)
 
 
 def test(t):

@@ -19,7 +19,6 @@ unavailable.
 import hashlib
 import json
 import os
-import shutil
 import subprocess
 import sys
 from datetime import datetime, timezone
@@ -27,10 +26,10 @@ from urllib.parse import quote
 
 SRC = os.environ.get("JW_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.environ.get("JW_BUILD_DIR", os.path.join(SRC, "build"))
+sys.path.insert(0, os.path.join(SRC, "tests", "lib"))
+import jwnode  # noqa: E402  (@smithy/signature-v4 and @aws-crypto/sha256-js, from tests/node)
 HELPER = os.path.join(BUILD, "helpers", "sigv4_sign")
 SMITHY_JS = os.path.join(SRC, "tests", "crosscheck", "smithy_sign.js")
-NODE_DIR = os.path.join(BUILD, "node_xcheck")
-NODE_PACKAGES = ["@smithy/signature-v4@5.7.5", "@aws-crypto/sha256-js@5.2.0"]
 
 AKID = "AKIDEXAMPLE"
 SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
@@ -127,21 +126,7 @@ VECTORS = [
 
 
 def ensure_smithy():
-    if not shutil.which("node") or not shutil.which("npm"):
-        skip("node/npm not installed; cannot run the @smithy/signature-v4 cross-check")
-    mods = os.path.join(NODE_DIR, "node_modules")
-    if all(os.path.isdir(os.path.join(mods, p.rsplit("@", 1)[0])) for p in NODE_PACKAGES):
-        return mods
-    os.makedirs(NODE_DIR, exist_ok=True)
-    try:
-        p = subprocess.run(["npm", "install", "--prefix", NODE_DIR, *NODE_PACKAGES, "--no-audit", "--no-fund"],
-                           capture_output=True, text=True, timeout=300)
-    except subprocess.TimeoutExpired:
-        skip("npm install of @smithy/signature-v4 timed out (registry unreachable?)")
-    if p.returncode != 0:
-        sys.stderr.write(p.stdout + p.stderr)
-        skip("npm install of @smithy/signature-v4 failed (registry unreachable?)")
-    return mods
+    return jwnode.node_modules(skip)
 
 
 def to_smithy(v):

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -106,8 +107,16 @@ static struct fx *fx_new(void)
 	    .unwatched = cb_unwatched,
 	    .retry_hooks = cb_retry_hooks,
 	    .userdata = f,
+	    .max_jobs = 1000,
 	};
 	return f;
+}
+
+static int fx_api_new(struct fx *f, const char *listen, const char *token_file, struct api **ret)
+{
+	struct api_options opt = {.listen = listen, .token_file = token_file};
+
+	return api_new(&f->loop, &opt, &f->ctx, ret);
 }
 
 static void fx_run(struct fx *f)
@@ -228,11 +237,11 @@ static void test_unix_control_api(void **state)
 	cJSON *o;
 	char *big;
 
-	assert_int_equal(api_new(&f->loop, "unix:/nonexistent-dir/x.sock", NULL, &f->ctx, &f->api), -ENOENT);
+	assert_int_equal(fx_api_new(f, "unix:/nonexistent-dir/x.sock", NULL, &f->api), -ENOENT);
 	{
 		char spec[160];
 		snprintf(spec, sizeof(spec), "unix:%s", f->sock);
-		assert_int_equal(api_new(&f->loop, spec, NULL, &f->ctx, &f->api), 0);
+		assert_int_equal(fx_api_new(f, spec, NULL, &f->api), 0);
 	}
 	assert_int_equal(api_port(f->api), 0);
 	assert_int_equal(stat(f->sock, &st), 0);
@@ -375,7 +384,7 @@ static void test_unix_socket_files(void **state)
 	fd = open(f->sock, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
 	assert_true(fd >= 0);
 	close(fd);
-	assert_int_equal(api_new(&f->loop, spec, NULL, &f->ctx, &f->api), -EEXIST);
+	assert_int_equal(fx_api_new(f, spec, NULL, &f->api), -EEXIST);
 	unlink(f->sock);
 
 	/* A stale socket (nobody listening) is replaced. */
@@ -383,9 +392,9 @@ static void test_unix_socket_files(void **state)
 	memcpy(sa.sun_path, f->sock, strlen(f->sock) + 1);
 	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	close(fd);
-	assert_int_equal(api_new(&f->loop, spec, NULL, &f->ctx, &f->api), 0);
+	assert_int_equal(fx_api_new(f, spec, NULL, &f->api), 0);
 	/* A live one is not. */
-	assert_int_equal(api_new(&f->loop, spec, NULL, &f->ctx, &other), -EADDRINUSE);
+	assert_int_equal(fx_api_new(f, spec, NULL, &other), -EADDRINUSE);
 	fx_run(f);
 	req(f, "GET", "/healthz", NULL, 0, NULL, &r);
 	assert_int_equal(r.status, 200);
@@ -401,6 +410,52 @@ static void test_unix_socket_files(void **state)
 	free(f);
 }
 
+static void on_alarm(int sig)
+{
+	static const char msg[] = "api_new() blocked on a live socket with a full backlog\n";
+
+	(void)!write(2, msg, sizeof(msg) - 1);
+	_exit(1);
+}
+
+/* A live socket whose backlog is full (its daemon is busy or wedged) is
+ * still live, and the probe must say so at once: a blocking connect()
+ * would hang the start until the backlog drained. */
+static void test_unix_socket_full_backlog(void **state)
+{
+	struct fx *f = fx_new();
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char spec[160];
+	int lfd, clients[64], n = 0;
+
+	snprintf(spec, sizeof(spec), "unix:%s", f->sock);
+	memcpy(sa.sun_path, f->sock, strlen(f->sock) + 1);
+	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(lfd, 0), 0);
+	for (; n < 64; n++) {
+		clients[n] = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		if (connect(clients[n], (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+			assert_int_equal(errno, EAGAIN);
+			close(clients[n]);
+			break;
+		}
+	}
+	assert_true(n < 64); /* the backlog is full */
+	signal(SIGALRM, on_alarm);
+	alarm(10);
+	assert_int_equal(fx_api_new(f, spec, NULL, &f->api), -EADDRINUSE);
+	alarm(0);
+	for (int i = 0; i < n; i++)
+		close(clients[i]);
+	close(lfd);
+	assert_int_equal(uv_loop_close(&f->loop), 0);
+	tracker_free(f->tracker);
+	unlink(f->sock);
+	rmdir(f->dir);
+	free(f);
+}
+
 static void test_tcp_token(void **state)
 {
 	struct fx *f = fx_new();
@@ -410,16 +465,16 @@ static void test_tcp_token(void **state)
 
 	snprintf(token_path, sizeof(token_path), "%s/token", f->dir);
 	/* TCP without a token is refused. */
-	assert_int_equal(api_new(&f->loop, "127.0.0.1:0", NULL, &f->ctx, &f->api), -EINVAL);
+	assert_int_equal(fx_api_new(f, "127.0.0.1:0", NULL, &f->api), -EINVAL);
 	fd = open(token_path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, "  \n", 3), 3);
 	close(fd);
-	assert_int_equal(api_new(&f->loop, "127.0.0.1:0", token_path, &f->ctx, &f->api), -EINVAL);
+	assert_int_equal(fx_api_new(f, "127.0.0.1:0", token_path, &f->api), -EINVAL);
 	fd = open(token_path, O_WRONLY | O_TRUNC | O_CLOEXEC);
 	assert_int_equal(write(fd, TOKEN "\n", strlen(TOKEN) + 1), (ssize_t)strlen(TOKEN) + 1);
 	close(fd);
-	assert_int_equal(api_new(&f->loop, "127.0.0.1:0", token_path, &f->ctx, &f->api), 0);
+	assert_int_equal(fx_api_new(f, "127.0.0.1:0", token_path, &f->api), 0);
 	assert_true(api_port(f->api) > 0);
 	snprintf(f->url, sizeof(f->url), "http://127.0.0.1:%u", api_port(f->api));
 	fx_run(f);
@@ -488,7 +543,7 @@ static void test_cli(void **state)
 
 	snprintf(spec, sizeof(spec), "unix:%s", f->sock);
 	snprintf(missing, sizeof(missing), "%s/missing.sock", f->dir);
-	assert_int_equal(api_new(&f->loop, spec, NULL, &f->ctx, &f->api), 0);
+	assert_int_equal(fx_api_new(f, spec, NULL, &f->api), 0);
 	fx_run(f);
 
 	assert_int_equal(run_cli(cli_watch, watch, f, out, sizeof(out)), 0);
@@ -531,7 +586,7 @@ static void test_webhooks_retry(void **state)
 	cJSON *o;
 
 	snprintf(spec, sizeof(spec), "unix:%s", f->sock);
-	assert_int_equal(api_new(&f->loop, spec, NULL, &f->ctx, &f->api), 0);
+	assert_int_equal(fx_api_new(f, spec, NULL, &f->api), 0);
 	fx_run(f);
 
 	req(f, "POST", "/v1/webhooks/retry", "{}", 2, NULL, &r);
@@ -592,8 +647,11 @@ static void test_webhooks_retry(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_unix_control_api), cmocka_unit_test(test_unix_socket_files),
-	    cmocka_unit_test(test_tcp_token),	     cmocka_unit_test(test_cli),
+	    cmocka_unit_test(test_unix_control_api),
+	    cmocka_unit_test(test_unix_socket_files),
+	    cmocka_unit_test(test_unix_socket_full_backlog),
+	    cmocka_unit_test(test_tcp_token),
+	    cmocka_unit_test(test_cli),
 	    cmocka_unit_test(test_webhooks_retry),
 	};
 	curl_global_init(CURL_GLOBAL_DEFAULT);

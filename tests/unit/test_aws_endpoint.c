@@ -222,6 +222,20 @@ static void test_endpoint_precedence(void **state)
 	assert_non_null(strstr(err, "dual-stack"));
 	clear_env();
 
+	/* Plain http off loopback would send the signatures and the session
+	 * token in clear: refused, from the environment as from the config. */
+	o.endpoint = NULL;
+	setenv("AWS_ENDPOINT_URL", "http://cleanrooms.internal.example:8080", 1);
+	assert_int_equal(aws_resolve_endpoint(&o, &e, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "AWS_ENDPOINT_URL: plain http is only allowed to a loopback host"));
+	clear_env();
+	o.endpoint = "http://10.1.2.3";
+	assert_int_equal(aws_resolve_endpoint(&o, &e, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "[aws] endpoint: plain http"));
+	o.endpoint = "http://[::1]:4566";
+	expect_endpoint(&o, "http://[::1]:4566", "[::1]:4566", "", "us-east-1");
+	o.endpoint = NULL;
+
 	/* No region: a clear error even with an endpoint. */
 	o.region = NULL;
 	assert_int_equal(aws_resolve_endpoint(&o, &e, err, sizeof(err)), -ENOENT);

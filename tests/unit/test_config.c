@@ -116,6 +116,7 @@ static void test_defaults(void **state)
 	assert_true(c->journal_enabled);
 	assert_null(c->http.listen);
 	assert_null(c->http.token_file);
+	assert_int_equal(c->http.max_jobs, 1000);
 	assert_non_null(strstr(c->path, "ok.conf"));
 	config_free(c);
 	assert_null(config_free(NULL));
@@ -255,11 +256,21 @@ static void test_values(void **state)
 	     "v.conf:3: [webhook \"w\"] max_age: must be at least 60s"},
 	    {"[webhook \"w\"]\nurl = https://h/x\nmax_in_flight = 0\n",
 	     "max_in_flight: must be between 1 and 64"},
+	    {"[http]\nmax_jobs = 1000001\n", "max_jobs: must be between"},
+	    {"[aws]\nendpoint = http://cleanrooms.example.com\n",
+	     "v.conf:2: [aws] endpoint: plain http is only allowed to a loopback host"},
+	    {"[aws]\nendpoint = http://127.0.0.1:4566\n", NULL},
 	    {"[http]\nlisten = off\n", NULL},
 	    {"[http]\nlisten = unix:/run/x.sock\n", NULL},
 	    {"[http]\nlisten = localhost\n", "[http] listen: invalid address"},
 	    {"[http]\nlisten = 1.2.3.4:70000\n", "invalid port"},
 	    {"[http]\nlisten = ::1:80\n", "IPv6 addresses must be written in brackets"},
+	    {"[http]\nlisten = 10.1.2.3:80\n",
+	     "v.conf:2: [http] listen: 10.1.2.3 is not a loopback address: set "
+	     "cert_file and key_file"},
+	    {"[http]\nlisten = *:80\n", "listen: every address is not a loopback address"},
+	    {"[http]\nlisten = [::1]:80\ncert_file = /etc/hostname\n",
+	     "[http] key_file: required with cert_file"},
 	    {"[state]\npath = /x/y.db\n", NULL},
 	    {"[journal]\nenabled = 2\n", "[journal] enabled: invalid boolean"},
 	    {"[Aws]\n", "v.conf:1: [Aws]: unknown section"},
@@ -615,6 +626,13 @@ static void test_known_keys(void **state)
 	    {"webhook.max_in_flight", "[webhook \"k\"]\nurl = https://h/\nmax_in_flight = 1\n"},
 	    {"http.listen", "[http]\nlisten = unix:/run/k.sock\n"},
 	    {"http.token_file", "[http]\nlisten = 127.0.0.1:0\ntoken_file = k/secret\n"},
+	    {"http.max_jobs", "[http]\nmax_jobs = 0\n"},
+	    {"http.metrics_token_file",
+	     "[http]\nlisten = 127.0.0.1:0\ntoken_file = k/secret\nmetrics_token_file = k/secret\n"},
+	    {"http.cert_file", "[http]\nlisten = 10.0.0.1:1\ntoken_file = k/secret\ncert_file = k/ok.conf\n"
+			       "key_file = k/secret\n"},
+	    {"http.key_file", "[http]\nlisten = *:1\ntoken_file = k/secret\ncert_file = k/ok.conf\n"
+			      "key_file = k/secret\n"},
 	};
 	const char *const *keys = config_known_keys();
 	size_t n = 0;

@@ -610,6 +610,44 @@ static void test_watch_unwatch(void **state)
 	assert_int_equal(j->status, JOB_STATUS_INVALID);
 }
 
+/* Forgetting removes the job from the table and the store, keeps the
+ * others findable in insertion order (the index is rebuilt), and a restart
+ * does not bring it back. */
+static void test_forget(void **state)
+{
+	struct fixture *f = *state;
+	char arn[256];
+	struct tracker_stats st;
+
+	for (int i = 0; i < 50; i++) {
+		snprintf(arn, sizeof(arn), ARN "-%d", i);
+		assert_int_equal(tracker_add(f->tracker, arn, "api", NULL), 1);
+	}
+	assert_int_equal(store_flush(f->store), 0);
+	assert_int_equal(tracker_forget(f->tracker, ARN "-7"), 0);
+	assert_int_equal(tracker_forget(f->tracker, ARN "-7"), -ENOENT);
+	assert_int_equal(tracker_forget(f->tracker, "arn:nope"), -ENOENT);
+	assert_null(tracker_find(f->tracker, ARN "-7"));
+	assert_int_equal(tracker_size(f->tracker), 50); /* ARN and 49 others */
+	for (int i = 0; i < 50; i++) {
+		snprintf(arn, sizeof(arn), ARN "-%d", i);
+		if (i != 7)
+			assert_non_null(tracker_find(f->tracker, arn));
+	}
+	assert_string_equal(tracker_job_at(f->tracker, 7)->arn, ARN "-6");
+	assert_string_equal(tracker_job_at(f->tracker, 8)->arn, ARN "-8");
+	tracker_get_stats(f->tracker, &st);
+	assert_int_equal(st.watched, 50);
+	assert_int_equal(store_flush(f->store), 0);
+	fixture_stop(f);
+	assert_int_equal(store_open(dbpath, &f->store), 0);
+	assert_int_equal(tracker_new(f->store, "us-east-1", 0, NULL, NULL, &f->tracker), 0);
+	assert_int_equal(tracker_load(f->tracker), 0);
+	assert_null(tracker_find(f->tracker, ARN "-7"));
+	assert_non_null(tracker_find(f->tracker, ARN "-8"));
+	assert_int_equal(tracker_size(f->tracker), 50);
+}
+
 static void test_100k_jobs(void **state)
 {
 	struct tracker *t = NULL;
@@ -675,6 +713,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_unchanged_polls_batched, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_same_transition_twice_stored_once, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_watch_unwatch, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_forget, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_invalid_input, setup, teardown),
 	    cmocka_unit_test(test_100k_jobs),
 	};
