@@ -6,6 +6,7 @@
 
 #include "engine.h"
 #include "log.h"
+#include "notify/alertmanager.h"
 #include "notify/webhook.h"
 #include "util.h"
 
@@ -18,6 +19,20 @@ static const struct webhook_sink *hook_at(void *userdata, size_t i)
 		if (e->hooks[k].sink && i-- == 0)
 			return e->hooks[k].sink;
 	return NULL;
+}
+
+/* The i-th Alertmanager hook. */
+static bool am_at(void *userdata, size_t i, const char **ret_name, struct am_client_stats *ret_stats)
+{
+	struct engine *e = userdata;
+
+	for (size_t k = 0; k < e->n_hooks; k++)
+		if (e->hooks[k].am && i-- == 0) {
+			*ret_name = am_client_name(e->hooks[k].am);
+			am_client_get_stats(e->hooks[k].am, ret_stats);
+			return true;
+		}
+	return false;
 }
 
 static void engine_stats(void *userdata, struct api_engine_stats *ret)
@@ -105,6 +120,7 @@ int engine_fleet_setup(struct engine *e)
 	    .creds = e->creds,
 	    .store = e->store,
 	    .hook_at = hook_at,
+	    .am_at = am_at,
 	    .engine_stats = engine_stats,
 	    .poll_soon = engine_poll_soon_cb,
 	    .unwatched = engine_unwatched_cb,

@@ -55,6 +55,8 @@ struct api_engine_stats {
 /* Everything is borrowed; any pointer may be NULL (that part is then left
  * out of /metrics and /healthz).  The pointers are read on every request,
  * so the engine may swap them (reload) by updating the struct it passed. */
+struct am_client_stats;
+
 struct api_context {
 	struct tracker *tracker;
 	struct aws_client *aws;
@@ -63,6 +65,9 @@ struct api_context {
 	struct discovery *discovery;
 	/* The i-th webhook sink, NULL past the last one. */
 	const struct webhook_sink *(*hook_at)(void *userdata, size_t i);
+	/* The i-th Alertmanager hook: its name (borrowed) and counters; false
+	 * past the last. */
+	bool (*am_at)(void *userdata, size_t i, const char **ret_name, struct am_client_stats *ret_stats);
 	void (*engine_stats)(void *userdata, struct api_engine_stats *ret);
 	/* A job was added or re-watched through POST /v1/jobs: poll it now. */
 	void (*poll_soon)(void *userdata, struct tracked_job *j);

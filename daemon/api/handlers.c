@@ -116,6 +116,11 @@ void api_handle_metrics(struct api_state *a, struct api_reply *rp)
 		in.sections = secs;
 		in.n_sections = n;
 	}
+	struct api_metrics_am ams[API_MAX_HOOKS];
+	for (size_t i = 0; c->am_at && i < API_MAX_HOOKS && c->am_at(c->userdata, i, &ams[i].name, &ams[i].stats);
+	     i++)
+		in.n_ams = i + 1;
+	in.ams = ams;
 	dynbuf_init(&rp->body, API_METRICS_MAX);
 	r = api_metrics_render(&in, &rp->body);
 	free(hooks);

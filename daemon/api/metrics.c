@@ -307,6 +307,38 @@ static int render_breaker(const struct api_metrics_input *in, struct dynbuf *b)
 	return r;
 }
 
+static int render_alertmanager(const struct api_metrics_input *in, struct dynbuf *b)
+{
+	int r = 0;
+
+	if (in->n_ams == 0)
+		return 0;
+	r = family(b, "jobwatchd_alertmanager_alerts", "gauge",
+		   "Alerts an Alertmanager hook holds: active, or resolved and not yet accepted everywhere.");
+	for (size_t i = 0; r >= 0 && i < in->n_ams; i++) {
+		const char *la[] = {"hook", in->ams[i].name, "state", "active", NULL};
+		const char *lr[] = {"hook", in->ams[i].name, "state", "resolved_pending", NULL};
+		r = sample_u64(b, "jobwatchd_alertmanager_alerts", la, in->ams[i].stats.active);
+		if (r >= 0)
+			r = sample_u64(b, "jobwatchd_alertmanager_alerts", lr, in->ams[i].stats.resolved_pending);
+	}
+	if (r >= 0)
+		r = family(b, "jobwatchd_alertmanager_posts_total", "counter",
+			   "POSTs to Alertmanager by outcome (failed: retried; rejected: a 4xx, not retried).");
+	for (size_t i = 0; r >= 0 && i < in->n_ams; i++) {
+		const struct am_client_stats *st = &in->ams[i].stats;
+		const struct {
+			const char *outcome;
+			uint64_t v;
+		} rows[] = {{"sent", st->sent}, {"failed", st->failed}, {"rejected", st->rejected}};
+		for (size_t k = 0; r >= 0 && k < ELEMENTSOF(rows); k++) {
+			const char *l[] = {"hook", in->ams[i].name, "outcome", rows[k].outcome, NULL};
+			r = sample_u64(b, "jobwatchd_alertmanager_posts_total", l, rows[k].v);
+		}
+	}
+	return r;
+}
+
 static int render_engine(const struct api_metrics_input *in, struct dynbuf *b)
 {
 	const struct api_engine_stats *e = &in->engine;
@@ -403,6 +435,8 @@ int api_metrics_render(const struct api_metrics_input *in, struct dynbuf *out)
 		r = render_creds(in, out);
 	if (r >= 0)
 		r = render_hooks(in, out);
+	if (r >= 0)
+		r = render_alertmanager(in, out);
 	if (r >= 0)
 		r = render_engine(in, out);
 	if (r >= 0)

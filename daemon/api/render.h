@@ -5,6 +5,7 @@
 #ifndef JW_API_RENDER_H
 #define JW_API_RENDER_H
 
+#include "notify/alertmanager.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -40,6 +41,12 @@ struct api_metrics_section {
 
 /* A snapshot of everything /metrics shows; NULL / false parts are left
  * out (their HELP and TYPE lines stay, so the families are stable). */
+/* An Alertmanager hook (format = alertmanager). */
+struct api_metrics_am {
+	const char *name;
+	struct am_client_stats stats;
+};
+
 struct api_metrics_input {
 	/* Watched jobs by status; [_JOB_STATUS_MAX_WITH_GONE] = never seen. */
 	uint64_t jobs_by_status[_JOB_STATUS_MAX_WITH_GONE + 1];
@@ -59,6 +66,8 @@ struct api_metrics_input {
 	struct api_engine_stats engine;
 	const struct api_metrics_section *sections;
 	size_t n_sections;
+	const struct api_metrics_am *ams;
+	size_t n_ams;
 };
 
 int api_metrics_render(const struct api_metrics_input *in, struct dynbuf *out);

@@ -11,6 +11,7 @@ Skipped where prometheus-alertmanager is not installed (scripts/deps.sh --test i
 import datetime
 import json
 import os
+import re
 import shutil
 import sys
 import urllib.request
@@ -64,11 +65,23 @@ def test(t):
     db = t.path("state.db")
     fails, slow = fake.arn("fails"), fake.arn("slow")
     # A third "Alertmanager" records what is sent: the path, the headers_file's Authorization, the body.
-    recv = t.start_receiver()
+    # Its first answer is a 400, as Alertmanager gives for an alert it will never take: logged, counted on
+    # /metrics, not retried for that batch.
+    recv = t.start_receiver(script=[{"status": 400, "body": "bad alert: test"}])
     headers = t.write("am.headers", "Authorization: Bearer jwAmTestToken42\n", mode=0o600)
     hook = {"url": "%s %s/ %s/relay" % (am1.url, am2.url, recv.url), "format": "alertmanager",
             "resend_interval": "1s", "timeout": "2s", "headers_file": headers}
-    cfg = nl.config(fake, db, [fails, slow], {"am": hook}, interval="300ms", extra={"poll": {"stuck_after": "2s", "failed_interval": "300ms"}})
+    port = jw.free_port()
+    token = t.write("http.token", "jwAmMetricsToken\n", mode=0o600)
+    cfg = nl.config(fake, db, [fails, slow], {"am": hook}, interval="300ms",
+                    extra={"poll": {"stuck_after": "2s", "failed_interval": "300ms"},
+                           "http": {"listen": "127.0.0.1:%d" % port, "token_file": token}})
+
+    def metrics():
+        req = urllib.request.Request("http://127.0.0.1:%d/metrics" % port,
+                                     headers={"Authorization": "Bearer jwAmMetricsToken"})
+        with urllib.request.urlopen(req, timeout=5) as r:
+            return r.read().decode()
     d = t.start_daemon(cfg, env=nl.daemon_env())
     jw.wait_until(lambda: d.notify_has("READY=1"), 15, "READY=1")
     fake.set_job("fails", "CREATE_IN_PROGRESS", name="weekly-lookalike")
@@ -92,6 +105,13 @@ def test(t):
         c.ok(a["generatorURL"].startswith("https://us-east-1.console.aws.amazon.com/cleanrooms/"),
              "%s: generatorURL %s" % (am.name, a["generatorURL"]))
     first = am1.alerts("AudienceGenerationJobFailed")[0]
+    m = metrics()
+    c.ok('jobwatchd_alertmanager_alerts{hook="am",state="active"} 1' in m or
+         'jobwatchd_alertmanager_alerts{hook="am",state="active"} 2' in m, "/metrics: active alerts")
+    c.ok(re.search(r'jobwatchd_alertmanager_posts_total\{hook="am",outcome="rejected"\} [1-9]', m),
+         "/metrics: the 400 counted as rejected")
+    c.ok(re.search(r'jobwatchd_alertmanager_posts_total\{hook="am",outcome="sent"\} [1-9]', m), "/metrics: sent")
+    c.ok("refused" in d.stderr_text() and "HTTP 400" in d.stderr_text(), "the 400 is logged")
     posts = recv.posts()
     c.ok(posts and all(p["path"] == "/relay/api/v2/alerts" for p in posts), "POST {url}/api/v2/alerts")
     c.ok(posts and all({k.lower(): v for k, v in p["headers"].items()}.get("authorization") == "Bearer jwAmTestToken42"
