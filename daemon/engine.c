@@ -301,11 +301,30 @@ static void apply_aws_reload(struct engine *e, const struct config *old)
 
 	if (strcmp(nc->state_path, old->state_path) != 0)
 		log_notice("[state] path changed: takes effect on restart");
-	if (!str_same(nc->aws.region, old->aws.region) || !str_same(nc->aws.profile, old->aws.profile) ||
-	    !str_same(nc->aws.endpoint, old->aws.endpoint) || nc->aws.dualstack != old->aws.dualstack ||
-	    nc->aws.fips != old->aws.fips)
-		log_notice("[aws] region, profile, endpoint, dualstack or fips changed: they take effect on "
-			   "restart");
+	{
+		/* Name what changed: "region, profile, ... changed" sent
+		 * operators hunting for the key they did not touch. */
+		const struct {
+			const char *key;
+			bool changed;
+		} restart_keys[] = {
+		    {"region", !str_same(nc->aws.region, old->aws.region)},
+		    {"profile", !str_same(nc->aws.profile, old->aws.profile)},
+		    {"endpoint", !str_same(nc->aws.endpoint, old->aws.endpoint)},
+		    {"dualstack", nc->aws.dualstack != old->aws.dualstack},
+		    {"fips", nc->aws.fips != old->aws.fips},
+		};
+		char keys[80] = "";
+		size_t n = 0;
+
+		for (size_t i = 0; i < ELEMENTSOF(restart_keys); i++)
+			if (restart_keys[i].changed)
+				n += (size_t)snprintf(keys + n, sizeof(keys) - n, "%s%s", n ? ", " : "",
+						      restart_keys[i].key);
+		if (n > 0)
+			log_notice("[aws] %s changed: %s on restart", keys,
+				   strchr(keys, ',') ? "they take effect" : "it takes effect");
+	}
 	if (nc->aws.max_rps != old->aws.max_rps) {
 		/* The way to ease off a throttling service without dropping the job table. */
 		log_info("[aws] max_rps %g -> %g", old->aws.max_rps, nc->aws.max_rps);
@@ -328,7 +347,24 @@ static void apply_aws_reload(struct engine *e, const struct config *old)
 	}
 }
 
+static int engine_reload_apply(struct engine *e);
+
+/* Records how a reload ended for /metrics and /healthz: the daemon keeps
+ * running the previous configuration when one fails, which nobody sees
+ * unless it is said somewhere lasting. */
 static int engine_reload(struct engine *e)
+{
+	int r = engine_reload_apply(e);
+
+	e->reload_failed = r < 0;
+	if (r < 0)
+		e->reload_failures++;
+	else
+		e->reload_ok_wall_ms = (int64_t)now_realtime_ms();
+	return r;
+}
+
+static int engine_reload_apply(struct engine *e)
 {
 	struct config *nc = NULL, *old;
 	struct config_diag diag = {0};
@@ -637,6 +673,7 @@ static int engine_start(struct engine *e)
 	breaker_init(&e->breaker);
 	engine_schedule_initial(e);
 	e->started_wall_ms = (int64_t)now_realtime_ms();
+	e->reload_ok_wall_ms = e->started_wall_ms;
 	e->started_mono_ms = engine_now_mono_ms(e);
 	return engine_fleet_setup(e);
 }

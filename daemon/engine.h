@@ -67,6 +67,11 @@ struct engine {
 	struct api_context api_ctx;
 	int64_t started_wall_ms;
 	int64_t status_sent_ms; /* wall clock of the last STATUS= */
+	/* Reloads: how many failed, when one last succeeded (the start counts,
+	 * as in Prometheus), and whether the latest failed. */
+	uint64_t reload_failures;
+	int64_t reload_ok_wall_ms;
+	bool reload_failed;
 	unsigned status_ticks;
 
 	struct engine_hook *hooks;

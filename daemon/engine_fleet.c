@@ -55,6 +55,10 @@ static void engine_stats(void *userdata, struct api_engine_stats *ret)
 	    .last_service_failure_ms = e->breaker.last_failure_wall_ms,
 	    .outages = e->breaker.outages,
 	    .outage_error = e->breaker.last_error,
+	    .has_reload = true,
+	    .reload_failed = e->reload_failed,
+	    .reload_failures = e->reload_failures,
+	    .reload_ok_ms = e->reload_ok_wall_ms,
 	};
 }
 

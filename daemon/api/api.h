@@ -50,6 +50,12 @@ struct api_engine_stats {
 	int64_t last_service_failure_ms; /* wall clock; 0 = none */
 	uint64_t outages;
 	const char *outage_error; /* the last service-wide failure; borrowed, may be NULL */
+	/* Reloads (SIGHUP): the latest failed (the previous configuration
+	 * runs), failures so far, when one last succeeded (the start counts). */
+	bool has_reload;
+	bool reload_failed;
+	uint64_t reload_failures;
+	int64_t reload_ok_ms;
 };
 
 /* Everything is borrowed; any pointer may be NULL (that part is then left

@@ -163,6 +163,17 @@ void api_handle_healthz(struct api_state *a, struct api_reply *rp)
 		}
 	}
 	if (api_health_eval(&in, &a->health, reason, sizeof(reason))) {
+		/* Still healthy (the previous configuration runs), but say why
+		 * the operator's change did not take. */
+		if (in.has_engine && in.engine.reload_failed) {
+			if (dynbuf_appends(&rp->body, "{\"status\":\"ok\",\"reason\":") < 0 ||
+			    api_json_string(&rp->body,
+					    "the latest reload failed: the previous configuration runs (see the "
+					    "journal)") < 0 ||
+			    dynbuf_appends(&rp->body, "}") < 0)
+				dynbuf_reset(&rp->body);
+			return;
+		}
 		dynbuf_appends(&rp->body, "{\"status\":\"ok\"}");
 		return;
 	}

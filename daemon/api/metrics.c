@@ -307,6 +307,31 @@ static int render_breaker(const struct api_metrics_input *in, struct dynbuf *b)
 	return r;
 }
 
+static int render_reload(const struct api_metrics_input *in, struct dynbuf *b)
+{
+	const struct api_engine_stats *e = &in->engine;
+	int r;
+
+	if (!in->has_engine || !e->has_reload)
+		return 0;
+	r = family(b, "jobwatchd_config_last_reload_successful", "gauge",
+		   "0 when the latest reload failed: the previous configuration still runs.");
+	if (r >= 0)
+		r = sample_u64(b, "jobwatchd_config_last_reload_successful", NULL, !e->reload_failed);
+	if (r >= 0)
+		r = family(b, "jobwatchd_config_last_reload_success_timestamp_seconds", "gauge",
+			   "When the configuration was last loaded successfully (the start counts).");
+	if (r >= 0)
+		r = sample_seconds(b, "jobwatchd_config_last_reload_success_timestamp_seconds", NULL,
+				   e->reload_ok_ms);
+	if (r >= 0)
+		r = family(b, "jobwatchd_config_reload_failures_total", "counter",
+			   "Reloads refused (an invalid configuration, or one that could not be applied).");
+	if (r >= 0)
+		r = sample_u64(b, "jobwatchd_config_reload_failures_total", NULL, e->reload_failures);
+	return r;
+}
+
 static int render_alertmanager(const struct api_metrics_input *in, struct dynbuf *b)
 {
 	int r = 0;
@@ -437,6 +462,8 @@ int api_metrics_render(const struct api_metrics_input *in, struct dynbuf *out)
 		r = render_hooks(in, out);
 	if (r >= 0)
 		r = render_alertmanager(in, out);
+	if (r >= 0)
+		r = render_reload(in, out);
 	if (r >= 0)
 		r = render_engine(in, out);
 	if (r >= 0)

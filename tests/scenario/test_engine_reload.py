@@ -11,8 +11,10 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.environ.get("JW_SOURCE_DIR", "."), "tests", "lib"))
+sys.path.insert(0, os.path.join(os.environ.get("JW_SOURCE_DIR", "."), "tests", "scenario"))
 import jwtest as jw  # noqa: E402
 import lifecycles as lc  # noqa: E402
+import test_fleet_common as fc  # noqa: E402
 
 
 # A long request timeout until the reload that shortens it (nothing stalls before then).
@@ -33,6 +35,13 @@ def test(t):
                                   for i in ids]})
     db = t.path("state.db")
     a, b, c = (fake.arn(i) for i in ids)
+    sock = t.path("api.sock")
+    SLOW["http"] = {"listen": "unix:" + sock}
+    api = fc.Api(sock=sock)
+
+    def metric(name):
+        body = api.request("GET", "/metrics")[2].decode()
+        return [ln for ln in body.splitlines() if ln.startswith(name + " ")]
     d = t.start_daemon(lc.daemon_config(fake, db, [a, b], extra=SLOW), env=jw.aws_env())
     jw.wait_until(lambda: d.notify_has("READY=1"), 15, "READY=1")
     jw.wait_until(lambda: gets_for(fake, a) and gets_for(fake, b), 10, "a and b polled")
@@ -68,6 +77,13 @@ def test(t):
     n_c = len(gets_for(fake, c))
     jw.wait_until(lambda: len(gets_for(fake, c)) > n_c + 2, 10, "c still polled with the old config")
     jw.check(d.alive(), "daemon still running")
+    # ... and says so where it lasts: /metrics and /healthz (still 200: the old configuration works).
+    jw.check(metric("jobwatchd_config_last_reload_successful") == ["jobwatchd_config_last_reload_successful 0"],
+             "/metrics: last reload failed: %s" % metric("jobwatchd_config_last_reload_successful"))
+    jw.check(metric("jobwatchd_config_reload_failures_total") == ["jobwatchd_config_reload_failures_total 1"],
+             "/metrics: one reload failure")
+    st, _, body = api.request("GET", "/healthz")
+    jw.check(st == 200 and b"latest reload failed" in body, "/healthz says why: %s %s" % (st, body))
 
     # The job still moves: a transition after the failed reload is detected.
     fake.set_job("c", "ACTIVE")
@@ -83,7 +99,7 @@ def test(t):
 
     d.reload(lc.daemon_config(fake, db, [b, c], extra={"aws": {"max_rps": 2, "timeout": "10s"}}))
     jw.wait_until(lambda: "max_rps 500 -> 2" in d.stderr_text(), 10, "max_rps change logged")
-    jw.check("take effect on restart" not in d.stderr_text(), "no restart notice for max_rps alone")
+    jw.check("on restart" not in d.stderr_text(), "no restart notice for max_rps alone")
     time.sleep(1.5)  # the bucket holds up to 2 tokens from before
     slow = get_rate(4)
     jw.check(slow <= 3.0, "at most ~2 Gets/s after max_rps = 2, got %.2f/s" % slow)
@@ -91,7 +107,7 @@ def test(t):
     d.reload(lc.daemon_config(fake, db, [b, c], extra={"aws": {"max_rps": 500, "timeout": "700ms"}}))
     jw.wait_until(lambda: "max_rps 2 -> 500" in d.stderr_text(), 10, "max_rps raised")
     jw.wait_until(lambda: "[aws] ca_file (system), timeout 700 ms" in d.stderr_text(), 10, "timeout applied")
-    jw.check("take effect on restart" not in d.stderr_text(), "restart notice for keys a reload applies")
+    jw.check("on restart" not in d.stderr_text(), "restart notice for keys a reload applies")
     fast = get_rate(3)
     # More than max_rps = 2 could give (<= 2.5/s over 3 s with the bucket's burst): the new ceiling applies.
     jw.check(fast >= 4.0, "above the old ceiling after max_rps = 500 (~10 Gets/s asked), got %.2f/s" % fast)
@@ -107,7 +123,8 @@ def test(t):
     # Keys the client is built on still need a restart, and the reload says so.
     d.reload(lc.daemon_config(fake, db, [b, c], extra={"aws": {"max_rps": 500, "timeout": "700ms",
                                                                "profile": "elsewhere"}}))
-    jw.wait_until(lambda: "take effect on restart" in d.stderr_text(), 10, "restart notice for [aws] profile")
+    jw.wait_until(lambda: "[aws] profile changed: it takes effect on restart" in d.stderr_text(), 10,
+                  "restart notice naming [aws] profile")
     d.stop()
 
 
