@@ -20,6 +20,7 @@ int cli_check_config(int argc, char **argv)
 	    {"config", required_argument, NULL, 'c'},
 	    {"strict", no_argument, NULL, 's'},
 	    {"check-config", no_argument, NULL, 't'},
+	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
 	const char *path = CONFIG_DEFAULT_PATH;
@@ -40,6 +41,13 @@ int cli_check_config(int argc, char **argv)
 			break;
 		case 't':
 			break;
+		case 'h':
+			printf("Usage: jobwatchd --check-config [-c FILE] [--strict]\n"
+			       "  -c, --config FILE  the configuration (default %s)\n"
+			       "  --strict           secret files readable by others are errors\n"
+			       "Exit 0 when valid, 1 with every error as FILE:LINE.\n",
+			       CONFIG_DEFAULT_PATH);
+			return 0;
 		default:
 			fprintf(stderr, "Usage: jobwatchd --check-config [-c FILE] [--strict]\n");
 			return 2;

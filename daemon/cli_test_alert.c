@@ -206,6 +206,7 @@ int cli_test_alert(int argc, char **argv)
 	static const struct option opts[] = {
 	    {"config", required_argument, NULL, 'c'},
 	    {"hook", required_argument, NULL, 'H'},
+	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *path = CONFIG_DEFAULT_PATH, *only = NULL;
@@ -221,12 +222,21 @@ int cli_test_alert(int argc, char **argv)
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
-		if (c == 'c')
+		if (c == 'c') {
 			path = optarg;
-		else if (c == 'H')
+		} else if (c == 'H') {
 			only = optarg;
-		else
+		} else if (c == 'h') {
+			printf("Usage: jobwatchd test-alert [-c FILE] [--hook NAME]\n"
+			       "  -c, --config FILE  the configuration (default %s)\n"
+			       "  --hook NAME        only this [webhook \"NAME\"] (journal: the journal)\n"
+			       "Sends one made-up event, marked as a test, through the journal and every hook,\n"
+			       "and prints what each answered.  Exit 0 when every sink took it.\n",
+			       CONFIG_DEFAULT_PATH);
+			return 0;
+		} else {
 			return usage_error();
+		}
 	}
 	if (optind < argc)
 		return usage_error();

@@ -710,6 +710,7 @@ int cli_run(int argc, char **argv)
 	    {"log-target", required_argument, NULL, 'T'},
 	    {"log-format", required_argument, NULL, 'F'},
 	    {"strict", no_argument, NULL, 's'},
+	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct engine e = {0};
@@ -749,6 +750,17 @@ int cli_run(int argc, char **argv)
 		case 's':
 			e.strict = true;
 			break;
+		case 'h':
+			printf("Usage: jobwatchd [run] [-c FILE] [--log-level LEVEL] [--log-target TARGET] "
+			       "[--log-format FORMAT] [--strict]\n"
+			       "  -c, --config FILE     the configuration (default %s)\n"
+			       "  --log-level LEVEL     err, warning, notice, info (default), debug\n"
+			       "  --log-target TARGET   auto (default), stderr, journal\n"
+			       "  --log-format FORMAT   text (default) or json, for stderr\n"
+			       "  --strict              secret files readable by others are errors\n"
+			       "Watches the jobs in the foreground, as systemd runs it (Type=notify).\n",
+			       CONFIG_DEFAULT_PATH);
+			return 0;
 		default:
 			run_usage();
 			return 2;

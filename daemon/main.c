@@ -1,5 +1,6 @@
 /* jobwatchd: command-line dispatch.  The daemon proper is cli_run(). */
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -37,7 +38,15 @@ int main(int argc, char **argv)
 {
 	log_setup(LOG_TARGET_AUTO, -1);
 
+	/* --version and --help are the program's only before a command word;
+	 * after one ("jobwatchd get --help") they are the command's. */
+	bool before_command = true;
+
 	for (int i = 1; i < argc; i++) {
+		if (argv[i][0] != '-' && (i == 1 || strcmp(argv[i - 1], "-c") != 0))
+			before_command = false;
+		if (!before_command && strcmp(argv[i], "--check-config") != 0 && strcmp(argv[i], "-t") != 0)
+			continue;
 		if (strcmp(argv[i], "--version") == 0) {
 			/* Where this build comes from: the Debian package version
 			 * (for a .deb) and the git commit, when known. */
