@@ -443,9 +443,15 @@ static int unwatch_one(const struct ctl *c, const char *cmd, const char *arn, bo
 			break;
 		sleep((unsigned)retry_after);
 	}
-	if (status == 204)
+	if (status == 204) {
 		printf(forget ? "forgot %s\n" : "no longer watching %s (state kept)\n", arn);
-	else if (status == 404)
+	} else if (status == 200 && !forget) {
+		cJSON *o = cJSON_Parse(body.data ? body.data : "");
+		const char *note = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "note"));
+		printf("no longer watching %s (state kept)%s%s\n", arn, note ? "; " : "", note ? note : "");
+		cJSON_Delete(o);
+		status = 204;
+	} else if (status == 404)
 		fprintf(stderr, "jobwatchd %s: %s: the daemon does not know this job\n", cmd, arn);
 	else
 		print_api_error(cmd, arn, status, &body);

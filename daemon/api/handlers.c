@@ -366,6 +366,22 @@ void api_handle_job_delete(struct api_state *a, struct MHD_Connection *conn, con
 		if (c->unwatched)
 			c->unwatched(c->userdata, j);
 	}
+	/* A job the configuration or a discovery names comes back with the
+	 * next reload or listing: say so rather than let it surprise. */
+	if (j->source && strcmp(j->source, "api") != 0) {
+		const char *note = strcmp(j->source, "config") == 0
+				       ? "the job is in the configuration ([jobs]): it is watched again at the "
+					 "next reload or restart; remove it there to stop for good"
+				       : "a [discover] section lists the job: it is watched again at its next "
+					 "listing";
+		if (dynbuf_appends(&rp->body, "{\"note\":") < 0 || api_json_string(&rp->body, note) < 0 ||
+		    dynbuf_appends(&rp->body, "}") < 0) {
+			reply_error(rp, 500, "out of memory");
+			return;
+		}
+		rp->status = 200;
+		return;
+	}
 	rp->status = 204;
 	rp->content_type = NULL;
 }

@@ -145,6 +145,11 @@ def test(t):
     jw.check_eq(r.returncode, 1, "watch of a bad ARN")
     r = cli(t, "status", "--socket", t.path("nothing-here.sock"))
     jw.check(r.returncode == 1 and "cannot reach the daemon" in r.stderr, "unreachable: %s" % r.stderr)
+    # j1 is in the configuration: unwatched now, but it comes back at the next reload, and the API's answer
+    # (200 with a note, where an API-added job gets 204) makes the CLI say so.
+    r = cli(t, "unwatch", "--socket", sock, j1)
+    jw.check(r.returncode == 0 and "watched again at the next reload" in r.stdout,
+             "unwatch of a configured job says it returns: %s %s" % (r.stdout, r.stderr))
     d.stop()
     jw.check(not os.path.exists(sock), "socket removed at exit")
 
