@@ -57,7 +57,8 @@ int alerts_collect(const struct alerts_ctx *x, const struct config_webhook *w, i
 			if (!config_webhook_wants(w, EVENT_JOB_STUCK, st))
 				continue;
 			c.alertname = PAYLOAD_ALERT_STUCK;
-			c.starts_ms = first_nonzero(j->status_since_ms, j->first_seen_ms) + x->stuck_after_ms;
+			c.starts_ms =
+			    first_nonzero(j->status_since_ms, j->first_seen_ms) + x->stuck_after_ms;
 		} else {
 			continue;
 		}

@@ -71,7 +71,8 @@ static struct event *test_event(const char *region)
 	e->detected_ms = now;
 	o->update_time_ms = o->create_time_ms = now;
 	e->region = strdup(region);
-	if (asprintf(&o->arn, "arn:aws:cleanrooms-ml:%s:" TEST_ARN_ACCOUNT ":audience-generation-job/" TEST_JOB_ID,
+	if (asprintf(&o->arn,
+		     "arn:aws:cleanrooms-ml:%s:" TEST_ARN_ACCOUNT ":audience-generation-job/" TEST_JOB_ID,
 		     region) < 0)
 		o->arn = NULL;
 	o->name = strdup("jobwatchd test alert (not a real job)");
@@ -230,7 +231,8 @@ int cli_test_alert(int argc, char **argv)
 			printf("Usage: jobwatchd test-alert [-c FILE] [--hook NAME]\n"
 			       "  -c, --config FILE  the configuration (default %s)\n"
 			       "  --hook NAME        only this [webhook \"NAME\"] (journal: the journal)\n"
-			       "Sends one made-up event, marked as a test, through the journal and every hook,\n"
+			       "Sends one made-up event, marked as a test, through the journal and every "
+			       "hook,\n"
 			       "and prints what each answered.  Exit 0 when every sink took it.\n",
 			       CONFIG_DEFAULT_PATH);
 			return 0;
@@ -258,15 +260,17 @@ int cli_test_alert(int argc, char **argv)
 	struct http_ctx_options ho = {.max_connections = 16, .user_agent = "jobwatchd/" JW_VERSION};
 	r = http_ctx_new(&loop, &ho, &http);
 
-	printf("jobwatchd test-alert: event %s (a made-up CREATE_FAILED, status code %s)\n", e->id, TEST_CODE);
+	printf("jobwatchd test-alert: event %s (a made-up CREATE_FAILED, status code %s)\n", e->id,
+	       TEST_CODE);
 	if (cfg->journal_enabled && (!only || strcmp(only, "journal") == 0)) {
 		found = true;
 		if (journal_send_event(e) < 0) {
 			printf("  journal: FAILED\n");
 			failures++;
 		} else {
-			printf("  journal: %s\n", log_journal_available() ? "sent (journalctl MESSAGE_ID=... EVENT_ID=...)"
-									  : "journald is not running: written to stderr");
+			printf("  journal: %s\n", log_journal_available()
+						      ? "sent (journalctl MESSAGE_ID=... EVENT_ID=...)"
+						      : "journald is not running: written to stderr");
 		}
 	}
 	for (size_t i = 0; r >= 0 && i < cfg->n_webhooks; i++) {

@@ -10,7 +10,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-
 #define JW_CONFIG_INTERNAL
 #include "config.h"
 #include "util.h"
@@ -420,9 +419,10 @@ static void parse_one_file(struct config_parser *p, const char *path)
 		/* The shipped units run as a dynamic user: a configuration only
 		 * root can read is the usual cause, so say what to do. */
 		config_report(p, false, &at, NULL, NULL, "cannot open: %s%s", strerror(e),
-			      e == EACCES ? " (the service runs as a dynamic user: the configuration must be "
-					    "readable by others, chmod 644; secrets belong in credential files)"
-					  : "");
+			      e == EACCES
+				  ? " (the service runs as a dynamic user: the configuration must be "
+				    "readable by others, chmod 644; secrets belong in credential files)"
+				  : "");
 		return;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {

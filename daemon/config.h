@@ -43,8 +43,8 @@ struct config_webhook {
 	uint64_t max_pending;
 	uint64_t resend_interval_ms; /* alertmanager */
 	uint64_t gone_alert_for_ms;  /* alertmanager */
-	uint64_t max_age_ms;	/* a delivery still failing past this is parked */
-	unsigned max_in_flight; /* requests at once (each to a different job) */
+	uint64_t max_age_ms;	     /* a delivery still failing past this is parked */
+	unsigned max_in_flight;	     /* requests at once (each to a different job) */
 };
 
 /* url may list several Alertmanagers (format = alertmanager). */
@@ -235,7 +235,7 @@ struct config_parser {
 		size_t idx;
 		const void *key;
 		struct config_loc loc;
-	} *seen_keys;
+	} * seen_keys;
 	size_t n_seen_keys;
 	struct config_loc fips_loc, endpoint_loc, listen_loc;
 

@@ -186,8 +186,7 @@ static int secret_candidates(struct key_ctx *x, const char *value, char *out[5])
 	int n = 0;
 
 	base = base ? base + 1 : value;
-	if (value[0] == '/' ? !(out[n] = strdup(value))
-			    : asprintf(&out[n], "%s/%s", x->p->dir, value) < 0)
+	if (value[0] == '/' ? !(out[n] = strdup(value)) : asprintf(&out[n], "%s/%s", x->p->dir, value) < 0)
 		return -ENOMEM;
 	n++;
 	if (!str_empty(creds)) {

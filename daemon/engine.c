@@ -170,7 +170,8 @@ static void status_line(struct engine *e, char *buf, size_t size)
 		snprintf(buf, size, "%s; watching %zu job%s: %zu in progress, %zu failed", outage, watched,
 			 watched == 1 ? "" : "s", working, failed);
 	} else if (watched == 0 && engine_config_is_empty(e->cfg)) {
-		snprintf(buf, size, "watching nothing: %s names no job ([jobs] arn) and no [discover] source",
+		snprintf(buf, size,
+			 "watching nothing: %s names no job ([jobs] arn) and no [discover] source",
 			 e->config_path);
 	} else {
 		snprintf(buf, size, "watching %zu job%s: %zu in progress, %zu failed; last API error: %s",
@@ -742,7 +743,8 @@ int cli_run(int argc, char **argv)
 			break;
 		case 'F':
 			if (log_format_from_string(optarg) == LOG_FORMAT_INVALID) {
-				fprintf(stderr, "jobwatchd: unknown log format \"%s\" (text or json)\n", optarg);
+				fprintf(stderr, "jobwatchd: unknown log format \"%s\" (text or json)\n",
+					optarg);
 				return 2;
 			}
 			log_set_format(log_format_from_string(optarg));
@@ -809,9 +811,10 @@ int cli_run(int argc, char **argv)
 		log_info("started: %s (state %s, endpoint %s, region %s)", buf, e.cfg->state_path,
 			 e.endpoint.base_url, e.endpoint.region);
 		if (engine_config_is_empty(e.cfg))
-			log_notice("nothing to watch: add [jobs] arn = ... or a [discover] section to %s, "
-				   "then reload (restart when [aws] region was not set; see jobwatchd.conf(5))",
-				   e.config_path);
+			log_notice(
+			    "nothing to watch: add [jobs] arn = ... or a [discover] section to %s, "
+			    "then reload (restart when [aws] region was not set; see jobwatchd.conf(5))",
+			    e.config_path);
 		service_notify_ready(buf);
 		uv_timer_start(&e.status_timer, status_timer_cb, STATUS_PERIOD_MS, STATUS_PERIOD_MS);
 		if (wd) {

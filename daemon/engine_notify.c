@@ -219,7 +219,8 @@ static int am_hook_new(struct engine *e, const struct config_webhook *w, struct 
 	r = am_client_new(&p, e->store, e->http, &h->am);
 	sign_headers_free(headers);
 	if (r < 0)
-		return log_error_errno(r, "webhook \"%s\": cannot set up the Alertmanager client: %m", w->name);
+		return log_error_errno(r, "webhook \"%s\": cannot set up the Alertmanager client: %m",
+				       w->name);
 	return 0;
 }
 

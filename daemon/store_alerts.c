@@ -10,8 +10,8 @@
 int store_am_put(struct store *s, const char *hook, const struct store_am_alert *a)
 {
 	struct store_value v[7] = {
-	    sv_text(hook),	       sv_text(a->alertname), sv_text(a->arn), sv_int(a->starts_ms),
-	    sv_int(a->resolved_ms), sv_int(a->acked),	  sv_text(a->alert),
+	    sv_text(hook),	    sv_text(a->alertname), sv_text(a->arn),   sv_int(a->starts_ms),
+	    sv_int(a->resolved_ms), sv_int(a->acked),	   sv_text(a->alert),
 	};
 
 	if (!s || !hook || !a->alertname || !a->arn || !a->alert)

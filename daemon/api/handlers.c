@@ -117,8 +117,8 @@ void api_handle_metrics(struct api_state *a, struct api_reply *rp)
 		in.n_sections = n;
 	}
 	struct api_metrics_am ams[API_MAX_HOOKS];
-	for (size_t i = 0; c->am_at && i < API_MAX_HOOKS && c->am_at(c->userdata, i, &ams[i].name, &ams[i].stats);
-	     i++)
+	for (size_t i = 0;
+	     c->am_at && i < API_MAX_HOOKS && c->am_at(c->userdata, i, &ams[i].name, &ams[i].stats); i++)
 		in.n_ams = i + 1;
 	in.ams = ams;
 	dynbuf_init(&rp->body, API_METRICS_MAX);
@@ -167,9 +167,10 @@ void api_handle_healthz(struct api_state *a, struct api_reply *rp)
 		 * the operator's change did not take. */
 		if (in.has_engine && in.engine.reload_failed) {
 			if (dynbuf_appends(&rp->body, "{\"status\":\"ok\",\"reason\":") < 0 ||
-			    api_json_string(&rp->body,
-					    "the latest reload failed: the previous configuration runs (see the "
-					    "journal)") < 0 ||
+			    api_json_string(
+				&rp->body,
+				"the latest reload failed: the previous configuration runs (see the "
+				"journal)") < 0 ||
 			    dynbuf_appends(&rp->body, "}") < 0)
 				dynbuf_reset(&rp->body);
 			return;
@@ -369,11 +370,12 @@ void api_handle_job_delete(struct api_state *a, struct MHD_Connection *conn, con
 	/* A job the configuration or a discovery names comes back with the
 	 * next reload or listing: say so rather than let it surprise. */
 	if (j->source && strcmp(j->source, "api") != 0) {
-		const char *note = strcmp(j->source, "config") == 0
-				       ? "the job is in the configuration ([jobs]): it is watched again at the "
-					 "next reload or restart; remove it there to stop for good"
-				       : "a [discover] section lists the job: it is watched again at its next "
-					 "listing";
+		const char *note =
+		    strcmp(j->source, "config") == 0
+			? "the job is in the configuration ([jobs]): it is watched again at the "
+			  "next reload or restart; remove it there to stop for good"
+			: "a [discover] section lists the job: it is watched again at its next "
+			  "listing";
 		if (dynbuf_appends(&rp->body, "{\"note\":") < 0 || api_json_string(&rp->body, note) < 0 ||
 		    dynbuf_appends(&rp->body, "}") < 0) {
 			reply_error(rp, 500, "out of memory");

@@ -338,18 +338,21 @@ static int render_alertmanager(const struct api_metrics_input *in, struct dynbuf
 
 	if (in->n_ams == 0)
 		return 0;
-	r = family(b, "jobwatchd_alertmanager_alerts", "gauge",
-		   "Alerts an Alertmanager hook holds: active, or resolved and not yet accepted everywhere.");
+	r = family(
+	    b, "jobwatchd_alertmanager_alerts", "gauge",
+	    "Alerts an Alertmanager hook holds: active, or resolved and not yet accepted everywhere.");
 	for (size_t i = 0; r >= 0 && i < in->n_ams; i++) {
 		const char *la[] = {"hook", in->ams[i].name, "state", "active", NULL};
 		const char *lr[] = {"hook", in->ams[i].name, "state", "resolved_pending", NULL};
 		r = sample_u64(b, "jobwatchd_alertmanager_alerts", la, in->ams[i].stats.active);
 		if (r >= 0)
-			r = sample_u64(b, "jobwatchd_alertmanager_alerts", lr, in->ams[i].stats.resolved_pending);
+			r = sample_u64(b, "jobwatchd_alertmanager_alerts", lr,
+				       in->ams[i].stats.resolved_pending);
 	}
 	if (r >= 0)
-		r = family(b, "jobwatchd_alertmanager_posts_total", "counter",
-			   "POSTs to Alertmanager by outcome (failed: retried; rejected: a 4xx, not retried).");
+		r = family(
+		    b, "jobwatchd_alertmanager_posts_total", "counter",
+		    "POSTs to Alertmanager by outcome (failed: retried; rejected: a 4xx, not retried).");
 	for (size_t i = 0; r >= 0 && i < in->n_ams; i++) {
 		const struct am_client_stats *st = &in->ams[i].stats;
 		const struct {

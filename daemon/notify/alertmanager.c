@@ -143,8 +143,8 @@ static int persist(struct am_client *c, const struct am_alert *a)
 	int r = store_am_put(c->store, c->name, &row);
 
 	if (r < 0)
-		log_warning_errno(r, "alertmanager %s: cannot store alert %s for %s: %m", c->name, a->alertname,
-				  a->arn);
+		log_warning_errno(r, "alertmanager %s: cannot store alert %s for %s: %m", c->name,
+				  a->alertname, a->arn);
 	return r;
 }
 
@@ -379,7 +379,8 @@ int am_client_update(struct am_client *c, const struct am_condition *conds, size
 				a->resolved_ms = now_ms;
 				a->acked = 0;
 				(void)persist(c, a);
-				log_debug("alertmanager %s: %s for %s resolved", c->name, a->alertname, a->arn);
+				log_debug("alertmanager %s: %s for %s resolved", c->name, a->alertname,
+					  a->arn);
 				changes++;
 			}
 			merged[m++] = *a;
@@ -500,8 +501,8 @@ static void post_done(void *userdata, const struct http_response *resp)
 		ack_resolved(c, p, u->index);
 		u->round_pos = p->round_end;
 		if (u->failing)
-			log_notice("alertmanager %s: %s accepts alerts again (failing since %.0f s)", c->name,
-				   u->host, (double)(now - u->failing_since_ms) / 1000.0);
+			log_notice("alertmanager %s: %s accepts alerts again (failing since %.0f s)",
+				   c->name, u->host, (double)(now - u->failing_since_ms) / 1000.0);
 		u->failing = false;
 		u->failures = 0;
 	} else if (retry) {
@@ -532,7 +533,8 @@ static void post_done(void *userdata, const struct http_response *resp)
 		set_error(c, "%s: HTTP %ld", u->host, resp->status);
 		log_warning("alertmanager %s: %s refused %zu alerts with HTTP %ld: %.*s", c->name, u->host,
 			    p->round_end - u->round_pos, resp->status,
-			    (int)(resp->body_len > 200 ? 200 : resp->body_len), resp->body ? resp->body : "");
+			    (int)(resp->body_len > 200 ? 200 : resp->body_len),
+			    resp->body ? resp->body : "");
 		ack_resolved(c, p, u->index);
 		u->round_pos = p->round_end;
 	}

@@ -41,8 +41,8 @@ struct am_condition {
 typedef char *(*am_describe_fn)(const struct am_condition *c, void *userdata);
 
 struct am_client_params {
-	const char *name; /* the [webhook "NAME"] */
-	const char *urls; /* base URLs separated by spaces (at most AM_MAX_URLS) */
+	const char *name;		  /* the [webhook "NAME"] */
+	const char *urls;		  /* base URLs separated by spaces (at most AM_MAX_URLS) */
 	const char *const *extra_headers; /* "Name: value" (headers_file); copied, wiped on free */
 	const char *ca_file;
 	uint64_t timeout_ms;

@@ -504,8 +504,9 @@ static char *build_alertmanager(const struct event *e, size_t message_max)
 	/* With one alert per notification, the common sets are the alert's. */
 	cJSON_AddItemToObject(root, "commonLabels", cJSON_Duplicate(labels, true));
 	cJSON_AddItemToObject(root, "commonAnnotations", cJSON_Duplicate(ann, true));
-	cJSON_AddStringToObject(root, "externalURL",
-				cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(alert, "generatorURL")));
+	cJSON_AddStringToObject(
+	    root, "externalURL",
+	    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(alert, "generatorURL")));
 	alerts = cJSON_AddArrayToObject(root, "alerts");
 	cJSON_AddItemToArray(alerts, alert);
 	cJSON_AddStringToObject(alert, "status", status);

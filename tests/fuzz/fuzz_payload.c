@@ -180,7 +180,8 @@ static void fuzz_payload_check(const struct event *e, bool utf8_in)
 				    e->job->status_message ? strlen(e->job->status_message) : 0,
 				    e->job->arn ? strlen(e->job->arn) : 0,
 				    e->region ? strlen(e->region) : 0);
-			FUZZ_CHECK(f == PAYLOAD_FORMAT_ALERTMANAGER_WEBHOOK && !payload_alertmanager_relevant(e));
+			FUZZ_CHECK(f == PAYLOAD_FORMAT_ALERTMANAGER_WEBHOOK &&
+				   !payload_alertmanager_relevant(e));
 			continue;
 		}
 		FUZZ_CHECK(strlen(body) < PAYLOAD_MAX_BYTES);

@@ -478,8 +478,8 @@ static void test_secret_files(void **state)
 	write_file("s/credentials/main.secret", "whsec_x\n", 0600);
 	write_file("s/credentials/inst/i.secret", "whsec_x\n", 0600);
 	assert_int_equal(load_string("s/jobwatchd.conf",
-				     "[webhook \"w\"]\nurl = https://h/x\nsecret_file = main.secret\n", false,
-				     &c, &diag),
+				     "[webhook \"w\"]\nurl = https://h/x\nsecret_file = main.secret\n",
+				     false, &c, &diag),
 			 0);
 	assert_non_null(strstr(c->webhooks[0].secret_file, "/s/credentials/main.secret"));
 	config_free(c);
@@ -531,16 +531,18 @@ static void test_long_lines_and_repeats(void **state)
 	config_diag_done(&diag);
 	free(conf);
 
-	assert_int_equal(load_string("r.conf", "[aws]\nregion = us-east-1\n[poll]\n[aws]\nmax_rps = 2\n", false, &c,
-				     &diag),
+	assert_int_equal(load_string("r.conf", "[aws]\nregion = us-east-1\n[poll]\n[aws]\nmax_rps = 2\n",
+				     false, &c, &diag),
 			 0);
 	assert_int_equal(diag.n_warnings, 1);
-	assert_true(strstr(diag.warnings[0], "r.conf:4: [aws]: section repeated in this file (first at line 1)"));
+	assert_true(
+	    strstr(diag.warnings[0], "r.conf:4: [aws]: section repeated in this file (first at line 1)"));
 	assert_string_equal(c->aws.region, "us-east-1");
 	config_free(c);
 	config_diag_done(&diag);
 
-	r = load_string("reset.conf", "[aws]\nregion = us-east-1\nregion =\nregion = eu-west-1\n", false, &c, &diag);
+	r = load_string("reset.conf", "[aws]\nregion = us-east-1\nregion =\nregion = eu-west-1\n", false, &c,
+			&diag);
 	for (size_t i = 0; i < diag.n_errors; i++)
 		print_message("unexpected error: %s\n", diag.errors[i]);
 	assert_int_equal(r, 0);
@@ -619,8 +621,8 @@ static void test_known_keys(void **state)
 	    {"webhook.on", "[webhook \"k\"]\nurl = https://h/\non = job.gone\n"},
 	    {"webhook.timeout", "[webhook \"k\"]\nurl = https://h/\ntimeout = 1s\n"},
 	    {"webhook.max_pending", "[webhook \"k\"]\nurl = https://h/\nmax_pending = 1\n"},
-	    {"webhook.resend_interval",
-	     "[webhook \"k\"]\nurl = https://h/ https://h2/\nformat = alertmanager\nresend_interval = 30s\n"},
+	    {"webhook.resend_interval", "[webhook \"k\"]\nurl = https://h/ https://h2/\nformat = "
+					"alertmanager\nresend_interval = 30s\n"},
 	    {"webhook.gone_alert_for", "[webhook \"k\"]\nurl = https://h/\ngone_alert_for = 0\n"},
 	    {"webhook.max_age", "[webhook \"k\"]\nurl = https://h/\nmax_age = 2h\n"},
 	    {"webhook.max_in_flight", "[webhook \"k\"]\nurl = https://h/\nmax_in_flight = 1\n"},
@@ -733,13 +735,19 @@ static void test_cli(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_defaults),	    cmocka_unit_test(test_every_key),
-	    cmocka_unit_test(test_values),	    cmocka_unit_test(test_all_errors_reported),
-	    cmocka_unit_test(test_dropins),	    cmocka_unit_test(test_arn_file),
-	    cmocka_unit_test(test_state_directory), cmocka_unit_test(test_secret_files),
-	    cmocka_unit_test(test_on_filter),	    cmocka_unit_test(test_known_keys),
+	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_every_key),
+	    cmocka_unit_test(test_values),
+	    cmocka_unit_test(test_all_errors_reported),
+	    cmocka_unit_test(test_dropins),
+	    cmocka_unit_test(test_arn_file),
+	    cmocka_unit_test(test_state_directory),
+	    cmocka_unit_test(test_secret_files),
+	    cmocka_unit_test(test_on_filter),
+	    cmocka_unit_test(test_known_keys),
 	    cmocka_unit_test(test_long_lines_and_repeats),
-	    cmocka_unit_test(test_net_helpers),	    cmocka_unit_test(test_cli),
+	    cmocka_unit_test(test_net_helpers),
+	    cmocka_unit_test(test_cli),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
