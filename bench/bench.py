@@ -431,6 +431,9 @@ def read_jsonl(path):
 
 def start_py(argv, tmp, name):
     port_file = os.path.join(tmp, name + ".port")
+    # A port file left by an earlier process of the same name would be read before the new one listens.
+    if os.path.exists(port_file):
+        os.unlink(port_file)
     err = open(os.path.join(tmp, name + ".stderr"), "w")
     p = subprocess.Popen([sys.executable] + argv + ["--port", "0", "--port-file", port_file], stdout=err, stderr=err)
     end = time.monotonic() + 15

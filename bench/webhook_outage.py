@@ -72,7 +72,7 @@ def run_webhook_outage(B, binary, tmp):
         json.dump(scen, f)
     fake_log, recv_log = os.path.join(tmp, "fake-outage.jsonl"), os.path.join(tmp, "recv-outage.jsonl")
     fake, fport = B.start_py([os.path.join(B.FAKE_DIR, "fake_crml.py"), "--scenario", scen_path, "--log", fake_log],
-                             tmp, "fake-outage")
+                             tmp, "fake-webhook-outage")
     recv, rport = B.start_py([os.path.join(B.FAKE_DIR, "webhook_receiver.py"), "--log", recv_log], tmp,
                              "receiver-outage")
     arn_file = os.path.join(tmp, "arns-outage.txt")
