@@ -14,11 +14,72 @@ static const char *const status_names[_JOB_STATUS_MAX_WITH_GONE] = {
     [JOB_STATUS_DELETE_FAILED] = "DELETE_FAILED",   [JOB_STATUS_GONE] = "GONE",
 };
 
+/* Unknown values, interned once and never freed: a status is an int8_t in
+ * the tracker, so the string has to live somewhere for as long as any job
+ * may carry it. */
+static char unknown_names[_JOB_STATUS_UNKNOWN_END - _JOB_STATUS_UNKNOWN_FIRST][JOB_STATUS_UNKNOWN_MAX_LEN + 1];
+static int n_unknown;
+static bool unknown_reported[_JOB_STATUS_UNKNOWN_END - _JOB_STATUS_UNKNOWN_FIRST];
+
 const char *job_status_to_string(enum job_status s)
 {
-	if (s < 0 || s >= _JOB_STATUS_MAX_WITH_GONE)
-		return NULL;
-	return status_names[s];
+	if (s >= 0 && s < _JOB_STATUS_MAX_WITH_GONE)
+		return status_names[s];
+	if (job_status_is_unknown(s))
+		return unknown_names[s - _JOB_STATUS_UNKNOWN_FIRST];
+	return NULL;
+}
+
+bool job_status_is_unknown(enum job_status s)
+{
+	return s >= _JOB_STATUS_UNKNOWN_FIRST && (int)s < _JOB_STATUS_UNKNOWN_FIRST + n_unknown;
+}
+
+bool job_status_is_api(enum job_status s)
+{
+	return (s >= 0 && s < _JOB_STATUS_MAX) || job_status_is_unknown(s);
+}
+
+static bool looks_like_enum_value(const char *s)
+{
+	size_t n = 0;
+
+	for (; s[n]; n++) {
+		char c = s[n];
+		if (n >= JOB_STATUS_UNKNOWN_MAX_LEN)
+			return false;
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '.' || c == '-'))
+			return false;
+	}
+	return n > 0;
+}
+
+bool job_status_first_report(enum job_status s)
+{
+	if (!job_status_is_unknown(s) || unknown_reported[s - _JOB_STATUS_UNKNOWN_FIRST])
+		return false;
+	unknown_reported[s - _JOB_STATUS_UNKNOWN_FIRST] = true;
+	return true;
+}
+
+enum job_status job_status_from_api(const char *s)
+{
+	enum job_status st = job_status_from_string(s);
+
+	if (st != JOB_STATUS_INVALID)
+		return st;
+	if (!s || strcmp(s, "GONE") == 0 || !looks_like_enum_value(s))
+		return JOB_STATUS_INVALID;
+	for (int i = 0; i < n_unknown; i++)
+		if (strcmp(unknown_names[i], s) == 0)
+			return (enum job_status)(_JOB_STATUS_UNKNOWN_FIRST + i);
+	/* A cap, like every table here: 64 new values would be a different
+	 * service, not an evolution of this one. */
+	if (_JOB_STATUS_UNKNOWN_FIRST + n_unknown >= _JOB_STATUS_UNKNOWN_END)
+		return JOB_STATUS_INVALID;
+	memcpy(unknown_names[n_unknown], s, strlen(s) + 1);
+	return (enum job_status)(_JOB_STATUS_UNKNOWN_FIRST + n_unknown++);
 }
 
 /* Only API values parse; "GONE" is ours and never comes from AWS. */
@@ -48,6 +109,10 @@ enum status_class job_status_class(enum job_status s)
 	case JOB_STATUS_GONE:
 		return STATUS_CLASS_GONE;
 	default:
+		/* A value we do not know may be a step of a job that is still
+		 * moving: poll it as often as one that is working. */
+		if (job_status_is_unknown(s))
+			return STATUS_CLASS_WORKING;
 		return STATUS_CLASS_INVALID;
 	}
 }

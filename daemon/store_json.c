@@ -182,7 +182,7 @@ int job_observation_from_json_blob(const char *json, struct job_observation **re
 	v = cJSON_GetObjectItemCaseSensitive(j, "status");
 	if (r >= 0 && cJSON_IsString(v) && v->valuestring)
 		o->status = strcmp(v->valuestring, "GONE") == 0 ? JOB_STATUS_GONE
-								: job_status_from_string(v->valuestring);
+								: job_status_from_api(v->valuestring);
 	v = cJSON_GetObjectItemCaseSensitive(j, "statusDetails");
 	if (r >= 0 && cJSON_IsObject(v)) {
 		r = dup_str(v, "statusCode", &o->status_code);

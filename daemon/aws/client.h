@@ -96,6 +96,7 @@ struct aws_client_stats {
 	uint64_t throttles;
 	uint64_t auth_refreshes;
 	uint64_t quota_exhausted;
+	uint64_t list_entries_skipped; /* List entries that did not fit the model */
 	/* Non-cumulative counts per bucket; [AWS_LATENCY_BUCKETS] is +Inf. */
 	uint64_t latency_buckets[AWS_LATENCY_BUCKETS + 1];
 	uint64_t latency_count;

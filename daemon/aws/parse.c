@@ -260,7 +260,9 @@ static int parse_summary(struct pctx *p, const cJSON *j, struct job_observation 
 		return fail(p, "field \"audienceGenerationJobArn\" is not an audience generation job ARN");
 	if (str_empty(o->name))
 		return fail(p, "field \"name\" is empty");
-	o->status = job_status_from_string(status);
+	/* An unknown value is a status (the service's enum grows); only a
+	 * value that cannot be an enum value at all is an error. */
+	o->status = job_status_from_api(status);
 	if (o->status == JOB_STATUS_INVALID) {
 		char shown[64];
 		size_t k = 0;
@@ -268,7 +270,7 @@ static int parse_summary(struct pctx *p, const cJSON *j, struct job_observation 
 		for (const char *c = status; *c && k + 1 < sizeof(shown); c++)
 			shown[k++] = (*c >= 0x20 && *c < 0x7f && *c != '"') ? *c : '?';
 		shown[k] = '\0';
-		return fail(p, "field \"status\" has unknown value \"%s\"", shown);
+		return fail(p, "field \"status\" has an invalid value \"%s\"", shown);
 	}
 	return 0;
 }
@@ -359,15 +361,15 @@ void aws_job_array_free(struct job_observation **items, size_t n)
 }
 
 int aws_parse_list(const char *body, size_t len, struct job_observation ***ret_items, size_t *ret_n,
-		   char **ret_next_token, char *err, size_t errlen)
+		   size_t *ret_skipped, char **ret_next_token, char *err, size_t errlen)
 {
 	struct pctx p = {.err = err, .errlen = errlen, .prefix = ""};
 	struct job_observation **items = NULL;
 	char *token = NULL, prefix[64];
 	const cJSON *arr, *e;
 	cJSON *j = NULL;
-	size_t n = 0;
-	int count, r;
+	size_t n = 0, skipped = 0;
+	int count, idx = 0, r;
 
 	if (err && errlen)
 		err[0] = '\0';
@@ -404,27 +406,46 @@ int aws_parse_list(const char *body, size_t len, struct job_observation ***ret_i
 			goto out;
 		}
 	}
+	/* One odd entry must not hide the other 99 jobs of the page from
+	 * discovery: it is skipped and counted, and the first reason is kept
+	 * in err for the caller's log line. */
 	cJSON_ArrayForEach(e, arr)
 	{
-		snprintf(prefix, sizeof(prefix), "audienceGenerationJobs[%zu]: ", n);
+		struct job_observation *o;
+
+		snprintf(prefix, sizeof(prefix), "audienceGenerationJobs[%d]: ", idx++);
 		p.prefix = prefix;
+		p.err = skipped ? NULL : err;
 		if (!cJSON_IsObject(e)) {
-			r = fail(&p, "entry is not an object");
-			goto out;
+			fail(&p, "entry is not an object");
+			skipped++;
+			continue;
 		}
-		items[n] = job_observation_new();
-		if (!items[n]) {
+		o = job_observation_new();
+		if (!o) {
 			r = -ENOMEM;
 			goto out;
 		}
-		items[n]->from_list = true;
-		n++;
-		r = parse_summary(&p, e, items[n - 1]);
-		if (r < 0)
+		o->from_list = true;
+		r = parse_summary(&p, e, o);
+		if (r == -ENOMEM) {
+			job_observation_free(o);
 			goto out;
+		}
+		if (r < 0) {
+			job_observation_free(o);
+			skipped++;
+			continue;
+		}
+		items[n++] = o;
+	}
+	if (n == 0) {
+		free(items);
+		items = NULL;
 	}
 	*ret_items = items;
 	*ret_n = n;
+	*ret_skipped = skipped;
 	*ret_next_token = token;
 	items = NULL;
 	token = NULL;

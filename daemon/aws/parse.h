@@ -1,6 +1,7 @@
 /* JSON answers of GetAudienceGenerationJob / ListAudienceGenerationJobs to
- * struct job_observation.  Response hygiene: unknown fields are ignored;
- * missing required fields, wrong JSON types, an unknown status, non-JSON,
+ * struct job_observation.  Response hygiene: unknown fields are ignored and
+ * unknown enum values are kept as they are; missing required fields, wrong
+ * JSON types, non-JSON,
  * over-cap bodies/arrays/maps are a protocol error (-EBADMSG with a message
  * naming the field), never a state. */
 #ifndef JW_AWS_PARSE_H
@@ -24,9 +25,11 @@ int aws_parse_get(const char *body, size_t len, struct job_observation **ret, ch
 
 /* Parses one ListAudienceGenerationJobs page.  *ret_items (array and items,
  * from_list set) and *ret_next_token (NULL on the last page) are owned by the
- * caller; *ret_items is NULL when the page is empty. */
+ * caller; *ret_items is NULL when no entry is usable.  An entry that does not
+ * fit the model is skipped and counted in *ret_skipped, with the first
+ * reason in err; only a page that is broken as a whole fails. */
 int aws_parse_list(const char *body, size_t len, struct job_observation ***ret_items, size_t *ret_n,
-		   char **ret_next_token, char *err, size_t errlen);
+		   size_t *ret_skipped, char **ret_next_token, char *err, size_t errlen);
 
 /* Frees an items array as returned by aws_parse_list(); NULL-safe. */
 void aws_job_array_free(struct job_observation **items, size_t n);

@@ -211,8 +211,11 @@ static void test_bad_values(void **state)
 {
 	char *js;
 
-	js = with("status", cJSON_CreateString("PAUSED"));
-	expect_error(js, "field \"status\" has unknown value \"PAUSED\"");
+	js = with("status", cJSON_CreateString("PAUSED BY \"ME\""));
+	expect_error(js, "field \"status\" has an invalid value \"PAUSED BY ?ME?\"");
+	free(js);
+	js = with("status", cJSON_CreateString(""));
+	expect_error(js, "field \"status\" has an invalid value");
 	free(js);
 	js = with("status", cJSON_CreateNumber(3));
 	expect_error(js, "\"status\" is not a string");
@@ -329,10 +332,10 @@ static void test_list(void **state)
 {
 	struct job_observation **items = NULL;
 	char *token = NULL, err[256], *js;
-	size_t n = 0;
+	size_t n = 0, skipped = 0;
 
 	js = list_page(3, "abc+/def==");
-	assert_int_equal(aws_parse_list(js, strlen(js), &items, &n, &token, err, sizeof(err)), 0);
+	assert_int_equal(aws_parse_list(js, strlen(js), &items, &n, &skipped, &token, err, sizeof(err)), 0);
 	assert_int_equal(n, 3);
 	assert_string_equal(token, "abc+/def==");
 	assert_true(items[0]->from_list);
@@ -346,21 +349,21 @@ static void test_list(void **state)
 
 	/* Last page: no token; an empty page is fine. */
 	js = list_page(0, NULL);
-	assert_int_equal(aws_parse_list(js, strlen(js), &items, &n, &token, err, sizeof(err)), 0);
+	assert_int_equal(aws_parse_list(js, strlen(js), &items, &n, &skipped, &token, err, sizeof(err)), 0);
 	assert_int_equal(n, 0);
 	assert_null(token);
 	assert_null(items);
 	free(js);
 
 	js = list_page(AWS_MAX_PAGE_ITEMS, "t");
-	assert_int_equal(aws_parse_list(js, strlen(js), &items, &n, &token, err, sizeof(err)), 0);
+	assert_int_equal(aws_parse_list(js, strlen(js), &items, &n, &skipped, &token, err, sizeof(err)), 0);
 	assert_int_equal(n, 100);
 	aws_job_array_free(items, n);
 	free(token);
 	free(js);
 
 	js = list_page(AWS_MAX_PAGE_ITEMS + 1, "t");
-	assert_int_equal(aws_parse_list(js, strlen(js), &items, &n, &token, err, sizeof(err)), -EBADMSG);
+	assert_int_equal(aws_parse_list(js, strlen(js), &items, &n, &skipped, &token, err, sizeof(err)), -EBADMSG);
 	assert_non_null(strstr(err, "101 entries"));
 	free(js);
 
@@ -369,13 +372,13 @@ static void test_list(void **state)
 		memset(longtok, 'a', AWS_MAX_NEXT_TOKEN + 1);
 		longtok[AWS_MAX_NEXT_TOKEN + 1] = '\0';
 		js = list_page(1, longtok);
-		assert_int_equal(aws_parse_list(js, strlen(js), &items, &n, &token, err, sizeof(err)),
+		assert_int_equal(aws_parse_list(js, strlen(js), &items, &n, &skipped, &token, err, sizeof(err)),
 				 -EBADMSG);
 		assert_non_null(strstr(err, "nextToken"));
 		free(js);
 		longtok[AWS_MAX_NEXT_TOKEN] = '\0';
 		js = list_page(1, longtok);
-		assert_int_equal(aws_parse_list(js, strlen(js), &items, &n, &token, err, sizeof(err)), 0);
+		assert_int_equal(aws_parse_list(js, strlen(js), &items, &n, &skipped, &token, err, sizeof(err)), 0);
 		assert_int_equal(strlen(token), AWS_MAX_NEXT_TOKEN);
 		aws_job_array_free(items, n);
 		free(token);
@@ -383,30 +386,100 @@ static void test_list(void **state)
 		free(longtok);
 	}
 
-	/* A broken item names its index and field. */
+	/* A broken entry is skipped and counted; the reason names its index
+	 * and field; the rest of the page is used. */
 	{
 		const char *bad =
 		    "{\"audienceGenerationJobs\":[{\"createTime\":\"2024-01-15T12:00:00Z\","
 		    "\"updateTime\":\"2024-01-15T12:00:00Z\",\"audienceGenerationJobArn\":\"" ARN "\","
-		    "\"name\":\"n\",\"configuredAudienceModelArn\":\"" CAM "\"}]}";
-		assert_int_equal(aws_parse_list(bad, strlen(bad), &items, &n, &token, err, sizeof(err)),
-				 -EBADMSG);
+		    "\"name\":\"n\",\"configuredAudienceModelArn\":\"" CAM "\"},"
+		    "{\"createTime\":\"2024-01-15T12:00:00Z\","
+		    "\"updateTime\":\"2024-01-15T12:00:00Z\",\"audienceGenerationJobArn\":\"" ARN "\","
+		    "\"name\":\"n\",\"status\":\"ACTIVE\",\"configuredAudienceModelArn\":\"" CAM "\"},"
+		    "7]}";
+		assert_int_equal(aws_parse_list(bad, strlen(bad), &items, &n, &skipped, &token, err, sizeof(err)),
+				 0);
+		assert_int_equal(n, 1);
+		assert_int_equal(skipped, 2);
+		assert_int_equal(items[0]->status, JOB_STATUS_ACTIVE);
 		assert_non_null(strstr(err, "audienceGenerationJobs[0]"));
 		assert_non_null(strstr(err, "missing required field \"status\""));
+		aws_job_array_free(items, n);
 	}
 	{
 		const char *bad = "{\"nextToken\":\"x\"}";
-		assert_int_equal(aws_parse_list(bad, strlen(bad), &items, &n, &token, err, sizeof(err)),
+		assert_int_equal(aws_parse_list(bad, strlen(bad), &items, &n, &skipped, &token, err, sizeof(err)),
 				 -EBADMSG);
 		assert_non_null(strstr(err, "audienceGenerationJobs"));
 		bad = "{\"audienceGenerationJobs\":[],\"nextToken\":5}";
-		assert_int_equal(aws_parse_list(bad, strlen(bad), &items, &n, &token, err, sizeof(err)),
+		assert_int_equal(aws_parse_list(bad, strlen(bad), &items, &n, &skipped, &token, err, sizeof(err)),
 				 -EBADMSG);
 		assert_non_null(strstr(err, "\"nextToken\" is not a string"));
 		bad = "{\"audienceGenerationJobs\":[\"x\"]}";
-		assert_int_equal(aws_parse_list(bad, strlen(bad), &items, &n, &token, err, sizeof(err)),
-				 -EBADMSG);
+		assert_int_equal(aws_parse_list(bad, strlen(bad), &items, &n, &skipped, &token, err, sizeof(err)),
+				 0);
+		assert_int_equal(n, 0);
+		assert_int_equal(skipped, 1);
+		assert_null(items);
 	}
+}
+
+/* The service's enums grow (sibling enums of this API gained INACTIVE and
+ * CANCEL_* in 2024-11): an unknown value is a status, kept as sent, in a Get
+ * and in a List entry, and it is polled like a working status. */
+static void test_unknown_enum_values(void **state)
+{
+	struct job_observation **items = NULL, *o;
+	char *token = NULL, err[256], *js;
+	size_t n = 0, skipped = 0;
+	enum job_status st;
+
+	js = with("status", cJSON_CreateString("CANCEL_PENDING"));
+	o = parse_ok(js);
+	assert_true(job_status_is_unknown(o->status));
+	assert_true(job_status_is_api(o->status));
+	assert_string_equal(job_status_to_string(o->status), "CANCEL_PENDING");
+	assert_int_equal(job_status_class(o->status), STATUS_CLASS_WORKING);
+	assert_false(job_status_is_failed(o->status));
+	st = o->status;
+	job_observation_free(o);
+	free(js);
+	/* Interned: the same value is the same status, reported once. */
+	assert_int_equal(job_status_from_api("CANCEL_PENDING"), st);
+	assert_true(job_status_first_report(st));
+	assert_false(job_status_first_report(st));
+	/* Configuration and filters still accept only known values. */
+	assert_int_equal(job_status_from_string("CANCEL_PENDING"), JOB_STATUS_INVALID);
+	assert_int_equal(job_status_from_api("GONE"), JOB_STATUS_INVALID);
+
+	js = list_page(3, NULL);
+	{
+		char *p = strstr(js, "\"ACTIVE\"");
+		assert_non_null(p);
+		/* Same length, so the page stays valid JSON. */
+		memcpy(p + 1, "PAUSED", 6);
+	}
+	assert_int_equal(aws_parse_list(js, strlen(js), &items, &n, &skipped, &token, err, sizeof(err)), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(skipped, 0);
+	assert_string_equal(job_status_to_string(items[1]->status), "PAUSED");
+	aws_job_array_free(items, n);
+	free(js);
+
+	/* Other enums the daemon reads are passed through as well. */
+	js = with("seedAudience",
+		  cJSON_Parse("{\"roleArn\":\"arn:aws:iam::123456789012:role/r\","
+			      "\"sqlComputeConfiguration\":{\"worker\":{\"type\":\"CR.16X\",\"number\":4}}}"));
+	o = parse_ok(js);
+	assert_string_equal(o->seed_worker_type, "CR.16X");
+	job_observation_free(o);
+	free(js);
+	js = with("metrics", cJSON_Parse("{\"relevanceMetrics\":[{\"audienceSize\":{\"type\":\"RATIO\","
+					 "\"value\":5}}]}"));
+	o = parse_ok(js);
+	assert_string_equal(o->relevance_metrics[0].audience_size_type, "RATIO");
+	job_observation_free(o);
+	free(js);
 }
 
 int main(void)
@@ -419,6 +492,7 @@ int main(void)
 	    cmocka_unit_test(test_bad_values),
 	    cmocka_unit_test(test_caps),
 	    cmocka_unit_test(test_list),
+	    cmocka_unit_test(test_unknown_enum_values),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
