@@ -137,6 +137,30 @@ static void free_pairs(char **v, size_t n)
 	free(v);
 }
 
+/* The query text can be half a megabyte of customer SQL: wipe it before
+ * it goes back to the allocator, so no later dump or core shows it. */
+static void free_wiped(char *s)
+{
+	if (s)
+		explicit_bzero(s, strlen(s));
+	free(s);
+}
+
+void job_observation_redact(struct job_observation *o)
+{
+	if (!o)
+		return;
+	free_wiped(o->seed_sql_query_string);
+	o->seed_sql_query_string = NULL;
+	free_wiped(o->seed_sql_analysis_template_arn);
+	o->seed_sql_analysis_template_arn = NULL;
+	for (size_t i = 0; i < 2 * o->n_seed_sql_parameters; i++)
+		free_wiped(o->seed_sql_parameters[i]);
+	free(o->seed_sql_parameters);
+	o->seed_sql_parameters = NULL;
+	o->n_seed_sql_parameters = 0;
+}
+
 struct job_observation *job_observation_free(struct job_observation *o)
 {
 	if (!o)
@@ -150,12 +174,11 @@ struct job_observation *job_observation_free(struct job_observation *o)
 	free(o->collaboration_id);
 	free(o->started_by);
 	free(o->protected_query_identifier);
+	job_observation_redact(o);
 	free(o->seed_s3_uri);
 	free(o->seed_role_arn);
-	free(o->seed_sql_query_string);
-	free(o->seed_sql_analysis_template_arn);
-	free_pairs(o->seed_sql_parameters, o->n_seed_sql_parameters);
 	free(o->seed_worker_type);
+	free_pairs(o->seed_spark, o->n_seed_spark);
 	for (size_t i = 0; i < o->n_relevance_metrics; i++)
 		free(o->relevance_metrics[i].audience_size_type);
 	free(o->relevance_metrics);
@@ -168,6 +191,12 @@ static void add_str(cJSON *obj, const char *k, const char *v)
 {
 	if (v)
 		cJSON_AddStringToObject(obj, k, v);
+}
+
+static void add_pairs(cJSON *obj, char *const *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		add_str(obj, v[2 * i], v[2 * i + 1]);
 }
 
 static void add_time(cJSON *obj, const char *k, int64_t ms)
@@ -206,18 +235,22 @@ char *job_observation_to_json(const struct job_observation *o)
 			cJSON *q = cJSON_AddObjectToObject(s, "sqlParameters");
 			add_str(q, "queryString", o->seed_sql_query_string);
 			add_str(q, "analysisTemplateArn", o->seed_sql_analysis_template_arn);
-			if (o->n_seed_sql_parameters) {
-				cJSON *p = cJSON_AddObjectToObject(q, "parameters");
-				for (size_t i = 0; i < o->n_seed_sql_parameters; i++)
-					add_str(p, o->seed_sql_parameters[2 * i],
-						o->seed_sql_parameters[2 * i + 1]);
-			}
+			if (o->n_seed_sql_parameters)
+				add_pairs(cJSON_AddObjectToObject(q, "parameters"), o->seed_sql_parameters,
+					  o->n_seed_sql_parameters);
 		}
-		if (o->seed_worker_type) {
+		if (o->has_seed_worker) {
 			cJSON *w = cJSON_AddObjectToObject(
 			    cJSON_AddObjectToObject(s, "sqlComputeConfiguration"), "worker");
 			add_str(w, "type", o->seed_worker_type);
-			cJSON_AddNumberToObject(w, "number", (double)o->seed_worker_number);
+			if (o->has_seed_worker_number)
+				cJSON_AddNumberToObject(w, "number", (double)o->seed_worker_number);
+			if (o->has_seed_worker_properties) {
+				cJSON *pr = cJSON_AddObjectToObject(w, "properties");
+				if (o->has_seed_spark)
+					add_pairs(cJSON_AddObjectToObject(pr, "spark"), o->seed_spark,
+						  o->n_seed_spark);
+			}
 		}
 	}
 	if (o->has_include_seed_in_output)

@@ -97,8 +97,15 @@ struct job_observation {
 	char *seed_sql_analysis_template_arn;
 	size_t n_seed_sql_parameters;
 	char **seed_sql_parameters; /* key, value, key, value ... */
+	/* sqlComputeConfiguration.worker: each member only when present */
+	bool has_seed_worker;
 	char *seed_worker_type;
+	bool has_seed_worker_number;
 	int64_t seed_worker_number;
+	bool has_seed_worker_properties; /* worker.properties */
+	bool has_seed_spark;		 /* worker.properties.spark */
+	size_t n_seed_spark;
+	char **seed_spark; /* key, value, key, value ... */
 
 	/* metrics */
 	bool has_metrics;
@@ -114,6 +121,11 @@ struct job_observation {
 };
 
 struct job_observation *job_observation_new(void);
+/* Drops the members the model marks sensitive (seedAudience.sqlParameters:
+ * the query, its analysis template and its parameters), so that they are
+ * never stored, journaled, logged or sent.  Only `jobwatchd get
+ * --show-sensitive` keeps them, to print them. */
+void job_observation_redact(struct job_observation *o);
 struct job_observation *job_observation_free(struct job_observation *o);
 /* Writes the observation as the API's JSON (GetAudienceGenerationJob field
  * names, timestamps as ISO 8601).  Returns a malloc'd string or NULL. */

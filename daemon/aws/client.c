@@ -83,6 +83,7 @@ struct aws_client {
 	char *user_agent_header;
 	uint64_t timeout_ms;
 	unsigned max_attempts;
+	bool keep_sensitive;
 	double (*random)(void *);
 	void *random_userdata;
 	uint64_t rng;
@@ -548,6 +549,10 @@ static void deliver(struct aws_client *c, struct aws_call *call, const struct ht
 			    aws_op_to_string(call->op), skipped, skipped + n,
 			    res->request_id[0] ? res->request_id : "none", perr);
 	}
+	/* Sensitive members leave the client only when asked for: nothing
+	 * downstream (tracker, store, notifiers) ever sees them. */
+	if (job && !c->keep_sensitive)
+		job_observation_redact(job);
 	note_unknown_statuses(job ? &job : items, job ? 1 : n);
 	c->stats.requests[call->op][AWS_OK]++;
 	aws_retry_quota_release(&c->quota, call->last_retry_cost);
@@ -873,6 +878,7 @@ int aws_client_new(struct uv_loop_s *loop, struct http_ctx *http, struct creds *
 	c->timeout_ms = opts->timeout_ms ? opts->timeout_ms : AWS_DEFAULT_TIMEOUT_MS;
 	c->max_attempts = opts->max_attempts ? opts->max_attempts : AWS_RETRY_MAX_ATTEMPTS;
 	c->random = opts->random;
+	c->keep_sensitive = opts->keep_sensitive;
 	c->random_userdata = opts->random_userdata;
 	if (getrandom(&c->rng, sizeof(c->rng), GRND_NONBLOCK) != sizeof(c->rng) || c->rng == 0)
 		c->rng = now_monotonic_ms() | 1;

@@ -39,6 +39,9 @@ struct aws_client_options {
 	double max_rps;			     /* request rate ceiling; <= 0 = unlimited */
 	const char *user_agent;		     /* NULL = "jobwatchd/VERSION" */
 	unsigned max_attempts;		     /* 0 = 3 */
+	/* Keep the members the model marks sensitive in Get answers; only
+	 * for `jobwatchd get --show-sensitive` (see job_observation_redact). */
+	bool keep_sensitive;
 	/* Randomness for backoff jitter, in [0, 1); NULL = internal PRNG. */
 	double (*random)(void *userdata);
 	void *random_userdata;

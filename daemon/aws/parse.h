@@ -11,13 +11,20 @@
 
 #include "model.h"
 
-#define AWS_MAX_BODY		  (1024 * 1024)
-#define AWS_MAX_TAGS		  200
+/* String caps are the model's length limits (service-2.json, counted in
+ * characters as the model counts them); AWS_MAX_STRING is ours, for the
+ * members the model leaves unbounded (statusDetails, protectedQueryIdentifier). */
+#define AWS_MAX_QUERY_STRING	  500000 /* ProtectedQuerySQLParametersQueryStringString */
+#define AWS_MAX_NEXT_TOKEN	  10240
+#define AWS_MAX_STRING		  65536
+/* A body holds the longest string escaped as \uXXXX (6 bytes a character)
+ * and 1 MiB for everything else: 3,000,000 + 1,048,576, rounded up. */
+#define AWS_MAX_BODY		  (4 * 1024 * 1024)
+#define AWS_MAX_TAGS		  200 /* TagMap */
+#define AWS_MAX_SPARK_PROPERTIES  50  /* SparkProperties */
 #define AWS_MAX_RELEVANCE_METRICS 100
 #define AWS_MAX_SQL_PARAMETERS	  1000
-#define AWS_MAX_NEXT_TOKEN	  10240
 #define AWS_MAX_PAGE_ITEMS	  100
-#define AWS_MAX_STRING		  65536
 
 /* Parses a GetAudienceGenerationJob body.  On success *ret is owned by the
  * caller.  On failure returns -EBADMSG (or -ENOMEM) and writes a message to err. */

@@ -44,7 +44,7 @@ STATUSES = ("CREATE_PENDING", "CREATE_IN_PROGRESS", "CREATE_FAILED", "ACTIVE", "
 SUMMARY_FIELDS = ("createTime", "updateTime", "audienceGenerationJobArn", "name", "description", "status",
                   "configuredAudienceModelArn", "collaborationId", "startedBy")
 FAULT_KINDS = ("500", "503", "throttle", "reset", "stall", "slow", "truncated", "malformed", "huge",
-               "unknown_status", "missing_fields", "expired_token", "access_denied", "validation",
+               "unknown_status", "invalid_status", "missing_fields", "expired_token", "access_denied", "validation",
                "not_found", "bare_404", "unknown_operation")
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 DEFAULT_COLLAB = "a1b2c3d4-0000-4000-8000-00000000c011"
@@ -776,12 +776,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
             result = {"audienceGenerationJobs": docs}
             if len(sel) > mr:
                 result["nextToken"] = fake.make_token(page[-1].seq)
-        if kind in ("unknown_status", "missing_fields"):
+        if kind in ("unknown_status", "invalid_status", "missing_fields"):
             for d in docs:
                 if fault.job is not None and d["audienceGenerationJobArn"] != fault.job:
                     continue
                 if kind == "unknown_status":
+                    # A value newer than the model: clients must pass it on.
                     d["status"] = fault.spec.get("status", "ACTIVATING")
+                elif kind == "invalid_status":
+                    # Not an enum value at all: a broken answer.
+                    d["status"] = fault.spec.get("status", "not a status!")
                 else:
                     for f in fault.spec.get("fields", ["status", "updateTime"]):
                         d.pop(f, None)

@@ -227,6 +227,8 @@ def test_faults(fake, c):
     c.ok(len(r.body) > 1 << 20 and r.json()["audienceGenerationJobArn"] == arn, "huge: >1 MiB valid JSON")
     fake.add_fault("unknown_status", job=arn, count=1)
     c.eq(get(fake, arn).json()["status"], "ACTIVATING", "unknown_status")
+    fake.add_fault("invalid_status", job=arn, count=1)
+    c.eq(get(fake, arn).json()["status"], "not a status!", "invalid_status")
     fake.add_fault("missing_fields", job=arn, count=1)
     d = get(fake, arn).json()
     c.ok("status" not in d and "updateTime" not in d and "name" in d, "missing_fields drops status, updateTime")
@@ -268,7 +270,8 @@ def test_faults(fake, c):
     c.eq(get(fake, arn).status, 200, "clear faults")
     st = fake.stats()
     for kind in ("500", "503", "throttle", "reset", "stall", "slow", "truncated", "malformed", "huge",
-                 "unknown_status", "missing_fields", "expired_token", "access_denied", "validation"):
+                 "unknown_status", "invalid_status", "missing_fields", "expired_token", "access_denied",
+                 "validation"):
         c.ok(st["fault"].get(kind, 0) >= 1, "stats count fault %s" % kind)
     c.ok(st["op_status"].get("get:reset") == 1 and st["op_status"].get("get:stall") == 1,
          "connection faults counted as their kind: %s" % st["op_status"])
