@@ -115,7 +115,7 @@ async function main() {
   // --- errors: each kind surfaces with the right code and statusCode
   const kinds = [['validation', 'ValidationException', 400], ['access_denied', 'AccessDeniedException', 403],
     ['not_found', 'ResourceNotFoundException', 404], ['throttle', 'ThrottlingException', 429],
-    ['expired_token', 'ExpiredTokenException', 403], ['500', 'UnknownError', 500], ['503', 'UnknownError', 503]];
+    ['expired_token', 'ExpiredTokenException', 403], ['500', 'InternalServiceException', 500], ['503', 'UnknownError', 503]];
   for (const [kind, code, status] of kinds) {
     await control('POST', '/faults', { kind, job: cfg.faultArn, count: 1 });
     const e = await expectError(() => crml.getAudienceGenerationJob({ audienceGenerationJobArn: cfg.faultArn }).promise(),
