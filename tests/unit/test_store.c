@@ -159,7 +159,7 @@ static void test_schema_and_reopen(void **state)
 	add_events(s, 1, 1, two_sinks);
 	assert_int_equal(store_flush(s), 0);
 	s = store_close(s);
-	assert_int_equal(pragma_user_version(dbpath), 2);
+	assert_int_equal(pragma_user_version(dbpath), 3);
 
 	/* Reopening runs no migration again and keeps everything. */
 	assert_int_equal(store_open(dbpath, &s), 0);
@@ -189,7 +189,58 @@ static void test_schema_and_reopen(void **state)
 	assert_string_equal(l.status_code, "");
 	assert_int_equal(store_integrity_check(s, NULL), 0);
 	store_close(s);
-	assert_int_equal(pragma_user_version(dbpath), 2);
+	assert_int_equal(pragma_user_version(dbpath), 3);
+}
+
+/* Payloads written before the client dropped the sensitive sqlParameters
+ * lose them when the file is opened by this version (migration v3), and the
+ * text is not left in the file's free space either. */
+static void test_migration_scrubs_sensitive(void **state)
+{
+	static const char marker[] = "JW-SCRUB-MARKER-91ab";
+	struct store *s = NULL;
+	sqlite3 *db;
+	char sql[1024], *buf;
+	size_t n;
+	FILE *f;
+
+	assert_int_equal(store_open(dbpath, &s), 0);
+	add_events(s, 1, 1, two_sinks);
+	assert_int_equal(store_flush(s), 0);
+	s = store_close(s);
+	assert_int_equal(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	snprintf(sql, sizeof(sql),
+		 /* A long query, as real ones are: it spills into overflow pages,
+		  * which the scrub frees. */
+		 "UPDATE events SET payload = '{\"name\":\"j\",\"seedAudience\":{\"roleArn\":\"r\","
+		 "\"sqlParameters\":{\"queryString\":\"SELECT ' || replace(hex(zeroblob(6000)), '0', '%s ') || "
+		 "'\",\"parameters\":{\"p\":\"%s\"}}}}';"
+		 "PRAGMA user_version = 2;",
+		 marker, marker);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	assert_int_equal(store_open(dbpath, &s), 0);
+	s = store_close(s);
+	assert_int_equal(pragma_user_version(dbpath), 3);
+	assert_int_equal(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	{
+		sqlite3_stmt *st;
+		assert_int_equal(sqlite3_prepare_v2(db, "SELECT payload FROM events", -1, &st, NULL), SQLITE_OK);
+		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+		assert_string_equal((const char *)sqlite3_column_text(st, 0),
+				    "{\"name\":\"j\",\"seedAudience\":{\"roleArn\":\"r\"}}");
+		sqlite3_finalize(st);
+	}
+	assert_int_equal(sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	f = fopen(dbpath, "rbe");
+	assert_non_null(f);
+	buf = malloc(8 << 20);
+	n = fread(buf, 1, 8 << 20, f);
+	fclose(f);
+	assert_null(memmem(buf, n, marker, strlen(marker)));
+	free(buf);
 }
 
 static void test_lock(void **state)
@@ -697,6 +748,7 @@ static void test_prune(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_migration_scrubs_sensitive, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_schema_and_reopen, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_lock, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_duplicate_event, setup, teardown),
