@@ -17,7 +17,8 @@ static const char *const status_names[_JOB_STATUS_MAX_WITH_GONE] = {
 /* Unknown values, interned once and never freed: a status is an int8_t in
  * the tracker, so the string has to live somewhere for as long as any job
  * may carry it. */
-static char unknown_names[_JOB_STATUS_UNKNOWN_END - _JOB_STATUS_UNKNOWN_FIRST][JOB_STATUS_UNKNOWN_MAX_LEN + 1];
+static char unknown_names[_JOB_STATUS_UNKNOWN_END - _JOB_STATUS_UNKNOWN_FIRST]
+			 [JOB_STATUS_UNKNOWN_MAX_LEN + 1];
 static int n_unknown;
 static bool unknown_reported[_JOB_STATUS_UNKNOWN_END - _JOB_STATUS_UNKNOWN_FIRST];
 

@@ -93,7 +93,8 @@ static int parse_opts(const char *cmd, bool is_list, int argc, char **argv, stru
 				    "Usage: jobwatchd list [-c FILE] [--region R] [--collaboration-id ID]\n"
 				    "                      [--configured-audience-model-arn ARN]\n");
 			else
-				printf("Usage: jobwatchd get [-c FILE] [--region R] [--show-sensitive] ARN...\n");
+				printf("Usage: jobwatchd get [-c FILE] [--region R] [--show-sensitive] "
+				       "ARN...\n");
 			return 1;
 		default:
 			fprintf(stderr, "jobwatchd: %s: unknown or incomplete option \"%s\"\n", cmd,
@@ -231,9 +232,8 @@ int cli_get(int argc, char **argv)
 		return r > 0 ? 0 : 2;
 	n = (size_t)(argc - optind);
 	if (n == 0) {
-		fprintf(
-		    stderr,
-		    "jobwatchd: get: no ARN given\nUsage: jobwatchd get [-c FILE] [--region R] [--show-sensitive] ARN...\n");
+		fprintf(stderr, "jobwatchd: get: no ARN given\nUsage: jobwatchd get [-c FILE] [--region R] "
+				"[--show-sensitive] ARN...\n");
 		return 2;
 	}
 	for (size_t i = 0; i < n; i++)

@@ -153,7 +153,8 @@ static const char *configured_endpoint(const struct creds_ini *ini, const char *
 {
 	const char *v, *svc;
 
-	if (switch_on("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", ini, profile, "ignore_configured_endpoint_urls"))
+	if (switch_on("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", ini, profile,
+		      "ignore_configured_endpoint_urls"))
 		return NULL;
 	if ((v = env_nonempty("AWS_ENDPOINT_URL_CLEANROOMSML"))) {
 		snprintf(from, fromlen, "AWS_ENDPOINT_URL_CLEANROOMSML");
@@ -164,8 +165,10 @@ static const char *configured_endpoint(const struct creds_ini *ini, const char *
 		return v;
 	}
 	svc = creds_ini_get(ini, profile, "services");
-	if (!str_empty(svc) && !str_empty(v = creds_ini_get_services(ini, svc, "cleanroomsml.endpoint_url"))) {
-		snprintf(from, fromlen, "[services %.60s] cleanroomsml endpoint_url in the AWS config file", svc);
+	if (!str_empty(svc) &&
+	    !str_empty(v = creds_ini_get_services(ini, svc, "cleanroomsml.endpoint_url"))) {
+		snprintf(from, fromlen, "[services %.60s] cleanroomsml endpoint_url in the AWS config file",
+			 svc);
 		return v;
 	}
 	if (!str_empty(v = creds_ini_get(ini, profile, "endpoint_url"))) {
@@ -244,11 +247,11 @@ struct partition {
  * and dual-stack), by the prefix their regionRegex fixes; anything else is
  * "aws", as in the SDKs.  "us-iso-" cannot match "us-isob-1": the '-'. */
 static const struct partition partitions[] = {
-    {"us-isob-", "sc2s.sgov.gov", "api.aws.scloud"},	       /* aws-iso-b */
-    {"us-isof-", "csp.hci.ic.gov", "api.aws.hci.ic.gov"},      /* aws-iso-f */
-    {"us-iso-", "c2s.ic.gov", "api.aws.ic.gov"},	       /* aws-iso */
+    {"us-isob-", "sc2s.sgov.gov", "api.aws.scloud"},	      /* aws-iso-b */
+    {"us-isof-", "csp.hci.ic.gov", "api.aws.hci.ic.gov"},     /* aws-iso-f */
+    {"us-iso-", "c2s.ic.gov", "api.aws.ic.gov"},	      /* aws-iso */
     {"eu-isoe-", "cloud.adc-e.uk", "api.cloud-aws.adc-e.uk"}, /* aws-iso-e */
-    {"us-gov-", "amazonaws.com", "api.aws"},		       /* aws-us-gov */
+    {"us-gov-", "amazonaws.com", "api.aws"},		      /* aws-us-gov */
     {"cn-", "amazonaws.com.cn", "api.amazonwebservices.com.cn"},
     {"eusc-de-", "amazonaws.eu", "api.amazonwebservices.eu"}, /* aws-eusc: ^eusc\-(de)\-... */
     {"", "amazonaws.com", "api.aws"},
@@ -276,7 +279,8 @@ int aws_resolve_endpoint(const struct aws_endpoint_options *o, struct aws_endpoi
 	 * otherwise AWS_USE_FIPS_ENDPOINT / AWS_USE_DUALSTACK_ENDPOINT, else the
 	 * profile's use_fips_endpoint / use_dualstack_endpoint. */
 	fips = o->fips || switch_on("AWS_USE_FIPS_ENDPOINT", ini, profile, "use_fips_endpoint");
-	dualstack = o->dualstack || switch_on("AWS_USE_DUALSTACK_ENDPOINT", ini, profile, "use_dualstack_endpoint");
+	dualstack =
+	    o->dualstack || switch_on("AWS_USE_DUALSTACK_ENDPOINT", ini, profile, "use_dualstack_endpoint");
 	/* An endpoint given to the client itself ([aws] endpoint) wins over
 	 * every configured one, and ignore_configured_endpoint_urls does not
 	 * apply to it (as with the CLI's --endpoint-url). */

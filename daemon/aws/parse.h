@@ -14,9 +14,9 @@
 /* String caps are the model's length limits (service-2.json, counted in
  * characters as the model counts them); AWS_MAX_STRING is ours, for the
  * members the model leaves unbounded (statusDetails, protectedQueryIdentifier). */
-#define AWS_MAX_QUERY_STRING	  500000 /* ProtectedQuerySQLParametersQueryStringString */
-#define AWS_MAX_NEXT_TOKEN	  10240
-#define AWS_MAX_STRING		  65536
+#define AWS_MAX_QUERY_STRING 500000 /* ProtectedQuerySQLParametersQueryStringString */
+#define AWS_MAX_NEXT_TOKEN   10240
+#define AWS_MAX_STRING	     65536
 /* A body holds the longest string escaped as \uXXXX (6 bytes a character)
  * and 1 MiB for everything else: 3,000,000 + 1,048,576, rounded up. */
 #define AWS_MAX_BODY		  (4 * 1024 * 1024)

@@ -213,7 +213,8 @@ static int ini_set_nested(struct ini_profile *p, const char *parent, char *s, un
 	}
 	r = ini_set(p, key2, strstrip(eq + 1));
 	if (r < 0)
-		ini_err(err, errsz, lineno, "%s", r == -E2BIG ? "too many keys in section" : "out of memory");
+		ini_err(err, errsz, lineno, "%s",
+			r == -E2BIG ? "too many keys in section" : "out of memory");
 	return r;
 }
 

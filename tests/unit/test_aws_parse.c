@@ -356,10 +356,12 @@ static void test_model_lengths(void **state)
 	free(q);
 
 	/* Shorter limits, at and over. */
-	js = with("name", cJSON_CreateString("123456789012345678901234567890123456789012345678901234567890123"));
+	js = with("name",
+		  cJSON_CreateString("123456789012345678901234567890123456789012345678901234567890123"));
 	job_observation_free(parse_ok(js));
 	free(js);
-	js = with("name", cJSON_CreateString("1234567890123456789012345678901234567890123456789012345678901234"));
+	js = with("name",
+		  cJSON_CreateString("1234567890123456789012345678901234567890123456789012345678901234"));
 	expect_error(js, "\"name\" is longer than 63 characters");
 	free(js);
 	js = with("tags", cJSON_Parse("{\"k\":\""
@@ -379,9 +381,10 @@ static void test_worker_echo(void **state)
 	struct job_observation *o;
 	char *js, *out;
 
-	js = with("seedAudience",
-		  cJSON_Parse("{\"roleArn\":\"arn:aws:iam::123456789012:role/r\",\"dataSource\":{\"s3Uri\":"
-			      "\"s3://b/k\"},\"sqlComputeConfiguration\":{\"worker\":{\"type\":\"CR.1X\"}}}"));
+	js = with(
+	    "seedAudience",
+	    cJSON_Parse("{\"roleArn\":\"arn:aws:iam::123456789012:role/r\",\"dataSource\":{\"s3Uri\":"
+			"\"s3://b/k\"},\"sqlComputeConfiguration\":{\"worker\":{\"type\":\"CR.1X\"}}}"));
 	o = parse_ok(js);
 	out = job_observation_to_json(o);
 	assert_non_null(strstr(out, "\"worker\":{\"type\":\"CR.1X\"}"));
@@ -397,8 +400,9 @@ static void test_worker_echo(void **state)
 			      "\"spark.sql.shuffle.partitions\":\"200\"}}}}}"));
 	o = parse_ok(js);
 	out = job_observation_to_json(o);
-	assert_non_null(strstr(out, "\"worker\":{\"type\":\"CR.4X\",\"number\":8,\"properties\":{\"spark\":"
-				    "{\"spark.executor.memory\":\"8g\",\"spark.sql.shuffle.partitions\":\"200\"}}}"));
+	assert_non_null(
+	    strstr(out, "\"worker\":{\"type\":\"CR.4X\",\"number\":8,\"properties\":{\"spark\":"
+			"{\"spark.executor.memory\":\"8g\",\"spark.sql.shuffle.partitions\":\"200\"}}}"));
 	free(out);
 	job_observation_free(o);
 	free(js);
@@ -415,12 +419,13 @@ static void test_worker_echo(void **state)
 
 	/* spark over the model's 50 entries. */
 	{
-		cJSON *seed = cJSON_Parse("{\"roleArn\":\"arn:aws:iam::123456789012:role/r\","
-					  "\"sqlComputeConfiguration\":{\"worker\":{\"properties\":{\"spark\":{}}}}}");
+		cJSON *seed =
+		    cJSON_Parse("{\"roleArn\":\"arn:aws:iam::123456789012:role/r\","
+				"\"sqlComputeConfiguration\":{\"worker\":{\"properties\":{\"spark\":{}}}}}");
 		cJSON *spark = cJSON_GetObjectItem(
-		    cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(seed, "sqlComputeConfiguration"),
-							    "worker"),
-					"properties"),
+		    cJSON_GetObjectItem(
+			cJSON_GetObjectItem(cJSON_GetObjectItem(seed, "sqlComputeConfiguration"), "worker"),
+			"properties"),
 		    "spark");
 		char key[16];
 		for (int i = 0; i < 51; i++) {
@@ -518,7 +523,8 @@ static void test_list(void **state)
 	free(js);
 
 	js = list_page(AWS_MAX_PAGE_ITEMS + 1, "t");
-	assert_int_equal(aws_parse_list(js, strlen(js), &items, &n, &skipped, &token, err, sizeof(err)), -EBADMSG);
+	assert_int_equal(aws_parse_list(js, strlen(js), &items, &n, &skipped, &token, err, sizeof(err)),
+			 -EBADMSG);
 	assert_non_null(strstr(err, "101 entries"));
 	free(js);
 
@@ -527,13 +533,15 @@ static void test_list(void **state)
 		memset(longtok, 'a', AWS_MAX_NEXT_TOKEN + 1);
 		longtok[AWS_MAX_NEXT_TOKEN + 1] = '\0';
 		js = list_page(1, longtok);
-		assert_int_equal(aws_parse_list(js, strlen(js), &items, &n, &skipped, &token, err, sizeof(err)),
-				 -EBADMSG);
+		assert_int_equal(
+		    aws_parse_list(js, strlen(js), &items, &n, &skipped, &token, err, sizeof(err)),
+		    -EBADMSG);
 		assert_non_null(strstr(err, "nextToken"));
 		free(js);
 		longtok[AWS_MAX_NEXT_TOKEN] = '\0';
 		js = list_page(1, longtok);
-		assert_int_equal(aws_parse_list(js, strlen(js), &items, &n, &skipped, &token, err, sizeof(err)), 0);
+		assert_int_equal(
+		    aws_parse_list(js, strlen(js), &items, &n, &skipped, &token, err, sizeof(err)), 0);
 		assert_int_equal(strlen(token), AWS_MAX_NEXT_TOKEN);
 		aws_job_array_free(items, n);
 		free(token);
@@ -552,8 +560,8 @@ static void test_list(void **state)
 		    "\"updateTime\":\"2024-01-15T12:00:00Z\",\"audienceGenerationJobArn\":\"" ARN "\","
 		    "\"name\":\"n\",\"status\":\"ACTIVE\",\"configuredAudienceModelArn\":\"" CAM "\"},"
 		    "7]}";
-		assert_int_equal(aws_parse_list(bad, strlen(bad), &items, &n, &skipped, &token, err, sizeof(err)),
-				 0);
+		assert_int_equal(
+		    aws_parse_list(bad, strlen(bad), &items, &n, &skipped, &token, err, sizeof(err)), 0);
 		assert_int_equal(n, 1);
 		assert_int_equal(skipped, 2);
 		assert_int_equal(items[0]->status, JOB_STATUS_ACTIVE);
@@ -563,16 +571,18 @@ static void test_list(void **state)
 	}
 	{
 		const char *bad = "{\"nextToken\":\"x\"}";
-		assert_int_equal(aws_parse_list(bad, strlen(bad), &items, &n, &skipped, &token, err, sizeof(err)),
-				 -EBADMSG);
+		assert_int_equal(
+		    aws_parse_list(bad, strlen(bad), &items, &n, &skipped, &token, err, sizeof(err)),
+		    -EBADMSG);
 		assert_non_null(strstr(err, "audienceGenerationJobs"));
 		bad = "{\"audienceGenerationJobs\":[],\"nextToken\":5}";
-		assert_int_equal(aws_parse_list(bad, strlen(bad), &items, &n, &skipped, &token, err, sizeof(err)),
-				 -EBADMSG);
+		assert_int_equal(
+		    aws_parse_list(bad, strlen(bad), &items, &n, &skipped, &token, err, sizeof(err)),
+		    -EBADMSG);
 		assert_non_null(strstr(err, "\"nextToken\" is not a string"));
 		bad = "{\"audienceGenerationJobs\":[\"x\"]}";
-		assert_int_equal(aws_parse_list(bad, strlen(bad), &items, &n, &skipped, &token, err, sizeof(err)),
-				 0);
+		assert_int_equal(
+		    aws_parse_list(bad, strlen(bad), &items, &n, &skipped, &token, err, sizeof(err)), 0);
 		assert_int_equal(n, 0);
 		assert_int_equal(skipped, 1);
 		assert_null(items);
@@ -622,9 +632,10 @@ static void test_unknown_enum_values(void **state)
 	free(js);
 
 	/* Other enums the daemon reads are passed through as well. */
-	js = with("seedAudience",
-		  cJSON_Parse("{\"roleArn\":\"arn:aws:iam::123456789012:role/r\","
-			      "\"sqlComputeConfiguration\":{\"worker\":{\"type\":\"CR.16X\",\"number\":4}}}"));
+	js = with(
+	    "seedAudience",
+	    cJSON_Parse("{\"roleArn\":\"arn:aws:iam::123456789012:role/r\","
+			"\"sqlComputeConfiguration\":{\"worker\":{\"type\":\"CR.16X\",\"number\":4}}}"));
 	o = parse_ok(js);
 	assert_string_equal(o->seed_worker_type, "CR.16X");
 	job_observation_free(o);

@@ -209,14 +209,15 @@ static void test_migration_scrubs_sensitive(void **state)
 	assert_int_equal(store_flush(s), 0);
 	s = store_close(s);
 	assert_int_equal(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-	snprintf(sql, sizeof(sql),
-		 /* A long query, as real ones are: it spills into overflow pages,
-		  * which the scrub frees. */
-		 "UPDATE events SET payload = '{\"name\":\"j\",\"seedAudience\":{\"roleArn\":\"r\","
-		 "\"sqlParameters\":{\"queryString\":\"SELECT ' || replace(hex(zeroblob(6000)), '0', '%s ') || "
-		 "'\",\"parameters\":{\"p\":\"%s\"}}}}';"
-		 "PRAGMA user_version = 2;",
-		 marker, marker);
+	snprintf(
+	    sql, sizeof(sql),
+	    /* A long query, as real ones are: it spills into overflow pages,
+	     * which the scrub frees. */
+	    "UPDATE events SET payload = '{\"name\":\"j\",\"seedAudience\":{\"roleArn\":\"r\","
+	    "\"sqlParameters\":{\"queryString\":\"SELECT ' || replace(hex(zeroblob(6000)), '0', '%s ') || "
+	    "'\",\"parameters\":{\"p\":\"%s\"}}}}';"
+	    "PRAGMA user_version = 2;",
+	    marker, marker);
 	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 
@@ -226,7 +227,8 @@ static void test_migration_scrubs_sensitive(void **state)
 	assert_int_equal(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
 	{
 		sqlite3_stmt *st;
-		assert_int_equal(sqlite3_prepare_v2(db, "SELECT payload FROM events", -1, &st, NULL), SQLITE_OK);
+		assert_int_equal(sqlite3_prepare_v2(db, "SELECT payload FROM events", -1, &st, NULL),
+				 SQLITE_OK);
 		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 		assert_string_equal((const char *)sqlite3_column_text(st, 0),
 				    "{\"name\":\"j\",\"seedAudience\":{\"roleArn\":\"r\"}}");
