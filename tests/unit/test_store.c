@@ -188,6 +188,19 @@ static void test_schema_and_reopen(void **state)
 	assert_false(l.watched);
 	assert_string_equal(l.status_code, "");
 	assert_int_equal(store_integrity_check(s, NULL), 0);
+
+	/* A status this version does not know is stored by name and comes
+	 * back as the same status. */
+	row.status = job_status_from_api("PAUSED_FOR_REVIEW");
+	assert_true(job_status_is_unknown(row.status));
+	assert_int_equal(store_put_job(s, &row), 0);
+	assert_int_equal(store_flush(s), 0);
+	store_close(s);
+	assert_int_equal(store_open(dbpath, &s), 0);
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(store_load_jobs(s, load_cb, &l), 0);
+	assert_int_equal(l.status, row.status);
+	assert_string_equal(job_status_to_string(l.status), "PAUSED_FOR_REVIEW");
 	store_close(s);
 	assert_int_equal(pragma_user_version(dbpath), 3);
 }
