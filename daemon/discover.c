@@ -68,7 +68,7 @@ enum discover_action discover_decide(const struct tracked_job *j, const struct j
 	 * gives the details job.discovered carries. */
 	if (j->status == JOB_STATUS_INVALID)
 		return DISCOVER_CHANGED;
-	if (summary->status < 0 || summary->status >= _JOB_STATUS_MAX)
+	if (!job_status_is_api(summary->status))
 		return DISCOVER_CHANGED;
 	/* List pages can lag behind Get (eventual consistency): an older
 	 * summary says nothing new, and must not count as a fresh poll. */

@@ -14,11 +14,73 @@ static const char *const status_names[_JOB_STATUS_MAX_WITH_GONE] = {
     [JOB_STATUS_DELETE_FAILED] = "DELETE_FAILED",   [JOB_STATUS_GONE] = "GONE",
 };
 
+/* Unknown values, interned once and never freed: a status is an int8_t in
+ * the tracker, so the string has to live somewhere for as long as any job
+ * may carry it. */
+static char unknown_names[_JOB_STATUS_UNKNOWN_END - _JOB_STATUS_UNKNOWN_FIRST]
+			 [JOB_STATUS_UNKNOWN_MAX_LEN + 1];
+static int n_unknown;
+static bool unknown_reported[_JOB_STATUS_UNKNOWN_END - _JOB_STATUS_UNKNOWN_FIRST];
+
 const char *job_status_to_string(enum job_status s)
 {
-	if (s < 0 || s >= _JOB_STATUS_MAX_WITH_GONE)
-		return NULL;
-	return status_names[s];
+	if (s >= 0 && s < _JOB_STATUS_MAX_WITH_GONE)
+		return status_names[s];
+	if (job_status_is_unknown(s))
+		return unknown_names[s - _JOB_STATUS_UNKNOWN_FIRST];
+	return NULL;
+}
+
+bool job_status_is_unknown(enum job_status s)
+{
+	return s >= _JOB_STATUS_UNKNOWN_FIRST && (int)s < _JOB_STATUS_UNKNOWN_FIRST + n_unknown;
+}
+
+bool job_status_is_api(enum job_status s)
+{
+	return (s >= 0 && s < _JOB_STATUS_MAX) || job_status_is_unknown(s);
+}
+
+static bool looks_like_enum_value(const char *s)
+{
+	size_t n = 0;
+
+	for (; s[n]; n++) {
+		char c = s[n];
+		if (n >= JOB_STATUS_UNKNOWN_MAX_LEN)
+			return false;
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '.' || c == '-'))
+			return false;
+	}
+	return n > 0;
+}
+
+bool job_status_first_report(enum job_status s)
+{
+	if (!job_status_is_unknown(s) || unknown_reported[s - _JOB_STATUS_UNKNOWN_FIRST])
+		return false;
+	unknown_reported[s - _JOB_STATUS_UNKNOWN_FIRST] = true;
+	return true;
+}
+
+enum job_status job_status_from_api(const char *s)
+{
+	enum job_status st = job_status_from_string(s);
+
+	if (st != JOB_STATUS_INVALID)
+		return st;
+	if (!s || strcmp(s, "GONE") == 0 || !looks_like_enum_value(s))
+		return JOB_STATUS_INVALID;
+	for (int i = 0; i < n_unknown; i++)
+		if (strcmp(unknown_names[i], s) == 0)
+			return (enum job_status)(_JOB_STATUS_UNKNOWN_FIRST + i);
+	/* A cap, like every table here: 64 new values would be a different
+	 * service, not an evolution of this one. */
+	if (_JOB_STATUS_UNKNOWN_FIRST + n_unknown >= _JOB_STATUS_UNKNOWN_END)
+		return JOB_STATUS_INVALID;
+	memcpy(unknown_names[n_unknown], s, strlen(s) + 1);
+	return (enum job_status)(_JOB_STATUS_UNKNOWN_FIRST + n_unknown++);
 }
 
 /* Only API values parse; "GONE" is ours and never comes from AWS. */
@@ -48,6 +110,10 @@ enum status_class job_status_class(enum job_status s)
 	case JOB_STATUS_GONE:
 		return STATUS_CLASS_GONE;
 	default:
+		/* A value we do not know may be a step of a job that is still
+		 * moving: poll it as often as one that is working. */
+		if (job_status_is_unknown(s))
+			return STATUS_CLASS_WORKING;
 		return STATUS_CLASS_INVALID;
 	}
 }
@@ -72,6 +138,30 @@ static void free_pairs(char **v, size_t n)
 	free(v);
 }
 
+/* The query text can be half a megabyte of customer SQL: wipe it before
+ * it goes back to the allocator, so no later dump or core shows it. */
+static void free_wiped(char *s)
+{
+	if (s)
+		explicit_bzero(s, strlen(s));
+	free(s);
+}
+
+void job_observation_redact(struct job_observation *o)
+{
+	if (!o)
+		return;
+	free_wiped(o->seed_sql_query_string);
+	o->seed_sql_query_string = NULL;
+	free_wiped(o->seed_sql_analysis_template_arn);
+	o->seed_sql_analysis_template_arn = NULL;
+	for (size_t i = 0; i < 2 * o->n_seed_sql_parameters; i++)
+		free_wiped(o->seed_sql_parameters[i]);
+	free(o->seed_sql_parameters);
+	o->seed_sql_parameters = NULL;
+	o->n_seed_sql_parameters = 0;
+}
+
 struct job_observation *job_observation_free(struct job_observation *o)
 {
 	if (!o)
@@ -85,12 +175,11 @@ struct job_observation *job_observation_free(struct job_observation *o)
 	free(o->collaboration_id);
 	free(o->started_by);
 	free(o->protected_query_identifier);
+	job_observation_redact(o);
 	free(o->seed_s3_uri);
 	free(o->seed_role_arn);
-	free(o->seed_sql_query_string);
-	free(o->seed_sql_analysis_template_arn);
-	free_pairs(o->seed_sql_parameters, o->n_seed_sql_parameters);
 	free(o->seed_worker_type);
+	free_pairs(o->seed_spark, o->n_seed_spark);
 	for (size_t i = 0; i < o->n_relevance_metrics; i++)
 		free(o->relevance_metrics[i].audience_size_type);
 	free(o->relevance_metrics);
@@ -103,6 +192,12 @@ static void add_str(cJSON *obj, const char *k, const char *v)
 {
 	if (v)
 		cJSON_AddStringToObject(obj, k, v);
+}
+
+static void add_pairs(cJSON *obj, char *const *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		add_str(obj, v[2 * i], v[2 * i + 1]);
 }
 
 static void add_time(cJSON *obj, const char *k, int64_t ms)
@@ -141,18 +236,22 @@ char *job_observation_to_json(const struct job_observation *o)
 			cJSON *q = cJSON_AddObjectToObject(s, "sqlParameters");
 			add_str(q, "queryString", o->seed_sql_query_string);
 			add_str(q, "analysisTemplateArn", o->seed_sql_analysis_template_arn);
-			if (o->n_seed_sql_parameters) {
-				cJSON *p = cJSON_AddObjectToObject(q, "parameters");
-				for (size_t i = 0; i < o->n_seed_sql_parameters; i++)
-					add_str(p, o->seed_sql_parameters[2 * i],
-						o->seed_sql_parameters[2 * i + 1]);
-			}
+			if (o->n_seed_sql_parameters)
+				add_pairs(cJSON_AddObjectToObject(q, "parameters"), o->seed_sql_parameters,
+					  o->n_seed_sql_parameters);
 		}
-		if (o->seed_worker_type) {
+		if (o->has_seed_worker) {
 			cJSON *w = cJSON_AddObjectToObject(
 			    cJSON_AddObjectToObject(s, "sqlComputeConfiguration"), "worker");
 			add_str(w, "type", o->seed_worker_type);
-			cJSON_AddNumberToObject(w, "number", (double)o->seed_worker_number);
+			if (o->has_seed_worker_number)
+				cJSON_AddNumberToObject(w, "number", (double)o->seed_worker_number);
+			if (o->has_seed_worker_properties) {
+				cJSON *pr = cJSON_AddObjectToObject(w, "properties");
+				if (o->has_seed_spark)
+					add_pairs(cJSON_AddObjectToObject(pr, "spark"), o->seed_spark,
+						  o->n_seed_spark);
+			}
 		}
 	}
 	if (o->has_include_seed_in_output)

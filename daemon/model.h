@@ -19,8 +19,20 @@ enum job_status {
 	/* Not an API value: the job answered 404 after having been seen. */
 	JOB_STATUS_GONE = _JOB_STATUS_MAX,
 	_JOB_STATUS_MAX_WITH_GONE,
+	/* Values the service sent that this build does not know (the SDKs
+	 * pass unknown enum strings through, and sibling enums of this API
+	 * have grown).  Interned per process: the first one seen becomes
+	 * _JOB_STATUS_UNKNOWN_FIRST, and so on.  They stay below INT8_MAX
+	 * because the tracker keeps a status in an int8_t. */
+	_JOB_STATUS_UNKNOWN_FIRST = _JOB_STATUS_MAX_WITH_GONE,
+	_JOB_STATUS_UNKNOWN_END = _JOB_STATUS_UNKNOWN_FIRST + 64,
 	JOB_STATUS_INVALID = -1,
 };
+
+/* An unknown status is 1..JOB_STATUS_UNKNOWN_MAX_LEN characters of
+ * [A-Za-z0-9_.-] (what AWS enum values look like): it becomes part of log
+ * lines, journal fields and alert labels. */
+#define JOB_STATUS_UNKNOWN_MAX_LEN 64
 
 /* How often a job in a status is polled ([poll] interval, settled_interval,
  * failed_interval). */
@@ -34,7 +46,19 @@ enum status_class {
 };
 
 const char *job_status_to_string(enum job_status s);
+/* Only the values this build knows (configuration and API filters). */
 enum job_status job_status_from_string(const char *s);
+/* A status as the service (or the state database) spells it: a known value,
+ * or an unknown one interned for the life of the process.  JOB_STATUS_INVALID
+ * when s does not look like an enum value or the 64 unknown slots are taken. */
+enum job_status job_status_from_api(const char *s);
+/* True exactly once per unknown value: the caller logs it then, so a fleet
+ * in a new status logs one line, not one per job and poll. */
+bool job_status_first_report(enum job_status s);
+/* True for a value interned by job_status_from_api() that is not known. */
+bool job_status_is_unknown(enum job_status s);
+/* A known API value or an interned unknown one (not GONE, not INVALID). */
+bool job_status_is_api(enum job_status s);
 enum status_class job_status_class(enum job_status s);
 bool job_status_is_failed(enum job_status s);
 
@@ -73,8 +97,15 @@ struct job_observation {
 	char *seed_sql_analysis_template_arn;
 	size_t n_seed_sql_parameters;
 	char **seed_sql_parameters; /* key, value, key, value ... */
+	/* sqlComputeConfiguration.worker: each member only when present */
+	bool has_seed_worker;
 	char *seed_worker_type;
+	bool has_seed_worker_number;
 	int64_t seed_worker_number;
+	bool has_seed_worker_properties; /* worker.properties */
+	bool has_seed_spark;		 /* worker.properties.spark */
+	size_t n_seed_spark;
+	char **seed_spark; /* key, value, key, value ... */
 
 	/* metrics */
 	bool has_metrics;
@@ -90,6 +121,11 @@ struct job_observation {
 };
 
 struct job_observation *job_observation_new(void);
+/* Drops the members the model marks sensitive (seedAudience.sqlParameters:
+ * the query, its analysis template and its parameters), so that they are
+ * never stored, journaled, logged or sent.  Only `jobwatchd get
+ * --show-sensitive` keeps them, to print them. */
+void job_observation_redact(struct job_observation *o);
 struct job_observation *job_observation_free(struct job_observation *o);
 /* Writes the observation as the API's JSON (GetAudienceGenerationJob field
  * names, timestamps as ISO 8601).  Returns a malloc'd string or NULL. */

@@ -109,6 +109,16 @@ static const char *const store_migrations[] = {
     " alert TEXT NOT NULL,"
     " PRIMARY KEY (hook, alertname, arn)"
     ") WITHOUT ROWID;",
+    /* v3: seedAudience.sqlParameters is sensitive in the service model and
+     * is no longer kept (issue 14); scrub it from payloads written before.
+     * secure_delete zeroes the space the old text held, so the query does
+     * not survive in free pages of the file.  It stays on for the
+     * connection: Debian's SQLite has it on by default anyway, and turning
+     * it off here would change that. */
+    "PRAGMA secure_delete = ON;"
+    "UPDATE events SET payload = json_remove(payload, '$.seedAudience.sqlParameters')"
+    " WHERE payload IS NOT NULL AND json_valid(payload)"
+    " AND json_type(payload, '$.seedAudience.sqlParameters') IS NOT NULL;",
 };
 
 #define JOB_COLUMNS                                                                                         \

@@ -12,7 +12,7 @@ static enum job_status status_from_db(const char *s)
 {
 	if (s && strcmp(s, "GONE") == 0)
 		return JOB_STATUS_GONE;
-	return job_status_from_string(s);
+	return job_status_from_api(s);
 }
 
 int store_put_job(struct store *s, const struct store_job *j)

@@ -87,11 +87,14 @@ static int get_pairs(const cJSON *obj, char ***ret, size_t *ret_n)
 	return 0;
 }
 
+/* seedAudience.sqlParameters is never read back: the model marks it
+ * sensitive, and a payload written before it was redacted must not carry
+ * it to a notifier. */
 static int parse_seed(const cJSON *sa, struct job_observation *o)
 {
-	const cJSON *q = cJSON_GetObjectItemCaseSensitive(sa, "sqlParameters");
 	const cJSON *w = cJSON_GetObjectItemCaseSensitive(
 	    cJSON_GetObjectItemCaseSensitive(sa, "sqlComputeConfiguration"), "worker");
+	const cJSON *props;
 	double num;
 	int r;
 
@@ -99,18 +102,19 @@ static int parse_seed(const cJSON *sa, struct job_observation *o)
 	r = dup_str(cJSON_GetObjectItemCaseSensitive(sa, "dataSource"), "s3Uri", &o->seed_s3_uri);
 	if (r >= 0)
 		r = dup_str(sa, "roleArn", &o->seed_role_arn);
-	if (r >= 0 && cJSON_IsObject(q)) {
-		r = dup_str(q, "queryString", &o->seed_sql_query_string);
-		if (r >= 0)
-			r = dup_str(q, "analysisTemplateArn", &o->seed_sql_analysis_template_arn);
-		if (r >= 0)
-			r = get_pairs(cJSON_GetObjectItemCaseSensitive(q, "parameters"),
-				      &o->seed_sql_parameters, &o->n_seed_sql_parameters);
-	}
 	if (r >= 0 && cJSON_IsObject(w)) {
+		o->has_seed_worker = true;
 		r = dup_str(w, "type", &o->seed_worker_type);
-		if (get_number(w, "number", &num))
+		o->has_seed_worker_number = get_number(w, "number", &num);
+		if (o->has_seed_worker_number)
 			o->seed_worker_number = double_to_int64(num);
+		props = cJSON_GetObjectItemCaseSensitive(w, "properties");
+		if (r >= 0 && cJSON_IsObject(props)) {
+			o->has_seed_worker_properties = true;
+			o->has_seed_spark = cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(props, "spark"));
+			r = get_pairs(cJSON_GetObjectItemCaseSensitive(props, "spark"), &o->seed_spark,
+				      &o->n_seed_spark);
+		}
 	}
 	return r;
 }
@@ -182,7 +186,7 @@ int job_observation_from_json_blob(const char *json, struct job_observation **re
 	v = cJSON_GetObjectItemCaseSensitive(j, "status");
 	if (r >= 0 && cJSON_IsString(v) && v->valuestring)
 		o->status = strcmp(v->valuestring, "GONE") == 0 ? JOB_STATUS_GONE
-								: job_status_from_string(v->valuestring);
+								: job_status_from_api(v->valuestring);
 	v = cJSON_GetObjectItemCaseSensitive(j, "statusDetails");
 	if (r >= 0 && cJSON_IsObject(v)) {
 		r = dup_str(v, "statusCode", &o->status_code);

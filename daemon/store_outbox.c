@@ -20,7 +20,7 @@ static enum job_status status_from_db(const char *s)
 {
 	if (s && strcmp(s, "GONE") == 0)
 		return JOB_STATUS_GONE;
-	return job_status_from_string(s);
+	return job_status_from_api(s);
 }
 
 static struct store_value sv_text_capped(const char *s)

@@ -662,7 +662,7 @@ int tracker_observe(struct tracker *t, const struct job_observation *obs, int64_
 	j = tracker_find(t, obs->arn);
 	if (!j)
 		return -ENOENT;
-	if (obs->status < 0 || obs->status >= _JOB_STATUS_MAX)
+	if (!job_status_is_api(obs->status))
 		return -EINVAL;
 	t->stats.observations++;
 	next = *j;

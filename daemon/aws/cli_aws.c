@@ -24,12 +24,14 @@ struct cli_opts {
 	const char *region;
 	const char *collaboration_id;
 	const char *model_arn;
+	bool show_sensitive;
 };
 
 enum {
 	OPT_REGION = 0x100,
 	OPT_COLLABORATION_ID,
 	OPT_MODEL_ARN,
+	OPT_SHOW_SENSITIVE,
 };
 
 static int parse_opts(const char *cmd, bool is_list, int argc, char **argv, struct cli_opts *o)
@@ -37,6 +39,7 @@ static int parse_opts(const char *cmd, bool is_list, int argc, char **argv, stru
 	static const struct option get_options[] = {
 	    {"config", required_argument, NULL, 'c'},
 	    {"region", required_argument, NULL, OPT_REGION},
+	    {"show-sensitive", no_argument, NULL, OPT_SHOW_SENSITIVE},
 	    {"help", no_argument, NULL, 'h'},
 	    {},
 	};
@@ -61,6 +64,9 @@ static int parse_opts(const char *cmd, bool is_list, int argc, char **argv, stru
 			break;
 		case OPT_REGION:
 			o->region = optarg;
+			break;
+		case OPT_SHOW_SENSITIVE:
+			o->show_sensitive = true;
 			break;
 		case OPT_COLLABORATION_ID:
 			if (!uuid_is_valid(optarg)) {
@@ -88,7 +94,8 @@ static int parse_opts(const char *cmd, bool is_list, int argc, char **argv, stru
 				    "Usage: jobwatchd list [-c FILE] [--region R] [--collaboration-id ID]\n"
 				    "                      [--configured-audience-model-arn ARN]\n");
 			else
-				printf("Usage: jobwatchd get [-c FILE] [--region R] ARN...\n");
+				printf("Usage: jobwatchd get [-c FILE] [--region R] [--show-sensitive] "
+				       "ARN...\n");
 			return 1;
 		default:
 			fprintf(stderr, "jobwatchd: %s: unknown or incomplete option \"%s\"\n", cmd,
@@ -126,6 +133,7 @@ static int load_settings(const char *cmd, const struct cli_opts *o, struct confi
 	}
 	if (o->region)
 		s->region = o->region;
+	s->keep_sensitive = o->show_sensitive;
 	return 0;
 }
 
@@ -229,9 +237,8 @@ int cli_get(int argc, char **argv)
 		return r > 0 ? 0 : 2;
 	n = (size_t)(argc - optind);
 	if (n == 0) {
-		fprintf(
-		    stderr,
-		    "jobwatchd: get: no ARN given\nUsage: jobwatchd get [-c FILE] [--region R] ARN...\n");
+		fprintf(stderr, "jobwatchd: get: no ARN given\nUsage: jobwatchd get [-c FILE] [--region R] "
+				"[--show-sensitive] ARN...\n");
 		return 2;
 	}
 	for (size_t i = 0; i < n; i++)

@@ -84,6 +84,7 @@ struct aws_client {
 	char *user_agent_header;
 	uint64_t timeout_ms;
 	unsigned max_attempts;
+	bool keep_sensitive;
 	double (*random)(void *);
 	void *random_userdata;
 	uint64_t rng;
@@ -503,6 +504,17 @@ void aws_client_set_max_rps(struct aws_client *c, double max_rps)
 	schedule_kick(c);
 }
 
+/* A status this build does not know is passed on as it is; the operator
+ * hears about each new value once, as a warning. */
+static void note_unknown_statuses(struct job_observation *const *jobs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (job_status_first_report(jobs[i]->status))
+			log_warning("the service reported status %s, which this version does not know; "
+				    "passing it on and polling at the working interval (first seen on %s)",
+				    job_status_to_string(jobs[i]->status), jobs[i]->arn);
+}
+
 /* A 2xx answer: parse it and deliver (the call is completed or queued for
  * its next page). */
 static void deliver(struct aws_client *c, struct aws_call *call, const struct http_response *resp,
@@ -511,14 +523,15 @@ static void deliver(struct aws_client *c, struct aws_call *call, const struct ht
 	char perr[256];
 	struct job_observation *job = NULL, **items = NULL;
 	char *token = NULL;
-	size_t n = 0;
+	size_t n = 0, skipped = 0;
 	bool final = true;
 	int r;
 
 	if (call->op == AWS_OP_GET)
 		r = aws_parse_get(resp->body, resp->body_len, &job, perr, sizeof(perr));
 	else
-		r = aws_parse_list(resp->body, resp->body_len, &items, &n, &token, perr, sizeof(perr));
+		r = aws_parse_list(resp->body, resp->body_len, &items, &n, &skipped, &token, perr,
+				   sizeof(perr));
 	if (r < 0) {
 		res->outcome = AWS_PROTOCOL;
 		set_error(res, "protocol", "malformed %s response: %s", aws_op_to_string(call->op),
@@ -531,6 +544,17 @@ static void deliver(struct aws_client *c, struct aws_call *call, const struct ht
 		call_fail(c, call, res);
 		return;
 	}
+	if (skipped > 0) {
+		c->stats.list_entries_skipped += skipped;
+		log_warning("%s: skipped %zu of %zu entries that do not fit the model (request id %s): %s",
+			    aws_op_to_string(call->op), skipped, skipped + n,
+			    res->request_id[0] ? res->request_id : "none", perr);
+	}
+	/* Sensitive members leave the client only when asked for: nothing
+	 * downstream (tracker, store, notifiers) ever sees them. */
+	if (job && !c->keep_sensitive)
+		job_observation_redact(job);
+	note_unknown_statuses(job ? &job : items, job ? 1 : n);
 	c->stats.requests[call->op][AWS_OK]++;
 	aws_retry_quota_release(&c->quota, call->last_retry_cost);
 	res->outcome = AWS_OK;
@@ -862,6 +886,7 @@ int aws_client_new(struct uv_loop_s *loop, struct http_ctx *http, struct creds *
 	c->timeout_ms = opts->timeout_ms ? opts->timeout_ms : AWS_DEFAULT_TIMEOUT_MS;
 	c->max_attempts = opts->max_attempts ? opts->max_attempts : AWS_RETRY_MAX_ATTEMPTS;
 	c->random = opts->random;
+	c->keep_sensitive = opts->keep_sensitive;
 	c->random_userdata = opts->random_userdata;
 	if (getrandom(&c->rng, sizeof(c->rng), GRND_NONBLOCK) != sizeof(c->rng) || c->rng == 0)
 		c->rng = now_monotonic_ms() | 1;

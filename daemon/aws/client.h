@@ -39,6 +39,9 @@ struct aws_client_options {
 	double max_rps;			     /* request rate ceiling; <= 0 = unlimited */
 	const char *user_agent;		     /* NULL = "jobwatchd/VERSION" */
 	unsigned max_attempts;		     /* 0 = 3 */
+	/* Keep the members the model marks sensitive in Get answers; only
+	 * for `jobwatchd get --show-sensitive` (see job_observation_redact). */
+	bool keep_sensitive;
 	/* Randomness for backoff jitter, in [0, 1); NULL = internal PRNG. */
 	double (*random)(void *userdata);
 	void *random_userdata;
@@ -101,6 +104,7 @@ struct aws_client_stats {
 	uint64_t throttles;
 	uint64_t auth_refreshes;
 	uint64_t quota_exhausted;
+	uint64_t list_entries_skipped; /* List entries that did not fit the model */
 	/* Non-cumulative counts per bucket; [AWS_LATENCY_BUCKETS] is +Inf. */
 	uint64_t latency_buckets[AWS_LATENCY_BUCKETS + 1];
 	uint64_t latency_count;

@@ -44,20 +44,13 @@ static const char *env_nonempty(const char *name)
 	return str_empty(v) ? NULL : v;
 }
 
-static bool env_true(const char *name)
-{
-	const char *v = env_nonempty(name);
-	return v && parse_boolean(v) == 1;
-}
-
-/* The profile's region from the shared config file.  A missing file is not
- * an error (most servers have none); an unreadable or broken one is. */
-static int region_from_profile(const char *profile, char **ret, char *err, size_t errlen)
+/* The shared config file ($AWS_CONFIG_FILE, default ~/.aws/config), parsed;
+ * *ret stays NULL when there is none.  A missing file is not an error (most
+ * servers have none); an unreadable or broken one is. */
+static int load_config_file(struct creds_ini **ret, char *err, size_t errlen)
 {
 	_cleanup_free_ char *path = NULL, *text = NULL;
-	struct creds_ini *ini = NULL;
 	char perr[160];
-	const char *v;
 	size_t len;
 	int r;
 
@@ -85,26 +78,27 @@ static int region_from_profile(const char *profile, char **ret, char *err, size_
 		snprintf(err, errlen, "AWS config file %s: %s", path, strerror(-r));
 		return r;
 	}
-	r = creds_ini_parse(text, len, CREDS_INI_CONFIG, &ini, perr, sizeof(perr));
-	if (r < 0) {
+	r = creds_ini_parse(text, len, CREDS_INI_CONFIG, ret, perr, sizeof(perr));
+	if (r < 0)
 		snprintf(err, errlen, "AWS config file %s: %s", path, perr);
-		return r;
-	}
-	v = creds_ini_get(ini, profile, "region");
-	if (!str_empty(v)) {
-		*ret = strdup(v);
-		if (!*ret)
-			r = -ENOMEM;
-	}
-	creds_ini_free(ini);
-	return r < 0 ? r : 0;
+	return r;
 }
 
-int aws_resolve_region(const struct aws_endpoint_options *o, char **ret, char *err, size_t errlen)
+/* [aws] profile > $AWS_PROFILE > "default", as the credential chain picks it. */
+static const char *profile_name(const struct aws_endpoint_options *o)
+{
+	const char *profile = o->profile;
+
+	if (str_empty(profile))
+		profile = env_nonempty("AWS_PROFILE");
+	return profile ? profile : "default";
+}
+
+static int resolve_region(const struct aws_endpoint_options *o, const struct creds_ini *ini, char **ret,
+			  char *err, size_t errlen)
 {
 	const char *v = NULL, *from = NULL;
-	char *region = NULL;
-	int r;
+	char *region;
 
 	if (!str_empty(o->region))
 		v = o->region, from = "[aws] region";
@@ -112,29 +106,77 @@ int aws_resolve_region(const struct aws_endpoint_options *o, char **ret, char *e
 		from = "AWS_REGION";
 	else if ((v = env_nonempty("AWS_DEFAULT_REGION")))
 		from = "AWS_DEFAULT_REGION";
-	if (v) {
-		region = strdup(v);
-		if (!region)
-			return -ENOMEM;
-	} else {
-		const char *profile = o->profile;
-		if (str_empty(profile))
-			profile = env_nonempty("AWS_PROFILE");
-		if (!profile)
-			profile = "default";
-		r = region_from_profile(profile, &region, err, errlen);
-		if (r < 0)
-			return r;
+	else if (!str_empty(v = creds_ini_get(ini, profile_name(o), "region")))
 		from = "the AWS config file";
-	}
-	if (!region)
+	if (str_empty(v))
 		return errf(err, errlen, -ENOENT, "no AWS region: set [aws] region or AWS_REGION");
-	if (!region_is_valid(region)) {
-		free(region);
+	if (!region_is_valid(v))
 		return errf(err, errlen, -EINVAL, "invalid AWS region in %s", from);
-	}
+	region = strdup(v);
+	if (!region)
+		return -ENOMEM;
 	*ret = region;
 	return 0;
+}
+
+int aws_resolve_region(const struct aws_endpoint_options *o, char **ret, char *err, size_t errlen)
+{
+	struct creds_ini *ini = NULL;
+	int r;
+
+	*ret = NULL;
+	r = load_config_file(&ini, err, errlen);
+	if (r >= 0)
+		r = resolve_region(o, ini, ret, err, errlen);
+	creds_ini_free(ini);
+	return r;
+}
+
+/* A boolean switch as the SDKs read it: the environment variable when it is
+ * set (so "false" there turns off the profile's "true"), else the profile. */
+static bool switch_on(const char *env, const struct creds_ini *ini, const char *profile, const char *key)
+{
+	const char *v = env_nonempty(env);
+
+	if (!v)
+		v = creds_ini_get(ini, profile, key);
+	return !str_empty(v) && parse_boolean(v) == 1;
+}
+
+/* A configured endpoint URL, in the precedence of the AWS SDKs and Tools
+ * reference ("Service-specific endpoints"): $AWS_ENDPOINT_URL_CLEANROOMSML,
+ * $AWS_ENDPOINT_URL, the profile's services section ("cleanroomsml =" /
+ * "  endpoint_url = ..."), the profile's endpoint_url.  All of them are
+ * skipped when ignore_configured_endpoint_urls is on ($AWS_IGNORE_...
+ * over the profile's key).  from names the source for messages. */
+static const char *configured_endpoint(const struct creds_ini *ini, const char *profile, char *from,
+				       size_t fromlen)
+{
+	const char *v, *svc;
+
+	if (switch_on("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", ini, profile,
+		      "ignore_configured_endpoint_urls"))
+		return NULL;
+	if ((v = env_nonempty("AWS_ENDPOINT_URL_CLEANROOMSML"))) {
+		snprintf(from, fromlen, "AWS_ENDPOINT_URL_CLEANROOMSML");
+		return v;
+	}
+	if ((v = env_nonempty("AWS_ENDPOINT_URL"))) {
+		snprintf(from, fromlen, "AWS_ENDPOINT_URL");
+		return v;
+	}
+	svc = creds_ini_get(ini, profile, "services");
+	if (!str_empty(svc) &&
+	    !str_empty(v = creds_ini_get_services(ini, svc, "cleanroomsml.endpoint_url"))) {
+		snprintf(from, fromlen, "[services %.60s] cleanroomsml endpoint_url in the AWS config file",
+			 svc);
+		return v;
+	}
+	if (!str_empty(v = creds_ini_get(ini, profile, "endpoint_url"))) {
+		snprintf(from, fromlen, "endpoint_url of profile %.60s in the AWS config file", profile);
+		return v;
+	}
+	return NULL;
 }
 
 int aws_endpoint_parse_url(const char *url, struct aws_endpoint *ret, char *err, size_t errlen)
@@ -201,8 +243,6 @@ struct partition {
 	const char *dualstack_suffix;
 };
 
-/* partitions.json, longest prefix first.  The ISO partitions publish no
- * separate dual-stack suffix we could verify, so they use the plain one. */
 static bool url_host_is_loopback(const char *url)
 {
 	struct config_url u;
@@ -216,12 +256,18 @@ static bool url_host_is_loopback(const char *url)
 	return loopback;
 }
 
+/* The partitions the rule set's aws.partition() knows (partitions.json as
+ * shipped with @aws-sdk/util-endpoints 3.985, 2026; every one supports FIPS
+ * and dual-stack), by the prefix their regionRegex fixes; anything else is
+ * "aws", as in the SDKs.  "us-iso-" cannot match "us-isob-1": the '-'. */
 static const struct partition partitions[] = {
-    {"us-isob-", "sc2s.sgov.gov", "sc2s.sgov.gov"},
-    {"us-iso-", "c2s.ic.gov", "c2s.ic.gov"},
-    {"us-gov-", "amazonaws.com", "api.aws"},
+    {"us-isob-", "sc2s.sgov.gov", "api.aws.scloud"},	      /* aws-iso-b */
+    {"us-isof-", "csp.hci.ic.gov", "api.aws.hci.ic.gov"},     /* aws-iso-f */
+    {"us-iso-", "c2s.ic.gov", "api.aws.ic.gov"},	      /* aws-iso */
+    {"eu-isoe-", "cloud.adc-e.uk", "api.cloud-aws.adc-e.uk"}, /* aws-iso-e */
+    {"us-gov-", "amazonaws.com", "api.aws"},		      /* aws-us-gov */
     {"cn-", "amazonaws.com.cn", "api.amazonwebservices.com.cn"},
-    {"eusc-", "amazonaws.eu", "amazonaws.eu"},
+    {"eusc-de-", "amazonaws.eu", "api.amazonwebservices.eu"}, /* aws-eusc: ^eusc\-(de)\-... */
     {"", "amazonaws.com", "api.aws"},
 };
 
@@ -229,26 +275,48 @@ int aws_resolve_endpoint(const struct aws_endpoint_options *o, struct aws_endpoi
 			 size_t errlen)
 {
 	_cleanup_free_ char *region = NULL, *url = NULL;
-	const char *custom = NULL, *from = NULL;
+	struct creds_ini *ini = NULL;
+	const char *custom = NULL, *profile = profile_name(o);
+	char from[160] = "";
 	struct aws_endpoint e = {};
-	bool fips, dualstack;
+	bool fips, dualstack, is_custom;
 	int r;
 
-	r = aws_resolve_region(o, &region, err, errlen);
-	if (r < 0)
+	r = load_config_file(&ini, err, errlen);
+	if (r >= 0)
+		r = resolve_region(o, ini, &region, err, errlen);
+	if (r < 0) {
+		creds_ini_free(ini);
 		return r;
-	/* The SDKs' switches: AWS_USE_FIPS_ENDPOINT / AWS_USE_DUALSTACK_ENDPOINT
-	 * turn the variant on when the config does not. */
-	fips = o->fips || env_true("AWS_USE_FIPS_ENDPOINT");
-	dualstack = o->dualstack || env_true("AWS_USE_DUALSTACK_ENDPOINT");
-	if (!str_empty(o->endpoint))
-		custom = o->endpoint, from = "[aws] endpoint";
-	else if ((custom = env_nonempty("AWS_ENDPOINT_URL_CLEANROOMSML")))
-		from = "AWS_ENDPOINT_URL_CLEANROOMSML";
-	else if ((custom = env_nonempty("AWS_ENDPOINT_URL")))
-		from = "AWS_ENDPOINT_URL";
-
+	}
+	/* The SDKs' switches: [aws] fips / dualstack turn the variant on;
+	 * otherwise AWS_USE_FIPS_ENDPOINT / AWS_USE_DUALSTACK_ENDPOINT, else the
+	 * profile's use_fips_endpoint / use_dualstack_endpoint. */
+	fips = o->fips || switch_on("AWS_USE_FIPS_ENDPOINT", ini, profile, "use_fips_endpoint");
+	dualstack =
+	    o->dualstack || switch_on("AWS_USE_DUALSTACK_ENDPOINT", ini, profile, "use_dualstack_endpoint");
+	/* An endpoint given to the client itself ([aws] endpoint) wins over
+	 * every configured one, and ignore_configured_endpoint_urls does not
+	 * apply to it (as with the CLI's --endpoint-url). */
+	if (!str_empty(o->endpoint)) {
+		custom = o->endpoint;
+		snprintf(from, sizeof(from), "[aws] endpoint");
+	} else {
+		custom = configured_endpoint(ini, profile, from, sizeof(from));
+	}
+	/* custom may point into ini: copy before it goes. */
 	if (custom) {
+		url = strdup(custom);
+		if (!url) {
+			creds_ini_free(ini);
+			return -ENOMEM;
+		}
+	}
+	creds_ini_free(ini);
+	is_custom = custom != NULL;
+	custom = NULL; /* it may have pointed into ini */
+
+	if (is_custom) {
 		if (fips)
 			return errf(err, errlen, -EINVAL,
 				    "FIPS and a custom endpoint (%s) are not supported together", from);
@@ -256,7 +324,6 @@ int aws_resolve_endpoint(const struct aws_endpoint_options *o, struct aws_endpoi
 			return errf(err, errlen, -EINVAL,
 				    "dual-stack and a custom endpoint (%s) are not supported together",
 				    from);
-		url = strdup(custom);
 	} else {
 		const struct partition *p = &partitions[ELEMENTSOF(partitions) - 1];
 		struct dynbuf b;
@@ -278,7 +345,7 @@ int aws_resolve_endpoint(const struct aws_endpoint_options *o, struct aws_endpoi
 		return -ENOMEM;
 	r = aws_endpoint_parse_url(url, &e, err, errlen);
 	if (r < 0) {
-		if (custom && err && errlen) {
+		if (is_custom && err && errlen) {
 			char tmp[256];
 			snprintf(tmp, sizeof(tmp), "%s", err);
 			snprintf(err, errlen, "%s: %s", from, tmp);
@@ -288,7 +355,7 @@ int aws_resolve_endpoint(const struct aws_endpoint_options *o, struct aws_endpoi
 	/* Like webhooks: plain http only to loopback (a local fake or
 	 * proxy).  Anywhere else the signed requests -- with the session
 	 * token in a header -- would cross the network in clear. */
-	if (custom && str_startswith(url, "http://") && !url_host_is_loopback(url)) {
+	if (is_custom && str_startswith(url, "http://") && !url_host_is_loopback(url)) {
 		aws_endpoint_done(&e);
 		return errf(err, errlen, -EINVAL,
 			    "%s: plain http is only allowed to a loopback host (127.0.0.0/8, ::1, "
@@ -296,7 +363,7 @@ int aws_resolve_endpoint(const struct aws_endpoint_options *o, struct aws_endpoi
 			    from);
 	}
 	e.region = region;
-	e.custom = custom != NULL;
+	e.custom = is_custom;
 	region = NULL;
 	*ret = e;
 	log_debug("AWS endpoint %s, signing region %s", e.base_url, e.region);

@@ -3,7 +3,10 @@
  * Region: [aws] region (or --region) > $AWS_REGION > $AWS_DEFAULT_REGION >
  * the profile's `region` in the AWS config file ($AWS_CONFIG_FILE, default
  * ~/.aws/config; profile [aws] profile > $AWS_PROFILE > "default").
- * Endpoint: [aws] endpoint > $AWS_ENDPOINT_URL_CLEANROOMSML > $AWS_ENDPOINT_URL >
+ * Endpoint, in the SDKs' precedence: [aws] endpoint > $AWS_ENDPOINT_URL_CLEANROOMSML >
+ * $AWS_ENDPOINT_URL > the profile's [services] cleanroomsml endpoint_url > the
+ * profile's endpoint_url (all but the first skipped with
+ * ignore_configured_endpoint_urls) >
  * https://cleanrooms-ml[-fips].{region}.{dnsSuffix|dualStackDnsSuffix}.
  * The signing region is the resolved region even with a custom endpoint. */
 #ifndef JW_AWS_ENDPOINT_H

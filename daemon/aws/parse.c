@@ -35,11 +35,56 @@ __attribute__((format(printf, 2, 3))) static int fail(struct pctx *p, const char
 	return -EBADMSG;
 }
 
+/* The model's length limits of the string members read here (member
+ * names are unique across the shapes read, except the enum "type"s).
+ * Members not listed are `String` in the model, unbounded: AWS_MAX_STRING. */
+static const struct {
+	const char *name;
+	size_t max;
+} model_lengths[] = {
+    {"audienceGenerationJobArn", 2048},
+    {"configuredAudienceModelArn", 2048},
+    {"name", 63},
+    {"description", 255},
+    {"collaborationId", 36},
+    {"startedBy", 12},
+    {"s3Uri", 1285},
+    {"roleArn", 2048},
+    {"queryString", AWS_MAX_QUERY_STRING},
+    {"analysisTemplateArn", 200},
+    {"nextToken", AWS_MAX_NEXT_TOKEN},
+    /* Enums have no length in the model; an unknown value is kept, so it
+     * needs a bound of its own. */
+    {"status", JOB_STATUS_UNKNOWN_MAX_LEN},
+    {"type", JOB_STATUS_UNKNOWN_MAX_LEN},
+};
+
+static size_t model_length(const char *name)
+{
+	for (size_t i = 0; i < ELEMENTSOF(model_lengths); i++)
+		if (strcmp(model_lengths[i].name, name) == 0)
+			return model_lengths[i].max;
+	return AWS_MAX_STRING;
+}
+
+/* Smithy lengths count characters (code points), not bytes: count UTF-8
+ * lead bytes, stopping early once over max. */
+static bool utf8_longer_than(const char *s, size_t max)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		if (((unsigned char)*s & 0xC0) != 0x80 && ++n > max)
+			return true;
+	return false;
+}
+
 /* Optional string member: absent or null leaves *ret NULL; any other
  * non-string type is an error. */
 static int get_string(struct pctx *p, const cJSON *obj, const char *name, bool required, char **ret)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+	size_t max = model_length(name);
 
 	*ret = NULL;
 	if (!v || cJSON_IsNull(v)) {
@@ -49,8 +94,8 @@ static int get_string(struct pctx *p, const cJSON *obj, const char *name, bool r
 	}
 	if (!cJSON_IsString(v))
 		return fail(p, "field \"%s\" is not a string", name);
-	if (strlen(v->valuestring) > AWS_MAX_STRING)
-		return fail(p, "field \"%s\" is too long", name);
+	if (utf8_longer_than(v->valuestring, max))
+		return fail(p, "field \"%s\" is longer than %zu characters", name, max);
 	*ret = strdup(v->valuestring);
 	return *ret ? 0 : -ENOMEM;
 }
@@ -117,8 +162,8 @@ static int get_time(struct pctx *p, const cJSON *obj, const char *name, int64_t 
 }
 
 /* A string->string map into a key, value, key, value ... array. */
-static int get_string_map(struct pctx *p, const cJSON *obj, const char *name, size_t max, char ***ret,
-			  size_t *ret_n)
+static int get_string_map(struct pctx *p, const cJSON *obj, const char *name, size_t max, size_t key_max,
+			  size_t value_max, char ***ret, size_t *ret_n)
 {
 	const cJSON *m, *e;
 	char **v;
@@ -134,7 +179,7 @@ static int get_string_map(struct pctx *p, const cJSON *obj, const char *name, si
 	{
 		if (!cJSON_IsString(e))
 			return fail(p, "field \"%s.%s\" is not a string", name, e->string);
-		if (strlen(e->string) > AWS_MAX_STRING || strlen(e->valuestring) > AWS_MAX_STRING)
+		if (utf8_longer_than(e->string, key_max) || utf8_longer_than(e->valuestring, value_max))
 			return fail(p, "field \"%s\" has an over-long entry", name);
 		n++;
 	}
@@ -162,10 +207,31 @@ static int get_string_map(struct pctx *p, const cJSON *obj, const char *name, si
 	return 0;
 }
 
+/* seedAudience.sqlComputeConfiguration.worker: every member optional, and
+ * each echoed only when it was there (no "number": 0 for an absent one). */
+static int parse_worker(struct pctx *p, const cJSON *w, struct job_observation *o)
+{
+	const cJSON *props;
+	int r;
+
+	o->has_seed_worker = true;
+	if ((r = get_string(p, w, "type", false, &o->seed_worker_type)) < 0 ||
+	    (r = get_int64(p, w, "number", &o->has_seed_worker_number, &o->seed_worker_number)) < 0 ||
+	    (r = get_object(p, w, "properties", &props)) < 0)
+		return r;
+	if (!props)
+		return 0;
+	o->has_seed_worker_properties = true;
+	if ((r = get_object(p, props, "spark", &w)) < 0)
+		return r;
+	o->has_seed_spark = w != NULL;
+	return get_string_map(p, props, "spark", AWS_MAX_SPARK_PROPERTIES, 200, 500, &o->seed_spark,
+			      &o->n_seed_spark);
+}
+
 static int parse_seed(struct pctx *p, const cJSON *s, struct job_observation *o)
 {
 	const cJSON *ds, *sql, *cc, *w;
-	bool has;
 	int r;
 
 	o->has_seed_audience = true;
@@ -182,7 +248,7 @@ static int parse_seed(struct pctx *p, const cJSON *s, struct job_observation *o)
 		if ((r = get_string(p, sql, "queryString", false, &o->seed_sql_query_string)) < 0 ||
 		    (r = get_string(p, sql, "analysisTemplateArn", false,
 				    &o->seed_sql_analysis_template_arn)) < 0 ||
-		    (r = get_string_map(p, sql, "parameters", AWS_MAX_SQL_PARAMETERS,
+		    (r = get_string_map(p, sql, "parameters", AWS_MAX_SQL_PARAMETERS, 100, 1000,
 					&o->seed_sql_parameters, &o->n_seed_sql_parameters)) < 0)
 			return r;
 	}
@@ -191,8 +257,7 @@ static int parse_seed(struct pctx *p, const cJSON *s, struct job_observation *o)
 	if (cc) {
 		if ((r = get_object(p, cc, "worker", &w)) < 0)
 			return r;
-		if (w && ((r = get_string(p, w, "type", false, &o->seed_worker_type)) < 0 ||
-			  (r = get_int64(p, w, "number", &has, &o->seed_worker_number)) < 0))
+		if (w && (r = parse_worker(p, w, o)) < 0)
 			return r;
 	}
 	return 0;
@@ -260,7 +325,9 @@ static int parse_summary(struct pctx *p, const cJSON *j, struct job_observation 
 		return fail(p, "field \"audienceGenerationJobArn\" is not an audience generation job ARN");
 	if (str_empty(o->name))
 		return fail(p, "field \"name\" is empty");
-	o->status = job_status_from_string(status);
+	/* An unknown value is a status (the service's enum grows); only a
+	 * value that cannot be an enum value at all is an error. */
+	o->status = job_status_from_api(status);
 	if (o->status == JOB_STATUS_INVALID) {
 		char shown[64];
 		size_t k = 0;
@@ -268,7 +335,7 @@ static int parse_summary(struct pctx *p, const cJSON *j, struct job_observation 
 		for (const char *c = status; *c && k + 1 < sizeof(shown); c++)
 			shown[k++] = (*c >= 0x20 && *c < 0x7f && *c != '"') ? *c : '?';
 		shown[k] = '\0';
-		return fail(p, "field \"status\" has unknown value \"%s\"", shown);
+		return fail(p, "field \"status\" has an invalid value \"%s\"", shown);
 	}
 	return 0;
 }
@@ -300,7 +367,7 @@ static int parse_full(struct pctx *p, const cJSON *j, struct job_observation *o)
 		return r;
 	if (metrics && (r = parse_metrics(p, metrics, o)) < 0)
 		return r;
-	if ((r = get_string_map(p, j, "tags", AWS_MAX_TAGS, &o->tags, &o->n_tags)) < 0)
+	if ((r = get_string_map(p, j, "tags", AWS_MAX_TAGS, 128, 256, &o->tags, &o->n_tags)) < 0)
 		return r;
 	return get_string(p, j, "protectedQueryIdentifier", false, &o->protected_query_identifier);
 }
@@ -359,15 +426,15 @@ void aws_job_array_free(struct job_observation **items, size_t n)
 }
 
 int aws_parse_list(const char *body, size_t len, struct job_observation ***ret_items, size_t *ret_n,
-		   char **ret_next_token, char *err, size_t errlen)
+		   size_t *ret_skipped, char **ret_next_token, char *err, size_t errlen)
 {
 	struct pctx p = {.err = err, .errlen = errlen, .prefix = ""};
 	struct job_observation **items = NULL;
 	char *token = NULL, prefix[64];
 	const cJSON *arr, *e;
 	cJSON *j = NULL;
-	size_t n = 0;
-	int count, r;
+	size_t n = 0, skipped = 0;
+	int count, idx = 0, r;
 
 	if (err && errlen)
 		err[0] = '\0';
@@ -404,27 +471,46 @@ int aws_parse_list(const char *body, size_t len, struct job_observation ***ret_i
 			goto out;
 		}
 	}
+	/* One odd entry must not hide the other 99 jobs of the page from
+	 * discovery: it is skipped and counted, and the first reason is kept
+	 * in err for the caller's log line. */
 	cJSON_ArrayForEach(e, arr)
 	{
-		snprintf(prefix, sizeof(prefix), "audienceGenerationJobs[%zu]: ", n);
+		struct job_observation *o;
+
+		snprintf(prefix, sizeof(prefix), "audienceGenerationJobs[%d]: ", idx++);
 		p.prefix = prefix;
+		p.err = skipped ? NULL : err;
 		if (!cJSON_IsObject(e)) {
-			r = fail(&p, "entry is not an object");
-			goto out;
+			fail(&p, "entry is not an object");
+			skipped++;
+			continue;
 		}
-		items[n] = job_observation_new();
-		if (!items[n]) {
+		o = job_observation_new();
+		if (!o) {
 			r = -ENOMEM;
 			goto out;
 		}
-		items[n]->from_list = true;
-		n++;
-		r = parse_summary(&p, e, items[n - 1]);
-		if (r < 0)
+		o->from_list = true;
+		r = parse_summary(&p, e, o);
+		if (r == -ENOMEM) {
+			job_observation_free(o);
 			goto out;
+		}
+		if (r < 0) {
+			job_observation_free(o);
+			skipped++;
+			continue;
+		}
+		items[n++] = o;
+	}
+	if (n == 0) {
+		free(items);
+		items = NULL;
 	}
 	*ret_items = items;
 	*ret_n = n;
+	*ret_skipped = skipped;
 	*ret_next_token = token;
 	items = NULL;
 	token = NULL;

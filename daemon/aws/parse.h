@@ -1,6 +1,7 @@
 /* JSON answers of GetAudienceGenerationJob / ListAudienceGenerationJobs to
- * struct job_observation.  Response hygiene: unknown fields are ignored;
- * missing required fields, wrong JSON types, an unknown status, non-JSON,
+ * struct job_observation.  Response hygiene: unknown fields are ignored and
+ * unknown enum values are kept as they are; missing required fields, wrong
+ * JSON types, non-JSON,
  * over-cap bodies/arrays/maps are a protocol error (-EBADMSG with a message
  * naming the field), never a state. */
 #ifndef JW_AWS_PARSE_H
@@ -10,13 +11,20 @@
 
 #include "model.h"
 
-#define AWS_MAX_BODY		  (1024 * 1024)
-#define AWS_MAX_TAGS		  200
+/* String caps are the model's length limits (service-2.json, counted in
+ * characters as the model counts them); AWS_MAX_STRING is ours, for the
+ * members the model leaves unbounded (statusDetails, protectedQueryIdentifier). */
+#define AWS_MAX_QUERY_STRING 500000 /* ProtectedQuerySQLParametersQueryStringString */
+#define AWS_MAX_NEXT_TOKEN   10240
+#define AWS_MAX_STRING	     65536
+/* A body holds the longest string escaped as \uXXXX (6 bytes a character)
+ * and 1 MiB for everything else: 3,000,000 + 1,048,576, rounded up. */
+#define AWS_MAX_BODY		  (4 * 1024 * 1024)
+#define AWS_MAX_TAGS		  200 /* TagMap */
+#define AWS_MAX_SPARK_PROPERTIES  50  /* SparkProperties */
 #define AWS_MAX_RELEVANCE_METRICS 100
 #define AWS_MAX_SQL_PARAMETERS	  1000
-#define AWS_MAX_NEXT_TOKEN	  10240
 #define AWS_MAX_PAGE_ITEMS	  100
-#define AWS_MAX_STRING		  65536
 
 /* Parses a GetAudienceGenerationJob body.  On success *ret is owned by the
  * caller.  On failure returns -EBADMSG (or -ENOMEM) and writes a message to err. */
@@ -24,9 +32,11 @@ int aws_parse_get(const char *body, size_t len, struct job_observation **ret, ch
 
 /* Parses one ListAudienceGenerationJobs page.  *ret_items (array and items,
  * from_list set) and *ret_next_token (NULL on the last page) are owned by the
- * caller; *ret_items is NULL when the page is empty. */
+ * caller; *ret_items is NULL when no entry is usable.  An entry that does not
+ * fit the model is skipped and counted in *ret_skipped, with the first
+ * reason in err; only a page that is broken as a whole fails. */
 int aws_parse_list(const char *body, size_t len, struct job_observation ***ret_items, size_t *ret_n,
-		   char **ret_next_token, char *err, size_t errlen);
+		   size_t *ret_skipped, char **ret_next_token, char *err, size_t errlen);
 
 /* Frees an items array as returned by aws_parse_list(); NULL-safe. */
 void aws_job_array_free(struct job_observation **items, size_t n);

@@ -89,6 +89,7 @@ int aws_client_from_config(struct uv_loop_s *loop, struct http_ctx *http, const 
 			       .ca_file = s->ca_file,
 			       .timeout_ms = s->timeout_ms,
 			       .max_rps = s->max_rps,
+			       .keep_sensitive = s->keep_sensitive,
 			   },
 			   &st->client);
 	if (r < 0) {

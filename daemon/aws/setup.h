@@ -27,6 +27,7 @@ struct aws_settings {
 	double max_rps;		  /* <= 0 = unlimited */
 	unsigned max_connections; /* 0 = 8 */
 	uint64_t timeout_ms;	  /* 0 = 15 s */
+	bool keep_sensitive;	  /* `jobwatchd get --show-sensitive` only */
 };
 
 /* Borrows the strings of cfg (which must outlive the use of s). */

@@ -29,8 +29,9 @@ struct creds_ini;
 
 /* Parses a whole file.  err gets "line N: reason".  Keys are lower-cased;
  * values trimmed; comment lines start with '#' or ';'; indented lines after an
- * empty-valued key are a nested sub-section (e.g. "s3 =") and are ignored;
- * a repeated section merges into the first (later keys win). */
+ * empty-valued key are a nested sub-section (e.g. "s3 =") kept as "s3.key";
+ * a repeated section merges into the first (later keys win).  In the config
+ * file, [services name] sections are kept apart from profiles. */
 int creds_ini_parse(const char *text, size_t len, enum creds_ini_kind kind, struct creds_ini **ret,
 		    char *err, size_t errsz);
 /* Wipes all values (they may be secrets).  NULL-safe. */
@@ -39,6 +40,8 @@ bool creds_ini_has_profile(const struct creds_ini *f, const char *profile);
 /* Borrowed value or NULL.  f may be NULL. */
 const char *creds_ini_get(const struct creds_ini *f, const char *profile, const char *key);
 size_t creds_ini_n_profiles(const struct creds_ini *f);
+/* A key of a [services name] section of the config file ("cleanroomsml.endpoint_url"). */
+const char *creds_ini_get_services(const struct creds_ini *f, const char *name, const char *key);
 
 /* ---- credential_process ---- */
 

@@ -4,8 +4,10 @@
  * comments) and the SDK reference guide: "[default]" and "[profile name]" in
  * the config file, "[name]" in the credentials file, comment lines starting
  * with '#' or ';', "key = value" with keys case-insensitive, and nested
- * sub-sections ("s3 =" followed by indented lines) which we ignore.  Values
- * may be secrets, so everything is wiped on free.
+ * sub-sections ("s3 =" followed by indented "key = value" lines), kept as
+ * "s3.key".  "[services name]" sections of the config file are kept apart
+ * from profiles (a profile's `services = name` points at one).  Values may be
+ * secrets, so everything is wiped on free.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -27,6 +29,7 @@ struct ini_kv {
 
 struct ini_profile {
 	char *name;
+	bool services; /* a [services name] section, not a profile */
 	struct ini_kv *kv;
 	size_t n_kv;
 };
@@ -68,19 +71,24 @@ struct creds_ini *creds_ini_free(struct creds_ini *f)
 	return NULL;
 }
 
-static struct ini_profile *ini_find(const struct creds_ini *f, const char *name)
+static struct ini_profile *ini_find_kind(const struct creds_ini *f, const char *name, bool services)
 {
 	if (!f || !name)
 		return NULL;
 	for (size_t i = 0; i < f->n_profiles; i++)
-		if (strcmp(f->profiles[i].name, name) == 0)
+		if (f->profiles[i].services == services && strcmp(f->profiles[i].name, name) == 0)
 			return &f->profiles[i];
 	return NULL;
 }
 
-static struct ini_profile *ini_add_profile(struct creds_ini *f, const char *name)
+static struct ini_profile *ini_find(const struct creds_ini *f, const char *name)
 {
-	struct ini_profile *p = ini_find(f, name), *n;
+	return ini_find_kind(f, name, false);
+}
+
+static struct ini_profile *ini_add_profile(struct creds_ini *f, const char *name, bool services)
+{
+	struct ini_profile *p = ini_find_kind(f, name, services), *n;
 
 	if (p)
 		return p;
@@ -91,7 +99,7 @@ static struct ini_profile *ini_add_profile(struct creds_ini *f, const char *name
 		return NULL;
 	f->profiles = n;
 	p = &f->profiles[f->n_profiles];
-	*p = (struct ini_profile){.name = strdup(name)};
+	*p = (struct ini_profile){.name = strdup(name), .services = services};
 	if (!p->name)
 		return NULL;
 	f->n_profiles++;
@@ -152,21 +160,62 @@ static int ini_append(struct ini_profile *p, const char *key, const char *more)
 	return 0;
 }
 
-/* Maps a section header to a profile name, or NULL for sections that are not
- * profiles (sso-session, services, or unprefixed names in the config file). */
-static const char *ini_section_profile(char *section, enum creds_ini_kind kind)
+/* "[WORD name]" -> name, or NULL. */
+static const char *ini_section_named(char *section, const char *word)
 {
-	if (kind == CREDS_INI_CREDENTIALS)
-		return section;
-	if (strcmp(section, "default") == 0)
-		return section;
-	if (strncmp(section, "profile", 7) == 0 && (section[7] == ' ' || section[7] == '\t')) {
-		char *n = section + 7;
+	size_t w = strlen(word);
+
+	if (strncmp(section, word, w) == 0 && (section[w] == ' ' || section[w] == '\t')) {
+		char *n = section + w;
 		while (*n == ' ' || *n == '\t')
 			n++;
 		return *n ? n : NULL;
 	}
 	return NULL;
+}
+
+/* Maps a section header to a profile name (or, with *services set, the name
+ * of a [services name] section), or NULL for sections kept by neither
+ * (sso-session, or unprefixed names in the config file). */
+static const char *ini_section_profile(char *section, enum creds_ini_kind kind, bool *services)
+{
+	*services = false;
+	if (kind == CREDS_INI_CREDENTIALS)
+		return section;
+	if (strcmp(section, "default") == 0)
+		return section;
+	if (ini_section_named(section, "services")) {
+		*services = true;
+		return ini_section_named(section, "services");
+	}
+	return ini_section_named(section, "profile");
+}
+
+/* "key = value" under "parent =" is kept as "parent.key" (the services
+ * section's "cleanroomsml =" / "  endpoint_url = ..." and the like). */
+static int ini_set_nested(struct ini_profile *p, const char *parent, char *s, unsigned lineno, char *err,
+			  size_t errsz)
+{
+	char *eq = strchr(s, '='), *key, key2[256];
+	int n, r;
+
+	/* botocore ignores what it cannot split; so did this parser. */
+	if (!eq)
+		return 0;
+	*eq = '\0';
+	key = strstrip(s);
+	for (char *k = key; *k; k++)
+		*k = (char)tolower((unsigned char)*k);
+	n = snprintf(key2, sizeof(key2), "%s.%s", parent, key);
+	if (!*key || n < 0 || (size_t)n >= sizeof(key2)) {
+		ini_err(err, errsz, lineno, "bad key in a nested section");
+		return -EINVAL;
+	}
+	r = ini_set(p, key2, strstrip(eq + 1));
+	if (r < 0)
+		ini_err(err, errsz, lineno, "%s",
+			r == -E2BIG ? "too many keys in section" : "out of memory");
+	return r;
 }
 
 static int ini_parse_line(struct creds_ini *f, char *line, unsigned lineno, enum creds_ini_kind kind,
@@ -182,8 +231,10 @@ static int ini_parse_line(struct creds_ini *f, char *line, unsigned lineno, enum
 
 	if (indented && lastkey[0]) {
 		/* Continuation of the previous key or a nested sub-section. */
-		if (*sub_section || !*cur)
+		if (!*cur)
 			return 0;
+		if (*sub_section)
+			return ini_set_nested(*cur, lastkey, s, lineno, err, errsz);
 		r = ini_append(*cur, lastkey, s);
 		if (r < 0)
 			ini_err(err, errsz, lineno, "out of memory");
@@ -193,6 +244,7 @@ static int ini_parse_line(struct creds_ini *f, char *line, unsigned lineno, enum
 	if (*s == '[') {
 		char *end = strchr(s, ']'), *rest, *name;
 		const char *pname;
+		bool services;
 
 		if (!end) {
 			ini_err(err, errsz, lineno, "section header without ']'");
@@ -214,12 +266,12 @@ static int ini_parse_line(struct creds_ini *f, char *line, unsigned lineno, enum
 		*in_section = true;
 		lastkey[0] = '\0';
 		*sub_section = false;
-		pname = ini_section_profile(name, kind);
+		pname = ini_section_profile(name, kind, &services);
 		if (!pname) {
 			*cur = NULL;
 			return 0;
 		}
-		*cur = ini_add_profile(f, pname);
+		*cur = ini_add_profile(f, pname, services);
 		if (!*cur) {
 			ini_err(err, errsz, lineno, "too many profiles");
 			return -E2BIG;
@@ -334,7 +386,23 @@ const char *creds_ini_get(const struct creds_ini *f, const char *profile, const 
 	return NULL;
 }
 
+const char *creds_ini_get_services(const struct creds_ini *f, const char *name, const char *key)
+{
+	const struct ini_profile *p = ini_find_kind(f, name, true);
+
+	if (!p)
+		return NULL;
+	for (size_t i = 0; i < p->n_kv; i++)
+		if (strcmp(p->kv[i].key, key) == 0)
+			return p->kv[i].value;
+	return NULL;
+}
+
 size_t creds_ini_n_profiles(const struct creds_ini *f)
 {
-	return f ? f->n_profiles : 0;
+	size_t n = 0;
+
+	for (size_t i = 0; f && i < f->n_profiles; i++)
+		n += !f->profiles[i].services;
+	return n;
 }

@@ -37,7 +37,8 @@ int journal_priority(const struct event *e)
 {
 	if (e->type == EVENT_JOB_GONE || job_status_is_failed(e->status))
 		return LOG_ERR;
-	if (e->type == EVENT_JOB_STUCK)
+	/* A status this version does not know may be a failure: warn. */
+	if (e->type == EVENT_JOB_STUCK || job_status_is_unknown(e->status))
 		return LOG_WARNING;
 	if (e->status == JOB_STATUS_ACTIVE)
 		return LOG_NOTICE;

@@ -44,7 +44,7 @@ STATUSES = ("CREATE_PENDING", "CREATE_IN_PROGRESS", "CREATE_FAILED", "ACTIVE", "
 SUMMARY_FIELDS = ("createTime", "updateTime", "audienceGenerationJobArn", "name", "description", "status",
                   "configuredAudienceModelArn", "collaborationId", "startedBy")
 FAULT_KINDS = ("500", "503", "throttle", "reset", "stall", "slow", "truncated", "malformed", "huge",
-               "unknown_status", "missing_fields", "expired_token", "access_denied", "validation",
+               "unknown_status", "invalid_status", "missing_fields", "expired_token", "access_denied", "validation",
                "not_found", "bare_404", "unknown_operation")
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 DEFAULT_COLLAB = "a1b2c3d4-0000-4000-8000-00000000c011"
@@ -268,6 +268,11 @@ class Job:
         self.delete_at = float(spec["deleteAt"]) if spec.get("deleteAt") is not None else None
         self.extra = {k: spec[k] for k in ("description", "seedAudience", "includeSeedInOutput", "startedBy",
                                            "tags", "protectedQueryIdentifier", "createTime") if k in spec}
+        seed = self.extra.get("seedAudience")
+        if seed is not None and (not isinstance(seed, dict) or
+                                 ("dataSource" in seed) == ("sqlParameters" in seed)):
+            # What the service requires at StartAudienceGenerationJob, so what a real job has.
+            raise ScenarioError("seedAudience needs exactly one of dataSource and sqlParameters: %r" % (seed,))
         self.steps = []
         steps = spec.get("steps") or [{"at": self.appear_at, "status": spec.get("status", "CREATE_PENDING")}]
         for s in steps:
@@ -326,13 +331,10 @@ class Job:
         if details is not None:
             d["statusDetails"] = details
         d["configuredAudienceModelArn"] = self.cam_arn
+        # A seed is either an S3 data source or SQL (with its compute), never both.
         d["seedAudience"] = self.extra.get("seedAudience", {
             "dataSource": {"s3Uri": "s3://fake-seed-bucket/seed/%s.jsonl" % self.name},
             "roleArn": "arn:aws:iam::%s:role/fake-seed-reader" % self.account,
-            "sqlParameters": {"queryString": "SELECT user_id FROM seed", "analysisTemplateArn":
-                              "arn:aws:cleanrooms:%s:%s:membership/%s/analysistemplate/%s" %
-                              (self.region, self.account, self.collaboration_id, "b" * 8 + "-0000-4000-8000-" + "c" * 12),
-                              "parameters": {"min_score": "0.5"}},
         })
         d["includeSeedInOutput"] = self.extra.get("includeSeedInOutput", False)
         d["collaborationId"] = self.collaboration_id
@@ -701,7 +703,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         fake = self.server.fake
         kind = fault.kind if fault else None
         if kind == "500":
-            return Response(500, {"message": "Internal server error"})
+            # The model's one 5xx error shape (InternalServiceException, fault "server").
+            return error(500, "InternalServiceException", "Internal server error")
         if kind == "503":
             return Response(503, b"<html><body><h1>503 Service Unavailable</h1></body></html>\n",
                             {"Content-Type": "text/html"})
@@ -776,12 +779,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
             result = {"audienceGenerationJobs": docs}
             if len(sel) > mr:
                 result["nextToken"] = fake.make_token(page[-1].seq)
-        if kind in ("unknown_status", "missing_fields"):
+        if kind in ("unknown_status", "invalid_status", "missing_fields"):
             for d in docs:
                 if fault.job is not None and d["audienceGenerationJobArn"] != fault.job:
                     continue
                 if kind == "unknown_status":
+                    # A value newer than the model: clients must pass it on.
                     d["status"] = fault.spec.get("status", "ACTIVATING")
+                elif kind == "invalid_status":
+                    # Not an enum value at all: a broken answer.
+                    d["status"] = fault.spec.get("status", "not a status!")
                 else:
                     for f in fault.spec.get("fields", ["status", "updateTime"]):
                         d.pop(f, None)
@@ -789,7 +796,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if kind == "malformed":
             body = body[: max(1, len(body) // 2)] + b"\x00}]{,"
         elif kind == "huge":
-            pad = "x" * int(fault.spec.get("bytes", (1 << 20) + 4096))
+            pad = "x" * int(fault.spec.get("bytes", (4 << 20) + 4096))
             # an unmodeled member: clients must skip unknown fields
             body = json.dumps(dict(result, unmodeledPadding=pad)).encode()
         resp = Response(200, body)

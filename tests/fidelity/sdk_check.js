@@ -74,9 +74,9 @@ async function main() {
   for (const k of ['description', 'configuredAudienceModelArn', 'startedBy', 'protectedQueryIdentifier']) {
     ok(typeof job[k] === 'string' && job[k].length > 0, `get ${k} string`);
   }
+  // A seed is an S3 data source or SQL, never both (the fake's default is S3).
   ok(job.seedAudience && job.seedAudience.dataSource && typeof job.seedAudience.dataSource.s3Uri === 'string' &&
-     typeof job.seedAudience.roleArn === 'string' && job.seedAudience.sqlParameters &&
-     typeof job.seedAudience.sqlParameters.queryString === 'string', 'get seedAudience');
+     typeof job.seedAudience.roleArn === 'string' && !job.seedAudience.sqlParameters, 'get seedAudience');
   ok(typeof job.includeSeedInOutput === 'boolean', 'get includeSeedInOutput boolean');
   ok(job.tags && Object.keys(job.tags).length > 0, 'get tags map');
   ok(/^[0-9a-f-]{36}$/.test(req.response.requestId || ''), 'x-amzn-requestid surfaces as requestId');
@@ -115,7 +115,7 @@ async function main() {
   // --- errors: each kind surfaces with the right code and statusCode
   const kinds = [['validation', 'ValidationException', 400], ['access_denied', 'AccessDeniedException', 403],
     ['not_found', 'ResourceNotFoundException', 404], ['throttle', 'ThrottlingException', 429],
-    ['expired_token', 'ExpiredTokenException', 403], ['500', 'UnknownError', 500], ['503', 'UnknownError', 503]];
+    ['expired_token', 'ExpiredTokenException', 403], ['500', 'InternalServiceException', 500], ['503', 'UnknownError', 503]];
   for (const [kind, code, status] of kinds) {
     await control('POST', '/faults', { kind, job: cfg.faultArn, count: 1 });
     const e = await expectError(() => crml.getAudienceGenerationJob({ audienceGenerationJobArn: cfg.faultArn }).promise(),

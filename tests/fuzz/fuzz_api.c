@@ -55,7 +55,7 @@ static void fuzz_api_get(const char *body, size_t len)
 	}
 	FUZZ_CHECK(o);
 	FUZZ_CHECK(o->arn && o->name);
-	FUZZ_CHECK(o->status >= 0 && o->status < _JOB_STATUS_MAX);
+	FUZZ_CHECK(job_status_is_api(o->status));
 	FUZZ_CHECK(o->n_tags <= AWS_MAX_TAGS);
 	FUZZ_CHECK(o->n_relevance_metrics <= AWS_MAX_RELEVANCE_METRICS);
 	FUZZ_CHECK(!o->from_list);
@@ -68,16 +68,17 @@ static void fuzz_api_list(const char *body, size_t len)
 	struct job_observation **items = NULL;
 	char *next = NULL;
 	char err[256] = "";
-	size_t n = 0;
+	size_t n = 0, skipped = 0;
 	int r;
 
-	r = aws_parse_list(body, len, &items, &n, &next, err, sizeof(err));
+	r = aws_parse_list(body, len, &items, &n, &skipped, &next, err, sizeof(err));
 	if (r < 0) {
 		FUZZ_CHECK(!items && !next);
 		FUZZ_CHECK(fuzz_terminated(err, sizeof(err)));
 		return;
 	}
-	FUZZ_CHECK(n <= AWS_MAX_PAGE_ITEMS);
+	FUZZ_CHECK(n + skipped <= AWS_MAX_PAGE_ITEMS);
+	FUZZ_CHECK(skipped == 0 || fuzz_terminated(err, sizeof(err)));
 	FUZZ_CHECK((n == 0) == (items == NULL));
 	FUZZ_CHECK(!next || (next[0] && strlen(next) <= AWS_MAX_NEXT_TOKEN));
 	for (size_t i = 0; i < n; i++) {

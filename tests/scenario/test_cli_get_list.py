@@ -248,7 +248,7 @@ def test(t):
     c.eq(len(settled(lambda: reqs_for(a)[before:], 2)), 2, "reset: one retry")
 
     # --- protocol errors: not retried, exit 1 with a clear message -------------------------------------
-    for kind in ("malformed", "unknown_status", "missing_fields", "huge"):
+    for kind in ("malformed", "invalid_status", "missing_fields", "huge"):
         fake.clear_faults()
         quiet()
         before = len(reqs_for(a))
@@ -260,7 +260,7 @@ def test(t):
                                          (kind == "huge" and "byte cap" in r.stderr)),
              "%s message: %r" % (kind, r.stderr[-400:]))
         c.eq(len(settled(lambda: reqs_for(a)[before:], 1)), 1, "%s is not retried" % kind)
-        want_text = {"unknown_status": "\"status\" has unknown value \"ACTIVATING\"",
+        want_text = {"invalid_status": "\"status\" has an invalid value \"not a status!\"",
                      "missing_fields": "missing required field \"", "malformed": "not JSON"}.get(kind, "cap")
         c.ok(want_text in r.stderr, "%s message names the problem: %r" % (kind, r.stderr[-300:]))
 

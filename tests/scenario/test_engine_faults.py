@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Faults from the fake (5xx, 429 bursts, resets, stalls, slow and truncated bodies, malformed and huge bodies,
-unknown status values, missing fields, expired tokens) produce warnings and retries, never events: each job's
+invalid status values, missing fields, expired tokens) produce warnings and retries, never events: each job's
 event sequence is exactly the true one, and the transitions after the faults are still detected."""
 
 import os
@@ -12,7 +12,7 @@ import jwtest as jw  # noqa: E402
 import lifecycles as lc  # noqa: E402
 
 KINDS = ["500", "503", "throttle", "reset", "stall", "slow", "truncated", "malformed", "huge",
-         "unknown_status", "missing_fields", "expired_token", "bare_404", "unknown_operation"]
+         "invalid_status", "missing_fields", "expired_token", "bare_404", "unknown_operation"]
 WINDOW = 5.0
 
 

@@ -130,8 +130,8 @@ def test_get_and_paths(fake, c):
          "statusDetails")
     c.eq(d["metrics"], METRICS, "metrics")
     c.eq(d["collaborationId"], COLLAB_B, "collaborationId")
-    c.ok(set(d["seedAudience"]) >= {"dataSource", "roleArn", "sqlParameters"} and "s3Uri" in d["seedAudience"][
-        "dataSource"], "seedAudience shape")
+    c.ok(set(d["seedAudience"]) == {"dataSource", "roleArn"} and "s3Uri" in d["seedAudience"]["dataSource"],
+         "seedAudience shape: an S3 seed, no sqlParameters beside it")
     c.ok(isinstance(d["includeSeedInOutput"], bool), "includeSeedInOutput bool")
     for k in ("createTime", "updateTime"):
         c.ok(isinstance(d[k], str) and d[k].endswith("Z") and "T" in d[k] and fake_crml.parse_iso(d[k]) > 1e9,
@@ -157,7 +157,7 @@ def test_get_and_paths(fake, c):
     jw.wait_until(lambda: get(fake, fake.arn("late")).status == 200, 20, "appearAt -> 200")
     check_error(c, get(fake, fake.arn("much-later")), 404, "ResourceNotFoundException", "not yet appeared")
     # scenario-file fault bound to one job
-    check_error(c, get(fake, fake.arn("faulty")), 500, None, "scenario fault 500 on its job")
+    check_error(c, get(fake, fake.arn("faulty")), 500, "InternalServiceException", "scenario fault 500 on its job")
     c.eq(get(fake, fake.arn("list-a-00")).status, 200, "scenario fault does not hit other jobs")
 
 
@@ -206,7 +206,7 @@ def test_list(fake, c):
 
 def test_faults(fake, c):
     arn = fake.arn("list-b-00")
-    simple = {"500": (500, None), "503": (503, None), "throttle": (429, "ThrottlingException"),
+    simple = {"500": (500, "InternalServiceException"), "503": (503, None), "throttle": (429, "ThrottlingException"),
               "expired_token": (403, "ExpiredTokenException"), "access_denied": (403, "AccessDeniedException"),
               "validation": (400, "ValidationException"), "not_found": (404, "ResourceNotFoundException")}
     for kind, (status, etype) in simple.items():
@@ -224,9 +224,11 @@ def test_faults(fake, c):
         c.ok(True, "malformed")
     fake.add_fault("huge", job=arn, count=1)
     r = get(fake, arn)
-    c.ok(len(r.body) > 1 << 20 and r.json()["audienceGenerationJobArn"] == arn, "huge: >1 MiB valid JSON")
+    c.ok(len(r.body) > 4 << 20 and r.json()["audienceGenerationJobArn"] == arn, "huge: >4 MiB valid JSON")
     fake.add_fault("unknown_status", job=arn, count=1)
     c.eq(get(fake, arn).json()["status"], "ACTIVATING", "unknown_status")
+    fake.add_fault("invalid_status", job=arn, count=1)
+    c.eq(get(fake, arn).json()["status"], "not a status!", "invalid_status")
     fake.add_fault("missing_fields", job=arn, count=1)
     d = get(fake, arn).json()
     c.ok("status" not in d and "updateTime" not in d and "name" in d, "missing_fields drops status, updateTime")
@@ -268,7 +270,8 @@ def test_faults(fake, c):
     c.eq(get(fake, arn).status, 200, "clear faults")
     st = fake.stats()
     for kind in ("500", "503", "throttle", "reset", "stall", "slow", "truncated", "malformed", "huge",
-                 "unknown_status", "missing_fields", "expired_token", "access_denied", "validation"):
+                 "unknown_status", "invalid_status", "missing_fields", "expired_token", "access_denied",
+                 "validation"):
         c.ok(st["fault"].get(kind, 0) >= 1, "stats count fault %s" % kind)
     c.ok(st["op_status"].get("get:reset") == 1 and st["op_status"].get("get:stall") == 1,
          "connection faults counted as their kind: %s" % st["op_status"])

@@ -23,7 +23,7 @@ import jwtest as jw  # noqa: E402
 import lifecycles as lc  # noqa: E402
 
 API_KINDS = ["500", "503", "throttle", "reset", "stall", "slow", "truncated", "malformed", "huge",
-             "unknown_status", "missing_fields"]
+             "invalid_status", "missing_fields"]
 GUARD = 0.35  # seconds around a step boundary in which a clean answer is not counted as "seen"
 
 

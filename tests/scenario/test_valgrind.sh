@@ -44,7 +44,7 @@ SECRET = "whsec_" + jw.b64("jw-valgrind-secret-0123456789abcdef")
 def test(t):
     scenario, kinds = lc.build(10, step_seconds=3.0, prefix="vg")  # slower under valgrind: longer steps
     scenario["faults"] = [{"kind": k, "op": "get", "from": 0.5, "to": 4, "rate": 0.15}
-                          for k in ("500", "reset", "malformed", "huge", "truncated", "unknown_status")]
+                          for k in ("500", "reset", "malformed", "huge", "truncated", "invalid_status")]
     fake = t.start_fake(scenario)
     rcv = t.start_receiver(secret=SECRET, script=[{"status": 503}, {"status": 200}, {"status": 429}])
     t.write("wh.secret", SECRET, mode=0o600)

@@ -211,8 +211,11 @@ static void test_bad_values(void **state)
 {
 	char *js;
 
-	js = with("status", cJSON_CreateString("PAUSED"));
-	expect_error(js, "field \"status\" has unknown value \"PAUSED\"");
+	js = with("status", cJSON_CreateString("PAUSED BY \"ME\""));
+	expect_error(js, "field \"status\" has an invalid value \"PAUSED BY ?ME?\"");
+	free(js);
+	js = with("status", cJSON_CreateString(""));
+	expect_error(js, "field \"status\" has an invalid value");
 	free(js);
 	js = with("status", cJSON_CreateNumber(3));
 	expect_error(js, "\"status\" is not a string");
@@ -283,7 +286,7 @@ static void test_caps(void **state)
 	job_observation_free(parse_ok(js));
 	free(js);
 
-	/* Over 1 MiB: refused before parsing, whatever it contains. */
+	/* Over the body cap: refused before parsing, whatever it contains. */
 	big = malloc(len + 1);
 	assert_non_null(big);
 	memset(big, ' ', len);
@@ -296,6 +299,166 @@ static void test_caps(void **state)
 		assert_non_null(strstr(err, "cap"));
 	}
 	free(big);
+}
+
+/* A seed audience given by SQL, as the service answers for a SQL-seeded
+ * job: the query is in the answer, up to the model's 500,000 characters. */
+static char *sql_seeded(const char *query)
+{
+	cJSON *seed = cJSON_CreateObject(), *sql;
+
+	cJSON_AddStringToObject(seed, "roleArn", "arn:aws:iam::123456789012:role/seed");
+	sql = cJSON_AddObjectToObject(seed, "sqlParameters");
+	cJSON_AddStringToObject(sql, "queryString", query);
+	return with("seedAudience", seed);
+}
+
+/* String caps are the model's lengths, in characters; the body cap leaves
+ * room for the longest string escaped character by character. */
+static void test_model_lengths(void **state)
+{
+	size_t n = AWS_MAX_QUERY_STRING;
+	char *q = malloc(2 * n + 3), *js, *body, *at;
+	struct job_observation *o;
+
+	assert_int_equal(AWS_MAX_QUERY_STRING, 500000);
+	/* 500,000 characters of two bytes each ("é"): over the byte count,
+	 * within the character count. */
+	for (size_t i = 0; i < n; i++)
+		memcpy(q + 2 * i, "\xc3\xa9", 2);
+	q[2 * n] = '\0';
+	js = sql_seeded(q);
+	o = parse_ok(js);
+	assert_int_equal(strlen(o->seed_sql_query_string), 2 * n);
+	job_observation_free(o);
+	free(js);
+	/* One more character is over the model's limit. */
+	memcpy(q + 2 * n, "x", 2);
+	js = sql_seeded(q);
+	expect_error(js, "\"queryString\" is longer than 500000 characters");
+	free(js);
+
+	/* The same query as the service may send it, every character escaped
+	 * (\u00e9, 6 bytes): 3,000,000 bytes of query in the body. */
+	js = sql_seeded("@");
+	at = strchr(strstr(js, "\"queryString\""), '@');
+	body = malloc(strlen(js) + 6 * n + 1);
+	memcpy(body, js, (size_t)(at - js));
+	for (size_t i = 0; i < n; i++)
+		memcpy(body + (at - js) + 6 * i, "\\u00e9", 6);
+	strcpy(body + (at - js) + 6 * n, at + 1);
+	assert_true(strlen(body) > 3000000);
+	o = parse_ok(body);
+	assert_int_equal(strlen(o->seed_sql_query_string), 2 * n);
+	job_observation_free(o);
+	free(body);
+	free(js);
+	free(q);
+
+	/* Shorter limits, at and over. */
+	js = with("name",
+		  cJSON_CreateString("123456789012345678901234567890123456789012345678901234567890123"));
+	job_observation_free(parse_ok(js));
+	free(js);
+	js = with("name",
+		  cJSON_CreateString("1234567890123456789012345678901234567890123456789012345678901234"));
+	expect_error(js, "\"name\" is longer than 63 characters");
+	free(js);
+	js = with("tags", cJSON_Parse("{\"k\":\""
+				      "1234567890123456789012345678901234567890123456789012345678901234"
+				      "1234567890123456789012345678901234567890123456789012345678901234"
+				      "1234567890123456789012345678901234567890123456789012345678901234"
+				      "1234567890123456789012345678901234567890123456789012345678901234"
+				      "x\"}"));
+	expect_error(js, "\"tags\" has an over-long entry");
+	free(js);
+}
+
+/* What the model defines in sqlComputeConfiguration is echoed, and what
+ * the answer did not have is not invented. */
+static void test_worker_echo(void **state)
+{
+	struct job_observation *o;
+	char *js, *out;
+
+	js = with(
+	    "seedAudience",
+	    cJSON_Parse("{\"roleArn\":\"arn:aws:iam::123456789012:role/r\",\"dataSource\":{\"s3Uri\":"
+			"\"s3://b/k\"},\"sqlComputeConfiguration\":{\"worker\":{\"type\":\"CR.1X\"}}}"));
+	o = parse_ok(js);
+	out = job_observation_to_json(o);
+	assert_non_null(strstr(out, "\"worker\":{\"type\":\"CR.1X\"}"));
+	assert_null(strstr(out, "\"number\""));
+	free(out);
+	job_observation_free(o);
+	free(js);
+
+	js = with("seedAudience",
+		  cJSON_Parse("{\"roleArn\":\"arn:aws:iam::123456789012:role/r\",\"dataSource\":{\"s3Uri\":"
+			      "\"s3://b/k\"},\"sqlComputeConfiguration\":{\"worker\":{\"type\":\"CR.4X\","
+			      "\"number\":8,\"properties\":{\"spark\":{\"spark.executor.memory\":\"8g\","
+			      "\"spark.sql.shuffle.partitions\":\"200\"}}}}}"));
+	o = parse_ok(js);
+	out = job_observation_to_json(o);
+	assert_non_null(
+	    strstr(out, "\"worker\":{\"type\":\"CR.4X\",\"number\":8,\"properties\":{\"spark\":"
+			"{\"spark.executor.memory\":\"8g\",\"spark.sql.shuffle.partitions\":\"200\"}}}"));
+	free(out);
+	job_observation_free(o);
+	free(js);
+
+	/* A worker with nothing in it is still a worker. */
+	js = with("seedAudience", cJSON_Parse("{\"roleArn\":\"arn:aws:iam::123456789012:role/r\","
+					      "\"sqlComputeConfiguration\":{\"worker\":{}}}"));
+	o = parse_ok(js);
+	out = job_observation_to_json(o);
+	assert_non_null(strstr(out, "\"sqlComputeConfiguration\":{\"worker\":{}}"));
+	free(out);
+	job_observation_free(o);
+	free(js);
+
+	/* spark over the model's 50 entries. */
+	{
+		cJSON *seed =
+		    cJSON_Parse("{\"roleArn\":\"arn:aws:iam::123456789012:role/r\","
+				"\"sqlComputeConfiguration\":{\"worker\":{\"properties\":{\"spark\":{}}}}}");
+		cJSON *spark = cJSON_GetObjectItem(
+		    cJSON_GetObjectItem(
+			cJSON_GetObjectItem(cJSON_GetObjectItem(seed, "sqlComputeConfiguration"), "worker"),
+			"properties"),
+		    "spark");
+		char key[16];
+		for (int i = 0; i < 51; i++) {
+			snprintf(key, sizeof(key), "k%d", i);
+			cJSON_AddStringToObject(spark, key, "v");
+		}
+		js = with("seedAudience", seed);
+		expect_error(js, "\"spark\" has 51 entries (max 50)");
+		free(js);
+	}
+}
+
+/* The members the model marks sensitive go nowhere once redacted. */
+static void test_redact_sensitive(void **state)
+{
+	struct job_observation *o = parse_ok(full_json);
+	char *out;
+
+	job_observation_redact(o);
+	assert_null(o->seed_sql_query_string);
+	assert_null(o->seed_sql_analysis_template_arn);
+	assert_int_equal(o->n_seed_sql_parameters, 0);
+	out = job_observation_to_json(o);
+	assert_null(strstr(out, "sqlParameters"));
+	assert_null(strstr(out, "SELECT 1"));
+	assert_null(strstr(out, "analysistemplate"));
+	assert_null(strstr(out, "\"p1\""));
+	/* The rest of the seed stays. */
+	assert_non_null(strstr(out, "\"roleArn\":\"arn:aws:iam::123456789012:role/seed\""));
+	assert_non_null(strstr(out, "\"s3Uri\":\"s3://bucket/seed.jsonl\""));
+	free(out);
+	job_observation_free(o);
+	job_observation_redact(NULL);
 }
 
 static char *list_page(int n, const char *token)
@@ -329,10 +492,10 @@ static void test_list(void **state)
 {
 	struct job_observation **items = NULL;
 	char *token = NULL, err[256], *js;
-	size_t n = 0;
+	size_t n = 0, skipped = 0;
 
 	js = list_page(3, "abc+/def==");
-	assert_int_equal(aws_parse_list(js, strlen(js), &items, &n, &token, err, sizeof(err)), 0);
+	assert_int_equal(aws_parse_list(js, strlen(js), &items, &n, &skipped, &token, err, sizeof(err)), 0);
 	assert_int_equal(n, 3);
 	assert_string_equal(token, "abc+/def==");
 	assert_true(items[0]->from_list);
@@ -346,21 +509,22 @@ static void test_list(void **state)
 
 	/* Last page: no token; an empty page is fine. */
 	js = list_page(0, NULL);
-	assert_int_equal(aws_parse_list(js, strlen(js), &items, &n, &token, err, sizeof(err)), 0);
+	assert_int_equal(aws_parse_list(js, strlen(js), &items, &n, &skipped, &token, err, sizeof(err)), 0);
 	assert_int_equal(n, 0);
 	assert_null(token);
 	assert_null(items);
 	free(js);
 
 	js = list_page(AWS_MAX_PAGE_ITEMS, "t");
-	assert_int_equal(aws_parse_list(js, strlen(js), &items, &n, &token, err, sizeof(err)), 0);
+	assert_int_equal(aws_parse_list(js, strlen(js), &items, &n, &skipped, &token, err, sizeof(err)), 0);
 	assert_int_equal(n, 100);
 	aws_job_array_free(items, n);
 	free(token);
 	free(js);
 
 	js = list_page(AWS_MAX_PAGE_ITEMS + 1, "t");
-	assert_int_equal(aws_parse_list(js, strlen(js), &items, &n, &token, err, sizeof(err)), -EBADMSG);
+	assert_int_equal(aws_parse_list(js, strlen(js), &items, &n, &skipped, &token, err, sizeof(err)),
+			 -EBADMSG);
 	assert_non_null(strstr(err, "101 entries"));
 	free(js);
 
@@ -369,13 +533,15 @@ static void test_list(void **state)
 		memset(longtok, 'a', AWS_MAX_NEXT_TOKEN + 1);
 		longtok[AWS_MAX_NEXT_TOKEN + 1] = '\0';
 		js = list_page(1, longtok);
-		assert_int_equal(aws_parse_list(js, strlen(js), &items, &n, &token, err, sizeof(err)),
-				 -EBADMSG);
+		assert_int_equal(
+		    aws_parse_list(js, strlen(js), &items, &n, &skipped, &token, err, sizeof(err)),
+		    -EBADMSG);
 		assert_non_null(strstr(err, "nextToken"));
 		free(js);
 		longtok[AWS_MAX_NEXT_TOKEN] = '\0';
 		js = list_page(1, longtok);
-		assert_int_equal(aws_parse_list(js, strlen(js), &items, &n, &token, err, sizeof(err)), 0);
+		assert_int_equal(
+		    aws_parse_list(js, strlen(js), &items, &n, &skipped, &token, err, sizeof(err)), 0);
 		assert_int_equal(strlen(token), AWS_MAX_NEXT_TOKEN);
 		aws_job_array_free(items, n);
 		free(token);
@@ -383,30 +549,103 @@ static void test_list(void **state)
 		free(longtok);
 	}
 
-	/* A broken item names its index and field. */
+	/* A broken entry is skipped and counted; the reason names its index
+	 * and field; the rest of the page is used. */
 	{
 		const char *bad =
 		    "{\"audienceGenerationJobs\":[{\"createTime\":\"2024-01-15T12:00:00Z\","
 		    "\"updateTime\":\"2024-01-15T12:00:00Z\",\"audienceGenerationJobArn\":\"" ARN "\","
-		    "\"name\":\"n\",\"configuredAudienceModelArn\":\"" CAM "\"}]}";
-		assert_int_equal(aws_parse_list(bad, strlen(bad), &items, &n, &token, err, sizeof(err)),
-				 -EBADMSG);
+		    "\"name\":\"n\",\"configuredAudienceModelArn\":\"" CAM "\"},"
+		    "{\"createTime\":\"2024-01-15T12:00:00Z\","
+		    "\"updateTime\":\"2024-01-15T12:00:00Z\",\"audienceGenerationJobArn\":\"" ARN "\","
+		    "\"name\":\"n\",\"status\":\"ACTIVE\",\"configuredAudienceModelArn\":\"" CAM "\"},"
+		    "7]}";
+		assert_int_equal(
+		    aws_parse_list(bad, strlen(bad), &items, &n, &skipped, &token, err, sizeof(err)), 0);
+		assert_int_equal(n, 1);
+		assert_int_equal(skipped, 2);
+		assert_int_equal(items[0]->status, JOB_STATUS_ACTIVE);
 		assert_non_null(strstr(err, "audienceGenerationJobs[0]"));
 		assert_non_null(strstr(err, "missing required field \"status\""));
+		aws_job_array_free(items, n);
 	}
 	{
 		const char *bad = "{\"nextToken\":\"x\"}";
-		assert_int_equal(aws_parse_list(bad, strlen(bad), &items, &n, &token, err, sizeof(err)),
-				 -EBADMSG);
+		assert_int_equal(
+		    aws_parse_list(bad, strlen(bad), &items, &n, &skipped, &token, err, sizeof(err)),
+		    -EBADMSG);
 		assert_non_null(strstr(err, "audienceGenerationJobs"));
 		bad = "{\"audienceGenerationJobs\":[],\"nextToken\":5}";
-		assert_int_equal(aws_parse_list(bad, strlen(bad), &items, &n, &token, err, sizeof(err)),
-				 -EBADMSG);
+		assert_int_equal(
+		    aws_parse_list(bad, strlen(bad), &items, &n, &skipped, &token, err, sizeof(err)),
+		    -EBADMSG);
 		assert_non_null(strstr(err, "\"nextToken\" is not a string"));
 		bad = "{\"audienceGenerationJobs\":[\"x\"]}";
-		assert_int_equal(aws_parse_list(bad, strlen(bad), &items, &n, &token, err, sizeof(err)),
-				 -EBADMSG);
+		assert_int_equal(
+		    aws_parse_list(bad, strlen(bad), &items, &n, &skipped, &token, err, sizeof(err)), 0);
+		assert_int_equal(n, 0);
+		assert_int_equal(skipped, 1);
+		assert_null(items);
 	}
+}
+
+/* The service's enums grow (sibling enums of this API gained INACTIVE and
+ * CANCEL_* in 2024-11): an unknown value is a status, kept as sent, in a Get
+ * and in a List entry, and it is polled like a working status. */
+static void test_unknown_enum_values(void **state)
+{
+	struct job_observation **items = NULL, *o;
+	char *token = NULL, err[256], *js;
+	size_t n = 0, skipped = 0;
+	enum job_status st;
+
+	js = with("status", cJSON_CreateString("CANCEL_PENDING"));
+	o = parse_ok(js);
+	assert_true(job_status_is_unknown(o->status));
+	assert_true(job_status_is_api(o->status));
+	assert_string_equal(job_status_to_string(o->status), "CANCEL_PENDING");
+	assert_int_equal(job_status_class(o->status), STATUS_CLASS_WORKING);
+	assert_false(job_status_is_failed(o->status));
+	st = o->status;
+	job_observation_free(o);
+	free(js);
+	/* Interned: the same value is the same status, reported once. */
+	assert_int_equal(job_status_from_api("CANCEL_PENDING"), st);
+	assert_true(job_status_first_report(st));
+	assert_false(job_status_first_report(st));
+	/* Configuration and filters still accept only known values. */
+	assert_int_equal(job_status_from_string("CANCEL_PENDING"), JOB_STATUS_INVALID);
+	assert_int_equal(job_status_from_api("GONE"), JOB_STATUS_INVALID);
+
+	js = list_page(3, NULL);
+	{
+		char *p = strstr(js, "\"ACTIVE\"");
+		assert_non_null(p);
+		/* Same length, so the page stays valid JSON. */
+		memcpy(p + 1, "PAUSED", 6);
+	}
+	assert_int_equal(aws_parse_list(js, strlen(js), &items, &n, &skipped, &token, err, sizeof(err)), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(skipped, 0);
+	assert_string_equal(job_status_to_string(items[1]->status), "PAUSED");
+	aws_job_array_free(items, n);
+	free(js);
+
+	/* Other enums the daemon reads are passed through as well. */
+	js = with(
+	    "seedAudience",
+	    cJSON_Parse("{\"roleArn\":\"arn:aws:iam::123456789012:role/r\","
+			"\"sqlComputeConfiguration\":{\"worker\":{\"type\":\"CR.16X\",\"number\":4}}}"));
+	o = parse_ok(js);
+	assert_string_equal(o->seed_worker_type, "CR.16X");
+	job_observation_free(o);
+	free(js);
+	js = with("metrics", cJSON_Parse("{\"relevanceMetrics\":[{\"audienceSize\":{\"type\":\"RATIO\","
+					 "\"value\":5}}]}"));
+	o = parse_ok(js);
+	assert_string_equal(o->relevance_metrics[0].audience_size_type, "RATIO");
+	job_observation_free(o);
+	free(js);
 }
 
 int main(void)
@@ -419,6 +658,10 @@ int main(void)
 	    cmocka_unit_test(test_bad_values),
 	    cmocka_unit_test(test_caps),
 	    cmocka_unit_test(test_list),
+	    cmocka_unit_test(test_unknown_enum_values),
+	    cmocka_unit_test(test_model_lengths),
+	    cmocka_unit_test(test_worker_echo),
+	    cmocka_unit_test(test_redact_sensitive),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

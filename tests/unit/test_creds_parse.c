@@ -91,6 +91,12 @@ static void test_ini_config(void **state)
 	assert_string_equal(creds_ini_get(f, "default", "output"), "json"); /* [profile default] merges */
 	assert_string_equal(creds_ini_get(f, "dev", "role_arn"), "arn:aws:iam::123456789012:role/dev");
 	assert_string_equal(creds_ini_get(f, "multi", "credential_process"), "a\nb");
+	/* Nested keys are kept under their parent's name; services sections
+	 * apart from profiles. */
+	assert_string_equal(creds_ini_get(f, "default", "s3.max_concurrent_requests"), "20");
+	assert_string_equal(creds_ini_get_services(f, "svc", "sts.endpoint_url"), "http://x");
+	assert_null(creds_ini_get_services(f, "default", "region"));
+	assert_null(creds_ini_get(f, "svc", "sts.endpoint_url"));
 	creds_ini_free(f);
 }
 

@@ -159,7 +159,7 @@ static void test_schema_and_reopen(void **state)
 	add_events(s, 1, 1, two_sinks);
 	assert_int_equal(store_flush(s), 0);
 	s = store_close(s);
-	assert_int_equal(pragma_user_version(dbpath), 2);
+	assert_int_equal(pragma_user_version(dbpath), 3);
 
 	/* Reopening runs no migration again and keeps everything. */
 	assert_int_equal(store_open(dbpath, &s), 0);
@@ -188,8 +188,74 @@ static void test_schema_and_reopen(void **state)
 	assert_false(l.watched);
 	assert_string_equal(l.status_code, "");
 	assert_int_equal(store_integrity_check(s, NULL), 0);
+
+	/* A status this version does not know is stored by name and comes
+	 * back as the same status. */
+	row.status = job_status_from_api("PAUSED_FOR_REVIEW");
+	assert_true(job_status_is_unknown(row.status));
+	assert_int_equal(store_put_job(s, &row), 0);
+	assert_int_equal(store_flush(s), 0);
 	store_close(s);
-	assert_int_equal(pragma_user_version(dbpath), 2);
+	assert_int_equal(store_open(dbpath, &s), 0);
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(store_load_jobs(s, load_cb, &l), 0);
+	assert_int_equal(l.status, row.status);
+	assert_string_equal(job_status_to_string(l.status), "PAUSED_FOR_REVIEW");
+	store_close(s);
+	assert_int_equal(pragma_user_version(dbpath), 3);
+}
+
+/* Payloads written before the client dropped the sensitive sqlParameters
+ * lose them when the file is opened by this version (migration v3), and the
+ * text is not left in the file's free space either. */
+static void test_migration_scrubs_sensitive(void **state)
+{
+	static const char marker[] = "JW-SCRUB-MARKER-91ab";
+	struct store *s = NULL;
+	sqlite3 *db;
+	char sql[1024], *buf;
+	size_t n;
+	FILE *f;
+
+	assert_int_equal(store_open(dbpath, &s), 0);
+	add_events(s, 1, 1, two_sinks);
+	assert_int_equal(store_flush(s), 0);
+	s = store_close(s);
+	assert_int_equal(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	snprintf(
+	    sql, sizeof(sql),
+	    /* A long query, as real ones are: it spills into overflow pages,
+	     * which the scrub frees. */
+	    "UPDATE events SET payload = '{\"name\":\"j\",\"seedAudience\":{\"roleArn\":\"r\","
+	    "\"sqlParameters\":{\"queryString\":\"SELECT ' || replace(hex(zeroblob(6000)), '0', '%s ') || "
+	    "'\",\"parameters\":{\"p\":\"%s\"}}}}';"
+	    "PRAGMA user_version = 2;",
+	    marker, marker);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	assert_int_equal(store_open(dbpath, &s), 0);
+	s = store_close(s);
+	assert_int_equal(pragma_user_version(dbpath), 3);
+	assert_int_equal(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	{
+		sqlite3_stmt *st;
+		assert_int_equal(sqlite3_prepare_v2(db, "SELECT payload FROM events", -1, &st, NULL),
+				 SQLITE_OK);
+		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+		assert_string_equal((const char *)sqlite3_column_text(st, 0),
+				    "{\"name\":\"j\",\"seedAudience\":{\"roleArn\":\"r\"}}");
+		sqlite3_finalize(st);
+	}
+	assert_int_equal(sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	f = fopen(dbpath, "rbe");
+	assert_non_null(f);
+	buf = malloc(8 << 20);
+	n = fread(buf, 1, 8 << 20, f);
+	fclose(f);
+	assert_null(memmem(buf, n, marker, strlen(marker)));
+	free(buf);
 }
 
 static void test_lock(void **state)
@@ -618,8 +684,14 @@ static void test_payload_round_trip(void **state)
 	o->seed_sql_analysis_template_arn = xstrdup("arn:tmpl");
 	o->n_seed_sql_parameters = 2;
 	o->seed_sql_parameters = pairs("k1", "v1", "k2", "v2");
+	o->has_seed_worker = true;
 	o->seed_worker_type = xstrdup("CR.1X");
+	o->has_seed_worker_number = true;
 	o->seed_worker_number = 16;
+	o->has_seed_worker_properties = true;
+	o->has_seed_spark = true;
+	o->n_seed_spark = 1;
+	o->seed_spark = pairs("spark.executor.cores", "4", NULL, NULL);
 	o->has_metrics = true;
 	o->n_relevance_metrics = 2;
 	o->relevance_metrics = calloc(2, sizeof(struct relevance_metric));
@@ -651,13 +723,16 @@ static void test_payload_round_trip(void **state)
 	assert_true(p->has_seed_audience);
 	assert_str_eq_or_null(p->seed_s3_uri, o->seed_s3_uri);
 	assert_str_eq_or_null(p->seed_role_arn, o->seed_role_arn);
-	assert_str_eq_or_null(p->seed_sql_query_string, o->seed_sql_query_string);
-	assert_str_eq_or_null(p->seed_sql_analysis_template_arn, o->seed_sql_analysis_template_arn);
-	assert_int_equal(p->n_seed_sql_parameters, 2);
-	for (size_t i = 0; i < 4; i++)
-		assert_string_equal(p->seed_sql_parameters[i], o->seed_sql_parameters[i]);
+	/* A payload written before redaction existed still holds the
+	 * sensitive sqlParameters: they are not read back, so never sent. */
+	assert_null(p->seed_sql_query_string);
+	assert_null(p->seed_sql_analysis_template_arn);
+	assert_int_equal(p->n_seed_sql_parameters, 0);
 	assert_str_eq_or_null(p->seed_worker_type, o->seed_worker_type);
+	assert_true(p->has_seed_worker_number);
 	assert_int_equal(p->seed_worker_number, 16);
+	assert_int_equal(p->n_seed_spark, 1);
+	assert_string_equal(p->seed_spark[1], "4");
 	assert_true(p->has_metrics);
 	assert_int_equal(p->n_relevance_metrics, 2);
 	assert_string_equal(p->relevance_metrics[0].audience_size_type, "ABSOLUTE");
@@ -671,7 +746,10 @@ static void test_payload_round_trip(void **state)
 	assert_int_equal(p->n_tags, 1);
 	assert_string_equal(p->tags[0], "team");
 	assert_string_equal(p->tags[1], "ads");
-	/* And the round trip is a fixed point. */
+	/* And the round trip is a fixed point (once redacted). */
+	job_observation_redact(o);
+	free(json);
+	json = job_observation_to_json(o);
 	json2 = job_observation_to_json(p);
 	assert_string_equal(json, json2);
 	free(json);
@@ -782,6 +860,7 @@ static void test_prune(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_migration_scrubs_sensitive, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_schema_and_reopen, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_lock, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_duplicate_event, setup, teardown),
