@@ -7,15 +7,8 @@ set -u
 SRC=${JW_SOURCE_DIR:?}
 BIN=${JW_BUILD_DIR:?}/jobwatchd
 fail=0
-# shellcheck source=/dev/null
-source "$SRC/scripts/jobwatchd-completion.bash"
-comp() {
-	COMP_WORDS=("$@")
-	COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
-	COMPREPLY=()
-	_jobwatchd
-	echo "${COMPREPLY[*]}"
-}
+# shellcheck source=tests/lib/completion.sh
+source "$SRC/tests/lib/completion.sh"
 
 top=$("$BIN" --help)
 for sub in run get list status watch unwatch forget retry test-alert --check-config; do

@@ -6,16 +6,8 @@ set -u
 SRC=${JW_SOURCE_DIR:?}
 BIN=${JW_BUILD_DIR:?}/jobwatchd
 fail=0
-# shellcheck source=/dev/null
-source "$SRC/scripts/jobwatchd-completion.bash"
-
-comp() {
-	COMP_WORDS=("$@")
-	COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
-	COMPREPLY=()
-	_jobwatchd
-	echo "${COMPREPLY[*]}"
-}
+# shellcheck source=tests/lib/completion.sh
+source "$SRC/tests/lib/completion.sh"
 want() { # want WHAT GOT WORD...
 	local what=$1 got=" $2 " w
 	shift 2
