@@ -566,7 +566,7 @@ static void check_cross(struct config_parser *p)
 			config_report(p, false, &p->webhook_locs[i].header, label, "url",
 				      "several URLs are only for format = alertmanager (an HA set)");
 		}
-		if (c->webhooks[i].url || p->webhook_locs[i].key_seen)
+		if (c->webhooks[i].url || p->webhook_locs[i].key_seen || p->aws_only)
 			continue;
 		snprintf(label, sizeof(label), "webhook \"%s\"", c->webhooks[i].name);
 		config_report(p, false, &p->webhook_locs[i].header, label, "url", "missing");
@@ -577,6 +577,8 @@ static void check_cross(struct config_parser *p)
 		config_report(p, false, &p->fips_loc, "aws", "fips",
 			      "cannot be combined with endpoint (set at %s:%u)", p->endpoint_loc.file,
 			      p->endpoint_loc.line);
+	if (p->aws_only)
+		return; /* the listener's files were not read */
 	if (c->http.listen && !str_startswith(c->http.listen, "unix:") && !c->http.token_file)
 		config_report(
 		    p, false, &p->listen_loc, "http", "token_file",
@@ -749,9 +751,22 @@ struct config *config_free(struct config *c)
 	return NULL;
 }
 
+static int load(const char *path, bool strict, bool aws_only, struct config **ret, struct config_diag *diag);
+
 int config_load(const char *path, bool strict, struct config **ret, struct config_diag *diag)
 {
-	struct config_parser p = {.strict = strict, .diag = diag, .kind = CONFIG_SECTION_INVALID};
+	return load(path, strict, false, ret, diag);
+}
+
+int config_load_aws(const char *path, struct config **ret, struct config_diag *diag)
+{
+	return load(path, false, true, ret, diag);
+}
+
+static int load(const char *path, bool strict, bool aws_only, struct config **ret, struct config_diag *diag)
+{
+	struct config_parser p = {
+	    .strict = strict, .aws_only = aws_only, .diag = diag, .kind = CONFIG_SECTION_INVALID};
 	int r = 0;
 
 	*ret = NULL;

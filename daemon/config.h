@@ -124,6 +124,10 @@ void config_diag_done(struct config_diag *diag);
  * instead of warnings.  diag may be NULL; it is overwritten (not appended to)
  * and must be released with config_diag_done(). */
 int config_load(const char *path, bool strict, struct config **ret, struct config_diag *diag);
+/* The same file for commands that only call the API (get, list): every
+ * line is still checked, but [webhook] and [http] files are not opened --
+ * a secret those commands never use must not stop them. */
+int config_load_aws(const char *path, struct config **ret, struct config_diag *diag);
 
 /* The ARNs of c against the region the daemon runs in (resolved from
  * [aws] region, the environment or the profile).  Returns 0, or -EINVAL with
@@ -206,6 +210,7 @@ struct config_parser {
 	size_t n_errors;
 	size_t n_suppressed;
 	bool arn_cap_reported;
+	bool aws_only; /* config_load_aws(): skip the sinks' and listener's files */
 
 	char **files; /* every file name a location points at */
 	size_t n_files;

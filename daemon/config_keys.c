@@ -720,6 +720,13 @@ void config_set_key(struct config_parser *p, const char *name, const char *value
 		return;
 	}
 
+	/* get and list never use what [webhook] and [http] name: their
+	 * files are not opened (a secret root alone can read must not stop
+	 * an operator's `jobwatchd get`). */
+	if (p->aws_only && (k->type == KT_SECRET_FILE || k->type == KT_FILE) &&
+	    (k->section == CONFIG_SECTION_WEBHOOK || k->section == CONFIG_SECTION_HTTP))
+		return;
+
 	/* One value per key and section in a file: a second one would
 	 * silently win.  Drop-ins may override (that is what they are for), and
 	 * an empty assignment resets, so only a repeat within one file after a

@@ -22,6 +22,7 @@ struct cli_opts {
 	const char *config_path;
 	bool config_explicit;
 	const char *region;
+	char arn_region[64]; /* get: the region all ARNs name ("" if they differ) */
 	const char *collaboration_id;
 	const char *model_arn;
 	bool show_sensitive;
@@ -118,7 +119,7 @@ static int load_settings(const char *cmd, const struct cli_opts *o, struct confi
 	if (!o->config_explicit && access(o->config_path, F_OK) < 0 && errno == ENOENT) {
 		aws_settings_defaults(s);
 	} else {
-		r = config_load(o->config_path, false, ret_cfg, &diag);
+		r = config_load_aws(o->config_path, ret_cfg, &diag);
 		if (r < 0) {
 			for (size_t i = 0; i < diag.n_errors; i++)
 				fprintf(stderr, "jobwatchd: %s: %s\n", cmd, diag.errors[i]);
@@ -165,6 +166,12 @@ static int run_start(const char *cmd, const struct cli_opts *o, struct cli_run *
 		return r;
 	}
 	r = aws_client_from_config(&run->loop, NULL, &s, &run->stack, err, sizeof(err));
+	if (r == -ENOENT && !s.region && o->arn_region[0]) {
+		/* No region anywhere (option, config, environment, profile):
+		 * the ARNs name theirs, and every one of them the same. */
+		s.region = o->arn_region;
+		r = aws_client_from_config(&run->loop, NULL, &s, &run->stack, err, sizeof(err));
+	}
 	if (r < 0) {
 		fprintf(stderr, "jobwatchd: %s: %s\n", cmd, err);
 		uv_run(&run->loop, UV_RUN_DEFAULT);
@@ -247,6 +254,17 @@ int cli_get(int argc, char **argv)
 				argv[optind + (int)i]);
 			return 2;
 		}
+	for (size_t i = 0; i < n; i++) {
+		const char *in;
+		size_t len = arn_region(argv[optind + (int)i], &in);
+		if (!in || len == 0 || len >= sizeof(o.arn_region) ||
+		    (i > 0 && (strlen(o.arn_region) != len || strncmp(o.arn_region, in, len) != 0))) {
+			o.arn_region[0] = 0;
+			break;
+		}
+		memcpy(o.arn_region, in, len);
+		o.arn_region[len] = 0;
+	}
 	if (run_start("get", &o, &run) < 0)
 		return 1;
 	slots = calloc(n, sizeof(*slots));

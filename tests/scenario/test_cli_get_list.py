@@ -302,8 +302,12 @@ def test(t):
          "region eu-west-3 from [default]: %r" % r.stderr[-300:])
     r = run(["get", "--region", "us-east-1", a], e2)
     c.eq(r.returncode, 0, "--region overrides the profile")
+    # With no region anywhere, get takes the one its ARNs name; list has no ARN and needs one.
     r = run(["get", a], dict(env, AWS_REGION="", AWS_DEFAULT_REGION=""))
-    c.eq(r.returncode, 1, "no region is an error")
+    c.eq(r.returncode, 0, "get takes the ARN's region when none is set (stderr %s)" % r.stderr[-300:])
+    c.eq([j.get("audienceGenerationJobArn") for j in lines(r)], [a], "the job printed")
+    r = run(["list"], dict(env, AWS_REGION="", AWS_DEFAULT_REGION=""))
+    c.eq(r.returncode, 1, "list without a region is an error")
     c.ok("no AWS region: set [aws] region or AWS_REGION" in r.stderr, "no-region message: %r" % r.stderr[-300:])
 
     # --- a config file supplies [aws] ------------------------------------------------------------------
@@ -312,6 +316,16 @@ def test(t):
     c.eq(r.returncode, 0, "get -c FILE uses [aws] region and endpoint (stderr %s)" % r.stderr[-400:])
     r = run(["get", "-c", t.path("missing.conf"), a])
     c.eq(r.returncode, 1, "an explicit missing config file is an error")
+    # get and list never use the webhook's secret (only root may read it on the installed layout): a secret
+    # they cannot find does not stop them; --check-config still insists on it.
+    conf2 = t.write("hooks.conf", jw.ini_text({"aws": {"region": "us-east-1", "endpoint": fake.url},
+                                                'webhook "ops"': {"url": "https://hooks.example.com/x",
+                                                                  "secret_file": "not-here.secret"},
+                                                "http": {"listen": "127.0.0.1:9464", "token_file": "nope.token"}}))
+    r = run(["get", "-c", conf2, a], dict(env, AWS_REGION=""))
+    c.eq(r.returncode, 0, "get with a webhook whose secret it cannot read (stderr %s)" % r.stderr[-400:])
+    r = run(["--check-config", "-c", conf2])
+    c.ok(r.returncode == 1 and "not-here.secret" in r.stderr, "--check-config still checks the secret")
 
     # --- no secret anywhere ---------------------------------------------------------------------------
     for out in outputs:
