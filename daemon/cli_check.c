@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "config.h"
+#include "notify/sign.h"
 
 static const char *plural(size_t n, const char *one, const char *many)
 {
@@ -27,6 +28,7 @@ int cli_check_config(int argc, char **argv)
 	struct config_diag diag = {0};
 	struct config *c = NULL;
 	bool strict = false;
+	size_t bad = 0;
 	int opt, r;
 
 	optind = 0; /* reset getopt: main() may have looked at argv already */
@@ -69,6 +71,32 @@ int cli_check_config(int argc, char **argv)
 				plural(diag.n_errors, "error", "errors"));
 		else
 			fprintf(stderr, "jobwatchd: cannot load the configuration: %s\n", strerror(-r));
+		config_diag_done(&diag);
+		return 1;
+	}
+	/* The daemon reads each hook's secret and headers file when it starts:
+	 * check them the same way here, so that "OK" means the service starts.
+	 * Messages name the file and the expected form, never the content. */
+	for (size_t i = 0; i < c->n_webhooks; i++) {
+		const struct config_webhook *w = &c->webhooks[i];
+		struct sign_key key = {0};
+		char **headers = NULL, err[300];
+
+		if (w->secret_file && sign_key_load_file(w->secret_file, &key, err, sizeof(err)) < 0) {
+			fprintf(stderr, "%s: [webhook \"%s\"] secret_file: %s (expected whsec_ and base64)\n", path,
+				w->name, err);
+			bad++;
+		}
+		sign_key_wipe(&key);
+		if (w->headers_file && sign_headers_load_file(w->headers_file, &headers, err, sizeof(err)) < 0) {
+			fprintf(stderr, "%s: [webhook \"%s\"] headers_file: %s\n", path, w->name, err);
+			bad++;
+		}
+		sign_headers_free(headers);
+	}
+	if (bad > 0) {
+		fprintf(stderr, "jobwatchd: configuration has %zu %s\n", bad, plural(bad, "error", "errors"));
+		config_free(c);
 		config_diag_done(&diag);
 		return 1;
 	}

@@ -77,6 +77,15 @@ for f in "$src"/tests/config/good/*.conf "$src"/config/jobwatchd.conf; do
 	[ -s "$tmp/err" ] && { fail "$name: unexpected stderr"; show; }
 done
 
+# 2b. A secret the daemon would refuse at start is refused here too, naming
+# the file and the form, never the content.
+printf 'not-a-whsec-S3CR3T\n' >"$tmp/plain.secret"
+chmod 600 "$tmp/plain.secret"
+printf '[webhook "ops"]\nurl = https://hooks.example.com/x\nsecret_file = %s\n' "$tmp/plain.secret" >"$tmp/plain.conf"
+run --check-config -c "$tmp/plain.conf"
+[ "$rc" = 1 ] && grep -qF "[webhook \"ops\"] secret_file: $tmp/plain.secret: the secret does not start with \"whsec_\"" "$tmp/err" &&
+	! grep -q "not-a-whsec-S3CR3T" "$tmp/err" "$tmp/out" || { fail "a secret without whsec_"; show; }
+
 # 3. -t is --check-config; a missing file is an error naming it.
 run -t -c "$tmp/nonexistent.conf"
 [ "$rc" = 1 ] && grep -qF "$tmp/nonexistent.conf: cannot open: No such file or directory" "$tmp/err" ||
@@ -91,7 +100,7 @@ run --check-config -c "$src/tests/config/good/minimal.conf" --no-such-option
 
 # 4. Secrets: distinctive values in every secret-bearing place, checked in
 # the OK output, the warning output and the error output.
-secret=whsec_S3CR3T-SECRETFILE-4f1d
+secret=whsec_UzNDUjNUU0VDUkVURklMRTRmMWQ=
 header=HDR-S3CR3T-VALUE-9c2e
 urltoken=URL-S3CR3T-TOKEN-77ab
 token=TOKEN-S3CR3T-HTTP-51e0
