@@ -562,7 +562,7 @@ static int init_handles(struct engine *e)
 static int engine_start(struct engine *e)
 {
 	struct config_diag diag = {0};
-	char err[512];
+	char err[512], region_buf[64];
 	int r;
 
 	r = config_load(e->config_path, e->strict, &e->cfg, &diag);
@@ -594,6 +594,19 @@ static int engine_start(struct engine *e)
 			   e->config_path);
 		eo.region = "us-east-1";
 		r = aws_resolve_endpoint(&eo, &e->endpoint, err, sizeof(err));
+	} else if (r == -ENOENT && !eo.region && e->cfg->n_arns > 0) {
+		/* No region anywhere, but the configured ARNs name one (the
+		 * parser made sure they all name the same). */
+		const char *in;
+		size_t len = arn_region(e->cfg->arns[0], &in);
+
+		if (in && len > 0 && len < sizeof(region_buf)) {
+			memcpy(region_buf, in, len);
+			region_buf[len] = 0;
+			eo.region = region_buf;
+			log_notice("no AWS region set: using %s, the region of the configured jobs", region_buf);
+			r = aws_resolve_endpoint(&eo, &e->endpoint, err, sizeof(err));
+		}
 	}
 	if (r < 0)
 		return log_error_errno(r, "%s", err);

@@ -1,6 +1,7 @@
 """The shipped configuration names nothing to watch (a fresh package install): the daemon runs, is READY,
-says in STATUS= and its log that it watches nothing and what to add — and needs no AWS region for that. Without the idle mode the daemon exits 1
-("no AWS region") and systemd's Restart= loops."""
+says in STATUS= and its log that it watches nothing and what to add — and needs no AWS region for that. Without
+the idle mode the daemon exits 1 ("no AWS region") and systemd's Restart= loops. With jobs but no region anywhere,
+the region the ARNs name is used."""
 
 import os
 import sys
@@ -23,6 +24,21 @@ def test(t):
              "no log line saying what to add:\n" + err)
     jw.check("no AWS region set" in err, "no notice about the missing region:\n" + err)
     jw.check(d.alive(), "the daemon exited")
+    d.stop()
+
+    # Jobs but no region anywhere ([aws], AWS_REGION, profile): the region the ARNs name is used.
+    fake = t.start_fake({"jobs": [{"id": "j1", "steps": [{"at": 0, "status": "CREATE_IN_PROGRESS"}]}]},
+                        verify_sigv4=True)
+    env = jw.aws_env()
+    env.pop("AWS_REGION", None)
+    env["AWS_DEFAULT_REGION"] = ""
+    d = t.start_daemon({"aws": {"endpoint": fake.url}, "jobs": {"arn": [fake.arn("j1")]},
+                        "poll": {"interval": "300ms"}, "state": {"path": t.path("state2.db")}},
+                       env=env, name="jobwatchd-arn-region")
+    jw.wait_until(lambda: d.notify_has("READY=1"), 15, "READY=1 with the region from the ARNs")
+    jw.wait_until(lambda: any(r.get("sigv4") == "ok" for r in fake.requests("get")), 15,
+                  "a Get signed for the ARNs' region")
+    jw.check("using us-east-1, the region of the configured jobs" in d.stderr_text(), "says where the region came from")
     d.stop()
 
 
