@@ -65,8 +65,11 @@ def test(t):
                     {"status": 429, "headers": {"Retry-After": "1000"}}, {"status": 200}, {"status": 410}])
     n_log = len(d.stderr_text())
     d.reload(cfg(good))
-    jw.wait_until(lambda: "410" in d.stderr_text()[n_log:], 30, "the 410 answer")
+    # "410 Gone", not "410": other lines carry numbers ("visible now, 4410 ms after ...").
+    jw.wait_until(lambda: "answered 410 Gone" in d.stderr_text()[n_log:], 30, "the 410 answer")
     c.ok(d.alive(), "daemon alive after 410")
+    # The receiver writes its record after answering: wait for the 410's before counting.
+    jw.wait_until(lambda: any(p.get("status") == 410 for p in rcv.posts()), 10, "the 410 recorded")
     posts_at_410 = len(rcv.posts())
     time.sleep(1.5)
     c.eq(len(rcv.posts()), posts_at_410, "nothing sent while disabled by 410")
