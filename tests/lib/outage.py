@@ -50,6 +50,12 @@ def changes_in(seed, ids, start, end, margin=1.0):
     return out
 
 
+# What a loaded 2-core box (CI runs two builds' suites and the fakes side by side) may add to any bound: the
+# daemon's and the fake's processes waiting for a core.  The behaviour these bounds guard is off by tens of
+# seconds (a doubled backoff, a stalled schedule), not by one.
+SCHEDULING_SLACK_S = 1.0
+
+
 def check_detected_within(db, fake, arn_status_at, bound, what):
     """Every (arn, status) -> change time (epoch s) was stored no later than the time given by at(...) + bound.
     arn_status_at: {(arn, status): (changed_at, deadline_base)}.  Returns the worst delay after the base."""
@@ -64,7 +70,8 @@ def check_detected_within(db, fake, arn_status_at, bound, what):
             late.append("%s -> %s: stored %.2f s before it happened" % (arn[-8:], status, changed - got))
         delay = got - base
         worst = max(worst, delay)
-        if delay > bound:
-            late.append("%s -> %s: stored %.2f s after %s (bound %.2f s)" % (arn[-8:], status, delay, what, bound))
+        if delay > bound + SCHEDULING_SLACK_S:
+            late.append("%s -> %s: stored %.2f s after %s (bound %.2f s + %.1f s slack)" % (
+                arn[-8:], status, delay, what, bound, SCHEDULING_SLACK_S))
     jw.check(not late, "transitions reported late:\n  " + "\n  ".join(late))
     return worst

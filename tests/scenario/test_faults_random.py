@@ -45,7 +45,8 @@ def test(t):
                            extra={"aws": {"max_rps": 20}})
     d = t.start_daemon(cfg, env=jw.aws_env())
     last_change = max(e for e, _ in final.values())
-    jw.wait_until(lambda: fake.now() > last_change + 3 * INTERVAL + 1, 90, "the last change and its bound")
+    jw.wait_until(lambda: fake.now() > last_change + 3 * INTERVAL + outage.SCHEDULING_SLACK_S + 1, 90,
+                  "the last change and its bound")
     d.stop()
 
     want = {(fake.arn(j), st): (start + at, start + at) for j, (at, st) in final.items()}

@@ -76,7 +76,8 @@ def test(t):
     jw.check(any("STATUS=AWS API unavailable since" in a for a in d.notify_assignments()),
              "STATUS= during the outage: %s" % d.notify_assignments()[-3:])
 
-    jw.wait_until(lambda: fake.now() > windows[-1][1] + BOUND + 1, 200, "the last outage and its recovery")
+    jw.wait_until(lambda: fake.now() > windows[-1][1] + BOUND + outage.SCHEDULING_SLACK_S + 1, 200,
+                  "the last outage and its recovery")
     fams = api.metrics()
     jw.check_eq(fc.sample(fams, "jobwatchd_aws_breaker_state", state="closed"), 1.0, "breaker closed at the end")
     jw.check_eq(fc.sample(fams, "jobwatchd_aws_outages_total"), float(len(KINDS)), "outages counted")

@@ -59,7 +59,8 @@ def test(t):
     jw.check("AWS API available again" not in d1.stderr_text(), "no recovery seen by the first daemon")
     jw.wait_until(lambda: fake.now() > START_AT, 10, "restart time")
     d2 = t.start_daemon(cfg, env=jw.aws_env(), config_name="d.conf")
-    jw.wait_until(lambda: fake.now() > LATE_ACTIVE + BOUND + 1, 60, "the late job's transition")
+    jw.wait_until(lambda: fake.now() > LATE_ACTIVE + BOUND + outage.SCHEDULING_SLACK_S + 1, 60,
+                  "the late job's transition")
     d2.stop()
 
     want = {(fake.arn(j), "ACTIVE"): (start + changes[j], start + TO) for j in ids}
