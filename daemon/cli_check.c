@@ -83,19 +83,22 @@ int cli_check_config(int argc, char **argv)
 		char **headers = NULL, err[300];
 
 		if (w->secret_file && sign_key_load_file(w->secret_file, &key, err, sizeof(err)) < 0) {
-			fprintf(stderr, "%s: [webhook \"%s\"] secret_file: %s (expected whsec_ and base64)\n", path,
+			fprintf(stderr,
+				"%s: [webhook \"%s\"] secret_file: %s (expected whsec_ and base64)\n", path,
 				w->name, err);
 			bad++;
 		}
 		sign_key_wipe(&key);
-		if (w->headers_file && sign_headers_load_file(w->headers_file, &headers, err, sizeof(err)) < 0) {
+		if (w->headers_file &&
+		    sign_headers_load_file(w->headers_file, &headers, err, sizeof(err)) < 0) {
 			fprintf(stderr, "%s: [webhook \"%s\"] headers_file: %s\n", path, w->name, err);
 			bad++;
 		}
 		sign_headers_free(headers);
 	}
 	if (bad > 0) {
-		fprintf(stderr, "jobwatchd: configuration has %zu %s\n", bad, plural(bad, "error", "errors"));
+		fprintf(stderr, "jobwatchd: configuration has %zu %s\n", bad,
+			plural(bad, "error", "errors"));
 		config_free(c);
 		config_diag_done(&diag);
 		return 1;

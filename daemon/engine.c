@@ -604,7 +604,8 @@ static int engine_start(struct engine *e)
 			memcpy(region_buf, in, len);
 			region_buf[len] = 0;
 			eo.region = region_buf;
-			log_notice("no AWS region set: using %s, the region of the configured jobs", region_buf);
+			log_notice("no AWS region set: using %s, the region of the configured jobs",
+				   region_buf);
 			r = aws_resolve_endpoint(&eo, &e->endpoint, err, sizeof(err));
 		}
 	}

@@ -135,9 +135,10 @@ static int render_aws(const struct api_metrics_input *in, struct dynbuf *b)
 	if (r >= 0 && s)
 		r = sample_u64(b, "jobwatchd_api_throttles_total", NULL, s->throttles);
 	if (r >= 0)
-		r = family(b, "jobwatchd_api_list_entries_skipped_total", "counter",
-			   "List entries that did not fit the service model (skipped; the rest of the page is "
-			   "used).");
+		r = family(
+		    b, "jobwatchd_api_list_entries_skipped_total", "counter",
+		    "List entries that did not fit the service model (skipped; the rest of the page is "
+		    "used).");
 	if (r >= 0 && s)
 		r = sample_u64(b, "jobwatchd_api_list_entries_skipped_total", NULL, s->list_entries_skipped);
 	if (r >= 0)
