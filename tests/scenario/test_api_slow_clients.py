@@ -52,20 +52,7 @@ class Trickler:
 
 
 def test(t):
-    fake = t.start_fake({"jobs": [{"id": "j1", "steps": [{"at": 0, "status": "ACTIVE"}]}]})
-    port = jw.free_port()
-    token_file = t.write("http.token", TOKEN + "\n", mode=0o600)
-    cfg = {
-        "aws": {"region": jw.REGION, "endpoint": fake.url, "timeout": "5s"},
-        "poll": {"interval": "1s"},
-        "jobs": {"arn": [fake.arn("j1")]},
-        "state": {"path": t.path("state.db")},
-        "journal": {"enabled": False},
-        "http": {"listen": "127.0.0.1:%d" % port, "token_file": token_file},
-    }
-    d = t.start_daemon(cfg, env=jw.aws_env())
-    api = fc.Api(port=port, token=TOKEN, timeout=3)
-    jw.wait_until(lambda: api.request("GET", "/healthz")[0] in (200, 503), 20, "TCP listener")
+    d, fake, port, api = fc.start_tcp_daemon(t, TOKEN, api_timeout=3)
 
     slow = [Trickler(port) for _ in range(SLOW_CLIENTS)]
     served = 0

@@ -90,6 +90,26 @@ class Api:
         return parse_prometheus(data.decode("utf-8"))
 
 
+def start_tcp_daemon(t, token, api_timeout=30):
+    """A daemon watching one ACTIVE job of a fresh fake, with a TCP listener on a free loopback port that wants
+    token.  Returns (daemon, fake, port, Api) once the listener answers."""
+    fake = t.start_fake({"jobs": [{"id": "j1", "steps": [{"at": 0, "status": "ACTIVE"}]}]})
+    port = jw.free_port()
+    token_file = t.write("http.token", token + "\n", mode=0o600)
+    cfg = {
+        "aws": {"region": jw.REGION, "endpoint": fake.url, "timeout": "5s"},
+        "poll": {"interval": "1s"},
+        "jobs": {"arn": [fake.arn("j1")]},
+        "state": {"path": t.path("state.db")},
+        "journal": {"enabled": False},
+        "http": {"listen": "127.0.0.1:%d" % port, "token_file": token_file},
+    }
+    d = t.start_daemon(cfg, env=jw.aws_env())
+    api = Api(port=port, token=token, timeout=api_timeout)
+    jw.wait_until(lambda: api.request("GET", "/healthz")[0] in (200, 503), 20, "TCP listener")
+    return d, fake, port, api
+
+
 def wait_for_socket(d, path, timeout=20):
     def ready():
         if not d.alive():
