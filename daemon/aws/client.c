@@ -57,6 +57,7 @@ struct aws_call {
 	unsigned last_retry_cost;
 	bool auth_retried;
 	bool skew_retried;
+	int64_t signed_offset_ms; /* the clock offset its latest attempt was signed with */
 	uint64_t start_ms;
 	uint64_t due_ms;
 	struct http_transfer *transfer;
@@ -345,6 +346,7 @@ static bool start_attempt(struct aws_client *c, struct aws_call *call, const str
 		set_error(&res, "request", "cannot build the request URL: %s", strerror(-r));
 		goto fail;
 	}
+	call->signed_offset_ms = c->clock_offset_ms;
 	r = sigv4_sign(c->signer, cr,
 		       &(struct sigv4_request){
 			   .method = "GET",
@@ -607,22 +609,20 @@ static void deliver(struct aws_client *c, struct aws_call *call, const struct ht
 /* Clock skew correction, as the SDKs for JS and Go do: when the service's
  * Date is 5 minutes or more away from our (corrected) clock, later requests
  * are signed with the service's time.  A wrong local clock would otherwise
- * have every request refused as "Signature expired".  Returns true when
- * this answer moved the offset. */
-static bool correct_clock(struct aws_client *c, const struct http_response *resp)
+ * have every request refused as "Signature expired". */
+static void correct_clock(struct aws_client *c, const struct http_response *resp)
 {
 	int64_t server_ms, now = (int64_t)now_realtime_ms(), was = c->clock_offset_ms;
 
 	if (resp->error != HTTP_OK || parse_http_date_ms(http_response_header(resp, "date"), &server_ms) < 0)
-		return false;
+		return;
 	if (llabs(server_ms - (now + was)) < AWS_CLOCK_SKEW_MS)
-		return false;
+		return;
 	c->clock_offset_ms = server_ms - now;
 	log_warning(
 	    "the local clock is %+.0f s off the service's (its Date header says %s); signing with the "
 	    "service's time from now on (was %+.0f s)",
 	    (double)-c->clock_offset_ms / 1000.0, http_response_header(resp, "date"), (double)-was / 1000.0);
-	return true;
 }
 
 static void on_http_done(void *userdata, const struct http_response *resp)
@@ -642,7 +642,10 @@ static void on_http_done(void *userdata, const struct http_response *resp)
 	}
 	queue_remove(c, call);
 	record_latency(c, resp->elapsed_ms);
-	skewed = correct_clock(c, resp);
+	correct_clock(c, resp);
+	/* Signed with an offset that is no longer ours: this answer or an
+	 * earlier one (several requests may be in flight) moved it. */
+	skewed = call->signed_offset_ms != c->clock_offset_ms;
 
 	aws_error_parse(
 	    http_response_header(resp, "x-amzn-errortype"), http_response_header(resp, "x-amzn-requestid"),

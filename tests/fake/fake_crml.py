@@ -402,6 +402,9 @@ class Fake:
         # The service's clock minus the real one: what a client with a wrong clock sees (Date headers,
         # signature time window).
         self.clock_offset_s = float(scenario.get("clockOffsetS", 0))
+        # Seconds a request refused by the SigV4 check waits for its answer: keeps several such requests in
+        # flight at once, as on a network with latency.
+        self.refused_delay_s = float(scenario.get("refusedDelayS", 0))
         self.start_mono = time.monotonic()
         self.start_wall = time.time()
         self._seq = 0
@@ -627,6 +630,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 sig = err[0]
                 rec["sigv4"] = "%s: %s" % err
                 resp = error(403, err[0], err[1])
+                if fake.refused_delay_s > 0:
+                    time.sleep(fake.refused_delay_s)
             else:
                 sig = "ok"
                 rec["sigv4"] = "ok"

@@ -69,6 +69,29 @@ def test(t):
     jw.check(err.count("the local clock is") == 2, "two corrections logged: %s" % err[-2000:])
     jw.check(not jw.sqlite_rows(db, "SELECT id FROM events WHERE type != 'job.discovered'"),
              "events other than the first sight")
+    concurrent(t)
+
+
+def concurrent(t):
+    """Several Gets signed with the wrong clock are in flight when the first refusal corrects it (the fake holds
+    each refused answer 0.5 s; the daemon sends all six first Gets within 0.1 s).  Each of them is signed again:
+    the answers after the first did not move the offset themselves, yet their request predates the correction."""
+    ids = ["c%d" % i for i in range(6)]
+    fake = t.start_fake({"clockOffsetS": HOUR, "refusedDelayS": 0.5,
+                         "jobs": [{"id": j, "steps": [{"at": 0, "status": "ACTIVE"}]} for j in ids]},
+                        verify_sigv4=True)
+    arns = [fake.arn(j) for j in ids]
+    db = t.path("state-concurrent.db")
+    d = t.start_daemon(lc.daemon_config(fake, db, arns, interval="1s", extra={"aws": {"max_rps": 60}}),
+                       env=jw.aws_env())
+    jw.wait_until(lambda: len(jw.sqlite_rows(db, "SELECT id FROM events WHERE type = 'job.discovered'")) == len(ids),
+                  20, "every job recorded despite the skew")
+    d.stop()
+    err = d.stderr_text()
+    jw.check(len(refused(fake)) >= 2, "at most one refusal in flight: the case is not exercised (%d refused)" %
+             len(refused(fake)))
+    jw.check("poll of" not in err, "a poll signed before the correction failed: %s" % err[-2000:])
+    jw.check_eq(err.count("the local clock is"), 1, "corrections logged")
 
 
 jw.main(test)
