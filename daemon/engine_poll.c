@@ -47,12 +47,13 @@ void engine_warn_poll_failure(struct engine *e, const char *arn, const char *wha
 }
 
 /* soon: the poll failed for the service's reasons and saw nothing, so the
- * job is already an interval behind; the next look comes after half an
- * interval.  That costs little -- an isolated failure is rare (the client
- * retried it), and a run of them opens the breaker, which sends only probes
- * -- and it keeps a transition from waiting two full intervals plus the
- * retries' backoff. */
-static void reschedule(struct engine *e, struct tracked_job *j, bool soon)
+ * job is already an interval behind; the next look comes half an interval
+ * after the failed poll started (at once when its retries took longer:
+ * they already waited).  That costs little -- an isolated failure is rare
+ * (the client retried it), and a run of them opens the breaker, which sends
+ * only probes -- and it keeps a transition from waiting two full intervals
+ * plus the retries' backoff.  elapsed_ms: how long the failed poll took. */
+static void reschedule(struct engine *e, struct tracked_job *j, bool soon, uint64_t elapsed_ms)
 {
 	int64_t now = engine_now_mono_ms(e), due;
 
@@ -62,8 +63,13 @@ static void reschedule(struct engine *e, struct tracked_job *j, bool soon)
 	}
 	due = sched_next_poll_ms(now, job_status_class((enum job_status)j->status), &e->pollcfg,
 				 j->job_failures, rnd());
-	if (soon && due > now)
-		due = now + (due - now) / 2;
+	if (soon && due > now) {
+		int64_t spent = elapsed_ms < (uint64_t)(due - now) ? (int64_t)elapsed_ms : due - now;
+
+		due = now + (due - now) / 2 - spent;
+		if (due < now)
+			due = now;
+	}
 	if (due < 0)
 		sched_remove(e->sched, &j->sched);
 	else
@@ -231,7 +237,7 @@ static void on_get(void *userdata, const struct aws_result *res, struct job_obse
 		job_failure(e, j, what);
 	}
 	job_observation_free(obs);
-	reschedule(e, j, breaker_outcome_is_service_wide(res->outcome));
+	reschedule(e, j, breaker_outcome_is_service_wide(res->outcome), res->elapsed_ms);
 	if (j->repoll) {
 		/* Something (a List summary, an operator) asked for a fresh
 		 * look while this Get was out; its answer may predate that. */
@@ -393,7 +399,7 @@ void engine_refreshed_cb(void *userdata, struct tracked_job *j, const struct job
 	engine_outage_answer(e);
 	e->last_success_wall_ms = wall;
 	e->last_success_mono_ms = engine_now_mono_ms(e);
-	reschedule(e, j, false);
+	reschedule(e, j, false, 0);
 }
 
 void engine_unwatched_cb(void *userdata, struct tracked_job *j)
