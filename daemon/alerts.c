@@ -48,6 +48,12 @@ int alerts_collect(const struct alerts_ctx *x, const struct config_webhook *w, i
 			    !config_webhook_wants(w, EVENT_JOB_GONE, JOB_STATUS_GONE))
 				continue;
 			c.alertname = PAYLOAD_ALERT_GONE;
+		} else if (st == JOB_STATUS_INVALID && j->not_found_ms > 0) {
+			/* Never seen, not found past the grace: until it appears. */
+			if (!config_webhook_wants(w, EVENT_JOB_NOT_FOUND, JOB_STATUS_INVALID))
+				continue;
+			c.alertname = PAYLOAD_ALERT_NOT_FOUND;
+			c.starts_ms = j->not_found_ms;
 		} else if (job_status_is_failed(st)) {
 			if (!config_webhook_wants(w, EVENT_JOB_STATUS_CHANGED, st))
 				continue;
@@ -99,6 +105,9 @@ char *alerts_describe(const struct am_condition *c, void *userdata)
 		int r;
 		if (strcmp(c->alertname, PAYLOAD_ALERT_GONE) == 0)
 			r = asprintf(&summary, "audience generation job \"%s\" is gone", who);
+		else if (strcmp(c->alertname, PAYLOAD_ALERT_NOT_FOUND) == 0)
+			r = asprintf(&summary, "audience generation job \"%s\" is not found (check the ARN)",
+				     who);
 		else if (strcmp(c->alertname, PAYLOAD_ALERT_STUCK) == 0)
 			r = asprintf(&summary, "audience generation job \"%s\" stuck in %s", who, st);
 		else

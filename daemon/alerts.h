@@ -6,7 +6,9 @@
  *  - AudienceGenerationJobStuck: job.stuck was reported and the job has not
  *    moved since;
  *  - AudienceGenerationJobGone: the job went away less than gone_alert_for
- *    ago (a deletion needs no action: the alert resolves by itself).
+ *    ago (a deletion needs no action: the alert resolves by itself);
+ *  - AudienceGenerationJobNotFound: job.not_found was reported for a job
+ *    never seen, and it still has not appeared.
  * A hook's `on` filter applies as to the events of the same kind. */
 #ifndef JW_ALERTS_H
 #define JW_ALERTS_H

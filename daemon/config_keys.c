@@ -411,11 +411,11 @@ static void set_on(struct key_ctx *x, struct config_webhook *w, const char *valu
 			statuses |= 1u << st;
 		else {
 			config_quote(t, q, sizeof(q));
-			key_error(
-			    x,
-			    "unknown event type or status %s (event types: job.discovered, "
-			    "job.status_changed, job.stuck, job.gone; statuses like CREATE_FAILED; or all)",
-			    q);
+			key_error(x,
+				  "unknown event type or status %s (event types: job.discovered, "
+				  "job.status_changed, job.stuck, job.gone, job.not_found; statuses like "
+				  "CREATE_FAILED; or all)",
+				  q);
 			ok = false;
 		}
 		t += n;

@@ -122,6 +122,7 @@ static void not_yet_visible(struct engine *e, struct tracked_job *j, const struc
 {
 	int64_t grace = (int64_t)e->cfg->poll.not_found_grace_ms;
 	char what[240], g[32];
+	int r;
 
 	/* The service answered (jobwatchd_polls_total counts 404s); the job
 	 * keeps the answer as its last error. */
@@ -139,10 +140,16 @@ static void not_yet_visible(struct engine *e, struct tracked_job *j, const struc
 	}
 	if (now - j->not_found_mono_ms < grace)
 		return;
-	if (j->job_failures == 0)
+	if (j->job_failures == 0) {
 		log_warning("%s still answers ResourceNotFoundException %s after it was first asked for; "
 			    "its polls back off",
 			    j->arn, g);
+		/* A mistyped ARN would otherwise never alert: job.not_found,
+		 * once per ARN (the tracker keeps that across restarts). */
+		r = tracker_not_found(e->tracker, j->arn, engine_now_wall_ms(e));
+		if (r < 0)
+			log_warning_errno(r, "recording job.not_found for %s failed: %m", j->arn);
+	}
 	if (j->job_failures < UINT16_MAX)
 		j->job_failures++;
 }

@@ -9,10 +9,9 @@
 #include "util.h"
 
 static const char *const event_type_names[_EVENT_TYPE_MAX] = {
-    [EVENT_JOB_DISCOVERED] = "job.discovered",
-    [EVENT_JOB_STATUS_CHANGED] = "job.status_changed",
-    [EVENT_JOB_STUCK] = "job.stuck",
-    [EVENT_JOB_GONE] = "job.gone",
+    [EVENT_JOB_DISCOVERED] = "job.discovered", [EVENT_JOB_STATUS_CHANGED] = "job.status_changed",
+    [EVENT_JOB_STUCK] = "job.stuck",	       [EVENT_JOB_GONE] = "job.gone",
+    [EVENT_JOB_NOT_FOUND] = "job.not_found",
 };
 
 const char *event_type_to_string(enum event_type t)

@@ -14,6 +14,7 @@ enum event_type {
 	EVENT_JOB_STATUS_CHANGED, /* "job.status_changed" */
 	EVENT_JOB_STUCK,	  /* "job.stuck": non-terminal longer than stuck_after */
 	EVENT_JOB_GONE,		  /* "job.gone": 404 after having been seen */
+	EVENT_JOB_NOT_FOUND,	  /* "job.not_found": never seen, 404 past not_found_grace */
 	_EVENT_TYPE_MAX,
 	EVENT_TYPE_INVALID = -1,
 };

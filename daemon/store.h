@@ -129,6 +129,7 @@ struct store_job {
 	const char *last_error;
 	int64_t status_since_ms;
 	bool stuck_emitted;
+	int64_t not_found_ms; /* when job.not_found was raised; 0 = not (a job never seen) */
 	bool watched;
 	const char *source; /* "config", "discover:NAME", "api" */
 	bool gone;

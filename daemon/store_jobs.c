@@ -17,7 +17,7 @@ static enum job_status status_from_db(const char *s)
 
 int store_put_job(struct store *s, const struct store_job *j)
 {
-	struct store_value v[22];
+	struct store_value v[23];
 
 	if (!s || !j || str_empty(j->arn))
 		return -EINVAL;
@@ -43,6 +43,7 @@ int store_put_job(struct store *s, const struct store_job *j)
 	v[19] = sv_int(j->watched);
 	v[20] = sv_text(j->source ? j->source : "config");
 	v[21] = sv_int(j->gone);
+	v[22] = sv_int(j->not_found_ms);
 	return store_write(s, STMT_PUT_JOB, v, ELEMENTSOF(v));
 }
 
@@ -95,6 +96,7 @@ int store_load_jobs(struct store *s, int (*cb)(const struct store_job *job, void
 		    .watched = sqlite3_column_int64(st, 19) != 0,
 		    .source = col_text(st, 20),
 		    .gone = sqlite3_column_int64(st, 21) != 0,
+		    .not_found_ms = sqlite3_column_int64(st, 22),
 		};
 		if (!j.arn)
 			continue;

@@ -276,6 +276,7 @@ static void job_to_row(const struct tracked_job *j, struct store_job *row)
 	    .last_error = j->last_error,
 	    .status_since_ms = j->status_since_ms,
 	    .stuck_emitted = j->stuck_emitted,
+	    .not_found_ms = j->not_found_ms,
 	    .watched = j->watched,
 	    .source = j->source,
 	    .gone = j->gone,
@@ -360,6 +361,7 @@ static int load_one(const struct store_job *row, void *userdata)
 					     : row->consecutive_failures < 0	    ? 0
 									     : row->consecutive_failures);
 	j->stuck_emitted = row->stuck_emitted;
+	j->not_found_ms = row->not_found_ms;
 	j->gone = row->gone;
 	if (!existed)
 		t->stats.watched += j->watched;
@@ -534,6 +536,7 @@ static int tracker_apply(struct tracked_job *j, const struct tracked_job *next)
 	j->consecutive_failures = next->consecutive_failures;
 	j->status = next->status;
 	j->stuck_emitted = next->stuck_emitted;
+	j->not_found_ms = next->not_found_ms;
 	j->gone = next->gone;
 	j->status_since_mono_ms = next->status_since_mono_ms;
 	j->stay_anchored = next->stay_anchored;
@@ -641,8 +644,8 @@ static bool row_differs(const struct tracked_job *j, const struct tracked_job *n
 	       j->create_time_ms != next->create_time_ms || j->status_since_ms != next->status_since_ms ||
 	       j->first_seen_ms != next->first_seen_ms ||
 	       j->consecutive_failures != next->consecutive_failures ||
-	       j->stuck_emitted != next->stuck_emitted || j->gone != next->gone ||
-	       j->watched != next->watched || str_differs(j->name, next->name) ||
+	       j->stuck_emitted != next->stuck_emitted || j->not_found_ms != next->not_found_ms ||
+	       j->gone != next->gone || j->watched != next->watched || str_differs(j->name, next->name) ||
 	       str_differs(j->status_code, next->status_code) ||
 	       str_differs(j->status_message, next->status_message) ||
 	       str_differs(j->collaboration_id, next->collaboration_id) ||
@@ -808,6 +811,36 @@ int tracker_gone(struct tracker *t, const char *arn, int64_t now_ms)
 	next.stuck_emitted = false;
 	next.status_since_ms = now_ms;
 	next.stay_anchored = false;
+	r = tracker_commit(t, &next, &e, 1, &added);
+	if (r < 0)
+		return r;
+	r = tracker_apply(j, &next);
+	if (r < 0)
+		return r;
+	tracker_notify(t, &e, 1, &added);
+	return added;
+}
+
+int tracker_not_found(struct tracker *t, const char *arn, int64_t now_ms)
+{
+	struct tracked_job *j = tracker_find(t, arn), next;
+	struct job_observation o;
+	struct event e;
+	bool added = false;
+	int r;
+
+	if (!j)
+		return -ENOENT;
+	if (j->status != JOB_STATUS_INVALID)
+		return -EINVAL;
+	if (j->not_found_ms > 0)
+		return 0;
+	observation_from_job(j, JOB_STATUS_INVALID, &o);
+	/* No updateTime to key on: one job.not_found per ARN, the same id for
+	 * every daemon and every restart. */
+	event_init(t, &e, EVENT_JOB_NOT_FOUND, JOB_STATUS_INVALID, JOB_STATUS_INVALID, 0, &o, now_ms);
+	next = *j;
+	next.not_found_ms = now_ms;
 	r = tracker_commit(t, &next, &e, 1, &added);
 	if (r < 0)
 		return r;

@@ -54,6 +54,8 @@ struct tracked_job {
 	int64_t status_since_mono_ms; /* status_since on the tracker's monotonic clock; not stored */
 	bool stay_anchored;	      /* status_since_mono_ms is set */
 	bool stuck_emitted;
+	int64_t
+	    not_found_ms; /* wall clock of its job.not_found (never seen, 404 past the grace); 0 = none */
 	bool watched;
 	bool gone;
 	/* Engine-owned: a Get is in flight, and another was asked for meanwhile. */
@@ -135,6 +137,12 @@ int tracker_check_stuck(struct tracker *t, int64_t now_ms);
  * (returns 1, or 0 when already gone); a job never seen returns -ENOENT and
  * no event: that is a poll error for the caller to log and count. */
 int tracker_gone(struct tracker *t, const char *arn, int64_t now_ms);
+/* A job never seen still answers 404 after the caller's grace period (a
+ * mistyped ARN, or a job deleted before it was first seen): one
+ * job.not_found, kept across restarts.  Returns 1 when emitted, 0 when it
+ * was before, -ENOENT for an ARN not in the table, -EINVAL for a job seen
+ * before (its 404 is tracker_gone()'s). */
+int tracker_not_found(struct tracker *t, const char *arn, int64_t now_ms);
 /* A poll failed: counters and last_error only, never an event. */
 int tracker_poll_failed(struct tracker *t, const char *arn, int64_t now_ms, const char *error_text);
 

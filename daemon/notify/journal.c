@@ -24,6 +24,7 @@ static const char *const journal_message_ids[_EVENT_TYPE_MAX] = {
     [EVENT_JOB_STATUS_CHANGED] = JOURNAL_MESSAGE_ID_JOB_STATUS_CHANGED,
     [EVENT_JOB_STUCK] = JOURNAL_MESSAGE_ID_JOB_STUCK,
     [EVENT_JOB_GONE] = JOURNAL_MESSAGE_ID_JOB_GONE,
+    [EVENT_JOB_NOT_FOUND] = JOURNAL_MESSAGE_ID_JOB_NOT_FOUND,
 };
 
 const char *journal_message_id(enum event_type t)
@@ -38,7 +39,7 @@ int journal_priority(const struct event *e)
 	if (e->type == EVENT_JOB_GONE || job_status_is_failed(e->status))
 		return LOG_ERR;
 	/* A status this version does not know may be a failure: warn. */
-	if (e->type == EVENT_JOB_STUCK || job_status_is_unknown(e->status))
+	if (e->type == EVENT_JOB_STUCK || e->type == EVENT_JOB_NOT_FOUND || job_status_is_unknown(e->status))
 		return LOG_WARNING;
 	if (e->status == JOB_STATUS_ACTIVE)
 		return LOG_NOTICE;

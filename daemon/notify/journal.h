@@ -22,10 +22,11 @@ struct store;
 #define JOURNAL_MESSAGE_ID_JOB_STATUS_CHANGED "4b11c853f1bb40aba2200f3d9e476821"
 #define JOURNAL_MESSAGE_ID_JOB_STUCK	      "0c565df6298d4e3f99a7e0447149ee6c"
 #define JOURNAL_MESSAGE_ID_JOB_GONE	      "3e209be476914b35ba13f92754dbd57d"
+#define JOURNAL_MESSAGE_ID_JOB_NOT_FOUND      "c516232002474f319a17eb2347d5bc89"
 
 /* The MESSAGE_ID for an event type, NULL for an invalid type. */
 const char *journal_message_id(enum event_type t);
-/* PRIORITY: 3 for *_FAILED and job.gone, 4 job.stuck, 5 ACTIVE, 6 otherwise. */
+/* PRIORITY: 3 for *_FAILED and job.gone, 4 job.stuck and job.not_found, 5 ACTIVE, 6 otherwise. */
 int journal_priority(const struct event *e);
 /* The one-line MESSAGE (malloc'd, NULL on ENOMEM). */
 char *journal_format_message(const struct event *e);

@@ -126,13 +126,19 @@ char *payload_summary_line(const struct event *e)
 		dynbuf_appendf(&b, "audience generation job \"%s\" is gone (last status %s)", name,
 			       prev ? prev : "?");
 		break;
+	case EVENT_JOB_NOT_FOUND:
+		dynbuf_appendf(&b,
+			       "audience generation job \"%s\" not found: the service has answered "
+			       "ResourceNotFoundException since it was first asked for (check the ARN)",
+			       name);
+		break;
 	default:
 		dynbuf_appendf(&b, "audience generation job \"%s\": unknown event", name);
 		break;
 	}
 	/* The reason only matters where there is one: failures and stuck jobs
 	 * carry statusDetails, progress does not. */
-	if (e->type != EVENT_JOB_GONE && o && (code || msg)) {
+	if (e->type != EVENT_JOB_GONE && e->type != EVENT_JOB_NOT_FOUND && o && (code || msg)) {
 		dynbuf_appends(&b, ": ");
 		if (code)
 			dynbuf_appendf(&b, "%s%s", code, msg ? ": " : "");
@@ -353,7 +359,7 @@ char *payload_build_slack(const struct event *e)
 static bool am_firing(const struct event *e)
 {
 	return (e->type == EVENT_JOB_STATUS_CHANGED && job_status_is_failed(e->status)) ||
-	       e->type == EVENT_JOB_STUCK || e->type == EVENT_JOB_GONE;
+	       e->type == EVENT_JOB_STUCK || e->type == EVENT_JOB_GONE || e->type == EVENT_JOB_NOT_FOUND;
 }
 
 static bool am_resolving(const struct event *e)
@@ -373,6 +379,8 @@ static const char *am_alertname(const struct event *e)
 {
 	if (e->type == EVENT_JOB_GONE)
 		return PAYLOAD_ALERT_GONE;
+	if (e->type == EVENT_JOB_NOT_FOUND)
+		return PAYLOAD_ALERT_NOT_FOUND;
 	if (e->type == EVENT_JOB_STUCK)
 		return PAYLOAD_ALERT_STUCK;
 	if (am_firing(e) || job_status_is_failed(e->previous_status))
@@ -424,7 +432,10 @@ cJSON *payload_alert_build(const struct payload_alert *a, size_t message_max)
 	add_str(l, "collaboration_id", a->collaboration_id ? a->collaboration_id : "");
 	add_str(l, "region", a->region ? a->region : "");
 	cJSON_AddStringToObject(l, "severity",
-				strcmp(a->alertname, PAYLOAD_ALERT_STUCK) == 0 ? "warning" : "critical");
+				strcmp(a->alertname, PAYLOAD_ALERT_STUCK) == 0 ||
+					strcmp(a->alertname, PAYLOAD_ALERT_NOT_FOUND) == 0
+				    ? "warning"
+				    : "critical");
 
 	add_str(an, "summary", a->summary ? a->summary : name);
 	dynbuf_init(&b, PAYLOAD_MAX_BYTES);

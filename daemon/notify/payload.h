@@ -44,9 +44,10 @@ const char *payload_format_to_string(enum payload_format f);
 enum payload_format payload_format_from_string(const char *s);
 
 /* Alert names: one per condition, never changing while it holds. */
-#define PAYLOAD_ALERT_FAILED "AudienceGenerationJobFailed"
-#define PAYLOAD_ALERT_STUCK  "AudienceGenerationJobStuck"
-#define PAYLOAD_ALERT_GONE   "AudienceGenerationJobGone"
+#define PAYLOAD_ALERT_FAILED	"AudienceGenerationJobFailed"
+#define PAYLOAD_ALERT_STUCK	"AudienceGenerationJobStuck"
+#define PAYLOAD_ALERT_GONE	"AudienceGenerationJobGone"
+#define PAYLOAD_ALERT_NOT_FOUND "AudienceGenerationJobNotFound"
 
 /* What an alert says about a job; every field borrowed, NULL when unknown. */
 struct payload_alert {
@@ -72,7 +73,7 @@ struct payload_alert {
 struct cJSON *payload_alert_build(const struct payload_alert *a, size_t message_max);
 
 /* Whether an alertmanager-webhook hook gets this event at all: firing events
- * (*_FAILED status changes, job.stuck, job.gone) and resolving ones (any
+ * (*_FAILED status changes, job.stuck, job.gone, job.not_found) and resolving ones (any
  * status change to ACTIVE -- it resolves a failed or stuck alert; a resolve
  * for an alert that never fired is harmless to Alertmanager receivers).
  * job.discovered and plain progress are not relevant. */

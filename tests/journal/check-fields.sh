@@ -68,7 +68,7 @@ for id in $(sed -n 's/^#define JOURNAL_MESSAGE_ID_[A-Z_]*[[:space:]]*"\([0-9a-f]
 		END { exit !(s && d && m && a) }' "$CATALOG" || fail "catalog entry for $id incomplete"
 	n=$((${n:-0} + 1))
 done
-[ "${n:-0}" = 4 ] || fail "expected 4 MESSAGE_IDs in $HEADER, found ${n:-0}"
+[ "${n:-0}" = 5 ] || fail "expected 5 MESSAGE_IDs in $HEADER, found ${n:-0}"
 
 # Install it in the namespace's private catalog and let journalctl -x
 # explain the entry, with the fields substituted.

@@ -337,6 +337,38 @@ static void test_gone_never_seen_is_not_an_event(void **state)
 	run_steps(*state, steps);
 }
 
+/* job.not_found: once for a job never seen, kept across a restart, never
+ * for a job seen before (its 404 is job.gone's), and first sight after it
+ * is an ordinary job.discovered. */
+static void test_not_found_once(void **state)
+{
+	struct fixture *f = *state;
+	struct job_observation obs = {
+	    .arn = ARN, .status = JOB_STATUS_CREATE_PENDING, .update_time_ms = 9000};
+
+	assert_int_equal(tracker_not_found(f->tracker, ARN "x", 1000), -ENOENT);
+	assert_int_equal(tracker_not_found(f->tracker, ARN, 1000), 1);
+	assert_int_equal(f->n_seen, 1);
+	assert_int_equal(f->seen[0].type, EVENT_JOB_NOT_FOUND);
+	assert_int_equal(f->seen[0].prev, JOB_STATUS_INVALID);
+	assert_int_equal(f->seen[0].status, JOB_STATUS_INVALID);
+	assert_int_equal(tracker_find(f->tracker, ARN)->not_found_ms, 1000);
+	assert_int_equal(tracker_not_found(f->tracker, ARN, 2000), 0);
+	assert_int_equal(f->n_seen, 1);
+
+	fixture_stop(f);
+	fixture_start(f, true);
+	assert_int_equal(tracker_find(f->tracker, ARN)->not_found_ms, 1000);
+	assert_int_equal(tracker_not_found(f->tracker, ARN, 3000), 0);
+	assert_int_equal(f->n_seen, 1);
+
+	assert_int_equal(tracker_observe(f->tracker, &obs, 10000), 1);
+	assert_int_equal(f->n_seen, 2);
+	assert_int_equal(f->seen[1].type, EVENT_JOB_DISCOVERED);
+	assert_int_equal(tracker_not_found(f->tracker, ARN, 11000), -EINVAL);
+	assert_int_equal(f->n_seen, 2);
+}
+
 static void test_out_of_order_ignored(void **state)
 {
 	static const struct step steps[] = {
@@ -714,6 +746,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_same_transition_twice_stored_once, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_watch_unwatch, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_forget, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_not_found_once, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_invalid_input, setup, teardown),
 	    cmocka_unit_test(test_100k_jobs),
 	};
