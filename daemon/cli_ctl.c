@@ -18,6 +18,9 @@
 #define CTL_RESPONSE_MAX (512u * 1024 * 1024)
 #define CTL_TOKEN_MAX	 4096
 #define CTL_NAME_WIDTH	 40
+/* watch: how long to wait for the first poll, and how often to look. */
+#define CTL_CHECK_WAIT_S  30
+#define CTL_CHECK_STEP_MS 200
 
 struct ctl {
 	const char *socket;  /* NULL with url */
@@ -26,6 +29,7 @@ struct ctl {
 	char *token;	     /* never printed */
 	bool all;
 	bool json;
+	bool no_check; /* watch: do not wait for the first poll */
 };
 
 static void ctl_usage(FILE *f, const char *cmd)
@@ -40,6 +44,7 @@ static void ctl_usage(FILE *f, const char *cmd)
 		cmd,
 		strcmp(cmd, "status") == 0  ? " [--all] [--json]"
 		: strcmp(cmd, "retry") == 0 ? " [HOOK]"
+		: strcmp(cmd, "watch") == 0 ? " [--no-check] ARN..."
 					    : " ARN...",
 		CLI_CTL_DEFAULT_SOCKET);
 	if (strcmp(cmd, "forget") == 0)
@@ -48,6 +53,12 @@ static void ctl_usage(FILE *f, const char *cmd)
 	if (strcmp(cmd, "status") == 0)
 		fprintf(f, "  --all              include jobs no longer watched\n"
 			   "  --json             print the daemon's JSON as is\n");
+	if (strcmp(cmd, "watch") == 0)
+		fprintf(f,
+			"  --no-check         do not wait for the daemon's first poll of the job\n"
+			"Waits up to %d s for the first poll and prints the job's status; exits 1 when\n"
+			"the service does not know the job or the poll failed (it stays watched).\n",
+			CTL_CHECK_WAIT_S);
 }
 
 static void ctl_done(struct ctl *c)
@@ -82,6 +93,7 @@ static int ctl_parse(int argc, char **argv, struct ctl *c)
 	    {"ca-file", required_argument, NULL, 'C'},
 	    {"all", no_argument, NULL, 'a'},
 	    {"json", no_argument, NULL, 'j'},
+	    {"no-check", no_argument, NULL, 'n'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -115,6 +127,13 @@ static int ctl_parse(int argc, char **argv, struct ctl *c)
 				c->all = true;
 			else
 				c->json = true;
+			break;
+		case 'n':
+			if (strcmp(argv[0], "watch") != 0) {
+				ctl_usage(stderr, argv[0]);
+				return -1;
+			}
+			c->no_check = true;
 			break;
 		case 'h':
 			ctl_usage(stdout, argv[0]);
@@ -382,6 +401,76 @@ out:
 	return rc;
 }
 
+static uint32_t json_polls(const cJSON *job)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(job, "polls");
+
+	return cJSON_IsNumber(v) && v->valuedouble > 0 ? (uint32_t)v->valuedouble : 0;
+}
+
+/* What the poll of a job found, from its JSON: 0 when the service knows
+ * it, 1 when the poll failed (printed on stderr). */
+static int report_poll(const char *cmd, const char *arn, const cJSON *job, bool already)
+{
+	const char *status = json_str(job, "status"), *name = json_str(job, "name");
+	const char *err = json_str(job, "lastError");
+
+	if (status) {
+		printf("%swatching %s: %s%s%s%s\n", already ? "already " : "", arn, status, name ? " (" : "",
+		       name ? name : "", name ? ")" : "");
+		return 0;
+	}
+	if (err && strstr(err, "ResourceNotFoundException"))
+		fprintf(
+		    stderr,
+		    "jobwatchd %s: %s: the service does not know this job (ResourceNotFoundException): "
+		    "check the ARN.  It stays watched: a job created a moment ago may not be visible yet; "
+		    "job.not_found is reported if it does not appear within [poll] not_found_grace "
+		    "(`jobwatchd forget ARN` removes it)\n",
+		    cmd, arn);
+	else
+		fprintf(stderr, "jobwatchd %s: %s: its first poll failed: %s (it stays watched)\n", cmd, arn,
+			err ? err : "no answer");
+	return 1;
+}
+
+/* The daemon polls a job it was asked to watch at once: wait for that poll
+ * (its count past the one POST answered with) and say what it found. */
+static int check_first_poll(const struct ctl *c, const char *cmd, const char *arn, const char *posted)
+{
+	cJSON *job = cJSON_Parse(posted ? posted : "");
+	uint32_t before = json_polls(job);
+	struct dynbuf path, body;
+	int rc = 0;
+
+	dynbuf_init(&path, 16384);
+	dynbuf_init(&body, 1 << 20);
+	if (dynbuf_appends(&path, "/v1/jobs/") < 0 || uri_encode(arn, strlen(arn), &path) < 0)
+		goto out;
+	for (int waited_ms = 0; waited_ms <= CTL_CHECK_WAIT_S * 1000; waited_ms += CTL_CHECK_STEP_MS) {
+		long status = 0;
+
+		usleep(CTL_CHECK_STEP_MS * 1000);
+		dynbuf_reset(&body);
+		if (ctl_request(c, cmd, "GET", path.data, NULL, &status, &body) < 0) {
+			rc = 1;
+			goto out;
+		}
+		cJSON_Delete(job);
+		job = status == 200 && body.data ? cJSON_ParseWithLength(body.data, body.len) : NULL;
+		if (json_polls(job) > before) {
+			rc = report_poll(cmd, arn, job, false);
+			goto out;
+		}
+	}
+	printf("watching %s: not polled within %d s (see `jobwatchd status`)\n", arn, CTL_CHECK_WAIT_S);
+out:
+	cJSON_Delete(job);
+	dynbuf_free(&path);
+	dynbuf_free(&body);
+	return rc;
+}
+
 static int watch_one(const struct ctl *c, const char *cmd, const char *arn)
 {
 	struct dynbuf body, req;
@@ -399,15 +488,27 @@ static int watch_one(const struct ctl *c, const char *cmd, const char *arn)
 		rc = -1;
 		goto out;
 	}
-	if (status == 201)
-		printf("watching %s\n", arn);
-	else if (status == 200)
-		printf("already watching %s\n", arn);
-	else {
+	if (status != 200 && status != 201) {
 		print_api_error(cmd, arn, status, &body);
 		goto out;
 	}
-	rc = 0;
+	if (c->no_check) {
+		printf(status == 201 ? "watching %s\n" : "already watching %s\n", arn);
+		rc = 0;
+	} else if (status == 200) {
+		/* Watched before: its last poll says what the service knows. */
+		cJSON *job = body.data ? cJSON_ParseWithLength(body.data, body.len) : NULL;
+
+		if (json_polls(job) > 0) {
+			rc = report_poll(cmd, arn, job, true);
+		} else {
+			printf("already watching %s\n", arn);
+			rc = 0;
+		}
+		cJSON_Delete(job);
+	} else {
+		rc = check_first_poll(c, cmd, arn, body.data);
+	}
 out:
 	dynbuf_free(&body);
 	dynbuf_free(&req);

@@ -55,7 +55,8 @@ _jobwatchd() {
 	get) opts="-c --config --region --help" ;;
 	list) opts="-c --config --region --collaboration-id --configured-audience-model-arn --help" ;;
 	status) opts="--socket --url --token-file --ca-file --all --json --help" ;;
-	watch | unwatch | forget | retry) opts="--socket --url --token-file --ca-file --help" ;;
+	watch) opts="--socket --url --token-file --ca-file --no-check --help" ;;
+	unwatch | forget | retry) opts="--socket --url --token-file --ca-file --help" ;;
 	test-alert) opts="-c --config --hook" ;;
 	esac
 	COMPREPLY=($(compgen -W "$opts" -- "$cur"))

@@ -5,6 +5,7 @@ persisting across a restart, `jobwatchd status/watch/unwatch`, and a TCP listene
 token."""
 
 import os
+import re
 import stat
 import sys
 import time
@@ -138,6 +139,25 @@ def test(t):
     r = cli(t, "watch", "--socket", sock, j2)
     jw.check(r.returncode == 0 and "watching" in r.stdout, "watch: %s %s" % (r.stdout, r.stderr))
     jw.check(api.job(j2)["watched"], "watched through the CLI")
+    # watch checks the job with the daemon's first poll (issue 23): its status, or exit 1 for a job the
+    # service does not know; --no-check returns at once.
+    r = cli(t, "unwatch", "--socket", sock, j2)
+    r = cli(t, "watch", "--socket", sock, j2)
+    jw.check(r.returncode == 0 and re.search(r"watching \S+/j2: [A-Z_]+ \(j2\)", r.stdout),
+             "watch prints what the first poll found: %s %s" % (r.stdout, r.stderr))
+    typo = fake.arn("j2-typo")
+    r = cli(t, "watch", "--socket", sock, typo)
+    jw.check(r.returncode == 1 and "does not know this job (ResourceNotFoundException)" in r.stderr,
+             "watch of a job the service does not know: rc %s %s %s" % (r.returncode, r.stdout, r.stderr))
+    jw.check(api.job(typo)["watched"], "the unknown job stays watched")
+    r = cli(t, "forget", "--socket", sock, typo)
+    jw.check(r.returncode == 0, "forget the unknown job: %s" % r.stderr)
+    typo2 = fake.arn("j2-typo2")
+    r = cli(t, "watch", "--no-check", "--socket", sock, typo2)
+    jw.check(r.returncode == 0 and r.stdout.strip() == "watching " + typo2,
+             "watch --no-check: rc %s %s %s" % (r.returncode, r.stdout, r.stderr))
+    r = cli(t, "forget", "--socket", sock, typo2)
+    jw.check(r.returncode == 0, "forget: %s" % r.stderr)
     r = cli(t, "unwatch", "--socket", sock, j2)
     jw.check(r.returncode == 0, "unwatch: %s" % r.stderr)
     jw.check(not api.job(j2)["watched"], "unwatched through the CLI")
