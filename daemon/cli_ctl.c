@@ -12,12 +12,15 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 
+#include "cli_status_text.h"
 #include "config.h"
 #include "util.h"
 
 #define CTL_RESPONSE_MAX (512u * 1024 * 1024)
 #define CTL_TOKEN_MAX	 4096
-#define CTL_NAME_WIDTH	 40
+/* The API's own default and cap (api/render.h, store.h). */
+#define CTL_HISTORY_DEFAULT 20
+#define CTL_HISTORY_MAX	    1000
 
 struct ctl {
 	const char *socket;  /* NULL with url */
@@ -26,6 +29,7 @@ struct ctl {
 	char *token;	     /* never printed */
 	bool all;
 	bool json;
+	int history; /* -1: the daemon's default */
 };
 
 static void ctl_usage(FILE *f, const char *cmd)
@@ -38,7 +42,7 @@ static void ctl_usage(FILE *f, const char *cmd)
 		"  --token-file FILE  bearer token for --url\n"
 		"  --ca-file FILE     CA certificates to verify an https:// --url with\n",
 		cmd,
-		strcmp(cmd, "status") == 0  ? " [--all] [--json]"
+		strcmp(cmd, "status") == 0  ? " [--all] [--json] [--history N] [ARN...]"
 		: strcmp(cmd, "retry") == 0 ? " [HOOK]"
 					    : " ARN...",
 		CLI_CTL_DEFAULT_SOCKET);
@@ -46,8 +50,15 @@ static void ctl_usage(FILE *f, const char *cmd)
 		fprintf(f,
 			"Removes jobs added with `jobwatchd watch` from the daemon and its state file.\n");
 	if (strcmp(cmd, "status") == 0)
-		fprintf(f, "  --all              include jobs no longer watched\n"
-			   "  --json             print the daemon's JSON as is\n");
+		fprintf(
+		    f,
+		    "Without ARN, a table of the watched jobs; with ARNs, each job in detail: status and\n"
+		    "status details, last poll and failures, not found or stuck since, and its latest\n"
+		    "events (newest first) with their deliveries, from the daemon's state database.\n"
+		    "  --all              include jobs no longer watched (the table)\n"
+		    "  --json             print the daemon's JSON as is (one object a line per ARN)\n"
+		    "  --history N        events shown per job (default %d, at most %d; 0: none)\n",
+		    CTL_HISTORY_DEFAULT, CTL_HISTORY_MAX);
 }
 
 static void ctl_done(struct ctl *c)
@@ -82,6 +93,7 @@ static int ctl_parse(int argc, char **argv, struct ctl *c)
 	    {"ca-file", required_argument, NULL, 'C'},
 	    {"all", no_argument, NULL, 'a'},
 	    {"json", no_argument, NULL, 'j'},
+	    {"history", required_argument, NULL, 'H'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -89,7 +101,7 @@ static int ctl_parse(int argc, char **argv, struct ctl *c)
 	const char *token_file = NULL;
 	int o;
 
-	*c = (struct ctl){0};
+	*c = (struct ctl){.history = -1};
 	optind = 1;
 	while ((o = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		switch (o) {
@@ -107,14 +119,26 @@ static int ctl_parse(int argc, char **argv, struct ctl *c)
 			break;
 		case 'a':
 		case 'j':
+		case 'H':
 			if (!status) {
 				ctl_usage(stderr, argv[0]);
 				return -1;
 			}
-			if (o == 'a')
+			if (o == 'a') {
 				c->all = true;
-			else
+			} else if (o == 'j') {
 				c->json = true;
+			} else {
+				int64_t n;
+
+				if (parse_int64(optarg, 0, CTL_HISTORY_MAX, &n) < 0) {
+					fprintf(stderr,
+						"jobwatchd %s: --history must be a number from 0 to %d\n",
+						argv[0], CTL_HISTORY_MAX);
+					return -1;
+				}
+				c->history = (int)n;
+			}
 			break;
 		case 'h':
 			ctl_usage(stdout, argv[0]);
@@ -263,79 +287,78 @@ static void print_api_error(const char *cmd, const char *what, long status, cons
 	cJSON_Delete(j);
 }
 
-static const char *json_str(const cJSON *o, const char *key)
+/* One job in detail.  Returns 0, 1 when the daemon answered with an
+ * error (said), -1 when it could not be reached (said). */
+static int status_one(const struct ctl *c, const char *cmd, const char *arn)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
+	struct dynbuf body, path;
+	long status = 0;
+	cJSON *job = NULL;
+	int rc = 1;
 
-/* "45s", "12m", "3h", "2d"; "-" when unknown. */
-static void format_age(const char *iso, int64_t now_ms, char *buf, size_t size)
-{
-	int64_t ms, s;
-
-	if (!iso || parse_iso8601_ms(iso, &ms) < 0) {
-		snprintf(buf, size, "-");
-		return;
+	dynbuf_init(&body, CTL_RESPONSE_MAX);
+	dynbuf_init(&path, 16384);
+	if (dynbuf_appends(&path, "/v1/jobs/") < 0 || uri_encode(arn, strlen(arn), &path) < 0 ||
+	    (c->history >= 0 && dynbuf_appendf(&path, "?history=%d", c->history) < 0)) {
+		fprintf(stderr, "jobwatchd %s: ARN too long\n", cmd);
+		goto out;
 	}
-	s = (now_ms - ms) / 1000;
-	if (s < 0)
-		s = 0;
-	if (s < 120)
-		snprintf(buf, size, "%llds", (long long)s);
-	else if (s < 7200)
-		snprintf(buf, size, "%lldm", (long long)(s / 60));
-	else if (s < 172800)
-		snprintf(buf, size, "%lldh", (long long)(s / 3600));
+	if (ctl_request(c, cmd, "GET", path.data, NULL, &status, &body) < 0) {
+		rc = -1;
+		goto out;
+	}
+	if (status == 404) {
+		fprintf(
+		    stderr,
+		    "jobwatchd %s: %s: the daemon does not know this job (neither watched nor kept in its "
+		    "state; `jobwatchd watch ARN` adds it)\n",
+		    cmd, arn);
+		goto out;
+	}
+	if (status != 200) {
+		print_api_error(cmd, arn, status, &body);
+		goto out;
+	}
+	job = body.data ? cJSON_ParseWithLength(body.data, body.len) : NULL;
+	if (!cJSON_IsObject(job)) {
+		fprintf(stderr, "jobwatchd %s: %s: the daemon's answer is not a JSON object\n", cmd, arn);
+		goto out;
+	}
+	if (c->json)
+		printf("%s\n", body.data);
 	else
-		snprintf(buf, size, "%lldd", (long long)(s / 86400));
+		cli_status_print_job(stdout, job, (int64_t)now_realtime_ms());
+	rc = 0;
+out:
+	cJSON_Delete(job);
+	dynbuf_free(&body);
+	dynbuf_free(&path);
+	return rc;
 }
 
-static void print_table(const cJSON *arr, bool all)
+/* jobwatchd status ARN...: each job in detail, a blank line between. */
+static int status_jobs(const struct ctl *c, int argc, char **argv, int first)
 {
-	int64_t now = (int64_t)now_realtime_ms();
-	size_t shown = 0, width = 4;
-	const cJSON *j;
+	int rc = 0;
 
-	cJSON_ArrayForEach(j, arr)
-	{
-		const char *name =
-		    json_str(j, "name") ? json_str(j, "name") : arn_job_id(json_str(j, "arn"));
-		size_t n = name ? strlen(name) : 1;
-		if (!all && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "watched")))
-			continue;
-		if (n > width)
-			width = n > CTL_NAME_WIDTH ? CTL_NAME_WIDTH : n;
-	}
-	printf("%-*s  %-20s  %7s  %9s  %s\n", (int)width, "NAME", "STATUS", "SINCE", "LAST POLL",
-	       "FAILURES");
-	cJSON_ArrayForEach(j, arr)
-	{
-		const char *name =
-		    json_str(j, "name") ? json_str(j, "name") : arn_job_id(json_str(j, "arn"));
-		const char *status = json_str(j, "status");
-		const cJSON *fails = cJSON_GetObjectItemCaseSensitive(j, "failures");
-		bool watched = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "watched"));
-		char since[16], poll[16], st[40], nm[CTL_NAME_WIDTH + 1];
+	for (int i = first; i < argc; i++) {
+		int r;
 
-		if (!all && !watched)
+		if (!arn_is_audience_generation_job(argv[i])) {
+			fprintf(stderr, "jobwatchd %s: %s is not an audience generation job ARN\n", argv[0],
+				argv[i]);
+			rc = 1;
 			continue;
-		name = name ? name : "?";
-		if (strlen(name) > width)
-			snprintf(nm, sizeof(nm), "%.*s~", (int)width - 1, name);
-		else
-			snprintf(nm, sizeof(nm), "%s", name);
-		snprintf(st, sizeof(st), "%s%s", status ? status : "UNKNOWN", watched ? "" : "*");
-		format_age(json_str(j, "since"), now, since, sizeof(since));
-		format_age(json_str(j, "lastPoll"), now, poll, sizeof(poll));
-		printf("%-*s  %-20s  %7s  %9s  %d\n", (int)width, nm, st, since, poll,
-		       cJSON_IsNumber(fails) ? fails->valueint : 0);
-		shown++;
+		}
+		if (i > first && !c->json)
+			printf("\n");
+		r = status_one(c, argv[0], argv[i]);
+		if (r != 0)
+			rc = 1;
+		if (r < 0)
+			break; /* unreachable: the next ARN would fail the same way */
 	}
-	if (all)
-		printf("(* = no longer watched)\n");
-	if (shown == 0)
-		printf("(no jobs)\n");
+	return rc;
 }
 
 int cli_status(int argc, char **argv)
@@ -348,12 +371,20 @@ int cli_status(int argc, char **argv)
 
 	if (first < 0)
 		return 2;
-	if (first < argc) {
-		ctl_usage(stderr, argv[0]);
+	if ((first < argc && c.all) || (first >= argc && c.history >= 0)) {
+		fprintf(stderr, "jobwatchd %s: %s\n", argv[0],
+			c.all ? "--all is for the table of jobs, not with ARNs"
+			      : "--history is for jobs named by ARN");
 		ctl_done(&c);
 		return 2;
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (first < argc) {
+		rc = status_jobs(&c, argc, argv, first);
+		ctl_done(&c);
+		curl_global_cleanup();
+		return rc;
+	}
 	dynbuf_init(&body, CTL_RESPONSE_MAX);
 	if (ctl_request(&c, argv[0], "GET", "/v1/jobs", NULL, &status, &body) < 0)
 		goto out;
@@ -372,7 +403,7 @@ int cli_status(int argc, char **argv)
 		cJSON_Delete(arr);
 		goto out;
 	}
-	print_table(arr, c.all);
+	cli_status_print_table(stdout, arr, c.all, (int64_t)now_realtime_ms());
 	cJSON_Delete(arr);
 	rc = 0;
 out:
