@@ -336,30 +336,15 @@ out:
 	return rc;
 }
 
-/* jobwatchd status ARN...: each job in detail, a blank line between. */
-static int status_jobs(const struct ctl *c, int argc, char **argv, int first)
-{
-	int rc = 0;
+/* What a command does with each ARN it is given (each_arn(), below). */
+enum ctl_job_op {
+	CTL_STATUS,
+	CTL_WATCH,
+	CTL_UNWATCH,
+	CTL_FORGET,
+};
 
-	for (int i = first; i < argc; i++) {
-		int r;
-
-		if (!arn_is_audience_generation_job(argv[i])) {
-			fprintf(stderr, "jobwatchd %s: %s is not an audience generation job ARN\n", argv[0],
-				argv[i]);
-			rc = 1;
-			continue;
-		}
-		if (i > first && !c->json)
-			printf("\n");
-		r = status_one(c, argv[0], argv[i]);
-		if (r != 0)
-			rc = 1;
-		if (r < 0)
-			break; /* unreachable: the next ARN would fail the same way */
-	}
-	return rc;
-}
+static int each_arn(const struct ctl *c, int argc, char **argv, int first, enum ctl_job_op op);
 
 int cli_status(int argc, char **argv)
 {
@@ -380,7 +365,7 @@ int cli_status(int argc, char **argv)
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (first < argc) {
-		rc = status_jobs(&c, argc, argv, first);
+		rc = each_arn(&c, argc, argv, first, CTL_STATUS);
 		ctl_done(&c);
 		curl_global_cleanup();
 		return rc;
@@ -493,25 +478,12 @@ out:
 	return rc;
 }
 
-enum ctl_change {
-	CTL_WATCH,
-	CTL_UNWATCH,
-	CTL_FORGET,
-};
-
-static int watch_or_unwatch(int argc, char **argv, enum ctl_change change)
+/* Runs op for every ARN operand (argv[first...]): 0 when each one
+ * succeeded, 1 otherwise. */
+static int each_arn(const struct ctl *c, int argc, char **argv, int first, enum ctl_job_op op)
 {
-	struct ctl c;
-	int first = ctl_parse(argc, argv, &c), rc = 0;
+	int rc = 0;
 
-	if (first < 0)
-		return 2;
-	if (first >= argc) {
-		ctl_usage(stderr, argv[0]);
-		ctl_done(&c);
-		return 2;
-	}
-	curl_global_init(CURL_GLOBAL_DEFAULT);
 	for (int i = first; i < argc; i++) {
 		int r;
 
@@ -521,8 +493,11 @@ static int watch_or_unwatch(int argc, char **argv, enum ctl_change change)
 			rc = 1;
 			continue;
 		}
-		r = change == CTL_WATCH ? watch_one(&c, argv[0], argv[i])
-					: unwatch_one(&c, argv[0], argv[i], change == CTL_FORGET);
+		if (op == CTL_STATUS && i > first && !c->json)
+			printf("\n"); /* a blank line between jobs in detail */
+		r = op == CTL_STATUS  ? status_one(c, argv[0], argv[i])
+		    : op == CTL_WATCH ? watch_one(c, argv[0], argv[i])
+				      : unwatch_one(c, argv[0], argv[i], op == CTL_FORGET);
 		if (r < 0) {
 			/* Unreachable: the next ARN would fail the same way. */
 			rc = 1;
@@ -531,6 +506,23 @@ static int watch_or_unwatch(int argc, char **argv, enum ctl_change change)
 		if (r > 0)
 			rc = 1;
 	}
+	return rc;
+}
+
+static int watch_or_unwatch(int argc, char **argv, enum ctl_job_op op)
+{
+	struct ctl c;
+	int first = ctl_parse(argc, argv, &c), rc;
+
+	if (first < 0)
+		return 2;
+	if (first >= argc) {
+		ctl_usage(stderr, argv[0]);
+		ctl_done(&c);
+		return 2;
+	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	rc = each_arn(&c, argc, argv, first, op);
 	ctl_done(&c);
 	curl_global_cleanup();
 	return rc;

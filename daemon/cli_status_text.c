@@ -147,17 +147,28 @@ static const char *source_text(const char *source)
 	return source; /* discover:NAME */
 }
 
+/* One "Label:          value" line. */
+static void text_line(FILE *f, const char *name, const char *text)
+{
+	label(f, name);
+	put_text(f, text);
+	fputc('\n', f);
+}
+
+static void time_line(FILE *f, const char *name, const char *iso, int64_t now_ms)
+{
+	label(f, name);
+	put_time(f, iso, now_ms);
+	fputc('\n', f);
+}
+
 static void print_job(FILE *f, const cJSON *j, int64_t now_ms)
 {
 	const char *result = str_of(j, "lastPollResult");
 	int64_t failures = int_of(j, "failures");
 
-	label(f, "Job:");
-	put_text(f, str_of(j, "arn"));
-	fputc('\n', f);
-	label(f, "Name:");
-	put_text(f, str_of(j, "name"));
-	fputc('\n', f);
+	text_line(f, "Job:", str_of(j, "arn"));
+	text_line(f, "Name:", str_of(j, "name"));
 	label(f, "Status:");
 	put_text(f, str_of(j, "status") ? str_of(j, "status") : "UNKNOWN (not polled successfully yet)");
 	if (str_of(j, "since")) {
@@ -180,36 +191,19 @@ static void print_job(FILE *f, const cJSON *j, int64_t now_ms)
 	if (result)
 		fprintf(f, ", %s", result);
 	fputc('\n', f);
-	if (failures > 0 && str_of(j, "lastError")) {
-		label(f, "Last error:");
-		put_text(f, str_of(j, "lastError"));
-		fputc('\n', f);
-	}
+	if (failures > 0 && str_of(j, "lastError"))
+		text_line(f, "Last error:", str_of(j, "lastError"));
 	label(f, "Failures:");
 	fprintf(f, "%" PRId64 " in a row; %" PRId64 " of %" PRId64 " polls failed\n", failures,
 		int_of(j, "pollFailures"), int_of(j, "polls"));
-	label(f, "Last success:");
-	put_time(f, str_of(j, "lastSuccess"), now_ms);
-	fputc('\n', f);
-	label(f, "Next poll:");
-	put_time(f, str_of(j, "nextPoll"), now_ms);
-	fputc('\n', f);
-	if (str_of(j, "notFoundSince")) {
-		label(f, "Not found since:");
-		put_time(f, str_of(j, "notFoundSince"), now_ms);
-		fputc('\n', f);
-	}
-	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "stuck"))) {
-		label(f, "Stuck since:");
-		put_time(f, str_of(j, "stuckSince"), now_ms);
-		fputc('\n', f);
-	}
-	label(f, "Collaboration:");
-	put_text(f, str_of(j, "collaborationId"));
-	fputc('\n', f);
-	label(f, "Audience model:");
-	put_text(f, str_of(j, "configuredAudienceModelArn"));
-	fputc('\n', f);
+	time_line(f, "Last success:", str_of(j, "lastSuccess"), now_ms);
+	time_line(f, "Next poll:", str_of(j, "nextPoll"), now_ms);
+	if (str_of(j, "notFoundSince"))
+		time_line(f, "Not found since:", str_of(j, "notFoundSince"), now_ms);
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "stuck")))
+		time_line(f, "Stuck since:", str_of(j, "stuckSince"), now_ms);
+	text_line(f, "Collaboration:", str_of(j, "collaborationId"));
+	text_line(f, "Audience model:", str_of(j, "configuredAudienceModelArn"));
 }
 
 /* "journal: done; webhook:ops: pending, 2 failed attempts, next ...: HTTP 500" */
