@@ -206,7 +206,8 @@ static void print_job(FILE *f, const cJSON *j, int64_t now_ms)
 	text_line(f, "Audience model:", str_of(j, "configuredAudienceModelArn"));
 }
 
-/* "journal: done; webhook:ops: pending, 2 failed attempts, next ...: HTTP 500" */
+/* "journal: done; webhook:a: done after 1 failed attempt; webhook:ops: pending,
+ * 2 failed attempts, next ...: HTTP 500" */
 static void print_deliveries(FILE *f, const cJSON *deliveries, int64_t now_ms)
 {
 	const cJSON *d;
@@ -223,8 +224,10 @@ static void print_deliveries(FILE *f, const cJSON *deliveries, int64_t now_ms)
 		put_text(f, str_of(d, "sink"));
 		fputs(": ", f);
 		put_text(f, state);
-		if (attempts > 0 && state && strcmp(state, "done") != 0)
-			fprintf(f, ", %" PRId64 " failed attempt%s", attempts, attempts == 1 ? "" : "s");
+		if (attempts > 0)
+			fprintf(f, "%s%" PRId64 " failed attempt%s",
+				state && strcmp(state, "done") == 0 ? " after " : ", ", attempts,
+				attempts == 1 ? "" : "s");
 		if (str_of(d, "nextAttempt")) {
 			fputs(", next ", f);
 			put_time(f, str_of(d, "nextAttempt"), now_ms);

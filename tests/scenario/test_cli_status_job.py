@@ -68,7 +68,7 @@ def history_lines(text):
 
 
 def test(t):
-    ok = t.start_receiver(name="ops")
+    ok = t.start_receiver(name="ops", script=[{"status": 500}])  # fails the first post only
     down = t.start_receiver(name="down", script=[{"status": 503}] * 10000)
     fake = t.start_fake({"jobs": [
         {"id": "hist", "name": "weekly", "steps": [{"at": 0, "status": "CREATE_PENDING"}]},
@@ -131,6 +131,11 @@ def test(t):
     # ---- failed, with details ---------------------------------------------------------------------------
     fake.set_job(hist, "CREATE_FAILED", statusDetails=DETAILS)
     jw.wait_until(lambda: (api.job(hist) or {}).get("status") == "CREATE_FAILED", 20, "hist failed")
+    # webhook:ops failed its first post; its retry is far away: send it now.
+    jw.wait_until(lambda: jw.sqlite_rows(db, "SELECT 1 FROM deliveries WHERE sink = 'webhook:ops' "
+                                             "AND attempts > 0"), 20, "webhook:ops failed once")
+    r = t.run([jw.daemon_path(), "retry", "--socket", sock, "ops"], timeout=60)
+    jw.check(r.returncode == 0, "retry ops: %s %s" % (r.stdout, r.stderr))
     jw.wait_until(lambda: all(r["state"] == "done" for r in jw.sqlite_rows(
         db, "SELECT state FROM deliveries WHERE sink = 'webhook:ops'")) and len(ok.posts()) >= 4, 20,
         "every event delivered to webhook:ops")
@@ -163,9 +168,11 @@ def test(t):
         jw.check_eq(sorted(sinks), ["webhook:down", "webhook:ops"], "sinks of %s" % e["type"])
         jw.check_eq(sinks["webhook:ops"]["state"], "done", "webhook:ops delivered %s" % e["type"])
         jw.check_eq(sinks["webhook:down"]["state"], "pending", "webhook:down still owes %s" % e["type"])
-    first = {x["sink"]: x for x in j["history"][-1]["deliveries"]}["webhook:down"]
-    jw.check(first["attempts"] >= 1 and "503" in (first["lastError"] or "") and first["nextAttempt"],
-             "the failed delivery says so: %s" % first)
+    first = {x["sink"]: x for x in j["history"][-1]["deliveries"]}
+    jw.check(first["webhook:down"]["attempts"] >= 1 and "503" in (first["webhook:down"]["lastError"] or "")
+             and first["webhook:down"]["nextAttempt"], "the failing delivery says so: %s" % first)
+    jw.check(first["webhook:ops"]["attempts"] == 1 and first["webhook:ops"]["nextAttempt"] is None,
+             "the delivery that failed once, then went out: %s" % first)
 
     r = status(t, sock, hist)
     jw.check(r.returncode == 0, "status ARN: rc %s, %s" % (r.returncode, r.stderr))
@@ -185,8 +192,8 @@ def test(t):
         ("job.discovered", "CREATE_PENDING"),
     ], "history lines")
     jw.check("      details: INTERNAL_ERROR: seed audience too small" in out, "event details line:\n" + out)
-    jw.check("webhook:ops: done" in out and "webhook:down: pending, 1 failed attempt, next " in out,
-             "delivery lines:\n" + out)
+    jw.check("webhook:ops: done" in out and "webhook:down: pending, 1 failed attempt, next " in out
+             and "webhook:ops: done after 1 failed attempt" in out, "delivery lines:\n" + out)
 
     # --history N: the newest N, the total still told.
     j = status_json(t, sock, hist, "--history", "1")
