@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 
+#include "cli_status_text.h"
 #include "config.h"
 #include "util.h"
 
@@ -21,6 +22,9 @@
 /* watch: how long to wait for the first poll, and how often to look. */
 #define CTL_CHECK_WAIT_S  30
 #define CTL_CHECK_STEP_MS 200
+/* The API's own default and cap (api/render.h, store.h). */
+#define CTL_HISTORY_DEFAULT 20
+#define CTL_HISTORY_MAX	    1000
 
 struct ctl {
 	const char *socket;  /* NULL with url */
@@ -30,6 +34,7 @@ struct ctl {
 	bool all;
 	bool json;
 	bool no_check; /* watch: do not wait for the first poll */
+	int history;   /* -1: the daemon's default */
 };
 
 static void ctl_usage(FILE *f, const char *cmd)
@@ -42,7 +47,7 @@ static void ctl_usage(FILE *f, const char *cmd)
 		"  --token-file FILE  bearer token for --url\n"
 		"  --ca-file FILE     CA certificates to verify an https:// --url with\n",
 		cmd,
-		strcmp(cmd, "status") == 0  ? " [--all] [--json]"
+		strcmp(cmd, "status") == 0  ? " [--all] [--json] [--history N] [ARN...]"
 		: strcmp(cmd, "retry") == 0 ? " [HOOK]"
 		: strcmp(cmd, "watch") == 0 ? " [--no-check] ARN..."
 					    : " ARN...",
@@ -51,8 +56,15 @@ static void ctl_usage(FILE *f, const char *cmd)
 		fprintf(f,
 			"Removes jobs added with `jobwatchd watch` from the daemon and its state file.\n");
 	if (strcmp(cmd, "status") == 0)
-		fprintf(f, "  --all              include jobs no longer watched\n"
-			   "  --json             print the daemon's JSON as is\n");
+		fprintf(
+		    f,
+		    "Without ARN, a table of the watched jobs; with ARNs, each job in detail: status and\n"
+		    "status details, last poll and failures, not found or stuck since, and its latest\n"
+		    "events (newest first) with their deliveries, from the daemon's state database.\n"
+		    "  --all              include jobs no longer watched (the table)\n"
+		    "  --json             print the daemon's JSON as is (one object a line per ARN)\n"
+		    "  --history N        events shown per job (default %d, at most %d; 0: none)\n",
+		    CTL_HISTORY_DEFAULT, CTL_HISTORY_MAX);
 	if (strcmp(cmd, "watch") == 0)
 		fprintf(f,
 			"  --no-check         do not wait for the daemon's first poll of the job\n"
@@ -94,6 +106,7 @@ static int ctl_parse(int argc, char **argv, struct ctl *c)
 	    {"all", no_argument, NULL, 'a'},
 	    {"json", no_argument, NULL, 'j'},
 	    {"no-check", no_argument, NULL, 'n'},
+	    {"history", required_argument, NULL, 'H'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -101,7 +114,7 @@ static int ctl_parse(int argc, char **argv, struct ctl *c)
 	const char *token_file = NULL;
 	int o;
 
-	*c = (struct ctl){0};
+	*c = (struct ctl){.history = -1};
 	optind = 1;
 	while ((o = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		switch (o) {
@@ -119,14 +132,26 @@ static int ctl_parse(int argc, char **argv, struct ctl *c)
 			break;
 		case 'a':
 		case 'j':
+		case 'H':
 			if (!status) {
 				ctl_usage(stderr, argv[0]);
 				return -1;
 			}
-			if (o == 'a')
+			if (o == 'a') {
 				c->all = true;
-			else
+			} else if (o == 'j') {
 				c->json = true;
+			} else {
+				int64_t n;
+
+				if (parse_int64(optarg, 0, CTL_HISTORY_MAX, &n) < 0) {
+					fprintf(stderr,
+						"jobwatchd %s: --history must be a number from 0 to %d\n",
+						argv[0], CTL_HISTORY_MAX);
+					return -1;
+				}
+				c->history = (int)n;
+			}
 			break;
 		case 'n':
 			if (strcmp(argv[0], "watch") != 0) {
@@ -282,80 +307,64 @@ static void print_api_error(const char *cmd, const char *what, long status, cons
 	cJSON_Delete(j);
 }
 
-static const char *json_str(const cJSON *o, const char *key)
+/* One job in detail.  Returns 0, 1 when the daemon answered with an
+ * error (said), -1 when it could not be reached (said). */
+static int status_one(const struct ctl *c, const char *cmd, const char *arn)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
+	struct dynbuf body, path;
+	long status = 0;
+	cJSON *job = NULL;
+	int rc = 1;
 
-/* "45s", "12m", "3h", "2d"; "-" when unknown. */
-static void format_age(const char *iso, int64_t now_ms, char *buf, size_t size)
-{
-	int64_t ms, s;
-
-	if (!iso || parse_iso8601_ms(iso, &ms) < 0) {
-		snprintf(buf, size, "-");
-		return;
+	dynbuf_init(&body, CTL_RESPONSE_MAX);
+	dynbuf_init(&path, 16384);
+	if (dynbuf_appends(&path, "/v1/jobs/") < 0 || uri_encode(arn, strlen(arn), &path) < 0 ||
+	    (c->history >= 0 && dynbuf_appendf(&path, "?history=%d", c->history) < 0)) {
+		fprintf(stderr, "jobwatchd %s: ARN too long\n", cmd);
+		goto out;
 	}
-	s = (now_ms - ms) / 1000;
-	if (s < 0)
-		s = 0;
-	if (s < 120)
-		snprintf(buf, size, "%llds", (long long)s);
-	else if (s < 7200)
-		snprintf(buf, size, "%lldm", (long long)(s / 60));
-	else if (s < 172800)
-		snprintf(buf, size, "%lldh", (long long)(s / 3600));
+	if (ctl_request(c, cmd, "GET", path.data, NULL, &status, &body) < 0) {
+		rc = -1;
+		goto out;
+	}
+	if (status == 404) {
+		fprintf(
+		    stderr,
+		    "jobwatchd %s: %s: the daemon does not know this job (neither watched nor kept in its "
+		    "state; `jobwatchd watch ARN` adds it)\n",
+		    cmd, arn);
+		goto out;
+	}
+	if (status != 200) {
+		print_api_error(cmd, arn, status, &body);
+		goto out;
+	}
+	job = body.data ? cJSON_ParseWithLength(body.data, body.len) : NULL;
+	if (!cJSON_IsObject(job)) {
+		fprintf(stderr, "jobwatchd %s: %s: the daemon's answer is not a JSON object\n", cmd, arn);
+		goto out;
+	}
+	if (c->json)
+		printf("%s\n", body.data);
 	else
-		snprintf(buf, size, "%lldd", (long long)(s / 86400));
+		cli_status_print_job(stdout, job, (int64_t)now_realtime_ms());
+	rc = 0;
+out:
+	cJSON_Delete(job);
+	dynbuf_free(&body);
+	dynbuf_free(&path);
+	return rc;
 }
 
-static void print_table(const cJSON *arr, bool all)
-{
-	int64_t now = (int64_t)now_realtime_ms();
-	size_t shown = 0, width = 4;
-	const cJSON *j;
+/* What a command does with each ARN it is given (each_arn(), below). */
+enum ctl_job_op {
+	CTL_STATUS,
+	CTL_WATCH,
+	CTL_UNWATCH,
+	CTL_FORGET,
+};
 
-	cJSON_ArrayForEach(j, arr)
-	{
-		const char *name =
-		    json_str(j, "name") ? json_str(j, "name") : arn_job_id(json_str(j, "arn"));
-		size_t n = name ? strlen(name) : 1;
-		if (!all && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "watched")))
-			continue;
-		if (n > width)
-			width = n > CTL_NAME_WIDTH ? CTL_NAME_WIDTH : n;
-	}
-	printf("%-*s  %-20s  %7s  %9s  %s\n", (int)width, "NAME", "STATUS", "SINCE", "LAST POLL",
-	       "FAILURES");
-	cJSON_ArrayForEach(j, arr)
-	{
-		const char *name =
-		    json_str(j, "name") ? json_str(j, "name") : arn_job_id(json_str(j, "arn"));
-		const char *status = json_str(j, "status");
-		const cJSON *fails = cJSON_GetObjectItemCaseSensitive(j, "failures");
-		bool watched = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "watched"));
-		char since[16], poll[16], st[40], nm[CTL_NAME_WIDTH + 1];
-
-		if (!all && !watched)
-			continue;
-		name = name ? name : "?";
-		if (strlen(name) > width)
-			snprintf(nm, sizeof(nm), "%.*s~", (int)width - 1, name);
-		else
-			snprintf(nm, sizeof(nm), "%s", name);
-		snprintf(st, sizeof(st), "%s%s", status ? status : "UNKNOWN", watched ? "" : "*");
-		format_age(json_str(j, "since"), now, since, sizeof(since));
-		format_age(json_str(j, "lastPoll"), now, poll, sizeof(poll));
-		printf("%-*s  %-20s  %7s  %9s  %d\n", (int)width, nm, st, since, poll,
-		       cJSON_IsNumber(fails) ? fails->valueint : 0);
-		shown++;
-	}
-	if (all)
-		printf("(* = no longer watched)\n");
-	if (shown == 0)
-		printf("(no jobs)\n");
-}
+static int each_arn(const struct ctl *c, int argc, char **argv, int first, enum ctl_job_op op);
 
 int cli_status(int argc, char **argv)
 {
@@ -367,12 +376,20 @@ int cli_status(int argc, char **argv)
 
 	if (first < 0)
 		return 2;
-	if (first < argc) {
-		ctl_usage(stderr, argv[0]);
+	if ((first < argc && c.all) || (first >= argc && c.history >= 0)) {
+		fprintf(stderr, "jobwatchd %s: %s\n", argv[0],
+			c.all ? "--all is for the table of jobs, not with ARNs"
+			      : "--history is for jobs named by ARN");
 		ctl_done(&c);
 		return 2;
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (first < argc) {
+		rc = each_arn(&c, argc, argv, first, CTL_STATUS);
+		ctl_done(&c);
+		curl_global_cleanup();
+		return rc;
+	}
 	dynbuf_init(&body, CTL_RESPONSE_MAX);
 	if (ctl_request(&c, argv[0], "GET", "/v1/jobs", NULL, &status, &body) < 0)
 		goto out;
@@ -391,7 +408,7 @@ int cli_status(int argc, char **argv)
 		cJSON_Delete(arr);
 		goto out;
 	}
-	print_table(arr, c.all);
+	cli_status_print_table(stdout, arr, c.all, (int64_t)now_realtime_ms());
 	cJSON_Delete(arr);
 	rc = 0;
 out:
@@ -412,8 +429,9 @@ static uint32_t json_polls(const cJSON *job)
  * it, 1 when the poll failed (printed on stderr). */
 static int report_poll(const char *cmd, const char *arn, const cJSON *job, bool already)
 {
-	const char *status = json_str(job, "status"), *name = json_str(job, "name");
-	const char *err = json_str(job, "lastError");
+	const char *status = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(job, "status"));
+	const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(job, "name"));
+	const char *err = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(job, "lastError"));
 
 	if (status) {
 		printf("%swatching %s: %s%s%s%s\n", already ? "already " : "", arn, status, name ? " (" : "",
@@ -563,25 +581,12 @@ out:
 	return rc;
 }
 
-enum ctl_change {
-	CTL_WATCH,
-	CTL_UNWATCH,
-	CTL_FORGET,
-};
-
-static int watch_or_unwatch(int argc, char **argv, enum ctl_change change)
+/* Runs op for every ARN operand (argv[first...]): 0 when each one
+ * succeeded, 1 otherwise. */
+static int each_arn(const struct ctl *c, int argc, char **argv, int first, enum ctl_job_op op)
 {
-	struct ctl c;
-	int first = ctl_parse(argc, argv, &c), rc = 0;
+	int rc = 0;
 
-	if (first < 0)
-		return 2;
-	if (first >= argc) {
-		ctl_usage(stderr, argv[0]);
-		ctl_done(&c);
-		return 2;
-	}
-	curl_global_init(CURL_GLOBAL_DEFAULT);
 	for (int i = first; i < argc; i++) {
 		int r;
 
@@ -591,8 +596,11 @@ static int watch_or_unwatch(int argc, char **argv, enum ctl_change change)
 			rc = 1;
 			continue;
 		}
-		r = change == CTL_WATCH ? watch_one(&c, argv[0], argv[i])
-					: unwatch_one(&c, argv[0], argv[i], change == CTL_FORGET);
+		if (op == CTL_STATUS && i > first && !c->json)
+			printf("\n"); /* a blank line between jobs in detail */
+		r = op == CTL_STATUS  ? status_one(c, argv[0], argv[i])
+		    : op == CTL_WATCH ? watch_one(c, argv[0], argv[i])
+				      : unwatch_one(c, argv[0], argv[i], op == CTL_FORGET);
 		if (r < 0) {
 			/* Unreachable: the next ARN would fail the same way. */
 			rc = 1;
@@ -601,6 +609,23 @@ static int watch_or_unwatch(int argc, char **argv, enum ctl_change change)
 		if (r > 0)
 			rc = 1;
 	}
+	return rc;
+}
+
+static int watch_or_unwatch(int argc, char **argv, enum ctl_job_op op)
+{
+	struct ctl c;
+	int first = ctl_parse(argc, argv, &c), rc;
+
+	if (first < 0)
+		return 2;
+	if (first >= argc) {
+		ctl_usage(stderr, argv[0]);
+		ctl_done(&c);
+		return 2;
+	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	rc = each_arn(&c, argc, argv, first, op);
 	ctl_done(&c);
 	curl_global_cleanup();
 	return rc;

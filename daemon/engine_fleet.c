@@ -62,6 +62,20 @@ static void engine_stats(void *userdata, struct api_engine_stats *ret)
 	};
 }
 
+/* GET /v1/jobs/{arn}: the job's monotonic times as wall-clock times. */
+static void job_times(void *userdata, const struct tracked_job *j, struct api_job_times *ret)
+{
+	struct engine *e = userdata;
+	int64_t mono = engine_now_mono_ms(e), wall = engine_now_wall_ms(e);
+	int64_t due = sched_node_due(e->sched, &j->sched);
+
+	*ret = (struct api_job_times){0};
+	if (j->not_found_mono_ms > 0)
+		ret->not_found_since_ms = wall - (mono - j->not_found_mono_ms);
+	if (due >= 0)
+		ret->next_poll_ms = wall + (due > mono ? due - mono : 0);
+}
+
 static int discovery_setup(struct engine *e)
 {
 	struct discovery_callbacks cb = {
@@ -126,6 +140,7 @@ int engine_fleet_setup(struct engine *e)
 	    .hook_at = hook_at,
 	    .am_at = am_at,
 	    .engine_stats = engine_stats,
+	    .job_times = job_times,
 	    .poll_soon = engine_poll_soon_cb,
 	    .unwatched = engine_unwatched_cb,
 	    .retry_hooks = retry_hooks,

@@ -178,6 +178,17 @@ static const char *const store_sql[_STMT_MAX] = {
     [STMT_LAST_PREVIOUS_STATUS] = "SELECT previous_status FROM events INDEXED BY events_arn "
 				  "WHERE arn = ?1 AND status = ?2 AND type = 'job.status_changed' "
 				  "ORDER BY seq DESC LIMIT 1",
+    /* A job's history (store_history.c): its newest events, and each
+     * one's deliveries.  The status details come from the payload (the
+     * observation that produced the event). */
+    [STMT_JOB_EVENTS] =
+	"SELECT seq, id, type, previous_status, status, update_time_ms, detected_ms, "
+	"CASE WHEN json_valid(payload) THEN json_extract(payload, '$.statusDetails.statusCode') END, "
+	"CASE WHEN json_valid(payload) THEN json_extract(payload, '$.statusDetails.message') END "
+	"FROM events INDEXED BY events_arn WHERE arn = ?1 ORDER BY seq DESC LIMIT ?2",
+    [STMT_JOB_EVENT_COUNT] = "SELECT COUNT(*) FROM events WHERE arn = ?1",
+    [STMT_EVENT_DELIVERIES] = "SELECT sink, state, attempts, next_at_ms, updated_ms, last_error "
+			      "FROM deliveries WHERE seq = ?1 ORDER BY sink",
     [STMT_DELIVERY_NEXT] =
 	"SELECT d.seq, d.attempts, e.id, e.type, e.previous_status, e.status, "
 	"e.update_time_ms, e.detected_ms, e.region, e.payload, e.arn, d.next_at_ms "

@@ -169,6 +169,46 @@ int store_set_max_pages(struct store *s, int64_t max_pages, int64_t *ret_page_co
  * observation (every field it writes).  "GONE" is accepted as a status. */
 int job_observation_from_json_blob(const char *json, struct job_observation **ret);
 
+/* ---- A job's history (store_history.c) ----
+ * The events stored for one job, newest first, each with its deliveries:
+ * what `jobwatchd status ARN` shows.  Events stay while a delivery is
+ * pending and for the retention after the last one finished (see
+ * store_prune()).  Strings are owned by the array. */
+#define STORE_HISTORY_MAX 1000 /* events one call returns at most */
+
+struct store_history_delivery {
+	char *sink;  /* "journal", "webhook:NAME" */
+	char *state; /* "pending", "done", "parked", "dropped" */
+	int64_t attempts;
+	int64_t next_at_ms; /* pending: when the next attempt is due (0 = now) */
+	int64_t updated_ms; /* when the state last changed */
+	char *last_error;   /* of the last failed attempt, may be NULL */
+};
+
+struct store_history_event {
+	int64_t seq;
+	char *id;
+	char *type;
+	char *previous_status; /* NULL for job.discovered */
+	char *status;
+	char *status_code; /* statusDetails of the observation, may be NULL */
+	char *status_message;
+	int64_t update_time_ms;
+	int64_t detected_ms;
+	struct store_history_delivery *deliveries;
+	size_t n_deliveries;
+};
+
+/* Reads the newest limit (at most STORE_HISTORY_MAX) events of arn into
+ * *ret (*ret_n of them; free with store_history_free()), and, when
+ * ret_total is not NULL, how many the store holds for arn.  Reads committed
+ * state plus the open batch; while a failed batch waits for replay, its
+ * events are not shown yet. */
+int store_job_history(struct store *s, const char *arn, size_t limit, struct store_history_event **ret,
+		      size_t *ret_n, int64_t *ret_total);
+/* NULL-safe. */
+void store_history_free(struct store_history_event *events, size_t n);
+
 /* ---- Alertmanager alerts (store_alerts.c) ----
  * The alerts an Alertmanager hook holds, so that a restart re-sends them at
  * once and neither drops nor doubles one.  Writes are part of the batch. */

@@ -42,7 +42,7 @@ _jobwatchd() {
 		COMPREPLY=($(compgen -W "text json" -- "$cur"))
 		return
 		;;
-	--region | --collaboration-id | --configured-audience-model-arn | --url | --hook)
+	--region | --collaboration-id | --configured-audience-model-arn | --url | --hook | --history)
 		return
 		;;
 	esac
@@ -54,7 +54,7 @@ _jobwatchd() {
 	check-config) opts="-c --config --strict" ;;
 	get) opts="-c --config --region --help" ;;
 	list) opts="-c --config --region --collaboration-id --configured-audience-model-arn --help" ;;
-	status) opts="--socket --url --token-file --ca-file --all --json --help" ;;
+	status) opts="--socket --url --token-file --ca-file --all --json --history --help" ;;
 	watch) opts="--socket --url --token-file --ca-file --no-check --help" ;;
 	unwatch | forget | retry) opts="--socket --url --token-file --ca-file --help" ;;
 	test-alert) opts="-c --config --hook" ;;

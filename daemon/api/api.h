@@ -1,6 +1,6 @@
 /* The HTTP listener ([http] listen): GET /metrics (Prometheus text format
  * 0.0.4), GET /healthz, and the control API GET/POST /v1/jobs,
- * GET/DELETE /v1/jobs/{arn}, POST /v1/webhooks[/{name}]/retry.
+ * GET/DELETE /v1/jobs/{arn} (GET with the job's history), POST /v1/webhooks[/{name}]/retry.
  *
  * libmicrohttpd runs without a thread of its own: its epoll fd is one
  * uv_poll_t on the daemon's loop and its timeout one uv_timer_t, so every
@@ -58,6 +58,14 @@ struct api_engine_stats {
 	int64_t reload_ok_ms;
 };
 
+/* What the engine knows of one job that the tracker does not keep, on the
+ * wall clock (ms; 0 = none): GET /v1/jobs/{arn} shows it. */
+struct api_job_times {
+	/* The first ResourceNotFoundException of the current run of them. */
+	int64_t not_found_since_ms;
+	int64_t next_poll_ms; /* 0 while unscheduled (unwatched, gone, a poll in flight) */
+};
+
 /* Everything is borrowed; any pointer may be NULL (that part is then left
  * out of /metrics and /healthz).  The pointers are read on every request,
  * so the engine may swap them (reload) by updating the struct it passed. */
@@ -75,6 +83,7 @@ struct api_context {
 	 * past the last. */
 	bool (*am_at)(void *userdata, size_t i, const char **ret_name, struct am_client_stats *ret_stats);
 	void (*engine_stats)(void *userdata, struct api_engine_stats *ret);
+	void (*job_times)(void *userdata, const struct tracked_job *j, struct api_job_times *ret);
 	/* A job was added or re-watched through POST /v1/jobs: poll it now. */
 	void (*poll_soon)(void *userdata, struct tracked_job *j);
 	/* A job was unwatched through DELETE (state kept): stop polling it.

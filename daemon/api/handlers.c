@@ -207,15 +207,52 @@ void api_handle_jobs_list(struct api_state *a, struct MHD_Connection *conn, stru
 					: "out of memory");
 }
 
-void api_handle_job_get(struct api_state *a, const char *arn, struct api_reply *rp)
+/* GET /v1/jobs/{arn}[?history=N]: the job, what the engine knows of its
+ * schedule, and its newest N events (default API_HISTORY_DEFAULT) with
+ * their deliveries. */
+void api_handle_job_get(struct api_state *a, struct MHD_Connection *conn, const char *arn,
+			struct api_reply *rp)
 {
-	struct tracked_job *j = a->ctx->tracker ? tracker_find(a->ctx->tracker, arn) : NULL;
+	const struct api_context *c = a->ctx;
+	const char *history = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "history");
+	struct tracked_job *j = c->tracker ? tracker_find(c->tracker, arn) : NULL;
+	struct api_job_detail d = {.history_total = -1};
+	struct store_history_event *events = NULL;
+	size_t limit = API_HISTORY_DEFAULT, n = 0;
+	char err[128];
+	int r;
 
-	if (!j) {
-		reply_error(rp, 404, "no such job");
+	if (history && api_history_limit_parse(history, &limit) < 0) {
+		snprintf(err, sizeof(err), "history must be a number of events from 0 to %d",
+			 STORE_HISTORY_MAX);
+		reply_error(rp, 400, err);
 		return;
 	}
-	if (api_job_to_json(j, &rp->body) < 0)
+	if (!j) {
+		reply_error(rp, 404, "no such job: the daemon does not watch it and keeps no state of it");
+		return;
+	}
+	if (c->job_times)
+		c->job_times(c->userdata, j, &d.times);
+	if (c->store) {
+		/* One event at least: job.stuck is emitted once a stay and any
+		 * other event ends the stay, so the newest event of a stuck
+		 * job tells since when it is stuck. */
+		r = store_job_history(c->store, arn, limit ? limit : 1, &events, &n, &d.history_total);
+		if (r < 0) {
+			log_warning_errno(r, "http: reading the history of %s failed: %m", arn);
+			reply_error(rp, 500, "cannot read the job's history from the state database");
+			return;
+		}
+		if (n > 0 && j->stuck_emitted &&
+		    strcmp(events[0].type, event_type_to_string(EVENT_JOB_STUCK)) == 0)
+			d.stuck_since_ms = events[0].detected_ms;
+		d.history = events;
+		d.n_history = limit ? n : 0;
+	}
+	r = api_job_detail_to_json(j, &d, &rp->body);
+	store_history_free(events, n);
+	if (r < 0)
 		reply_error(rp, 500, "out of memory");
 }
 

@@ -58,7 +58,9 @@ static inline void reply_error(struct api_reply *rp, unsigned status, const char
 void api_handle_metrics(struct api_state *a, struct api_reply *rp);
 void api_handle_healthz(struct api_state *a, struct api_reply *rp);
 void api_handle_jobs_list(struct api_state *a, struct MHD_Connection *conn, struct api_reply *rp);
-void api_handle_job_get(struct api_state *a, const char *arn, struct api_reply *rp);
+/* GET /v1/jobs/{arn}[?history=N] */
+void api_handle_job_get(struct api_state *a, struct MHD_Connection *conn, const char *arn,
+			struct api_reply *rp);
 void api_handle_job_post(struct api_state *a, const struct api_request *req, struct api_reply *rp);
 /* DELETE unwatches; with ?forget=1 the job is removed for good. */
 /* POST /v1/webhooks[/NAME]/retry; rest is what follows "/v1/webhooks". */

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
@@ -63,24 +64,39 @@ static const char *job_status_name(const struct tracked_job *j)
 	return j->status == JOB_STATUS_INVALID ? NULL : job_status_to_string((enum job_status)j->status);
 }
 
-int api_job_to_json(const struct tracked_job *j, struct dynbuf *out)
+static int str_member(struct dynbuf *out, bool first, const char *key, const char *value)
 {
-	int r = dynbuf_appends(out, "{");
+	int r = json_key(out, first, key);
 
+	return r < 0 ? r : api_json_string(out, value);
+}
+
+static int time_member(struct dynbuf *out, const char *key, int64_t ms)
+{
+	int r = json_key(out, false, key);
+
+	return r < 0 ? r : json_time(out, ms);
+}
+
+/* The members of a JSON object, each after a comma but the first: in a
+ * function that keeps its result in r, with the object in out, a failed
+ * append makes the rest no-ops. */
 #define STR(first, k, v)                                                                                    \
 	do {                                                                                                \
 		if (r >= 0)                                                                                 \
-			r = json_key(out, first, k);                                                        \
-		if (r >= 0)                                                                                 \
-			r = api_json_string(out, v);                                                        \
+			r = str_member(out, first, k, v);                                                   \
 	} while (0)
 #define TIME(k, v)                                                                                          \
 	do {                                                                                                \
 		if (r >= 0)                                                                                 \
-			r = json_key(out, false, k);                                                        \
-		if (r >= 0)                                                                                 \
-			r = json_time(out, v);                                                              \
+			r = time_member(out, k, v);                                                         \
 	} while (0)
+
+/* The job's members, without the braces around them. */
+static int job_members(const struct tracked_job *j, struct dynbuf *out)
+{
+	int r = 0;
+
 	STR(true, "arn", j->arn);
 	STR(false, "name", j->name);
 	STR(false, "status", job_status_name(j));
@@ -101,11 +117,115 @@ int api_job_to_json(const struct tracked_job *j, struct dynbuf *out)
 	STR(false, "source", j->source);
 	STR(false, "collaborationId", j->collaboration_id);
 	STR(false, "configuredAudienceModelArn", j->configured_audience_model_arn);
-#undef STR
-#undef TIME
+	return r;
+}
+
+int api_job_to_json(const struct tracked_job *j, struct dynbuf *out)
+{
+	int r = dynbuf_appends(out, "{");
+
+	if (r >= 0)
+		r = job_members(j, out);
 	if (r >= 0)
 		r = dynbuf_appends(out, "}");
 	return r;
+}
+
+static int delivery_to_json(const struct store_history_delivery *d, struct dynbuf *out)
+{
+	bool waiting = strcmp(d->state, "pending") == 0 && d->attempts > 0;
+	int r = dynbuf_appends(out, "{");
+
+	STR(true, "sink", d->sink);
+	STR(false, "state", d->state);
+	if (r >= 0)
+		r = dynbuf_appendf(out, ",\"attempts\":%" PRId64, d->attempts);
+	/* A delivery that failed and waits for its next attempt says when. */
+	TIME("nextAttempt", waiting ? d->next_at_ms : 0);
+	TIME("updated", d->updated_ms);
+	STR(false, "lastError", d->last_error);
+	if (r >= 0)
+		r = dynbuf_appends(out, "}");
+	return r;
+}
+
+static int history_event_to_json(const struct store_history_event *e, struct dynbuf *out)
+{
+	int r = dynbuf_appends(out, "{");
+
+	STR(true, "type", e->type);
+	STR(false, "previousStatus", e->previous_status);
+	STR(false, "status", e->status);
+	STR(false, "statusCode", e->status_code);
+	STR(false, "statusMessage", e->status_message);
+	TIME("updateTime", e->update_time_ms);
+	TIME("detected", e->detected_ms);
+	STR(false, "eventId", e->id);
+	if (r >= 0)
+		r = dynbuf_appends(out, ",\"deliveries\":[");
+	for (size_t i = 0; r >= 0 && i < e->n_deliveries; i++) {
+		if (i > 0)
+			r = dynbuf_appends(out, ",");
+		if (r >= 0)
+			r = delivery_to_json(&e->deliveries[i], out);
+	}
+	if (r >= 0)
+		r = dynbuf_appends(out, "]}");
+	return r;
+}
+
+/* "ok" when the last poll got an answer about the job, "failed" when it
+ * did not (lastError says why), null before the first poll. */
+static const char *last_poll_result(const struct tracked_job *j)
+{
+	if (j->last_poll_ms <= 0)
+		return NULL;
+	return j->consecutive_failures > 0 ? "failed" : "ok";
+}
+
+int api_job_detail_to_json(const struct tracked_job *j, const struct api_job_detail *d, struct dynbuf *out)
+{
+	int r = dynbuf_appends(out, "{");
+
+	if (r >= 0)
+		r = job_members(j, out);
+	STR(false, "lastPollResult", last_poll_result(j));
+	TIME("nextPoll", d->times.next_poll_ms);
+	TIME("notFoundSince", d->times.not_found_since_ms);
+	if (r >= 0)
+		r = dynbuf_appendf(out, ",\"stuck\":%s", j->stuck_emitted ? "true" : "false");
+	TIME("stuckSince", j->stuck_emitted ? d->stuck_since_ms : 0);
+	if (r >= 0 && d->history_total >= 0)
+		r = dynbuf_appendf(out, ",\"historyTotal\":%" PRId64, d->history_total);
+	if (r >= 0)
+		r = dynbuf_appends(out, ",\"history\":[");
+	for (size_t i = 0; r >= 0 && i < d->n_history; i++) {
+		if (i > 0)
+			r = dynbuf_appends(out, ",");
+		if (r >= 0)
+			r = history_event_to_json(&d->history[i], out);
+	}
+	if (r >= 0)
+		r = dynbuf_appends(out, "]}");
+	return r;
+}
+
+#undef STR
+#undef TIME
+
+int api_history_limit_parse(const char *s, size_t *ret)
+{
+	char *end = NULL;
+	long v;
+
+	if (str_empty(s) || *s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end || v < 0 || v > STORE_HISTORY_MAX)
+		return -EINVAL;
+	*ret = (size_t)v;
+	return 0;
 }
 
 static bool job_matches(const struct tracked_job *j, int status_filter)

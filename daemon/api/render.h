@@ -107,6 +107,21 @@ int64_t api_health_window_ms(uint64_t poll_interval_ms);
 int api_json_string(struct dynbuf *out, const char *s); /* "..." or null */
 int api_json_error(struct dynbuf *out, const char *message);
 int api_job_to_json(const struct tracked_job *j, struct dynbuf *out);
+
+/* GET /v1/jobs/{arn}: the job as api_job_to_json() shows it, and more.
+ * Everything is borrowed. */
+struct api_job_detail {
+	struct api_job_times times;
+	/* The job.stuck event of the current stay (wall clock ms), 0 = none. */
+	int64_t stuck_since_ms;
+	const struct store_history_event *history; /* newest first */
+	size_t n_history;
+	int64_t history_total; /* events stored for the job; -1 = unknown */
+};
+#define API_HISTORY_DEFAULT 20
+int api_job_detail_to_json(const struct tracked_job *j, const struct api_job_detail *d, struct dynbuf *out);
+/* ?history=N: 0..STORE_HISTORY_MAX; -EINVAL otherwise. */
+int api_history_limit_parse(const char *s, size_t *ret);
 /* status_filter: a job status (incl. JOB_STATUS_GONE), API_STATUS_UNKNOWN
  * for never-seen jobs, or API_STATUS_ANY. */
 #define API_STATUS_ANY	   (-2)

@@ -116,7 +116,7 @@ static void route(struct api *a, struct MHD_Connection *conn, const char *url, c
 			return;
 		}
 		if (is_get(method))
-			api_handle_job_get(&a->st, arn, rp);
+			api_handle_job_get(&a->st, conn, arn, rp);
 		else if (strcmp(method, MHD_HTTP_METHOD_DELETE) == 0)
 			api_handle_job_delete(&a->st, conn, arn, rp);
 		else {

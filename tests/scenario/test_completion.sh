@@ -18,7 +18,7 @@ want() { # want WHAT GOT WORD...
 
 want "subcommands" "$(comp jobwatchd '')" run get list status watch unwatch forget retry test-alert --check-config --version --help
 want "list options" "$(comp jobwatchd list --c)" --collaboration-id --config --configured-audience-model-arn
-want "status options" "$(comp jobwatchd status --)" --socket --url --token-file --all --json
+want "status options" "$(comp jobwatchd status --)" --socket --url --token-file --all --json --history
 want "log levels" "$(comp jobwatchd run --log-level '')" debug info notice warning err
 want "log targets" "$(comp jobwatchd --log-target '')" auto stderr journal
 got=$(comp jobwatchd get --region '')
@@ -29,7 +29,7 @@ want "files after -c" "$got" my.conf
 # Every offered option is one the binary knows.
 for sub in get list status watch unwatch forget retry test-alert --check-config; do
 	for opt in $(comp jobwatchd "$sub" -); do
-		case $opt in --ca-file | --hook | -c | --config | --region | --collaboration-id | --configured-audience-model-arn | --socket | --url | --token-file)
+		case $opt in --ca-file | --hook | -c | --config | --region | --collaboration-id | --configured-audience-model-arn | --socket | --url | --token-file | --history)
 			args=("$opt" /nonexistent) ;;
 		*) args=("$opt") ;;
 		esac

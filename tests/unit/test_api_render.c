@@ -491,6 +491,119 @@ static void test_job_json(void **state)
 	dynbuf_free(&b);
 }
 
+/* GET /v1/jobs/{arn}: the job's members, then the detail and the history
+ * (every member present, null when unknown). */
+static void test_job_detail_json(void **state)
+{
+	struct tracked_job j = {
+	    .arn = (char *)ARN,
+	    .status = JOB_STATUS_CREATE_IN_PROGRESS,
+	    .last_poll_ms = 1705320060000,
+	    .consecutive_failures = 1,
+	    .last_error = (char *)"ValidationException: no",
+	    .stuck_emitted = true,
+	    .watched = true,
+	    .source = "config",
+	};
+	struct store_history_delivery dl[2] = {
+	    {.sink = (char *)"journal", .state = (char *)"done", .updated_ms = 1705320001000},
+	    {.sink = (char *)"webhook:ops",
+	     .state = (char *)"pending",
+	     .attempts = 2,
+	     .next_at_ms = 1705320090000,
+	     .last_error = (char *)"HTTP 503"},
+	};
+	struct store_history_event ev[2] = {
+	    {.id = (char *)"b",
+	     .type = (char *)"job.stuck",
+	     .previous_status = (char *)"CREATE_IN_PROGRESS",
+	     .status = (char *)"CREATE_IN_PROGRESS",
+	     .detected_ms = 1705320050000},
+	    {.id = (char *)"a",
+	     .type = (char *)"job.discovered",
+	     .status = (char *)"CREATE_IN_PROGRESS",
+	     .status_code = (char *)"C",
+	     .status_message = (char *)"m\"x",
+	     .update_time_ms = 1705320000000,
+	     .detected_ms = 1705320000500,
+	     .deliveries = dl,
+	     .n_deliveries = 2},
+	};
+	struct api_job_detail d = {
+	    .times = {.not_found_since_ms = 0, .next_poll_ms = 1705320061000},
+	    .stuck_since_ms = 1705320050000,
+	    .history = ev,
+	    .n_history = 2,
+	    .history_total = 7,
+	};
+	const cJSON *h, *x;
+	struct dynbuf b;
+	size_t limit = 99;
+	cJSON *o;
+
+	dynbuf_init(&b, 65536);
+	assert_int_equal(api_job_detail_to_json(&j, &d, &b), 0);
+	o = cJSON_Parse(b.data);
+	assert_non_null(o);
+	assert_string_equal(cJSON_GetObjectItem(o, "arn")->valuestring, ARN);
+	assert_string_equal(cJSON_GetObjectItem(o, "status")->valuestring, "CREATE_IN_PROGRESS");
+	assert_string_equal(cJSON_GetObjectItem(o, "lastPollResult")->valuestring, "failed");
+	assert_string_equal(cJSON_GetObjectItem(o, "nextPoll")->valuestring, "2024-01-15T12:01:01Z");
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(o, "notFoundSince")));
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(o, "stuck")));
+	assert_string_equal(cJSON_GetObjectItem(o, "stuckSince")->valuestring, "2024-01-15T12:00:50Z");
+	assert_int_equal(cJSON_GetObjectItem(o, "historyTotal")->valueint, 7);
+	h = cJSON_GetObjectItem(o, "history");
+	assert_int_equal(cJSON_GetArraySize(h), 2);
+	x = cJSON_GetArrayItem(h, 0);
+	assert_string_equal(cJSON_GetObjectItem(x, "type")->valuestring, "job.stuck");
+	assert_string_equal(cJSON_GetObjectItem(x, "eventId")->valuestring, "b");
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(x, "deliveries")), 0);
+	x = cJSON_GetArrayItem(h, 1);
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(x, "previousStatus")));
+	assert_string_equal(cJSON_GetObjectItem(x, "statusMessage")->valuestring, "m\"x");
+	assert_string_equal(cJSON_GetObjectItem(x, "detected")->valuestring, "2024-01-15T12:00:00.500Z");
+	x = cJSON_GetObjectItem(x, "deliveries");
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(x, 0), "state")->valuestring, "done");
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetArrayItem(x, 0), "nextAttempt")));
+	x = cJSON_GetArrayItem(x, 1);
+	assert_string_equal(cJSON_GetObjectItem(x, "sink")->valuestring, "webhook:ops");
+	assert_int_equal(cJSON_GetObjectItem(x, "attempts")->valueint, 2);
+	assert_string_equal(cJSON_GetObjectItem(x, "nextAttempt")->valuestring, "2024-01-15T12:01:30Z");
+	assert_string_equal(cJSON_GetObjectItem(x, "lastError")->valuestring, "HTTP 503");
+	cJSON_Delete(o);
+	dynbuf_free(&b);
+
+	/* Settled, polled fine, no history asked for: stuckSince null even
+	 * if one was found, an empty history, no total without a store. */
+	j.stuck_emitted = false;
+	j.consecutive_failures = 0;
+	d.n_history = 0;
+	d.history_total = -1;
+	dynbuf_init(&b, 65536);
+	assert_int_equal(api_job_detail_to_json(&j, &d, &b), 0);
+	o = cJSON_Parse(b.data);
+	assert_non_null(o);
+	assert_string_equal(cJSON_GetObjectItem(o, "lastPollResult")->valuestring, "ok");
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(o, "stuckSince")));
+	assert_null(cJSON_GetObjectItem(o, "historyTotal"));
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(o, "history")), 0);
+	cJSON_Delete(o);
+	dynbuf_free(&b);
+
+	assert_int_equal(api_history_limit_parse("0", &limit), 0);
+	assert_int_equal(limit, 0);
+	assert_int_equal(api_history_limit_parse("1000", &limit), 0);
+	assert_int_equal(limit, 1000);
+	assert_int_equal(api_history_limit_parse("1001", &limit), -EINVAL);
+	assert_int_equal(api_history_limit_parse("-1", &limit), -EINVAL);
+	assert_int_equal(api_history_limit_parse("+5", &limit), -EINVAL);
+	assert_int_equal(api_history_limit_parse("5x", &limit), -EINVAL);
+	assert_int_equal(api_history_limit_parse("", &limit), -EINVAL);
+	assert_int_equal(api_history_limit_parse("99999999999999999999", &limit), -EINVAL);
+	assert_int_equal(limit, 1000);
+}
+
 static void test_jobs_list_filter(void **state)
 {
 	struct tracker *t = NULL;
@@ -661,6 +774,7 @@ int main(void)
 	    cmocka_unit_test(test_prom_checker_rejects),
 	    cmocka_unit_test(test_health),
 	    cmocka_unit_test(test_job_json),
+	    cmocka_unit_test(test_job_detail_json),
 	    cmocka_unit_test(test_jobs_list_filter),
 	    cmocka_unit_test(test_watch_request),
 	    cmocka_unit_test(test_bearer),

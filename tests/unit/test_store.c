@@ -862,6 +862,86 @@ static void test_prune(void **state)
 	store_close(s);
 }
 
+/* A job's history: its events only, newest first, with the status details
+ * of each event's observation and every sink's delivery state; limit and
+ * total; an unknown job has none. */
+static void test_job_history(void **state)
+{
+	static const char *const one_sink[] = {"journal", NULL};
+	struct store_history_event *h = NULL;
+	struct store *s = NULL;
+	struct event *e[3];
+	int64_t total = -1;
+	size_t n = 0;
+
+	assert_int_equal(store_open(dbpath, &s), 0);
+	e[0] = make_event(1, EVENT_JOB_DISCOVERED, JOB_STATUS_INVALID, JOB_STATUS_CREATE_PENDING,
+			  1700000001000);
+	e[1] = make_event(2, EVENT_JOB_DISCOVERED, JOB_STATUS_INVALID, JOB_STATUS_ACTIVE, 1700000001500);
+	e[2] = make_event(1, EVENT_JOB_STATUS_CHANGED, JOB_STATUS_CREATE_PENDING, JOB_STATUS_CREATE_FAILED,
+			  1700000002000);
+	e[2]->job->status_code = xstrdup("INTERNAL_ERROR");
+	e[2]->job->status_message = xstrdup("seed audience too small");
+	e[2]->detected_ms = 1700000003000;
+	for (size_t i = 0; i < ELEMENTSOF(e); i++)
+		assert_int_equal(store_add_event(s, e[i], i == 1 ? one_sink : two_sinks), STORE_EVENT_ADDED);
+	assert_int_equal(store_flush(s), 0);
+	assert_int_equal(store_delivery_done(s, "journal", e[0]->seq), 0);
+	assert_int_equal(store_delivery_retry(s, "webhook:ops", e[0]->seq, 2, 1700000009000, "HTTP 503"), 0);
+	assert_int_equal(store_delivery_park(s, "webhook:ops", e[2]->seq, "HTTP 400"), 0);
+	assert_int_equal(store_flush(s), 0);
+
+	assert_int_equal(store_job_history(s, e[0]->job->arn, 10, &h, &n, &total), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(total, 2);
+	assert_int_equal(h[0].seq, e[2]->seq);
+	assert_string_equal(h[0].id, e[2]->id);
+	assert_string_equal(h[0].type, "job.status_changed");
+	assert_string_equal(h[0].previous_status, "CREATE_PENDING");
+	assert_string_equal(h[0].status, "CREATE_FAILED");
+	assert_string_equal(h[0].status_code, "INTERNAL_ERROR");
+	assert_string_equal(h[0].status_message, "seed audience too small");
+	assert_int_equal(h[0].update_time_ms, 1700000002000);
+	assert_int_equal(h[0].detected_ms, 1700000003000);
+	assert_int_equal(h[0].n_deliveries, 2);
+	assert_string_equal(h[0].deliveries[0].sink, "journal");
+	assert_string_equal(h[0].deliveries[0].state, "pending");
+	assert_string_equal(h[0].deliveries[1].sink, "webhook:ops");
+	assert_string_equal(h[0].deliveries[1].state, "parked");
+	assert_string_equal(h[0].deliveries[1].last_error, "HTTP 400");
+	assert_int_equal(h[1].seq, e[0]->seq);
+	assert_null(h[1].previous_status);
+	assert_null(h[1].status_code);
+	assert_string_equal(h[1].deliveries[0].state, "done");
+	assert_null(h[1].deliveries[0].last_error);
+	assert_string_equal(h[1].deliveries[1].state, "pending");
+	assert_int_equal(h[1].deliveries[1].attempts, 2);
+	assert_int_equal(h[1].deliveries[1].next_at_ms, 1700000009000);
+	assert_string_equal(h[1].deliveries[1].last_error, "HTTP 503");
+	store_history_free(h, n);
+
+	/* The newest only; without the total. */
+	assert_int_equal(store_job_history(s, e[0]->job->arn, 1, &h, &n, NULL), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(h[0].seq, e[2]->seq);
+	store_history_free(h, n);
+	/* The total only. */
+	assert_int_equal(store_job_history(s, e[1]->job->arn, 0, &h, &n, &total), 0);
+	assert_int_equal(n, 0);
+	assert_null(h);
+	assert_int_equal(total, 1);
+	/* A job with no events. */
+	assert_int_equal(store_job_history(s, "arn:nothing", 5, &h, &n, &total), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(total, 0);
+	store_history_free(h, n);
+	store_history_free(NULL, 0);
+
+	for (size_t i = 0; i < ELEMENTSOF(e); i++)
+		event_free(e[i]);
+	store_close(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -877,6 +957,7 @@ int main(void)
 	    cmocka_unit_test(test_payload_round_trip),
 	    cmocka_unit_test_setup_teardown(test_integrity_check, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_job_history, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
