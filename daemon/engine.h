@@ -3,8 +3,10 @@
  *   scheduler --> aws client --> tracker --> store (outbox) --> notifiers
  *
  * engine.c owns the life cycle (start, reload, shutdown, sd_notify),
- * engine_poll.c drives the scheduler and the API calls, engine_notify.c the
- * journal and webhook sinks.  Internal to those three files. */
+ * engine_poll.c drives the scheduler and the API calls, engine_outage.c the
+ * service breaker, engine_notify.c the journal and webhook sinks and
+ * engine_fleet.c discovery and the HTTP listener.  Internal to the
+ * engine*.c files (docs/internals/README.md maps them). */
 #ifndef JW_ENGINE_H
 #define JW_ENGINE_H
 
@@ -128,7 +130,6 @@ static inline int64_t engine_now_wall_ms(const struct engine *e)
 
 /* engine_poll.c */
 void engine_poll_arm(struct engine *e);
-void engine_poll_timer_cb(uv_timer_t *t);
 /* Schedules every watched, not gone job for a first poll, spread out. */
 void engine_schedule_initial(struct engine *e);
 /* Schedules one job for a poll soon (newly watched). */

@@ -285,6 +285,11 @@ static void poll_dispatch(struct engine *e)
 	}
 }
 
+static void poll_timer_cb(uv_timer_t *t)
+{
+	engine_poll_arm(t->data);
+}
+
 void engine_poll_arm(struct engine *e)
 {
 	int64_t due, now;
@@ -314,12 +319,7 @@ void engine_poll_arm(struct engine *e)
 		if (now + wait > due)
 			due = now + wait;
 	}
-	uv_timer_start(&e->poll_timer, engine_poll_timer_cb, due > now ? (uint64_t)(due - now) : 0, 0);
-}
-
-void engine_poll_timer_cb(uv_timer_t *t)
-{
-	engine_poll_arm(t->data);
+	uv_timer_start(&e->poll_timer, poll_timer_cb, due > now ? (uint64_t)(due - now) : 0, 0);
 }
 
 void engine_schedule_initial(struct engine *e)
