@@ -16,6 +16,7 @@
 #include "engine.h"
 #include "http.h"
 #include "log.h"
+#include "notify/route.h"
 #include "notify/webhook.h"
 #include "service.h"
 #include "util.h"
@@ -370,7 +371,7 @@ static int engine_reload_apply(struct engine *e)
 	struct config *nc = NULL, *old;
 	struct config_diag diag = {0};
 	struct engine_hook *old_hooks;
-	const char **old_sinks;
+	struct route *old_route;
 	size_t old_n;
 	char err[512];
 	int r;
@@ -404,18 +405,18 @@ static int engine_reload_apply(struct engine *e)
 	 * and stays pending in the outbox, so nothing is lost. */
 	old = e->cfg;
 	old_hooks = e->hooks;
-	old_sinks = e->sink_list;
+	old_route = e->route;
 	old_n = e->n_hooks;
 	e->cfg = nc;
 	e->hooks = NULL;
-	e->sink_list = NULL;
+	e->route = NULL;
 	e->n_hooks = 0;
 	r = engine_hooks_setup(e);
 	if (r < 0) {
 		engine_hooks_teardown(e);
 		e->cfg = old;
 		e->hooks = old_hooks;
-		e->sink_list = old_sinks;
+		e->route = old_route;
 		e->n_hooks = old_n;
 		config_free(nc);
 		log_error("reload failed; keeping the running configuration");
@@ -430,7 +431,7 @@ static int engine_reload_apply(struct engine *e)
 		engine_hook_release(&old_hooks[i]);
 	}
 	free(old_hooks);
-	free(old_sinks);
+	route_free(old_route);
 	/* SIGHUP is also how an operator says "the receiver is fixed": what
 	 * waits for a retry, and what was parked, goes out now. */
 	(void)engine_hooks_retry(e, NULL, true, "SIGHUP", NULL);

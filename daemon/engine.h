@@ -28,6 +28,7 @@
 
 struct webhook_sink;
 struct am_client;
+struct route;
 
 /* A [webhook] section: an outbox sink, or (format = alertmanager) an
  * Alertmanager client fed with alert conditions instead of events. */
@@ -35,7 +36,6 @@ struct engine_hook {
 	const struct config_webhook *cfg; /* borrowed from engine.cfg */
 	struct webhook_sink *sink;
 	struct am_client *am;
-	char sink_name[160]; /* "webhook:NAME" */
 };
 
 struct engine {
@@ -76,14 +76,14 @@ struct engine {
 	bool reload_failed;
 	unsigned status_ticks;
 
-	struct engine_hook *hooks;
+	struct engine_hook *hooks; /* one a [webhook] section, in its order */
 	size_t n_hooks;
-	const char **sink_list; /* scratch for the tracker's sinks callback */
+	struct route *route; /* which sinks an event goes to (notify/route.h) */
 
 	unsigned inflight;
 	unsigned max_inflight;
 	bool stopping;
-	bool events_added; /* since the last notifier run */
+	bool events_added; /* the tracker stored events since the last notifier run */
 	/* Alertmanager hooks: the job table changed since their conditions
 	 * were last collected, and when to collect anyway (time resolves
 	 * job.gone alerts). */
@@ -151,7 +151,11 @@ int engine_hooks_setup(struct engine *e);
 /* Frees what one hook holds (its sink or Alertmanager client). */
 void engine_hook_release(struct engine_hook *h);
 void engine_hooks_teardown(struct engine *e);
+/* The tracker's sinks callback: e's routing table (notify/route.h). */
 const char *const *engine_event_sinks(const struct event *ev, void *userdata);
+/* The tracker stored n new events (none when n <= 0): the turn's commit
+ * wakes the notifiers and the alert conditions are collected again. */
+void engine_events_stored(struct engine *e, int n);
 void engine_run_notifiers(struct engine *e);
 /* Retry now for the hook named name, or every hook (name NULL): waiting
  * deliveries and, with parked, parked ones (webhook_sink_retry_now); the

@@ -200,6 +200,7 @@ static void on_get(void *userdata, const struct aws_result *res, struct job_obse
 		r = tracker_observe(e->tracker, obs, wall);
 		if (r < 0)
 			log_warning_errno(r, "recording the state of %s failed: %m", j->arn);
+		engine_events_stored(e, r);
 		answered(e, now);
 	} else if (res->outcome == AWS_NOT_FOUND && j->status == JOB_STATUS_INVALID) {
 		not_yet_visible(e, j, res, now);
@@ -219,6 +220,7 @@ static void on_get(void *userdata, const struct aws_result *res, struct job_obse
 		j->not_found_mono_ms = 0;
 		j->job_failures = 0;
 		r = tracker_gone(e->tracker, j->arn, wall);
+		engine_events_stored(e, r);
 		if (r == -ENOENT) {
 			aws_result_format(res, what, sizeof(what));
 			job_failure(e, j, what);
@@ -359,6 +361,7 @@ void engine_stuck_timer_cb(uv_timer_t *t)
 	int r = tracker_check_stuck(e->tracker, engine_now_wall_ms(e));
 	if (r < 0)
 		log_warning_errno(r, "checking for stuck jobs failed: %m");
+	engine_events_stored(e, r);
 }
 
 /* Discovery or the control API wants j polled now, even if its next poll
