@@ -389,9 +389,7 @@ void engine_refreshed_cb(void *userdata, struct tracked_job *j, const struct job
 	int64_t wall = engine_now_wall_ms(e);
 
 	(void)summary;
-	j->last_poll_ms = wall;
-	j->last_success_ms = wall;
-	j->dirty = true;
+	(void)tracker_refreshed(e->tracker, j->arn, wall);
 	/* A List page is an answer of the service too. */
 	engine_outage_answer(e);
 	e->last_success_wall_ms = wall;

@@ -818,6 +818,18 @@ int tracker_gone(struct tracker *t, const char *arn, int64_t now_ms)
 	return added;
 }
 
+int tracker_refreshed(struct tracker *t, const char *arn, int64_t now_ms)
+{
+	struct tracked_job *j = tracker_find(t, arn);
+
+	if (!j)
+		return -ENOENT;
+	j->last_poll_ms = now_ms;
+	j->last_success_ms = now_ms;
+	j->dirty = true;
+	return 0;
+}
+
 /* Keeps at most TRACKER_LAST_ERROR_MAX bytes without cutting a UTF-8
  * sequence in half. */
 static char *error_truncate(const char *s)

@@ -135,6 +135,10 @@ int tracker_check_stuck(struct tracker *t, int64_t now_ms);
  * (returns 1, or 0 when already gone); a job never seen returns -ENOENT and
  * no event: that is a poll error for the caller to log and count. */
 int tracker_gone(struct tracker *t, const char *arn, int64_t now_ms);
+/* A List page confirmed the job's status and updateTime at now_ms: as
+ * fresh as a Get that changed nothing, so only the poll times move, in
+ * memory (see tracker_flush_dirty()).  -ENOENT if unknown. */
+int tracker_refreshed(struct tracker *t, const char *arn, int64_t now_ms);
 /* A poll failed: counters and last_error only, never an event. */
 int tracker_poll_failed(struct tracker *t, const char *arn, int64_t now_ms, const char *error_text);
 

@@ -558,6 +558,29 @@ static void test_unchanged_polls_batched(void **state)
 	job_observation_free(o);
 }
 
+/* A List page that confirms the state moves the poll times like an
+ * unchanged Get: in memory, written by tracker_flush_dirty(). */
+static void test_refreshed_by_list(void **state)
+{
+	struct fixture *f = *state;
+	struct job_observation *o = obs_new(JOB_STATUS_CREATE_IN_PROGRESS, 1000, NULL, false);
+	struct tracked_job *j;
+
+	assert_int_equal(tracker_observe(f->tracker, o, 1000), 1);
+	assert_int_equal(store_flush(f->store), 0);
+	j = tracker_find(f->tracker, ARN);
+	assert_false(j->dirty);
+	assert_int_equal(tracker_refreshed(f->tracker, ARN, 5000), 0);
+	assert_int_equal(j->last_poll_ms, 5000);
+	assert_int_equal(j->last_success_ms, 5000);
+	assert_int_equal(j->polls, 1);
+	assert_true(j->dirty);
+	assert_int_equal(tracker_flush_dirty(f->tracker), 1);
+	assert_int_equal(tracker_refreshed(f->tracker, "arn:nope", 5000), -ENOENT);
+	assert_int_equal(f->n_seen, 1);
+	job_observation_free(o);
+}
+
 /* A second daemon (or a lost state file row) sees the same transition: the
  * same id, stored once, no second notification. */
 static void test_same_transition_twice_stored_once(void **state)
@@ -711,6 +734,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_poll_failures_never_events, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_restart, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unchanged_polls_batched, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_refreshed_by_list, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_same_transition_twice_stored_once, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_watch_unwatch, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_forget, setup, teardown),
