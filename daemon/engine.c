@@ -87,7 +87,7 @@ static void apply_job_list(struct engine *e, bool started)
 
 	/* Mark what the config lists (hash lookups: 100k jobs stay linear). */
 	for (size_t i = 0; i < n; i++)
-		tracker_job_at(e->tracker, i)->mark = false;
+		tracker_job_at(e->tracker, i)->poll.listed = false;
 	for (size_t i = 0; i < c->n_arns; i++) {
 		struct tracked_job *j = tracker_find(e->tracker, c->arns[i]);
 		bool was_watched = j && j->watched;
@@ -98,7 +98,7 @@ static void apply_job_list(struct engine *e, bool started)
 			log_warning_errno(r, "cannot watch %s: %m", c->arns[i]);
 			continue;
 		}
-		j->mark = true;
+		j->poll.listed = true;
 		if (started && !was_watched) {
 			log_info("now watching %s", c->arns[i]);
 			engine_schedule_soon(e, j);
@@ -108,7 +108,7 @@ static void apply_job_list(struct engine *e, bool started)
 	for (size_t i = 0; i < n; i++) {
 		struct tracked_job *j = tracker_job_at(e->tracker, i);
 
-		if (j->mark || !j->watched || !j->source || strcmp(j->source, "config") != 0)
+		if (j->poll.listed || !j->watched || !j->source || strcmp(j->source, "config") != 0)
 			continue;
 		tracker_unwatch(e->tracker, j->arn);
 		sched_remove(e->sched, &j->sched);

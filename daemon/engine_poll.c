@@ -61,7 +61,7 @@ static void reschedule(struct engine *e, struct tracked_job *j, bool soon)
 		return;
 	}
 	due = sched_next_poll_ms(now, job_status_class((enum job_status)j->status), &e->pollcfg,
-				 j->job_failures, rnd());
+				 j->poll.job_failures, rnd());
 	if (soon && due > now)
 		due = now + (due - now) / 2;
 	if (due < 0)
@@ -88,10 +88,10 @@ static bool gone_confirmed(struct engine *e, struct tracked_job *j, int64_t now)
 	if (j->gone || j->status == JOB_STATUS_INVALID || j->status == JOB_STATUS_DELETE_PENDING ||
 	    j->status == JOB_STATUS_DELETE_IN_PROGRESS || j->status == JOB_STATUS_DELETE_FAILED)
 		return true;
-	if (j->not_found_mono_ms > 0 && now - j->not_found_mono_ms >= delay / 2)
+	if (j->poll.not_found_mono_ms > 0 && now - j->poll.not_found_mono_ms >= delay / 2)
 		return true;
-	if (j->not_found_mono_ms == 0) {
-		j->not_found_mono_ms = now;
+	if (j->poll.not_found_mono_ms == 0) {
+		j->poll.not_found_mono_ms = now;
 		/* Debug: a fleet deleted at once would log one line per job. */
 		log_debug("%s answered ResourceNotFoundException in status %s; asking again in %" PRId64
 			  " ms before reporting it gone",
@@ -123,22 +123,22 @@ static void not_yet_visible(struct engine *e, struct tracked_job *j, const struc
 	tracker_poll_failed(e->tracker, j->arn, engine_now_wall_ms(e), what);
 	answered(e, now);
 	format_duration((uint64_t)grace, g, sizeof(g));
-	if (j->not_found_mono_ms == 0) {
-		j->not_found_mono_ms = now;
+	if (j->poll.not_found_mono_ms == 0) {
+		j->poll.not_found_mono_ms = now;
 		if (grace > 0)
 			log_notice(
 			    "%s is not visible to the service yet (ResourceNotFoundException); polling it "
 			    "every interval for up to %s",
 			    j->arn, g);
 	}
-	if (now - j->not_found_mono_ms < grace)
+	if (now - j->poll.not_found_mono_ms < grace)
 		return;
-	if (j->job_failures == 0)
+	if (j->poll.job_failures == 0)
 		log_warning("%s still answers ResourceNotFoundException %s after it was first asked for; "
 			    "its polls back off",
 			    j->arn, g);
-	if (j->job_failures < UINT16_MAX)
-		j->job_failures++;
+	if (j->poll.job_failures < UINT16_MAX)
+		j->poll.job_failures++;
 }
 
 /* An answer (not a service failure) that is about this job but is not a
@@ -148,22 +148,32 @@ static void job_failure(struct engine *e, struct tracked_job *j, const char *wha
 	tracker_poll_failed(e->tracker, j->arn, engine_now_wall_ms(e), what);
 	engine_warn_poll_failure(e, j->arn, what, LOG_WARNING);
 	e->polls_failed++;
-	if (j->job_failures < UINT16_MAX)
-		j->job_failures++;
+	if (j->poll.job_failures < UINT16_MAX)
+		j->poll.job_failures++;
 }
+
+/* What the callback of one Get needs: the engine and the job (borrowed:
+ * nothing forgets a job while its Get is in flight).  Owned by the call;
+ * on_get() frees it. */
+struct poll_call {
+	struct engine *engine;
+	struct tracked_job *job;
+};
 
 static void on_get(void *userdata, const struct aws_result *res, struct job_observation *obs)
 {
-	struct tracked_job *j = userdata;
-	struct engine *e = j->userdata;
+	struct poll_call *pc = userdata;
+	struct tracked_job *j = pc->job;
+	struct engine *e = pc->engine;
 	int64_t now = engine_now_mono_ms(e), wall = engine_now_wall_ms(e);
-	bool probe = j->probe;
+	bool probe = j->poll.probe;
 	char what[240];
 	int r;
 
+	free(pc);
 	e->inflight--;
-	j->polling = false;
-	j->probe = false;
+	j->poll.polling = false;
+	j->poll.probe = false;
 	if (res->outcome == AWS_CANCELLED) {
 		if (probe)
 			breaker_probe_abandoned(&e->breaker);
@@ -187,16 +197,16 @@ static void on_get(void *userdata, const struct aws_result *res, struct job_obse
 		/* An answer about another job is a protocol error, not a state. */
 		job_failure(e, j, "the answer names another job");
 	} else if (res->outcome == AWS_OK && obs) {
-		if (j->not_found_mono_ms > 0 && j->status == JOB_STATUS_INVALID)
+		if (j->poll.not_found_mono_ms > 0 && j->status == JOB_STATUS_INVALID)
 			log_info("%s is visible now, %" PRId64
 				 " ms after its first ResourceNotFoundException",
-				 j->arn, now - j->not_found_mono_ms);
-		else if (j->not_found_mono_ms > 0)
+				 j->arn, now - j->poll.not_found_mono_ms);
+		else if (j->poll.not_found_mono_ms > 0)
 			log_notice("%s answered again after a ResourceNotFoundException %" PRId64
 				   " ms earlier: not gone",
-				   j->arn, now - j->not_found_mono_ms);
-		j->not_found_mono_ms = 0;
-		j->job_failures = 0;
+				   j->arn, now - j->poll.not_found_mono_ms);
+		j->poll.not_found_mono_ms = 0;
+		j->poll.job_failures = 0;
 		r = tracker_observe(e->tracker, obs, wall);
 		if (r < 0)
 			log_warning_errno(r, "recording the state of %s failed: %m", j->arn);
@@ -208,7 +218,7 @@ static void on_get(void *userdata, const struct aws_result *res, struct job_obse
 		/* An answer, not a failure; the confirming Get decides. */
 		answered(e, now);
 		job_observation_free(obs);
-		j->repoll = false; /* the confirming Get is the fresh look */
+		j->poll.repoll = false; /* the confirming Get is the fresh look */
 		if (j->watched && !e->stopping)
 			sched_set(e->sched, &j->sched, now + gone_confirm_ms(e));
 		if (e->stopping)
@@ -217,8 +227,8 @@ static void on_get(void *userdata, const struct aws_result *res, struct job_obse
 			engine_poll_arm(e);
 		return;
 	} else if (res->outcome == AWS_NOT_FOUND) {
-		j->not_found_mono_ms = 0;
-		j->job_failures = 0;
+		j->poll.not_found_mono_ms = 0;
+		j->poll.job_failures = 0;
 		r = tracker_gone(e->tracker, j->arn, wall);
 		engine_events_stored(e, r);
 		if (r == -ENOENT) {
@@ -234,10 +244,10 @@ static void on_get(void *userdata, const struct aws_result *res, struct job_obse
 	}
 	job_observation_free(obs);
 	reschedule(e, j, breaker_outcome_is_service_wide(res->outcome));
-	if (j->repoll) {
+	if (j->poll.repoll) {
 		/* Something (a List summary, an operator) asked for a fresh
 		 * look while this Get was out; its answer may predate that. */
-		j->repoll = false;
+		j->poll.repoll = false;
 		if (j->watched && !j->gone && !e->stopping)
 			sched_set(e->sched, &j->sched, now);
 	}
@@ -257,6 +267,7 @@ static void poll_dispatch(struct engine *e)
 	while (!e->stopping && e->inflight < e->max_inflight) {
 		bool probe = !breaker_allows_polls(&e->breaker);
 		struct aws_call *call = NULL;
+		struct poll_call *pc;
 		struct tracked_job *j;
 		int r;
 
@@ -266,21 +277,24 @@ static void poll_dispatch(struct engine *e)
 		if (!n)
 			break;
 		j = tracker_job_from_sched(n);
-		if (!j->watched || j->gone || j->polling)
+		if (!j->watched || j->gone || j->poll.polling)
 			continue;
-		j->userdata = e;
-		r = aws_get_job(e->aws, j->arn, on_get, j, &call);
+		pc = malloc(sizeof(*pc));
+		if (pc)
+			*pc = (struct poll_call){.engine = e, .job = j};
+		r = pc ? aws_get_job(e->aws, j->arn, on_get, pc, &call) : -ENOMEM;
 		if (r < 0) {
+			free(pc);
 			log_warning_errno(r, "cannot poll %s: %m", j->arn);
 			/* Try again later rather than spinning on it. */
 			sched_set(e->sched, &j->sched, now + e->pollcfg.interval_ms);
 			continue;
 		}
 		e->inflight++;
-		j->polling = true;
+		j->poll.polling = true;
 		if (probe) {
 			aws_call_set_max_attempts(call, 1);
-			j->probe = true;
+			j->poll.probe = true;
 			breaker_probe_sent(&e->breaker, now);
 			log_debug("probing the AWS API with a Get of %s", j->arn);
 		}
@@ -341,7 +355,6 @@ void engine_schedule_initial(struct engine *e)
 		struct tracked_job *j = tracker_job_at(e->tracker, i);
 		if (!j->watched || j->gone)
 			continue;
-		j->userdata = e;
 		sched_set(e->sched, &j->sched,
 			  sched_initial_poll_ms(now, k++, total, e->pollcfg.interval_ms, e->cfg->aws.max_rps,
 						rnd()));
@@ -350,7 +363,6 @@ void engine_schedule_initial(struct engine *e)
 
 void engine_schedule_soon(struct engine *e, struct tracked_job *j)
 {
-	j->userdata = e;
 	if (!sched_node_is_scheduled(&j->sched))
 		sched_set(e->sched, &j->sched, engine_now_mono_ms(e));
 }
@@ -372,9 +384,8 @@ void engine_poll_soon_cb(void *userdata, struct tracked_job *j)
 
 	if (e->stopping || !j->watched || j->gone)
 		return;
-	j->userdata = e;
-	if (j->polling) {
-		j->repoll = true;
+	if (j->poll.polling) {
+		j->poll.repoll = true;
 		return;
 	}
 	sched_set(e->sched, &j->sched, engine_now_mono_ms(e));

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "event.h"
+#include "job_poll.h"
 #include "model.h"
 #include "scheduler.h"
 #include "store.h"
@@ -33,7 +34,6 @@ struct tracked_job {
 	char *configured_audience_model_arn;
 	char *last_error;   /* truncated to TRACKER_LAST_ERROR_MAX */
 	const char *source; /* interned by the tracker: "config", "discover:NAME", "api" */
-	void *userdata;	    /* free for the engine */
 	int64_t update_time_ms;
 	int64_t create_time_ms;
 	int64_t status_since_ms; /* updateTime of the observation that entered status */
@@ -41,26 +41,17 @@ struct tracked_job {
 	int64_t last_seen_ms;
 	int64_t last_poll_ms;
 	int64_t last_success_ms;
-	/* Engine, monotonic, not stored: the first ResourceNotFoundException of a
-	 * run of them (0 = none): for a job seen before, the one awaiting its
-	 * confirmation; for a job never seen, the start of its grace period. */
-	int64_t not_found_mono_ms;
 	uint32_t polls;
 	uint32_t poll_failures;
 	uint32_t consecutive_failures; /* failed polls in a row, any cause (shown) */
-	uint16_t job_failures;	       /* engine, not stored: failed polls in a row about this job */
-	struct sched_node sched;
-	int8_t status;		      /* enum job_status; JOB_STATUS_INVALID when never seen */
-	int64_t status_since_mono_ms; /* status_since on the tracker's monotonic clock; not stored */
-	bool stay_anchored;	      /* status_since_mono_ms is set */
+	struct sched_node sched;       /* the engine's, through the scheduler */
+	struct job_poll poll;	       /* the engine's (job_poll.h); the tracker never touches it */
+	int8_t status;		       /* enum job_status; JOB_STATUS_INVALID when never seen */
+	int64_t status_since_mono_ms;  /* status_since on the tracker's monotonic clock; not stored */
+	bool stay_anchored;	       /* status_since_mono_ms is set */
 	bool stuck_emitted;
 	bool watched;
 	bool gone;
-	/* Engine-owned: a Get is in flight, and another was asked for meanwhile. */
-	bool polling;
-	bool repoll;
-	bool probe; /* the Get in flight is the breaker's probe */
-	bool mark;  /* engine scratch (reload: listed in the new config) */
 	bool dirty; /* counters changed since the row was last written */
 };
 

@@ -324,7 +324,7 @@ static void handle_job_forget(struct api_state *a, struct tracked_job *j, struct
 		reply_error(rp, 409, err);
 		return;
 	}
-	if (j->polling) {
+	if (job_poll_in_flight(&j->poll)) {
 		/* The poll's callback holds the job: forgetting it now would
 		 * leave that callback a freed job. */
 		reply_error(rp, 409, "a poll of the job is in flight; try again in a moment");
