@@ -82,6 +82,9 @@ struct engine {
 
 	unsigned inflight;
 	unsigned max_inflight;
+	/* The job whose Get is the breaker's probe (at most one is out),
+	 * NULL when none is. */
+	const struct tracked_job *probe_job;
 	bool stopping;
 	bool events_added; /* the tracker stored events since the last notifier run */
 	/* Alertmanager hooks: the job table changed since their conditions

@@ -21,6 +21,13 @@
 #define GONE_CONFIRM_MS	    5000
 #define GONE_CONFIRM_MIN_MS 100
 
+/* Always use this function to change a job's poll state (as libcurl's
+ * mstate()): the one writer of job_poll.state. */
+static void poll_set_state(struct tracked_job *j, enum poll_state s)
+{
+	j->poll.state = (int8_t)s;
+}
+
 static double rnd(void)
 {
 	return (double)random() / ((double)RAND_MAX + 1.0);
@@ -166,14 +173,15 @@ static void on_get(void *userdata, const struct aws_result *res, struct job_obse
 	struct tracked_job *j = pc->job;
 	struct engine *e = pc->engine;
 	int64_t now = engine_now_mono_ms(e), wall = engine_now_wall_ms(e);
-	bool probe = j->poll.probe;
+	bool probe = e->probe_job == j, repoll = j->poll.state == POLL_SENT_REPOLL;
 	char what[240];
 	int r;
 
 	free(pc);
 	e->inflight--;
-	j->poll.polling = false;
-	j->poll.probe = false;
+	poll_set_state(j, POLL_IDLE);
+	if (probe)
+		e->probe_job = NULL;
 	if (res->outcome == AWS_CANCELLED) {
 		if (probe)
 			breaker_probe_abandoned(&e->breaker);
@@ -218,7 +226,7 @@ static void on_get(void *userdata, const struct aws_result *res, struct job_obse
 		/* An answer, not a failure; the confirming Get decides. */
 		answered(e, now);
 		job_observation_free(obs);
-		j->poll.repoll = false; /* the confirming Get is the fresh look */
+		/* The confirming Get is the fresh look a repoll asked for. */
 		if (j->watched && !e->stopping)
 			sched_set(e->sched, &j->sched, now + gone_confirm_ms(e));
 		if (e->stopping)
@@ -244,10 +252,9 @@ static void on_get(void *userdata, const struct aws_result *res, struct job_obse
 	}
 	job_observation_free(obs);
 	reschedule(e, j, breaker_outcome_is_service_wide(res->outcome));
-	if (j->poll.repoll) {
+	if (repoll) {
 		/* Something (a List summary, an operator) asked for a fresh
 		 * look while this Get was out; its answer may predate that. */
-		j->poll.repoll = false;
 		if (j->watched && !j->gone && !e->stopping)
 			sched_set(e->sched, &j->sched, now);
 	}
@@ -277,7 +284,7 @@ static void poll_dispatch(struct engine *e)
 		if (!n)
 			break;
 		j = tracker_job_from_sched(n);
-		if (!j->watched || j->gone || j->poll.polling)
+		if (!j->watched || j->gone || job_poll_in_flight(&j->poll))
 			continue;
 		pc = malloc(sizeof(*pc));
 		if (pc)
@@ -291,10 +298,10 @@ static void poll_dispatch(struct engine *e)
 			continue;
 		}
 		e->inflight++;
-		j->poll.polling = true;
+		poll_set_state(j, POLL_SENT);
 		if (probe) {
 			aws_call_set_max_attempts(call, 1);
-			j->poll.probe = true;
+			e->probe_job = j;
 			breaker_probe_sent(&e->breaker, now);
 			log_debug("probing the AWS API with a Get of %s", j->arn);
 		}
@@ -384,8 +391,8 @@ void engine_poll_soon_cb(void *userdata, struct tracked_job *j)
 
 	if (e->stopping || !j->watched || j->gone)
 		return;
-	if (j->poll.polling) {
-		j->poll.repoll = true;
+	if (job_poll_in_flight(&j->poll)) {
+		poll_set_state(j, POLL_SENT_REPOLL);
 		return;
 	}
 	sched_set(e->sched, &j->sched, engine_now_mono_ms(e));

@@ -7,8 +7,20 @@
 #ifndef JW_JOB_POLL_H
 #define JW_JOB_POLL_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
+
+/* Where the job's Get is.  Changed only by poll_set_state() in
+ * engine_poll.c.  (Whether the Get in flight is the breaker's probe is the
+ * engine's: there is at most one, engine.probe_job.) */
+enum poll_state {
+	POLL_IDLE,	  /* no Get in flight */
+	POLL_SENT,	  /* a Get is in flight; its callback holds the job */
+	POLL_SENT_REPOLL, /* ... and a fresh look was asked for meanwhile */
+	_POLL_STATE_MAX,
+	_POLL_STATE_INVALID = -EINVAL,
+};
 
 struct job_poll {
 	/* Monotonic: the first ResourceNotFoundException of a run of them
@@ -16,16 +28,14 @@ struct job_poll {
 	 * confirmation; for a job never seen, the start of its grace period. */
 	int64_t not_found_mono_ms;
 	uint16_t job_failures; /* failed polls in a row about this job (backoff) */
-	bool polling;	       /* a Get is in flight */
-	bool repoll;	       /* and another was asked for meanwhile */
-	bool probe;	       /* the Get in flight is the breaker's probe */
+	int8_t state;	       /* enum poll_state */
 	bool listed;	       /* engine.c, reload: the new configuration lists the job */
 };
 
 /* A Get of the job is in flight: its callback holds the job. */
 static inline bool job_poll_in_flight(const struct job_poll *p)
 {
-	return p->polling;
+	return p->state != POLL_IDLE;
 }
 
 #endif
