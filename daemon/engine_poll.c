@@ -13,13 +13,6 @@
 
 #define WARN_WINDOW_MS	60000
 #define WARN_PER_WINDOW 20
-/* A job that was seen is reported gone on the second ResourceNotFoundException
- * in a row, at least GONE_CONFIRM_MS / 2 after the first (the confirming Get
- * goes out GONE_CONFIRM_MS later, or one poll interval when that is shorter):
- * a single answer could be a read that has not caught up, and "gone" ends the
- * watch.  In a DELETE_* status the first one is enough: it is expected. */
-#define GONE_CONFIRM_MS	    5000
-#define GONE_CONFIRM_MIN_MS 100
 
 /* Always use this function to change a job's poll state (as libcurl's
  * mstate()): the one writer of job_poll.state. */
@@ -79,32 +72,7 @@ static void reschedule(struct engine *e, struct tracked_job *j, bool soon)
 
 static int64_t gone_confirm_ms(const struct engine *e)
 {
-	int64_t d = GONE_CONFIRM_MS;
-
-	if (e->pollcfg.interval_ms > 0 && e->pollcfg.interval_ms < d)
-		d = e->pollcfg.interval_ms;
-	return d < GONE_CONFIRM_MIN_MS ? GONE_CONFIRM_MIN_MS : d;
-}
-
-/* Returns true when j's ResourceNotFoundException at now (monotonic) makes it gone;
- * false when it needs the confirming Get (the caller schedules it). */
-static bool gone_confirmed(struct engine *e, struct tracked_job *j, int64_t now)
-{
-	int64_t delay = gone_confirm_ms(e);
-
-	if (j->gone || j->status == JOB_STATUS_INVALID || j->status == JOB_STATUS_DELETE_PENDING ||
-	    j->status == JOB_STATUS_DELETE_IN_PROGRESS || j->status == JOB_STATUS_DELETE_FAILED)
-		return true;
-	if (j->poll.not_found_mono_ms > 0 && now - j->poll.not_found_mono_ms >= delay / 2)
-		return true;
-	if (j->poll.not_found_mono_ms == 0) {
-		j->poll.not_found_mono_ms = now;
-		/* Debug: a fleet deleted at once would log one line per job. */
-		log_debug("%s answered ResourceNotFoundException in status %s; asking again in %" PRId64
-			  " ms before reporting it gone",
-			  j->arn, job_status_to_string((enum job_status)j->status), delay);
-	}
-	return false;
+	return tracker_gone_confirm_ms(e->pollcfg.interval_ms);
 }
 
 static void answered(struct engine *e, int64_t now)
@@ -174,8 +142,9 @@ static void on_get(void *userdata, const struct aws_result *res, struct job_obse
 	struct engine *e = pc->engine;
 	int64_t now = engine_now_mono_ms(e), wall = engine_now_wall_ms(e);
 	bool probe = e->probe_job == j, repoll = j->poll.state == POLL_SENT_REPOLL;
+	enum tracker_not_found nf = _TRACKER_NOT_FOUND_INVALID;
 	char what[240];
-	int r;
+	int r = 0;
 
 	free(pc);
 	e->inflight--;
@@ -220,10 +189,21 @@ static void on_get(void *userdata, const struct aws_result *res, struct job_obse
 			log_warning_errno(r, "recording the state of %s failed: %m", j->arn);
 		engine_events_stored(e, r);
 		answered(e, now);
-	} else if (res->outcome == AWS_NOT_FOUND && j->status == JOB_STATUS_INVALID) {
+	} else if (res->outcome == AWS_NOT_FOUND &&
+		   (r = tracker_not_found(e->tracker, j->arn, j->poll.not_found_mono_ms, now,
+					  gone_confirm_ms(e), wall, &nf)) >= 0 &&
+		   nf == TRACKER_NOT_VISIBLE) {
 		not_yet_visible(e, j, res, now);
-	} else if (res->outcome == AWS_NOT_FOUND && !gone_confirmed(e, j, now)) {
+	} else if (res->outcome == AWS_NOT_FOUND && r >= 0 && nf == TRACKER_GONE_UNCONFIRMED) {
 		/* An answer, not a failure; the confirming Get decides. */
+		if (j->poll.not_found_mono_ms == 0) {
+			j->poll.not_found_mono_ms = now;
+			/* Debug: a fleet deleted at once would log one line per job. */
+			log_debug(
+			    "%s answered ResourceNotFoundException in status %s; asking again in %" PRId64
+			    " ms before reporting it gone",
+			    j->arn, job_status_to_string((enum job_status)j->status), gone_confirm_ms(e));
+		}
 		answered(e, now);
 		job_observation_free(obs);
 		/* The confirming Get is the fresh look a repoll asked for. */
@@ -235,16 +215,12 @@ static void on_get(void *userdata, const struct aws_result *res, struct job_obse
 			engine_poll_arm(e);
 		return;
 	} else if (res->outcome == AWS_NOT_FOUND) {
+		/* Gone (the tracker stored job.gone), or the store refused it:
+		 * the next poll finds it again. */
 		j->poll.not_found_mono_ms = 0;
 		j->poll.job_failures = 0;
-		r = tracker_gone(e->tracker, j->arn, wall);
 		engine_events_stored(e, r);
-		if (r == -ENOENT) {
-			aws_result_format(res, what, sizeof(what));
-			job_failure(e, j, what);
-		} else {
-			answered(e, now);
-		}
+		answered(e, now);
 	} else {
 		aws_result_format(res, what, sizeof(what));
 		snprintf(e->last_api_error, sizeof(e->last_api_error), "%s", what);

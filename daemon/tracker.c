@@ -830,6 +830,42 @@ int tracker_refreshed(struct tracker *t, const char *arn, int64_t now_ms)
 	return 0;
 }
 
+#define GONE_CONFIRM_MS	    5000
+#define GONE_CONFIRM_MIN_MS 100
+
+int64_t tracker_gone_confirm_ms(int64_t interval_ms)
+{
+	int64_t d = GONE_CONFIRM_MS;
+
+	if (interval_ms > 0 && interval_ms < d)
+		d = interval_ms;
+	return d < GONE_CONFIRM_MIN_MS ? GONE_CONFIRM_MIN_MS : d;
+}
+
+enum tracker_not_found tracker_gone_rule(const struct tracked_job *j, int64_t first_mono_ms,
+					 int64_t now_mono_ms, int64_t confirm_ms)
+{
+	if (j->status == JOB_STATUS_INVALID)
+		return TRACKER_NOT_VISIBLE;
+	if (j->gone || j->status == JOB_STATUS_DELETE_PENDING ||
+	    j->status == JOB_STATUS_DELETE_IN_PROGRESS || j->status == JOB_STATUS_DELETE_FAILED)
+		return TRACKER_GONE;
+	if (first_mono_ms > 0 && now_mono_ms - first_mono_ms >= confirm_ms / 2)
+		return TRACKER_GONE;
+	return TRACKER_GONE_UNCONFIRMED;
+}
+
+int tracker_not_found(struct tracker *t, const char *arn, int64_t first_mono_ms, int64_t now_mono_ms,
+		      int64_t confirm_ms, int64_t now_ms, enum tracker_not_found *ret)
+{
+	struct tracked_job *j = tracker_find(t, arn);
+
+	if (!j)
+		return -ENOENT;
+	*ret = tracker_gone_rule(j, first_mono_ms, now_mono_ms, confirm_ms);
+	return *ret == TRACKER_GONE ? tracker_gone(t, arn, now_ms) : 0;
+}
+
 /* Keeps at most TRACKER_LAST_ERROR_MAX bytes without cutting a UTF-8
  * sequence in half. */
 static char *error_truncate(const char *s)

@@ -12,6 +12,7 @@
 #ifndef JW_TRACKER_H
 #define JW_TRACKER_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -124,8 +125,36 @@ int tracker_flush_dirty(struct tracker *t);
 int tracker_check_stuck(struct tracker *t, int64_t now_ms);
 /* The API said 404.  A job seen before becomes GONE with one job.gone
  * (returns 1, or 0 when already gone); a job never seen returns -ENOENT and
- * no event: that is a poll error for the caller to log and count. */
+ * no event: that is a poll error for the caller to log and count.  The
+ * engine asks tracker_not_found(), which applies the gone rule first. */
 int tracker_gone(struct tracker *t, const char *arn, int64_t now_ms);
+
+/* What a ResourceNotFoundException means for a job: the gone rule. */
+enum tracker_not_found {
+	TRACKER_NOT_VISIBLE,	  /* never seen: not visible yet (a poll error, no event) */
+	TRACKER_GONE_UNCONFIRMED, /* seen: ask again after the confirm delay, no event yet */
+	TRACKER_GONE,		  /* gone (job.gone stored, or it was gone already) */
+	_TRACKER_NOT_FOUND_MAX,
+	_TRACKER_NOT_FOUND_INVALID = -EINVAL,
+};
+
+/* A job seen before is gone on the second ResourceNotFoundException in a
+ * row, at least confirm_ms / 2 after the first (first_mono_ms; 0 when this
+ * is the first): one answer could be a read that has not caught up, and
+ * "gone" ends the watch.  In a DELETE_* status the first one is enough: it
+ * is expected.  A job never seen is not visible yet, never gone.  Times are
+ * monotonic. */
+enum tracker_not_found tracker_gone_rule(const struct tracked_job *j, int64_t first_mono_ms,
+					 int64_t now_mono_ms, int64_t confirm_ms);
+/* The delay of the confirming Get for a poll interval: 5 s, or the interval
+ * when that is shorter, and never under 100 ms. */
+int64_t tracker_gone_confirm_ms(int64_t interval_ms);
+/* The API said 404 about arn: applies tracker_gone_rule() and, when the
+ * job is gone, records it as tracker_gone() does (now_ms: wall clock).
+ * *ret is what was decided.  Returns the number of new events (0 or 1),
+ * -ENOENT for an ARN not in the table, or a store error. */
+int tracker_not_found(struct tracker *t, const char *arn, int64_t first_mono_ms, int64_t now_mono_ms,
+		      int64_t confirm_ms, int64_t now_ms, enum tracker_not_found *ret);
 /* A List page confirmed the job's status and updateTime at now_ms: as
  * fresh as a Get that changed nothing, so only the poll times move, in
  * memory (see tracker_flush_dirty()).  -ENOENT if unknown. */

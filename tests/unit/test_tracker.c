@@ -581,6 +581,89 @@ static void test_refreshed_by_list(void **state)
 	job_observation_free(o);
 }
 
+/* The gone rule, on its own: what one ResourceNotFoundException means for a
+ * job in a given status, with or without an earlier one (first, monotonic
+ * ms) of the same run, confirm = 5000. */
+static void test_gone_rule(void **state)
+{
+	static const struct {
+		enum job_status status;
+		bool gone;
+		int64_t first, now;
+		enum tracker_not_found want;
+	} rows[] = {
+	    /* Never seen: not visible yet, however long it has said 404. */
+	    {JOB_STATUS_INVALID, false, 0, 1000, TRACKER_NOT_VISIBLE},
+	    {JOB_STATUS_INVALID, false, 1000, 900000, TRACKER_NOT_VISIBLE},
+	    /* Seen: the first 404 asks again ... */
+	    {JOB_STATUS_ACTIVE, false, 0, 1000, TRACKER_GONE_UNCONFIRMED},
+	    {JOB_STATUS_CREATE_IN_PROGRESS, false, 0, 1000, TRACKER_GONE_UNCONFIRMED},
+	    {JOB_STATUS_CREATE_FAILED, false, 0, 1000, TRACKER_GONE_UNCONFIRMED},
+	    /* ... a second one too early (under confirm / 2) is not the confirmation ... */
+	    {JOB_STATUS_ACTIVE, false, 1000, 3499, TRACKER_GONE_UNCONFIRMED},
+	    /* ... and one at least confirm / 2 after the first is. */
+	    {JOB_STATUS_ACTIVE, false, 1000, 3500, TRACKER_GONE},
+	    {JOB_STATUS_ACTIVE, false, 1000, 60000, TRACKER_GONE},
+	    /* In DELETE_* the first one is enough: it is expected. */
+	    {JOB_STATUS_DELETE_PENDING, false, 0, 1000, TRACKER_GONE},
+	    {JOB_STATUS_DELETE_IN_PROGRESS, false, 0, 1000, TRACKER_GONE},
+	    {JOB_STATUS_DELETE_FAILED, false, 0, 1000, TRACKER_GONE},
+	    /* Gone already stays gone. */
+	    {JOB_STATUS_GONE, true, 0, 1000, TRACKER_GONE},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ELEMENTSOF(rows); i++) {
+		struct tracked_job j = {.status = (int8_t)rows[i].status, .gone = rows[i].gone};
+		enum tracker_not_found got = tracker_gone_rule(&j, rows[i].first, rows[i].now, 5000);
+
+		if (got != rows[i].want)
+			fail_msg("row %zu (%s, first %lld, now %lld): %d, want %d", i,
+				 job_status_to_string(rows[i].status), (long long)rows[i].first,
+				 (long long)rows[i].now, got, rows[i].want);
+	}
+}
+
+/* The confirming Get goes out 5 s later, or one poll interval when that is
+ * shorter, never under 100 ms. */
+static void test_gone_confirm_delay(void **state)
+{
+	(void)state;
+	assert_int_equal(tracker_gone_confirm_ms(30000), 5000);
+	assert_int_equal(tracker_gone_confirm_ms(5000), 5000);
+	assert_int_equal(tracker_gone_confirm_ms(2000), 2000);
+	assert_int_equal(tracker_gone_confirm_ms(50), 100);
+	assert_int_equal(tracker_gone_confirm_ms(0), 5000);
+}
+
+/* tracker_not_found() applies the rule: no event until the job is gone,
+ * then exactly one job.gone; a job never seen gets none. */
+static void test_not_found_applies_rule(void **state)
+{
+	struct fixture *f = *state;
+	struct job_observation *o = obs_new(JOB_STATUS_ACTIVE, 1000, NULL, false);
+	enum tracker_not_found nf = _TRACKER_NOT_FOUND_INVALID;
+
+	assert_int_equal(tracker_not_found(f->tracker, ARN, 0, 100, 5000, 1000, &nf), 0);
+	assert_int_equal(nf, TRACKER_NOT_VISIBLE);
+	assert_int_equal(f->n_seen, 0);
+	assert_int_equal(tracker_observe(f->tracker, o, 1000), 1);
+	assert_int_equal(tracker_not_found(f->tracker, ARN, 0, 2000, 5000, 2000, &nf), 0);
+	assert_int_equal(nf, TRACKER_GONE_UNCONFIRMED);
+	assert_false(tracker_find(f->tracker, ARN)->gone);
+	assert_int_equal(tracker_not_found(f->tracker, ARN, 2000, 7000, 5000, 7000, &nf), 1);
+	assert_int_equal(nf, TRACKER_GONE);
+	assert_true(tracker_find(f->tracker, ARN)->gone);
+	assert_int_equal(f->n_seen, 2);
+	assert_int_equal(f->seen[1].type, EVENT_JOB_GONE);
+	assert_int_equal(f->seen[1].prev, JOB_STATUS_ACTIVE);
+	assert_int_equal(tracker_not_found(f->tracker, ARN, 0, 8000, 5000, 8000, &nf), 0);
+	assert_int_equal(nf, TRACKER_GONE);
+	assert_int_equal(f->n_seen, 2);
+	assert_int_equal(tracker_not_found(f->tracker, "arn:nope", 0, 8000, 5000, 8000, &nf), -ENOENT);
+	job_observation_free(o);
+}
+
 /* A second daemon (or a lost state file row) sees the same transition: the
  * same id, stored once, no second notification. */
 static void test_same_transition_twice_stored_once(void **state)
@@ -735,6 +818,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_restart, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unchanged_polls_batched, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_refreshed_by_list, setup, teardown),
+	    cmocka_unit_test(test_gone_rule),
+	    cmocka_unit_test(test_gone_confirm_delay),
+	    cmocka_unit_test_setup_teardown(test_not_found_applies_rule, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_same_transition_twice_stored_once, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_watch_unwatch, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_forget, setup, teardown),
