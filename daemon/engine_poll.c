@@ -75,11 +75,63 @@ static int64_t gone_confirm_ms(const struct engine *e)
 	return tracker_gone_confirm_ms(e->pollcfg.interval_ms);
 }
 
+/* What comes after an answer: the job's next poll at its interval (or
+ * sooner after a service failure), or the Get that confirms a 404. */
+enum poll_next {
+	POLL_NEXT_INTERVAL,
+	POLL_NEXT_SOON,
+	POLL_NEXT_CONFIRM,
+	_POLL_NEXT_MAX,
+	_POLL_NEXT_INVALID = -EINVAL,
+};
+
 static void answered(struct engine *e, int64_t now)
 {
 	e->polls_ok++;
 	e->last_success_wall_ms = engine_now_wall_ms(e);
 	e->last_success_mono_ms = now;
+}
+
+/* The service answered about the job itself: its 404 run and its own
+ * failures are over. */
+static void job_answered(struct tracked_job *j)
+{
+	j->poll.not_found_mono_ms = 0;
+	j->poll.job_failures = 0;
+}
+
+/* One more answer about the job that is not a state: its polls back off. */
+static void job_failed(struct tracked_job *j)
+{
+	if (j->poll.job_failures < UINT16_MAX)
+		j->poll.job_failures++;
+}
+
+/* A poll that failed: counted, kept as the job's last error, logged.  A
+ * failure of the service (service_wide: throttling, 5xx, network,
+ * credentials) leaves the job's schedule alone and goes to the breaker;
+ * one about this job (a malformed body, a 4xx about the request, another
+ * job's ARN) backs the job off.  what NULL: the text of res. */
+static void poll_failed(struct engine *e, struct tracked_job *j, const struct aws_result *res,
+			const char *what, bool probe)
+{
+	bool service_wide = breaker_outcome_is_service_wide(res->outcome);
+	char buf[240];
+
+	if (!what) {
+		aws_result_format(res, buf, sizeof(buf));
+		what = buf;
+	}
+	if (res->outcome != AWS_OK)
+		snprintf(e->last_api_error, sizeof(e->last_api_error), "%s", what);
+	tracker_poll_failed(e->tracker, j->arn, engine_now_wall_ms(e), what);
+	e->polls_failed++;
+	if (service_wide) {
+		engine_outage_failure(e, j, what, probe);
+		return;
+	}
+	engine_warn_poll_failure(e, j->arn, what, LOG_WARNING);
+	job_failed(j);
 }
 
 /* A never-seen job answered ResourceNotFoundException.  Reads are
@@ -112,19 +164,92 @@ static void not_yet_visible(struct engine *e, struct tracked_job *j, const struc
 		log_warning("%s still answers ResourceNotFoundException %s after it was first asked for; "
 			    "its polls back off",
 			    j->arn, g);
-	if (j->poll.job_failures < UINT16_MAX)
-		j->poll.job_failures++;
+	job_failed(j);
 }
 
-/* An answer (not a service failure) that is about this job but is not a
- * state: a malformed body, a 4xx about the request, another job's ARN. */
-static void job_failure(struct engine *e, struct tracked_job *j, const char *what)
+/* ResourceNotFoundException: the tracker's gone rule decides
+ * (tracker_gone_rule()); the engine keeps when the run of them began and
+ * schedules what the decision asks. */
+static enum poll_next not_found(struct engine *e, struct tracked_job *j, const struct aws_result *res,
+				int64_t now)
 {
-	tracker_poll_failed(e->tracker, j->arn, engine_now_wall_ms(e), what);
-	engine_warn_poll_failure(e, j->arn, what, LOG_WARNING);
-	e->polls_failed++;
-	if (j->poll.job_failures < UINT16_MAX)
-		j->poll.job_failures++;
+	enum tracker_not_found nf = _TRACKER_NOT_FOUND_INVALID;
+	int r = tracker_not_found(e->tracker, j->arn, j->poll.not_found_mono_ms, now, gone_confirm_ms(e),
+				  engine_now_wall_ms(e), &nf);
+
+	switch (nf) {
+	case TRACKER_NOT_VISIBLE:
+		not_yet_visible(e, j, res, now);
+		return POLL_NEXT_INTERVAL;
+	case TRACKER_GONE_UNCONFIRMED:
+		/* An answer, not a failure; the confirming Get decides. */
+		if (j->poll.not_found_mono_ms == 0) {
+			j->poll.not_found_mono_ms = now;
+			/* Debug: a fleet deleted at once would log one line per job. */
+			log_debug(
+			    "%s answered ResourceNotFoundException in status %s; asking again in %" PRId64
+			    " ms before reporting it gone",
+			    j->arn, job_status_to_string((enum job_status)j->status), gone_confirm_ms(e));
+		}
+		answered(e, now);
+		return POLL_NEXT_CONFIRM;
+	case TRACKER_GONE:
+		/* Gone (the tracker stored job.gone), or the store refused it:
+		 * the next poll finds it again. */
+		job_answered(j);
+		engine_events_stored(e, r);
+		answered(e, now);
+		return POLL_NEXT_INTERVAL;
+	default:
+		poll_failed(e, j, res, NULL, false);
+		return POLL_NEXT_INTERVAL;
+	}
+}
+
+/* A 200 with the job's state. */
+static void observed(struct engine *e, struct tracked_job *j, const struct job_observation *obs, int64_t now)
+{
+	int r;
+
+	if (j->poll.not_found_mono_ms > 0 && j->status == JOB_STATUS_INVALID)
+		log_info("%s is visible now, %" PRId64 " ms after its first ResourceNotFoundException",
+			 j->arn, now - j->poll.not_found_mono_ms);
+	else if (j->poll.not_found_mono_ms > 0)
+		log_notice("%s answered again after a ResourceNotFoundException %" PRId64
+			   " ms earlier: not gone",
+			   j->arn, now - j->poll.not_found_mono_ms);
+	job_answered(j);
+	r = tracker_observe(e->tracker, obs, engine_now_wall_ms(e));
+	if (r < 0)
+		log_warning_errno(r, "recording the state of %s failed: %m", j->arn);
+	engine_events_stored(e, r);
+	answered(e, now);
+}
+
+/* Whatever the answer says, it goes to the tracker or counts as a failure;
+ * the return says when the job is polled next. */
+static enum poll_next on_answer(struct engine *e, struct tracked_job *j, const struct aws_result *res,
+				const struct job_observation *obs, bool probe, int64_t now)
+{
+	if (breaker_outcome_is_service_wide(res->outcome)) {
+		poll_failed(e, j, res, NULL, probe);
+		return POLL_NEXT_SOON;
+	}
+	/* Whatever it says about the job, the service answered. */
+	engine_outage_answer(e);
+	if (res->outcome == AWS_OK && obs && strcmp(obs->arn, j->arn) != 0) {
+		/* An answer about another job is a protocol error, not a state. */
+		poll_failed(e, j, res, "the answer names another job", probe);
+		return POLL_NEXT_INTERVAL;
+	}
+	if (res->outcome == AWS_OK && obs) {
+		observed(e, j, obs, now);
+		return POLL_NEXT_INTERVAL;
+	}
+	if (res->outcome == AWS_NOT_FOUND)
+		return not_found(e, j, res, now);
+	poll_failed(e, j, res, NULL, probe);
+	return POLL_NEXT_INTERVAL;
 }
 
 /* What the callback of one Get needs: the engine and the job (borrowed:
@@ -140,11 +265,9 @@ static void on_get(void *userdata, const struct aws_result *res, struct job_obse
 	struct poll_call *pc = userdata;
 	struct tracked_job *j = pc->job;
 	struct engine *e = pc->engine;
-	int64_t now = engine_now_mono_ms(e), wall = engine_now_wall_ms(e);
+	int64_t now = engine_now_mono_ms(e);
 	bool probe = e->probe_job == j, repoll = j->poll.state == POLL_SENT_REPOLL;
-	enum tracker_not_found nf = _TRACKER_NOT_FOUND_INVALID;
-	char what[240];
-	int r = 0;
+	enum poll_next next;
 
 	free(pc);
 	e->inflight--;
@@ -159,79 +282,18 @@ static void on_get(void *userdata, const struct aws_result *res, struct job_obse
 		return;
 	}
 
-	/* Whatever it says about the job, the service answered. */
-	if (!breaker_outcome_is_service_wide(res->outcome))
-		engine_outage_answer(e);
-
-	if (breaker_outcome_is_service_wide(res->outcome)) {
-		/* The service's failure, not the job's: its schedule stays. */
-		aws_result_format(res, what, sizeof(what));
-		snprintf(e->last_api_error, sizeof(e->last_api_error), "%s", what);
-		tracker_poll_failed(e->tracker, j->arn, wall, what);
-		e->polls_failed++;
-		engine_outage_failure(e, j, what, probe);
-	} else if (res->outcome == AWS_OK && obs && strcmp(obs->arn, j->arn) != 0) {
-		/* An answer about another job is a protocol error, not a state. */
-		job_failure(e, j, "the answer names another job");
-	} else if (res->outcome == AWS_OK && obs) {
-		if (j->poll.not_found_mono_ms > 0 && j->status == JOB_STATUS_INVALID)
-			log_info("%s is visible now, %" PRId64
-				 " ms after its first ResourceNotFoundException",
-				 j->arn, now - j->poll.not_found_mono_ms);
-		else if (j->poll.not_found_mono_ms > 0)
-			log_notice("%s answered again after a ResourceNotFoundException %" PRId64
-				   " ms earlier: not gone",
-				   j->arn, now - j->poll.not_found_mono_ms);
-		j->poll.not_found_mono_ms = 0;
-		j->poll.job_failures = 0;
-		r = tracker_observe(e->tracker, obs, wall);
-		if (r < 0)
-			log_warning_errno(r, "recording the state of %s failed: %m", j->arn);
-		engine_events_stored(e, r);
-		answered(e, now);
-	} else if (res->outcome == AWS_NOT_FOUND &&
-		   (r = tracker_not_found(e->tracker, j->arn, j->poll.not_found_mono_ms, now,
-					  gone_confirm_ms(e), wall, &nf)) >= 0 &&
-		   nf == TRACKER_NOT_VISIBLE) {
-		not_yet_visible(e, j, res, now);
-	} else if (res->outcome == AWS_NOT_FOUND && r >= 0 && nf == TRACKER_GONE_UNCONFIRMED) {
-		/* An answer, not a failure; the confirming Get decides. */
-		if (j->poll.not_found_mono_ms == 0) {
-			j->poll.not_found_mono_ms = now;
-			/* Debug: a fleet deleted at once would log one line per job. */
-			log_debug(
-			    "%s answered ResourceNotFoundException in status %s; asking again in %" PRId64
-			    " ms before reporting it gone",
-			    j->arn, job_status_to_string((enum job_status)j->status), gone_confirm_ms(e));
-		}
-		answered(e, now);
-		job_observation_free(obs);
-		/* The confirming Get is the fresh look a repoll asked for. */
+	next = on_answer(e, j, res, obs, probe, now);
+	job_observation_free(obs);
+	if (next == POLL_NEXT_CONFIRM) {
+		/* The confirming Get is also the fresh look a repoll asked for. */
 		if (j->watched && !e->stopping)
 			sched_set(e->sched, &j->sched, now + gone_confirm_ms(e));
-		if (e->stopping)
-			engine_maybe_finish(e);
-		else
-			engine_poll_arm(e);
-		return;
-	} else if (res->outcome == AWS_NOT_FOUND) {
-		/* Gone (the tracker stored job.gone), or the store refused it:
-		 * the next poll finds it again. */
-		j->poll.not_found_mono_ms = 0;
-		j->poll.job_failures = 0;
-		engine_events_stored(e, r);
-		answered(e, now);
 	} else {
-		aws_result_format(res, what, sizeof(what));
-		snprintf(e->last_api_error, sizeof(e->last_api_error), "%s", what);
-		job_failure(e, j, what);
-	}
-	job_observation_free(obs);
-	reschedule(e, j, breaker_outcome_is_service_wide(res->outcome));
-	if (repoll) {
-		/* Something (a List summary, an operator) asked for a fresh
-		 * look while this Get was out; its answer may predate that. */
-		if (j->watched && !j->gone && !e->stopping)
+		reschedule(e, j, next == POLL_NEXT_SOON);
+		if (repoll && j->watched && !j->gone && !e->stopping)
+			/* Something (a List summary, an operator) asked for a
+			 * fresh look while this Get was out; its answer may
+			 * predate that. */
 			sched_set(e->sched, &j->sched, now);
 	}
 	if (e->stopping)
