@@ -138,8 +138,6 @@ void engine_schedule_initial(struct engine *e);
 /* Schedules one job for a poll soon (newly watched). */
 void engine_schedule_soon(struct engine *e, struct tracked_job *j);
 void engine_stuck_timer_cb(uv_timer_t *t);
-/* Rate-limited "poll of ARN failed" line at level (LOG_WARNING, LOG_INFO). */
-void engine_warn_poll_failure(struct engine *e, const char *arn, const char *what, int level);
 
 /* engine_outage.c: the breaker's glue. */
 /* Poll of j failed service-wide (what: the error); probe: it was the probe. */
@@ -148,6 +146,8 @@ void engine_outage_failure(struct engine *e, struct tracked_job *j, const char *
 void engine_outage_answer(struct engine *e);
 /* "AWS API unavailable since ..." while the breaker is not closed, else "". */
 void engine_outage_status(const struct engine *e, char *buf, size_t size);
+/* Rate-limited "poll of ARN failed" line at level (LOG_WARNING, LOG_INFO). */
+void engine_warn_poll_failure(struct engine *e, const char *arn, const char *what, int level);
 
 /* engine_notify.c */
 int engine_hooks_setup(struct engine *e);

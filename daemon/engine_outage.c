@@ -15,6 +15,29 @@
 #include "log.h"
 #include "util.h"
 
+#define WARN_WINDOW_MS	60000
+#define WARN_PER_WINDOW 20
+
+/* Poll failures are logged, but a dead endpoint with 100k jobs must not
+ * flood the journal: at most WARN_PER_WINDOW a minute, then one summary. */
+void engine_warn_poll_failure(struct engine *e, const char *arn, const char *what, int level)
+{
+	int64_t now = engine_now_mono_ms(e);
+
+	if (now - e->warn_window_start_mono_ms >= WARN_WINDOW_MS) {
+		if (e->warn_suppressed)
+			log_warning("%llu more poll failures in the last minute were not logged",
+				    (unsigned long long)e->warn_suppressed);
+		e->warn_window_start_mono_ms = now;
+		e->warn_in_window = 0;
+		e->warn_suppressed = 0;
+	}
+	if (e->warn_in_window++ < WARN_PER_WINDOW)
+		log_full_errno(level, 0, "poll of %s failed: %s", arn, what);
+	else
+		e->warn_suppressed++;
+}
+
 static double rnd(void)
 {
 	return (double)random() / ((double)RAND_MAX + 1.0);
