@@ -183,7 +183,8 @@ static void status_line(struct engine *e, char *buf, size_t size)
 	engine_hooks_status(e, buf, size);
 }
 
-void engine_update_status(struct engine *e)
+/* Sends STATUS= now (a breaker change), not only at the next status tick. */
+static void engine_update_status(struct engine *e)
 {
 	char buf[512];
 
@@ -269,14 +270,31 @@ static void turn_commit(struct engine *e)
 	}
 }
 
+/* The end of a loop turn: after the commit, what engine.c does about what
+ * the other engine files only changed -- the breaker opened or closed
+ * (STATUS= says so at once), the last Get of a shutdown returned (finish).
+ * So they never call back up into the life cycle. */
+static void turn_end(struct engine *e)
+{
+	bool closed;
+
+	turn_commit(e);
+	closed = breaker_allows_polls(&e->breaker);
+	if (closed != e->breaker_closed_shown) {
+		e->breaker_closed_shown = closed;
+		engine_update_status(e);
+	}
+	engine_maybe_finish(e);
+}
+
 static void turn_check_cb(uv_check_t *c)
 {
-	turn_commit(c->data);
+	turn_end(c->data);
 }
 
 static void turn_prepare_cb(uv_prepare_t *p)
 {
-	turn_commit(p->data);
+	turn_end(p->data);
 }
 
 /* libcurl's total connection limit: the API's, each webhook's
@@ -687,6 +705,7 @@ static int engine_start(struct engine *e)
 	apply_job_list(e, false);
 	unwatch_other_regions(e);
 	breaker_init(&e->breaker);
+	e->breaker_closed_shown = true;
 	engine_schedule_initial(e);
 	e->started_wall_ms = (int64_t)now_realtime_ms();
 	e->reload_ok_wall_ms = e->started_wall_ms;

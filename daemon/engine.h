@@ -108,6 +108,7 @@ struct engine {
 	char last_api_error[256];
 
 	struct breaker breaker;
+	bool breaker_closed_shown; /* what STATUS= last said about the breaker */
 };
 
 /* Scheduling, timeouts and health run on the loop's monotonic clock; the
@@ -182,9 +183,8 @@ int engine_fleet_setup(struct engine *e);
 int engine_fleet_reload(struct engine *e, const struct config *old);
 void engine_fleet_teardown(struct engine *e);
 
-/* engine.c */
+/* engine.c.  The other engine files never call it: engine.c acts on what
+ * they changed at the end of each loop turn. */
 void engine_maybe_finish(struct engine *e);
-/* Sends STATUS= now (a breaker change), not only at the next status tick. */
-void engine_update_status(struct engine *e);
 
 #endif

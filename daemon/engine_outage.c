@@ -100,7 +100,6 @@ void engine_outage_failure(struct engine *e, struct tracked_job *j, const char *
 		    "AWS API unavailable: %u polls in a row failed (last: %s); regular polling stops, "
 		    "one probe every %s until the service answers",
 		    e->breaker.failures_in_row, what, period);
-		engine_update_status(e);
 		return;
 	}
 	/* Once the outage is known, a line per job would only bury the two
@@ -152,7 +151,6 @@ void engine_outage_answer(struct engine *e)
 	log_warning("AWS API available again after %s (unavailable since %s, %" PRIu64
 		    " probes); polling the %zu jobs that came due meanwhile",
 		    took, since, e->breaker.probes, due);
-	engine_update_status(e);
 }
 
 void engine_outage_status(const struct engine *e, char *buf, size_t size)

@@ -255,7 +255,6 @@ static void on_get(void *userdata, const struct aws_result *res, struct job_obse
 		if (probe)
 			breaker_probe_abandoned(&e->breaker);
 		job_observation_free(obs);
-		engine_maybe_finish(e);
 		return;
 	}
 
@@ -273,10 +272,8 @@ static void on_get(void *userdata, const struct aws_result *res, struct job_obse
 			 * predate that. */
 			sched_set(e->sched, &j->sched, now);
 	}
-	if (e->stopping)
-		engine_maybe_finish(e);
-	else
-		engine_poll_arm(e);
+	/* While stopping, engine.c finishes once the last Get is back. */
+	engine_poll_arm(e);
 }
 
 /* While the breaker is open, the only Get that goes is its probe: the
