@@ -28,17 +28,16 @@ static double rnd(void)
  * interval.  That costs little -- an isolated failure is rare (the client
  * retried it), and a run of them opens the breaker, which sends only probes
  * -- and it keeps a transition from waiting two full intervals plus the
- * retries' backoff. */
-static void reschedule(struct engine *e, struct tracked_job *j, bool soon)
+ * retries' backoff.  tr: what the tracker decided about the answer. */
+static void reschedule(struct engine *e, struct tracked_job *j, const struct tracker_result *tr, bool soon)
 {
 	int64_t now = engine_now_mono_ms(e), due;
 
-	if (!j->watched || j->gone || e->stopping) {
+	if (!j->watched || tr->gone || e->stopping) {
 		sched_remove(e->sched, &j->sched);
 		return;
 	}
-	due = sched_next_poll_ms(now, job_status_class((enum job_status)j->status), &e->pollcfg,
-				 j->poll.job_failures, rnd());
+	due = sched_next_poll_ms(now, tr->class, &e->pollcfg, j->poll.job_failures, rnd());
 	if (soon && due > now)
 		due = now + (due - now) / 2;
 	if (due < 0)
@@ -90,7 +89,7 @@ static void job_failed(struct tracked_job *j)
  * one about this job (a malformed body, a 4xx about the request, another
  * job's ARN) backs the job off.  what NULL: the text of res. */
 static void poll_failed(struct engine *e, struct tracked_job *j, const struct aws_result *res,
-			const char *what, bool probe)
+			const char *what, bool probe, struct tracker_result *tr)
 {
 	bool service_wide = breaker_outcome_is_service_wide(res->outcome);
 	char buf[240];
@@ -101,7 +100,7 @@ static void poll_failed(struct engine *e, struct tracked_job *j, const struct aw
 	}
 	if (res->outcome != AWS_OK)
 		snprintf(e->last_api_error, sizeof(e->last_api_error), "%s", what);
-	tracker_poll_failed(e->tracker, j->arn, engine_now_wall_ms(e), what);
+	tracker_poll_failed(e->tracker, j->arn, engine_now_wall_ms(e), what, tr);
 	e->polls_failed++;
 	if (service_wide) {
 		engine_outage_failure(e, j, what, probe);
@@ -116,7 +115,7 @@ static void poll_failed(struct engine *e, struct tracked_job *j, const struct aw
  * polled at its interval for [poll] not_found_grace before it backs off
  * (a per-job backoff, capped at a few intervals). */
 static void not_yet_visible(struct engine *e, struct tracked_job *j, const struct aws_result *res,
-			    int64_t now)
+			    int64_t now, struct tracker_result *tr)
 {
 	int64_t grace = (int64_t)e->cfg->poll.not_found_grace_ms;
 	char what[240], g[32];
@@ -124,7 +123,7 @@ static void not_yet_visible(struct engine *e, struct tracked_job *j, const struc
 	/* The service answered (jobwatchd_polls_total counts 404s); the job
 	 * keeps the answer as its last error. */
 	aws_result_format(res, what, sizeof(what));
-	tracker_poll_failed(e->tracker, j->arn, engine_now_wall_ms(e), what);
+	tracker_poll_failed(e->tracker, j->arn, engine_now_wall_ms(e), what, tr);
 	answered(e, now);
 	format_duration((uint64_t)grace, g, sizeof(g));
 	if (j->poll.not_found_mono_ms == 0) {
@@ -148,15 +147,16 @@ static void not_yet_visible(struct engine *e, struct tracked_job *j, const struc
  * (tracker_gone_rule()); the engine keeps when the run of them began and
  * schedules what the decision asks. */
 static enum poll_next not_found(struct engine *e, struct tracked_job *j, const struct aws_result *res,
-				int64_t now)
+				int64_t now, struct tracker_result *tr)
 {
-	enum tracker_not_found nf = _TRACKER_NOT_FOUND_INVALID;
-	int r = tracker_not_found(e->tracker, j->arn, j->poll.not_found_mono_ms, now, gone_confirm_ms(e),
-				  engine_now_wall_ms(e), &nf);
+	/* A store error leaves *tr saying the job as it stands: not gone, so
+	 * the next poll finds it again. */
+	(void)tracker_not_found(e->tracker, j->arn, j->poll.not_found_mono_ms, now, gone_confirm_ms(e),
+				engine_now_wall_ms(e), tr);
 
-	switch (nf) {
+	switch (tr->not_found) {
 	case TRACKER_NOT_VISIBLE:
-		not_yet_visible(e, j, res, now);
+		not_yet_visible(e, j, res, now, tr);
 		return POLL_NEXT_INTERVAL;
 	case TRACKER_GONE_UNCONFIRMED:
 		/* An answer, not a failure; the confirming Get decides. */
@@ -171,20 +171,19 @@ static enum poll_next not_found(struct engine *e, struct tracked_job *j, const s
 		answered(e, now);
 		return POLL_NEXT_CONFIRM;
 	case TRACKER_GONE:
-		/* Gone (the tracker stored job.gone), or the store refused it:
-		 * the next poll finds it again. */
 		job_answered(j);
-		engine_events_stored(e, r);
+		engine_events_stored(e, tr->events);
 		answered(e, now);
 		return POLL_NEXT_INTERVAL;
 	default:
-		poll_failed(e, j, res, NULL, false);
+		poll_failed(e, j, res, NULL, false, tr);
 		return POLL_NEXT_INTERVAL;
 	}
 }
 
 /* A 200 with the job's state. */
-static void observed(struct engine *e, struct tracked_job *j, const struct job_observation *obs, int64_t now)
+static void observed(struct engine *e, struct tracked_job *j, const struct job_observation *obs, int64_t now,
+		     struct tracker_result *tr)
 {
 	int r;
 
@@ -196,36 +195,38 @@ static void observed(struct engine *e, struct tracked_job *j, const struct job_o
 			   " ms earlier: not gone",
 			   j->arn, now - j->poll.not_found_mono_ms);
 	job_answered(j);
-	r = tracker_observe(e->tracker, obs, engine_now_wall_ms(e));
+	r = tracker_observe(e->tracker, obs, engine_now_wall_ms(e), tr);
 	if (r < 0)
 		log_warning_errno(r, "recording the state of %s failed: %m", j->arn);
-	engine_events_stored(e, r);
+	engine_events_stored(e, tr->events);
 	answered(e, now);
 }
 
-/* Whatever the answer says, it goes to the tracker or counts as a failure;
- * the return says when the job is polled next. */
+/* Whatever the answer says, it goes to the tracker (which says in *tr what
+ * it decided) or counts as a failure; the return says when the job is
+ * polled next. */
 static enum poll_next on_answer(struct engine *e, struct tracked_job *j, const struct aws_result *res,
-				const struct job_observation *obs, bool probe, int64_t now)
+				const struct job_observation *obs, bool probe, int64_t now,
+				struct tracker_result *tr)
 {
 	if (breaker_outcome_is_service_wide(res->outcome)) {
-		poll_failed(e, j, res, NULL, probe);
+		poll_failed(e, j, res, NULL, probe, tr);
 		return POLL_NEXT_SOON;
 	}
 	/* Whatever it says about the job, the service answered. */
 	engine_outage_answer(e);
 	if (res->outcome == AWS_OK && obs && strcmp(obs->arn, j->arn) != 0) {
 		/* An answer about another job is a protocol error, not a state. */
-		poll_failed(e, j, res, "the answer names another job", probe);
+		poll_failed(e, j, res, "the answer names another job", probe, tr);
 		return POLL_NEXT_INTERVAL;
 	}
 	if (res->outcome == AWS_OK && obs) {
-		observed(e, j, obs, now);
+		observed(e, j, obs, now, tr);
 		return POLL_NEXT_INTERVAL;
 	}
 	if (res->outcome == AWS_NOT_FOUND)
-		return not_found(e, j, res, now);
-	poll_failed(e, j, res, NULL, probe);
+		return not_found(e, j, res, now, tr);
+	poll_failed(e, j, res, NULL, probe, tr);
 	return POLL_NEXT_INTERVAL;
 }
 
@@ -244,6 +245,9 @@ static void on_get(void *userdata, const struct aws_result *res, struct job_obse
 	struct engine *e = pc->engine;
 	int64_t now = engine_now_mono_ms(e);
 	bool probe = e->probe_job == j, repoll = j->poll.state == POLL_SENT_REPOLL;
+	/* Stays so only if the tracker could not say (the job is always in
+	 * its table while a Get is out). */
+	struct tracker_result tr = {.class = STATUS_CLASS_INVALID, .not_found = _TRACKER_NOT_FOUND_INVALID};
 	enum poll_next next;
 
 	free(pc);
@@ -258,15 +262,15 @@ static void on_get(void *userdata, const struct aws_result *res, struct job_obse
 		return;
 	}
 
-	next = on_answer(e, j, res, obs, probe, now);
+	next = on_answer(e, j, res, obs, probe, now, &tr);
 	job_observation_free(obs);
 	if (next == POLL_NEXT_CONFIRM) {
 		/* The confirming Get is also the fresh look a repoll asked for. */
 		if (j->watched && !e->stopping)
 			sched_set(e->sched, &j->sched, now + gone_confirm_ms(e));
 	} else {
-		reschedule(e, j, next == POLL_NEXT_SOON);
-		if (repoll && j->watched && !j->gone && !e->stopping)
+		reschedule(e, j, &tr, next == POLL_NEXT_SOON);
+		if (repoll && j->watched && !tr.gone && !e->stopping)
 			/* Something (a List summary, an operator) asked for a
 			 * fresh look while this Get was out; its answer may
 			 * predate that. */
@@ -417,14 +421,15 @@ void engine_refreshed_cb(void *userdata, struct tracked_job *j, const struct job
 {
 	struct engine *e = userdata;
 	int64_t wall = engine_now_wall_ms(e);
+	struct tracker_result tr = {.class = STATUS_CLASS_INVALID, .not_found = _TRACKER_NOT_FOUND_INVALID};
 
 	(void)summary;
-	(void)tracker_refreshed(e->tracker, j->arn, wall);
+	(void)tracker_refreshed(e->tracker, j->arn, wall, &tr);
 	/* A List page is an answer of the service too. */
 	engine_outage_answer(e);
 	e->last_success_wall_ms = wall;
 	e->last_success_mono_ms = engine_now_mono_ms(e);
-	reschedule(e, j, false);
+	reschedule(e, j, &tr, false);
 }
 
 void engine_unwatched_cb(void *userdata, struct tracked_job *j)

@@ -649,7 +649,20 @@ static bool row_differs(const struct tracked_job *j, const struct tracked_job *n
 	       str_differs(j->configured_audience_model_arn, next->configured_audience_model_arn);
 }
 
-int tracker_observe(struct tracker *t, const struct job_observation *obs, int64_t now_ms)
+static void result_fill(const struct tracked_job *j, int events, enum tracker_not_found nf,
+			struct tracker_result *ret)
+{
+	if (!j || !ret)
+		return;
+	*ret = (struct tracker_result){
+	    .events = events > 0 ? events : 0,
+	    .class = job_status_class((enum job_status)j->status),
+	    .gone = j->gone,
+	    .not_found = nf,
+	};
+}
+
+static int observe(struct tracker *t, const struct job_observation *obs, int64_t now_ms)
 {
 	struct tracked_job *j, next;
 	struct event events[2];
@@ -736,6 +749,16 @@ int tracker_observe(struct tracker *t, const struct job_observation *obs, int64_
 	return (int)count_added(added, n);
 }
 
+int tracker_observe(struct tracker *t, const struct job_observation *obs, int64_t now_ms,
+		    struct tracker_result *ret)
+{
+	int r = observe(t, obs, now_ms);
+
+	if (ret && obs && obs->arn)
+		result_fill(tracker_find(t, obs->arn), r, _TRACKER_NOT_FOUND_INVALID, ret);
+	return r;
+}
+
 int tracker_flush_dirty(struct tracker *t)
 {
 	int n = 0;
@@ -818,7 +841,7 @@ int tracker_gone(struct tracker *t, const char *arn, int64_t now_ms)
 	return added;
 }
 
-int tracker_refreshed(struct tracker *t, const char *arn, int64_t now_ms)
+int tracker_refreshed(struct tracker *t, const char *arn, int64_t now_ms, struct tracker_result *ret)
 {
 	struct tracked_job *j = tracker_find(t, arn);
 
@@ -827,6 +850,7 @@ int tracker_refreshed(struct tracker *t, const char *arn, int64_t now_ms)
 	j->last_poll_ms = now_ms;
 	j->last_success_ms = now_ms;
 	j->dirty = true;
+	result_fill(j, 0, _TRACKER_NOT_FOUND_INVALID, ret);
 	return 0;
 }
 
@@ -856,14 +880,19 @@ enum tracker_not_found tracker_gone_rule(const struct tracked_job *j, int64_t fi
 }
 
 int tracker_not_found(struct tracker *t, const char *arn, int64_t first_mono_ms, int64_t now_mono_ms,
-		      int64_t confirm_ms, int64_t now_ms, enum tracker_not_found *ret)
+		      int64_t confirm_ms, int64_t now_ms, struct tracker_result *ret)
 {
 	struct tracked_job *j = tracker_find(t, arn);
+	enum tracker_not_found nf;
+	int r = 0;
 
 	if (!j)
 		return -ENOENT;
-	*ret = tracker_gone_rule(j, first_mono_ms, now_mono_ms, confirm_ms);
-	return *ret == TRACKER_GONE ? tracker_gone(t, arn, now_ms) : 0;
+	nf = tracker_gone_rule(j, first_mono_ms, now_mono_ms, confirm_ms);
+	if (nf == TRACKER_GONE)
+		r = tracker_gone(t, arn, now_ms);
+	result_fill(j, r, nf, ret);
+	return r;
 }
 
 /* Keeps at most TRACKER_LAST_ERROR_MAX bytes without cutting a UTF-8
@@ -886,13 +915,15 @@ static char *error_truncate(const char *s)
 	return c;
 }
 
-int tracker_poll_failed(struct tracker *t, const char *arn, int64_t now_ms, const char *error_text)
+int tracker_poll_failed(struct tracker *t, const char *arn, int64_t now_ms, const char *error_text,
+			struct tracker_result *ret)
 {
 	struct tracked_job *j = tracker_find(t, arn);
 	char *err;
 
 	if (!j)
 		return -ENOENT;
+	result_fill(j, 0, _TRACKER_NOT_FOUND_INVALID, ret);
 	err = error_truncate(error_text ? error_text : "unknown error");
 	if (!err)
 		return -ENOMEM;

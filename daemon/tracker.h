@@ -56,6 +56,26 @@ struct tracked_job {
 	bool dirty; /* counters changed since the row was last written */
 };
 
+/* What a ResourceNotFoundException means for a job: the gone rule. */
+enum tracker_not_found {
+	TRACKER_NOT_VISIBLE,	  /* never seen: not visible yet (a poll error, no event) */
+	TRACKER_GONE_UNCONFIRMED, /* seen: ask again after the confirm delay, no event yet */
+	TRACKER_GONE,		  /* gone (job.gone stored, or it was gone already) */
+	_TRACKER_NOT_FOUND_MAX,
+	_TRACKER_NOT_FOUND_INVALID = -EINVAL,
+};
+
+/* What the tracker decided about one answer: a value the engine acts on
+ * (the notifiers, the job's next poll) rather than state it reads back.
+ * The calls that take one fill it whenever the job is in the table, also
+ * when they fail (then it says the job as it stands). */
+struct tracker_result {
+	int events;			  /* new events stored (duplicates not counted) */
+	enum status_class class;	  /* the job's class now: how often it is polled */
+	bool gone;			  /* the job is gone: it is not polled again */
+	enum tracker_not_found not_found; /* after a 404: the gone rule's decision, else _INVALID */
+};
+
 struct tracker_stats {
 	size_t jobs;
 	size_t watched;
@@ -112,8 +132,10 @@ struct tracked_job *tracker_job_from_sched(struct sched_node *n);
 /* Compares obs (borrowed) with the stored state of obs->arn at now_ms and
  * stores the events a real change produces.  Returns the number of new
  * events (0 for no change, a stale or duplicate observation), -ENOENT for an
- * ARN not in the table, -EINVAL for an unknown status. */
-int tracker_observe(struct tracker *t, const struct job_observation *obs, int64_t now_ms);
+ * ARN not in the table, -EINVAL for an unknown status.  ret (may be NULL):
+ * what was decided. */
+int tracker_observe(struct tracker *t, const struct job_observation *obs, int64_t now_ms,
+		    struct tracker_result *ret);
 /* Writes the rows of jobs whose counters (polls, last seen, ...) changed
  * without a state change.  tracker_observe() keeps such polls in memory --
  * a row write per unchanged poll would dominate the CPU of a large fleet --
@@ -129,15 +151,6 @@ int tracker_check_stuck(struct tracker *t, int64_t now_ms);
  * engine asks tracker_not_found(), which applies the gone rule first. */
 int tracker_gone(struct tracker *t, const char *arn, int64_t now_ms);
 
-/* What a ResourceNotFoundException means for a job: the gone rule. */
-enum tracker_not_found {
-	TRACKER_NOT_VISIBLE,	  /* never seen: not visible yet (a poll error, no event) */
-	TRACKER_GONE_UNCONFIRMED, /* seen: ask again after the confirm delay, no event yet */
-	TRACKER_GONE,		  /* gone (job.gone stored, or it was gone already) */
-	_TRACKER_NOT_FOUND_MAX,
-	_TRACKER_NOT_FOUND_INVALID = -EINVAL,
-};
-
 /* A job seen before is gone on the second ResourceNotFoundException in a
  * row, at least confirm_ms / 2 after the first (first_mono_ms; 0 when this
  * is the first): one answer could be a read that has not caught up, and
@@ -151,16 +164,19 @@ enum tracker_not_found tracker_gone_rule(const struct tracked_job *j, int64_t fi
 int64_t tracker_gone_confirm_ms(int64_t interval_ms);
 /* The API said 404 about arn: applies tracker_gone_rule() and, when the
  * job is gone, records it as tracker_gone() does (now_ms: wall clock).
- * *ret is what was decided.  Returns the number of new events (0 or 1),
- * -ENOENT for an ARN not in the table, or a store error. */
+ * ret (may be NULL): what was decided, not_found included.  Returns the
+ * number of new events (0 or 1), -ENOENT for an ARN not in the table, or a
+ * store error. */
 int tracker_not_found(struct tracker *t, const char *arn, int64_t first_mono_ms, int64_t now_mono_ms,
-		      int64_t confirm_ms, int64_t now_ms, enum tracker_not_found *ret);
+		      int64_t confirm_ms, int64_t now_ms, struct tracker_result *ret);
 /* A List page confirmed the job's status and updateTime at now_ms: as
  * fresh as a Get that changed nothing, so only the poll times move, in
  * memory (see tracker_flush_dirty()).  -ENOENT if unknown. */
-int tracker_refreshed(struct tracker *t, const char *arn, int64_t now_ms);
-/* A poll failed: counters and last_error only, never an event. */
-int tracker_poll_failed(struct tracker *t, const char *arn, int64_t now_ms, const char *error_text);
+int tracker_refreshed(struct tracker *t, const char *arn, int64_t now_ms, struct tracker_result *ret);
+/* A poll failed: counters and last_error only, never an event.  ret (may
+ * be NULL): the job as it stands. */
+int tracker_poll_failed(struct tracker *t, const char *arn, int64_t now_ms, const char *error_text,
+			struct tracker_result *ret);
 
 void tracker_get_stats(const struct tracker *t, struct tracker_stats *ret);
 

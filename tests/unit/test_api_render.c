@@ -502,7 +502,7 @@ static void test_jobs_list_filter(void **state)
 	assert_int_equal(tracker_new(NULL, "us-east-1", 0, NULL, NULL, &t), 0);
 	assert_int_equal(tracker_add(t, ARN, "api", NULL), 1);
 	assert_int_equal(tracker_add(t, ARN "x", "config", NULL), 1);
-	assert_true(tracker_observe(t, &obs, 1000) >= 0);
+	assert_true(tracker_observe(t, &obs, 1000, NULL) >= 0);
 
 	dynbuf_init(&b, 1 << 20);
 	assert_int_equal(api_jobs_to_json(t, API_STATUS_ANY, &b), 0);

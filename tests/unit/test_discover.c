@@ -134,7 +134,7 @@ static void on_get(void *userdata, const struct aws_result *res, struct job_obse
 	f->gets_inflight--;
 	f->gets_done++;
 	if (res->outcome == AWS_OK && obs)
-		assert_true(tracker_observe(f->tracker, obs, now) >= 0);
+		assert_true(tracker_observe(f->tracker, obs, now, NULL) >= 0);
 	else if (res->outcome == AWS_NOT_FOUND && tracker_gone(f->tracker, j->arn, now) == 1)
 		f->gone_events++;
 	job_observation_free(obs);

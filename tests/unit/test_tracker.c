@@ -170,7 +170,7 @@ static void run_steps(struct fixture *f, const struct step *steps)
 		case OBS_LIST: {
 			struct job_observation *o =
 			    obs_new(st->status, st->ut, st->status_code, st->op == OBS_LIST);
-			r = tracker_observe(f->tracker, o, st->now);
+			r = tracker_observe(f->tracker, o, st->now, NULL);
 			job_observation_free(o);
 			break;
 		}
@@ -178,7 +178,8 @@ static void run_steps(struct fixture *f, const struct step *steps)
 			r = tracker_gone(f->tracker, ARN, st->now);
 			break;
 		case FAIL:
-			r = tracker_poll_failed(f->tracker, ARN, st->now, "HTTP 503 ServiceUnavailable");
+			r = tracker_poll_failed(f->tracker, ARN, st->now, "HTTP 503 ServiceUnavailable",
+						NULL);
 			break;
 		case STUCK:
 			r = tracker_check_stuck(f->tracker, st->now);
@@ -483,11 +484,11 @@ static void test_poll_failures_never_events(void **state)
 	assert_int_equal(j->last_success_ms, 2000);
 	assert_string_equal(j->last_error, "HTTP 503 ServiceUnavailable");
 	o = obs_new(JOB_STATUS_CREATE_PENDING, 1000, NULL, false);
-	assert_int_equal(tracker_observe(f->tracker, o, 6000), 0);
+	assert_int_equal(tracker_observe(f->tracker, o, 6000, NULL), 0);
 	job_observation_free(o);
 	assert_int_equal(j->consecutive_failures, 0);
 	assert_int_equal(j->last_success_ms, 6000);
-	assert_int_equal(tracker_poll_failed(f->tracker, "arn:unknown", 1, "x"), -ENOENT);
+	assert_int_equal(tracker_poll_failed(f->tracker, "arn:unknown", 1, "x", NULL), -ENOENT);
 }
 
 static void test_restart(void **state)
@@ -542,11 +543,11 @@ static void test_unchanged_polls_batched(void **state)
 	struct fixture *f = *state;
 	struct job_observation *o = obs_new(JOB_STATUS_CREATE_IN_PROGRESS, 1000, NULL, false);
 
-	assert_int_equal(tracker_observe(f->tracker, o, 1000), 1);
+	assert_int_equal(tracker_observe(f->tracker, o, 1000, NULL), 1);
 	assert_int_equal(store_flush(f->store), 0);
 	assert_int_equal(stored_polls(dbpath), 1);
 	for (int i = 0; i < 5; i++)
-		assert_int_equal(tracker_observe(f->tracker, o, 2000 + i), 0);
+		assert_int_equal(tracker_observe(f->tracker, o, 2000 + i, NULL), 0);
 	assert_int_equal(store_flush(f->store), 0);
 	assert_int_equal(stored_polls(dbpath), 1);
 	assert_int_equal(tracker_find(f->tracker, ARN)->polls, 6);
@@ -566,17 +567,17 @@ static void test_refreshed_by_list(void **state)
 	struct job_observation *o = obs_new(JOB_STATUS_CREATE_IN_PROGRESS, 1000, NULL, false);
 	struct tracked_job *j;
 
-	assert_int_equal(tracker_observe(f->tracker, o, 1000), 1);
+	assert_int_equal(tracker_observe(f->tracker, o, 1000, NULL), 1);
 	assert_int_equal(store_flush(f->store), 0);
 	j = tracker_find(f->tracker, ARN);
 	assert_false(j->dirty);
-	assert_int_equal(tracker_refreshed(f->tracker, ARN, 5000), 0);
+	assert_int_equal(tracker_refreshed(f->tracker, ARN, 5000, NULL), 0);
 	assert_int_equal(j->last_poll_ms, 5000);
 	assert_int_equal(j->last_success_ms, 5000);
 	assert_int_equal(j->polls, 1);
 	assert_true(j->dirty);
 	assert_int_equal(tracker_flush_dirty(f->tracker), 1);
-	assert_int_equal(tracker_refreshed(f->tracker, "arn:nope", 5000), -ENOENT);
+	assert_int_equal(tracker_refreshed(f->tracker, "arn:nope", 5000, NULL), -ENOENT);
 	assert_int_equal(f->n_seen, 1);
 	job_observation_free(o);
 }
@@ -636,31 +637,46 @@ static void test_gone_confirm_delay(void **state)
 	assert_int_equal(tracker_gone_confirm_ms(0), 5000);
 }
 
-/* tracker_not_found() applies the rule: no event until the job is gone,
- * then exactly one job.gone; a job never seen gets none. */
+/* tracker_not_found() applies the rule and says what it decided: no event
+ * until the job is gone, then exactly one job.gone and the GONE class (no
+ * more polls); a job never seen gets none.  tracker_observe() says the new
+ * events and the class the job's next poll goes by. */
 static void test_not_found_applies_rule(void **state)
 {
 	struct fixture *f = *state;
 	struct job_observation *o = obs_new(JOB_STATUS_ACTIVE, 1000, NULL, false);
-	enum tracker_not_found nf = _TRACKER_NOT_FOUND_INVALID;
+	struct tracker_result tr;
 
-	assert_int_equal(tracker_not_found(f->tracker, ARN, 0, 100, 5000, 1000, &nf), 0);
-	assert_int_equal(nf, TRACKER_NOT_VISIBLE);
+	assert_int_equal(tracker_not_found(f->tracker, ARN, 0, 100, 5000, 1000, &tr), 0);
+	assert_int_equal(tr.not_found, TRACKER_NOT_VISIBLE);
+	assert_int_equal(tr.class, STATUS_CLASS_INVALID);
+	assert_int_equal(tr.events, 0);
 	assert_int_equal(f->n_seen, 0);
-	assert_int_equal(tracker_observe(f->tracker, o, 1000), 1);
-	assert_int_equal(tracker_not_found(f->tracker, ARN, 0, 2000, 5000, 2000, &nf), 0);
-	assert_int_equal(nf, TRACKER_GONE_UNCONFIRMED);
+	assert_int_equal(tracker_observe(f->tracker, o, 1000, &tr), 1);
+	assert_int_equal(tr.events, 1);
+	assert_int_equal(tr.class, STATUS_CLASS_SETTLED);
+	assert_false(tr.gone);
+	assert_int_equal(tracker_not_found(f->tracker, ARN, 0, 2000, 5000, 2000, &tr), 0);
+	assert_int_equal(tr.not_found, TRACKER_GONE_UNCONFIRMED);
+	assert_int_equal(tr.class, STATUS_CLASS_SETTLED);
 	assert_false(tracker_find(f->tracker, ARN)->gone);
-	assert_int_equal(tracker_not_found(f->tracker, ARN, 2000, 7000, 5000, 7000, &nf), 1);
-	assert_int_equal(nf, TRACKER_GONE);
+	assert_int_equal(tracker_not_found(f->tracker, ARN, 2000, 7000, 5000, 7000, &tr), 1);
+	assert_int_equal(tr.not_found, TRACKER_GONE);
+	assert_int_equal(tr.events, 1);
+	assert_int_equal(tr.class, STATUS_CLASS_GONE);
+	assert_true(tr.gone);
 	assert_true(tracker_find(f->tracker, ARN)->gone);
 	assert_int_equal(f->n_seen, 2);
 	assert_int_equal(f->seen[1].type, EVENT_JOB_GONE);
 	assert_int_equal(f->seen[1].prev, JOB_STATUS_ACTIVE);
-	assert_int_equal(tracker_not_found(f->tracker, ARN, 0, 8000, 5000, 8000, &nf), 0);
-	assert_int_equal(nf, TRACKER_GONE);
+	assert_int_equal(tracker_not_found(f->tracker, ARN, 0, 8000, 5000, 8000, &tr), 0);
+	assert_int_equal(tr.not_found, TRACKER_GONE);
+	assert_int_equal(tr.events, 0);
 	assert_int_equal(f->n_seen, 2);
-	assert_int_equal(tracker_not_found(f->tracker, "arn:nope", 0, 8000, 5000, 8000, &nf), -ENOENT);
+	assert_int_equal(tracker_not_found(f->tracker, "arn:nope", 0, 8000, 5000, 8000, &tr), -ENOENT);
+	assert_int_equal(tracker_poll_failed(f->tracker, ARN, 9000, "HTTP 500", &tr), 0);
+	assert_int_equal(tr.class, STATUS_CLASS_GONE);
+	assert_int_equal(tr.events, 0);
 	job_observation_free(o);
 }
 
@@ -674,11 +690,11 @@ static void test_same_transition_twice_stored_once(void **state)
 	struct tracker_stats st;
 	int64_t n = 0;
 
-	assert_int_equal(tracker_observe(f->tracker, o, 1000), 1);
+	assert_int_equal(tracker_observe(f->tracker, o, 1000, NULL), 1);
 	assert_int_equal(store_flush(f->store), 0);
 	assert_int_equal(tracker_new(f->store, "us-east-1", 0, sinks_cb, NULL, &other), 0);
 	assert_int_equal(tracker_add(other, ARN, "api", NULL), 1);
-	assert_int_equal(tracker_observe(other, o, 2000), 0);
+	assert_int_equal(tracker_observe(other, o, 2000, NULL), 0);
 	tracker_get_stats(other, &st);
 	assert_int_equal(st.duplicate_events, 1);
 	assert_int_equal(store_flush(f->store), 0);
@@ -792,11 +808,11 @@ static void test_invalid_input(void **state)
 	struct fixture *f = *state;
 	struct job_observation *o = obs_new(JOB_STATUS_INVALID, 1000, NULL, false);
 
-	assert_int_equal(tracker_observe(f->tracker, o, 1000), -EINVAL);
+	assert_int_equal(tracker_observe(f->tracker, o, 1000, NULL), -EINVAL);
 	free(o->arn);
 	o->arn = strdup("arn:not-tracked");
 	o->status = JOB_STATUS_ACTIVE;
-	assert_int_equal(tracker_observe(f->tracker, o, 1000), -ENOENT);
+	assert_int_equal(tracker_observe(f->tracker, o, 1000, NULL), -ENOENT);
 	assert_int_equal(tracker_add(f->tracker, "", "config", NULL), -EINVAL);
 	assert_int_equal(f->n_seen, 0);
 	job_observation_free(o);
