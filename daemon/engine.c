@@ -111,7 +111,7 @@ static void apply_job_list(struct engine *e, bool started)
 		if (j->poll.listed || !j->watched || !j->source || strcmp(j->source, "config") != 0)
 			continue;
 		tracker_unwatch(e->tracker, j->arn);
-		sched_remove(e->sched, &j->sched);
+		engine_unwatched_cb(e, j);
 		if (started)
 			log_info("no longer watching %s (state kept)", j->arn);
 	}
