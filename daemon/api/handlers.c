@@ -9,7 +9,7 @@
 #include "api/handlers.h"
 #include "creds.h"
 #include "log.h"
-#include "notify/route.h"
+#include "notify/journal.h"
 #include "store.h"
 #include "util.h"
 
@@ -78,17 +78,14 @@ void api_handle_metrics(struct api_state *a, struct api_reply *rp)
 		}
 		for (size_t i = 0; i < n_hooks; i++) {
 			const struct webhook_sink *s = c->hook_at(c->userdata, i);
-			_cleanup_free_ char *sink = NULL;
-
+			const char *sink = webhook_sink_outbox(s);
 			int64_t oldest = -1;
 
 			hooks[i].name = webhook_sink_name(s);
+			hooks[i].sink = sink;
 			hooks[i].stats = webhook_sink_stats(s);
 			hooks[i].backlog = -1;
 			hooks[i].oldest_pending_age_ms = -1;
-			sink = route_webhook_sink(hooks[i].name);
-			if (!sink)
-				continue;
 			if (c->store && store_delivery_backlog(c->store, sink, &hooks[i].backlog) < 0)
 				hooks[i].backlog = -1;
 			if (c->store && store_delivery_oldest_pending(c->store, sink, &oldest) >= 0) {

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "api/render.h"
-#include "notify/route.h"
+#include "notify/journal.h"
 
 /* Label values: backslash, double quote and line feed are escaped. */
 static int label_value(struct dynbuf *b, const char *v)
@@ -263,15 +263,10 @@ static int render_hooks(const struct api_metrics_input *in, struct dynbuf *b)
 		r = sample_u64(b, "jobwatchd_outbox_backlog", l, (uint64_t)in->journal_backlog);
 	}
 	for (size_t i = 0; r >= 0 && i < in->n_hooks; i++) {
-		_cleanup_free_ char *sink = NULL;
-		const char *l[] = {"sink", NULL, NULL};
+		const char *l[] = {"sink", in->hooks[i].sink, NULL};
 
-		if (in->hooks[i].backlog < 0)
-			continue;
-		sink = route_webhook_sink(in->hooks[i].name);
-		l[1] = sink;
-		r = sink ? sample_u64(b, "jobwatchd_outbox_backlog", l, (uint64_t)in->hooks[i].backlog)
-			 : -ENOMEM;
+		if (in->hooks[i].backlog >= 0 && in->hooks[i].sink)
+			r = sample_u64(b, "jobwatchd_outbox_backlog", l, (uint64_t)in->hooks[i].backlog);
 	}
 	return r;
 }

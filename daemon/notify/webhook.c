@@ -158,6 +158,11 @@ const char *webhook_sink_name(const struct webhook_sink *s)
 	return s->name;
 }
 
+const char *webhook_sink_outbox(const struct webhook_sink *s)
+{
+	return s->sink;
+}
+
 const struct webhook_stats *webhook_sink_stats(const struct webhook_sink *s)
 {
 	return &s->stats;

@@ -240,8 +240,11 @@ static void test_metrics_strict(void **state)
 {
 	struct aws_client_stats aws = {0};
 	struct webhook_stats ws = {.delivered = 7, .failed_attempts = 2, .disabled = true, .failing = true};
-	struct api_metrics_hook hooks[] = {
-	    {.name = "ops \"team\"\\x", .stats = &ws, .backlog = 3, .oldest_pending_age_ms = 42500}};
+	struct api_metrics_hook hooks[] = {{.name = "ops \"team\"\\x",
+					    .sink = "webhook:ops \"team\"\\x",
+					    .stats = &ws,
+					    .backlog = 3,
+					    .oldest_pending_age_ms = 42500}};
 	struct discovery_stats ds = {
 	    .listings = 4, .pages = 9, .last_listing_jobs = 150, .last_success_ms = 1700000000123};
 	struct api_metrics_section secs[] = {{.name = "fleet", .stats = &ds}};
