@@ -16,6 +16,7 @@
 #include "engine.h"
 #include "http.h"
 #include "log.h"
+#include "notify/route.h"
 #include "notify/webhook.h"
 #include "service.h"
 #include "util.h"
@@ -86,7 +87,7 @@ static void apply_job_list(struct engine *e, bool started)
 
 	/* Mark what the config lists (hash lookups: 100k jobs stay linear). */
 	for (size_t i = 0; i < n; i++)
-		tracker_job_at(e->tracker, i)->mark = false;
+		tracker_job_at(e->tracker, i)->poll.listed = false;
 	for (size_t i = 0; i < c->n_arns; i++) {
 		struct tracked_job *j = tracker_find(e->tracker, c->arns[i]);
 		bool was_watched = j && j->watched;
@@ -97,7 +98,7 @@ static void apply_job_list(struct engine *e, bool started)
 			log_warning_errno(r, "cannot watch %s: %m", c->arns[i]);
 			continue;
 		}
-		j->mark = true;
+		j->poll.listed = true;
 		if (started && !was_watched) {
 			log_info("now watching %s", c->arns[i]);
 			engine_schedule_soon(e, j);
@@ -107,10 +108,10 @@ static void apply_job_list(struct engine *e, bool started)
 	for (size_t i = 0; i < n; i++) {
 		struct tracked_job *j = tracker_job_at(e->tracker, i);
 
-		if (j->mark || !j->watched || !j->source || strcmp(j->source, "config") != 0)
+		if (j->poll.listed || !j->watched || !j->source || strcmp(j->source, "config") != 0)
 			continue;
 		tracker_unwatch(e->tracker, j->arn);
-		sched_remove(e->sched, &j->sched);
+		engine_unwatched_cb(e, j);
 		if (started)
 			log_info("no longer watching %s (state kept)", j->arn);
 	}
@@ -182,7 +183,8 @@ static void status_line(struct engine *e, char *buf, size_t size)
 	engine_hooks_status(e, buf, size);
 }
 
-void engine_update_status(struct engine *e)
+/* Sends STATUS= now (a breaker change), not only at the next status tick. */
+static void engine_update_status(struct engine *e)
 {
 	char buf[512];
 
@@ -268,14 +270,31 @@ static void turn_commit(struct engine *e)
 	}
 }
 
+/* The end of a loop turn: after the commit, what engine.c does about what
+ * the other engine files only changed -- the breaker opened or closed
+ * (STATUS= says so at once), the last Get of a shutdown returned (finish).
+ * So they never call back up into the life cycle. */
+static void turn_end(struct engine *e)
+{
+	bool closed;
+
+	turn_commit(e);
+	closed = breaker_allows_polls(&e->breaker);
+	if (closed != e->breaker_closed_shown) {
+		e->breaker_closed_shown = closed;
+		engine_update_status(e);
+	}
+	engine_maybe_finish(e);
+}
+
 static void turn_check_cb(uv_check_t *c)
 {
-	turn_commit(c->data);
+	turn_end(c->data);
 }
 
 static void turn_prepare_cb(uv_prepare_t *p)
 {
-	turn_commit(p->data);
+	turn_end(p->data);
 }
 
 /* libcurl's total connection limit: the API's, each webhook's
@@ -370,7 +389,7 @@ static int engine_reload_apply(struct engine *e)
 	struct config *nc = NULL, *old;
 	struct config_diag diag = {0};
 	struct engine_hook *old_hooks;
-	const char **old_sinks;
+	struct route *old_route;
 	size_t old_n;
 	char err[512];
 	int r;
@@ -404,18 +423,18 @@ static int engine_reload_apply(struct engine *e)
 	 * and stays pending in the outbox, so nothing is lost. */
 	old = e->cfg;
 	old_hooks = e->hooks;
-	old_sinks = e->sink_list;
+	old_route = e->route;
 	old_n = e->n_hooks;
 	e->cfg = nc;
 	e->hooks = NULL;
-	e->sink_list = NULL;
+	e->route = NULL;
 	e->n_hooks = 0;
 	r = engine_hooks_setup(e);
 	if (r < 0) {
 		engine_hooks_teardown(e);
 		e->cfg = old;
 		e->hooks = old_hooks;
-		e->sink_list = old_sinks;
+		e->route = old_route;
 		e->n_hooks = old_n;
 		config_free(nc);
 		log_error("reload failed; keeping the running configuration");
@@ -430,7 +449,7 @@ static int engine_reload_apply(struct engine *e)
 		engine_hook_release(&old_hooks[i]);
 	}
 	free(old_hooks);
-	free(old_sinks);
+	route_free(old_route);
 	/* SIGHUP is also how an operator says "the receiver is fixed": what
 	 * waits for a retry, and what was parked, goes out now. */
 	(void)engine_hooks_retry(e, NULL, true, "SIGHUP", NULL);
@@ -686,6 +705,7 @@ static int engine_start(struct engine *e)
 	apply_job_list(e, false);
 	unwatch_other_regions(e);
 	breaker_init(&e->breaker);
+	e->breaker_closed_shown = true;
 	engine_schedule_initial(e);
 	e->started_wall_ms = (int64_t)now_realtime_ms();
 	e->reload_ok_wall_ms = e->started_wall_ms;

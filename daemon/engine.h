@@ -3,8 +3,10 @@
  *   scheduler --> aws client --> tracker --> store (outbox) --> notifiers
  *
  * engine.c owns the life cycle (start, reload, shutdown, sd_notify),
- * engine_poll.c drives the scheduler and the API calls, engine_notify.c the
- * journal and webhook sinks.  Internal to those three files. */
+ * engine_poll.c drives the scheduler and the API calls, engine_outage.c the
+ * service breaker, engine_notify.c the journal and webhook sinks and
+ * engine_fleet.c discovery and the HTTP listener.  Internal to the
+ * engine*.c files (docs/internals/README.md maps them). */
 #ifndef JW_ENGINE_H
 #define JW_ENGINE_H
 
@@ -26,6 +28,7 @@
 
 struct webhook_sink;
 struct am_client;
+struct route;
 
 /* A [webhook] section: an outbox sink, or (format = alertmanager) an
  * Alertmanager client fed with alert conditions instead of events. */
@@ -33,7 +36,6 @@ struct engine_hook {
 	const struct config_webhook *cfg; /* borrowed from engine.cfg */
 	struct webhook_sink *sink;
 	struct am_client *am;
-	char sink_name[160]; /* "webhook:NAME" */
 };
 
 struct engine {
@@ -74,14 +76,17 @@ struct engine {
 	bool reload_failed;
 	unsigned status_ticks;
 
-	struct engine_hook *hooks;
+	struct engine_hook *hooks; /* one a [webhook] section, in its order */
 	size_t n_hooks;
-	const char **sink_list; /* scratch for the tracker's sinks callback */
+	struct route *route; /* which sinks an event goes to (notify/route.h) */
 
 	unsigned inflight;
 	unsigned max_inflight;
+	/* The job whose Get is the breaker's probe (at most one is out),
+	 * NULL when none is. */
+	const struct tracked_job *probe_job;
 	bool stopping;
-	bool events_added; /* since the last notifier run */
+	bool events_added; /* the tracker stored events since the last notifier run */
 	/* Alertmanager hooks: the job table changed since their conditions
 	 * were last collected, and when to collect anyway (time resolves
 	 * job.gone alerts). */
@@ -103,6 +108,7 @@ struct engine {
 	char last_api_error[256];
 
 	struct breaker breaker;
+	bool breaker_closed_shown; /* what STATUS= last said about the breaker */
 };
 
 /* Scheduling, timeouts and health run on the loop's monotonic clock; the
@@ -128,14 +134,11 @@ static inline int64_t engine_now_wall_ms(const struct engine *e)
 
 /* engine_poll.c */
 void engine_poll_arm(struct engine *e);
-void engine_poll_timer_cb(uv_timer_t *t);
 /* Schedules every watched, not gone job for a first poll, spread out. */
 void engine_schedule_initial(struct engine *e);
 /* Schedules one job for a poll soon (newly watched). */
 void engine_schedule_soon(struct engine *e, struct tracked_job *j);
 void engine_stuck_timer_cb(uv_timer_t *t);
-/* Rate-limited "poll of ARN failed" line at level (LOG_WARNING, LOG_INFO). */
-void engine_warn_poll_failure(struct engine *e, const char *arn, const char *what, int level);
 
 /* engine_outage.c: the breaker's glue. */
 /* Poll of j failed service-wide (what: the error); probe: it was the probe. */
@@ -144,13 +147,19 @@ void engine_outage_failure(struct engine *e, struct tracked_job *j, const char *
 void engine_outage_answer(struct engine *e);
 /* "AWS API unavailable since ..." while the breaker is not closed, else "". */
 void engine_outage_status(const struct engine *e, char *buf, size_t size);
+/* Rate-limited "poll of ARN failed" line at level (LOG_WARNING, LOG_INFO). */
+void engine_warn_poll_failure(struct engine *e, const char *arn, const char *what, int level);
 
 /* engine_notify.c */
 int engine_hooks_setup(struct engine *e);
 /* Frees what one hook holds (its sink or Alertmanager client). */
 void engine_hook_release(struct engine_hook *h);
 void engine_hooks_teardown(struct engine *e);
+/* The tracker's sinks callback: e's routing table (notify/route.h). */
 const char *const *engine_event_sinks(const struct event *ev, void *userdata);
+/* The tracker stored n new events (none when n <= 0): the turn's commit
+ * wakes the notifiers and the alert conditions are collected again. */
+void engine_events_stored(struct engine *e, int n);
 void engine_run_notifiers(struct engine *e);
 /* Retry now for the hook named name, or every hook (name NULL): waiting
  * deliveries and, with parked, parked ones (webhook_sink_retry_now); the
@@ -174,9 +183,8 @@ int engine_fleet_setup(struct engine *e);
 int engine_fleet_reload(struct engine *e, const struct config *old);
 void engine_fleet_teardown(struct engine *e);
 
-/* engine.c */
+/* engine.c.  The other engine files never call it: engine.c acts on what
+ * they changed at the end of each loop turn. */
 void engine_maybe_finish(struct engine *e);
-/* Sends STATUS= now (a breaker change), not only at the next status tick. */
-void engine_update_status(struct engine *e);
 
 #endif

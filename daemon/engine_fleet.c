@@ -70,8 +70,8 @@ static void job_times(void *userdata, const struct tracked_job *j, struct api_jo
 	int64_t due = sched_node_due(e->sched, &j->sched);
 
 	*ret = (struct api_job_times){0};
-	if (j->not_found_mono_ms > 0)
-		ret->not_found_since_ms = wall - (mono - j->not_found_mono_ms);
+	if (j->poll.not_found_mono_ms > 0)
+		ret->not_found_since_ms = wall - (mono - j->poll.not_found_mono_ms);
 	if (due >= 0)
 		ret->next_poll_ms = wall + (due > mono ? due - mono : 0);
 }

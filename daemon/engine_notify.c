@@ -11,6 +11,7 @@
 #include "log.h"
 #include "notify/alertmanager.h"
 #include "notify/journal.h"
+#include "notify/route.h"
 #include "notify/webhook.h"
 #include "util.h"
 
@@ -149,7 +150,7 @@ void engine_hooks_status(struct engine *e, char *buf, size_t size)
 
 		if (!st || (!st->failing && !st->disabled))
 			continue;
-		if (store_delivery_backlog(e->store, e->hooks[i].sink_name, &pending) < 0)
+		if (store_delivery_backlog(e->store, route_hook_sink(e->route, i), &pending) < 0)
 			pending = -1;
 		if (st->disabled)
 			snprintf(buf + len, size - len, "; webhook %s disabled by 410 (%lld pending)",
@@ -169,28 +170,18 @@ void engine_notify_timer_cb(uv_timer_t *t)
 const char *const *engine_event_sinks(const struct event *ev, void *userdata)
 {
 	struct engine *e = userdata;
-	size_t n = 0;
 
-	if (e->cfg->journal_enabled)
-		e->sink_list[n++] = JOURNAL_SINK_NAME;
-	/* Alertmanager hooks take conditions, not events (no outbox rows):
-	 * any event may start or end one. */
-	e->alerts_dirty = true;
-	for (size_t i = 0; i < e->n_hooks; i++) {
-		const struct config_webhook *w = e->hooks[i].cfg;
-		if (e->hooks[i].am)
-			continue;
-		/* An Alertmanager hook also gets the resolution (a job reaching
-		 * ACTIVE) of what its filter let fire; a resolve without a
-		 * matching alert is ignored by Alertmanager. */
-		bool resolves = w->format == PAYLOAD_FORMAT_ALERTMANAGER_WEBHOOK &&
-				ev->type == EVENT_JOB_STATUS_CHANGED && ev->status == JOB_STATUS_ACTIVE;
-		if (resolves || config_webhook_wants(w, ev->type, ev->status))
-			e->sink_list[n++] = e->hooks[i].sink_name;
-	}
-	e->sink_list[n] = NULL;
+	return route_event_sinks(e->route, ev);
+}
+
+void engine_events_stored(struct engine *e, int n)
+{
+	if (n <= 0)
+		return;
 	e->events_added = true;
-	return e->sink_list;
+	/* Alertmanager hooks take conditions, not events: any event may
+	 * start or end one. */
+	e->alerts_dirty = true;
 }
 
 /* format = alertmanager: headers_file carries the Authorization header
@@ -232,7 +223,6 @@ static int hook_new(struct engine *e, const struct config_webhook *w, struct eng
 	int r;
 
 	h->cfg = w;
-	snprintf(h->sink_name, sizeof(h->sink_name), "%s%s", WEBHOOK_SINK_PREFIX, w->name);
 	if (w->format == PAYLOAD_FORMAT_ALERTMANAGER)
 		return am_hook_new(e, w, h);
 	if (w->secret_file) {
@@ -274,9 +264,11 @@ int engine_hooks_setup(struct engine *e)
 	const struct config *c = e->cfg;
 	int r;
 
-	e->sink_list = calloc(c->n_webhooks + 2, sizeof(*e->sink_list));
+	r = route_new(c, &e->route);
+	if (r < 0)
+		return log_error_errno(r, "cannot set up event routing: %m");
 	e->hooks = calloc(c->n_webhooks ? c->n_webhooks : 1, sizeof(*e->hooks));
-	if (!e->sink_list || !e->hooks)
+	if (!e->hooks)
 		return log_error_errno(-ENOMEM, "out of memory");
 	e->alerts_dirty = true;
 	e->alerts_next_sync_ms = 0;
@@ -301,8 +293,7 @@ void engine_hooks_teardown(struct engine *e)
 	for (size_t i = 0; i < e->n_hooks; i++)
 		engine_hook_release(&e->hooks[i]);
 	free(e->hooks);
-	free(e->sink_list);
+	e->route = route_free(e->route);
 	e->hooks = NULL;
-	e->sink_list = NULL;
 	e->n_hooks = 0;
 }

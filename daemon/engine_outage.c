@@ -15,6 +15,29 @@
 #include "log.h"
 #include "util.h"
 
+#define WARN_WINDOW_MS	60000
+#define WARN_PER_WINDOW 20
+
+/* Poll failures are logged, but a dead endpoint with 100k jobs must not
+ * flood the journal: at most WARN_PER_WINDOW a minute, then one summary. */
+void engine_warn_poll_failure(struct engine *e, const char *arn, const char *what, int level)
+{
+	int64_t now = engine_now_mono_ms(e);
+
+	if (now - e->warn_window_start_mono_ms >= WARN_WINDOW_MS) {
+		if (e->warn_suppressed)
+			log_warning("%llu more poll failures in the last minute were not logged",
+				    (unsigned long long)e->warn_suppressed);
+		e->warn_window_start_mono_ms = now;
+		e->warn_in_window = 0;
+		e->warn_suppressed = 0;
+	}
+	if (e->warn_in_window++ < WARN_PER_WINDOW)
+		log_full_errno(level, 0, "poll of %s failed: %s", arn, what);
+	else
+		e->warn_suppressed++;
+}
+
 static double rnd(void)
 {
 	return (double)random() / ((double)RAND_MAX + 1.0);
@@ -77,7 +100,6 @@ void engine_outage_failure(struct engine *e, struct tracked_job *j, const char *
 		    "AWS API unavailable: %u polls in a row failed (last: %s); regular polling stops, "
 		    "one probe every %s until the service answers",
 		    e->breaker.failures_in_row, what, period);
-		engine_update_status(e);
 		return;
 	}
 	/* Once the outage is known, a line per job would only bury the two
@@ -129,7 +151,6 @@ void engine_outage_answer(struct engine *e)
 	log_warning("AWS API available again after %s (unavailable since %s, %" PRIu64
 		    " probes); polling the %zu jobs that came due meanwhile",
 		    took, since, e->breaker.probes, due);
-	engine_update_status(e);
 }
 
 void engine_outage_status(const struct engine *e, char *buf, size_t size)

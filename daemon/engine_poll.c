@@ -11,39 +11,16 @@
 #include "log.h"
 #include "util.h"
 
-#define WARN_WINDOW_MS	60000
-#define WARN_PER_WINDOW 20
-/* A job that was seen is reported gone on the second ResourceNotFoundException
- * in a row, at least GONE_CONFIRM_MS / 2 after the first (the confirming Get
- * goes out GONE_CONFIRM_MS later, or one poll interval when that is shorter):
- * a single answer could be a read that has not caught up, and "gone" ends the
- * watch.  In a DELETE_* status the first one is enough: it is expected. */
-#define GONE_CONFIRM_MS	    5000
-#define GONE_CONFIRM_MIN_MS 100
+/* Always use this function to change a job's poll state (as libcurl's
+ * mstate()): the one writer of job_poll.state. */
+static void poll_set_state(struct tracked_job *j, enum poll_state s)
+{
+	j->poll.state = (int8_t)s;
+}
 
 static double rnd(void)
 {
 	return (double)random() / ((double)RAND_MAX + 1.0);
-}
-
-/* Poll failures are logged, but a dead endpoint with 100k jobs must not
- * flood the journal: at most WARN_PER_WINDOW a minute, then one summary. */
-void engine_warn_poll_failure(struct engine *e, const char *arn, const char *what, int level)
-{
-	int64_t now = engine_now_mono_ms(e);
-
-	if (now - e->warn_window_start_mono_ms >= WARN_WINDOW_MS) {
-		if (e->warn_suppressed)
-			log_warning("%llu more poll failures in the last minute were not logged",
-				    (unsigned long long)e->warn_suppressed);
-		e->warn_window_start_mono_ms = now;
-		e->warn_in_window = 0;
-		e->warn_suppressed = 0;
-	}
-	if (e->warn_in_window++ < WARN_PER_WINDOW)
-		log_full_errno(level, 0, "poll of %s failed: %s", arn, what);
-	else
-		e->warn_suppressed++;
 }
 
 /* soon: the poll failed for the service's reasons and saw nothing, so the
@@ -52,17 +29,18 @@ void engine_warn_poll_failure(struct engine *e, const char *arn, const char *wha
  * they already waited).  That costs little -- an isolated failure is rare
  * (the client retried it), and a run of them opens the breaker, which sends
  * only probes -- and it keeps a transition from waiting two full intervals
- * plus the retries' backoff.  elapsed_ms: how long the failed poll took. */
-static void reschedule(struct engine *e, struct tracked_job *j, bool soon, uint64_t elapsed_ms)
+ * plus the retries' backoff.  tr: what the tracker decided about the answer;
+ * elapsed_ms: how long the failed poll took. */
+static void reschedule(struct engine *e, struct tracked_job *j, const struct tracker_result *tr, bool soon,
+		       uint64_t elapsed_ms)
 {
 	int64_t now = engine_now_mono_ms(e), due;
 
-	if (!j->watched || j->gone || e->stopping) {
+	if (!j->watched || tr->gone || e->stopping) {
 		sched_remove(e->sched, &j->sched);
 		return;
 	}
-	due = sched_next_poll_ms(now, job_status_class((enum job_status)j->status), &e->pollcfg,
-				 j->job_failures, rnd());
+	due = sched_next_poll_ms(now, tr->class, &e->pollcfg, j->poll.job_failures, rnd());
 	if (soon && due > now) {
 		int64_t spent = elapsed_ms < (uint64_t)(due - now) ? (int64_t)elapsed_ms : due - now;
 
@@ -78,33 +56,18 @@ static void reschedule(struct engine *e, struct tracked_job *j, bool soon, uint6
 
 static int64_t gone_confirm_ms(const struct engine *e)
 {
-	int64_t d = GONE_CONFIRM_MS;
-
-	if (e->pollcfg.interval_ms > 0 && e->pollcfg.interval_ms < d)
-		d = e->pollcfg.interval_ms;
-	return d < GONE_CONFIRM_MIN_MS ? GONE_CONFIRM_MIN_MS : d;
+	return tracker_gone_confirm_ms(e->pollcfg.interval_ms);
 }
 
-/* Returns true when j's ResourceNotFoundException at now (monotonic) makes it gone;
- * false when it needs the confirming Get (the caller schedules it). */
-static bool gone_confirmed(struct engine *e, struct tracked_job *j, int64_t now)
-{
-	int64_t delay = gone_confirm_ms(e);
-
-	if (j->gone || j->status == JOB_STATUS_INVALID || j->status == JOB_STATUS_DELETE_PENDING ||
-	    j->status == JOB_STATUS_DELETE_IN_PROGRESS || j->status == JOB_STATUS_DELETE_FAILED)
-		return true;
-	if (j->not_found_mono_ms > 0 && now - j->not_found_mono_ms >= delay / 2)
-		return true;
-	if (j->not_found_mono_ms == 0) {
-		j->not_found_mono_ms = now;
-		/* Debug: a fleet deleted at once would log one line per job. */
-		log_debug("%s answered ResourceNotFoundException in status %s; asking again in %" PRId64
-			  " ms before reporting it gone",
-			  j->arn, job_status_to_string((enum job_status)j->status), delay);
-	}
-	return false;
-}
+/* What comes after an answer: the job's next poll at its interval (or
+ * sooner after a service failure), or the Get that confirms a 404. */
+enum poll_next {
+	POLL_NEXT_INTERVAL,
+	POLL_NEXT_SOON,
+	POLL_NEXT_CONFIRM,
+	_POLL_NEXT_MAX,
+	_POLL_NEXT_INVALID = -EINVAL,
+};
 
 static void answered(struct engine *e, int64_t now)
 {
@@ -113,12 +76,54 @@ static void answered(struct engine *e, int64_t now)
 	e->last_success_mono_ms = now;
 }
 
+/* The service answered about the job itself: its 404 run and its own
+ * failures are over. */
+static void job_answered(struct tracked_job *j)
+{
+	j->poll.not_found_mono_ms = 0;
+	j->poll.job_failures = 0;
+}
+
+/* One more answer about the job that is not a state: its polls back off. */
+static void job_failed(struct tracked_job *j)
+{
+	if (j->poll.job_failures < UINT16_MAX)
+		j->poll.job_failures++;
+}
+
+/* A poll that failed: counted, kept as the job's last error, logged.  A
+ * failure of the service (service_wide: throttling, 5xx, network,
+ * credentials) leaves the job's schedule alone and goes to the breaker;
+ * one about this job (a malformed body, a 4xx about the request, another
+ * job's ARN) backs the job off.  what NULL: the text of res. */
+static void poll_failed(struct engine *e, struct tracked_job *j, const struct aws_result *res,
+			const char *what, bool probe, struct tracker_result *tr)
+{
+	bool service_wide = breaker_outcome_is_service_wide(res->outcome);
+	char buf[240];
+
+	if (!what) {
+		aws_result_format(res, buf, sizeof(buf));
+		what = buf;
+	}
+	if (res->outcome != AWS_OK)
+		snprintf(e->last_api_error, sizeof(e->last_api_error), "%s", what);
+	tracker_poll_failed(e->tracker, j->arn, engine_now_wall_ms(e), what, tr);
+	e->polls_failed++;
+	if (service_wide) {
+		engine_outage_failure(e, j, what, probe);
+		return;
+	}
+	engine_warn_poll_failure(e, j->arn, what, LOG_WARNING);
+	job_failed(j);
+}
+
 /* A never-seen job answered ResourceNotFoundException.  Reads are
  * eventually consistent, so a job named right after it was created is
  * polled at its interval for [poll] not_found_grace before it backs off
  * (a per-job backoff, capped at a few intervals). */
 static void not_yet_visible(struct engine *e, struct tracked_job *j, const struct aws_result *res,
-			    int64_t now)
+			    int64_t now, struct tracker_result *tr)
 {
 	int64_t grace = (int64_t)e->cfg->poll.not_found_grace_ms;
 	char what[240], g[32];
@@ -127,135 +132,171 @@ static void not_yet_visible(struct engine *e, struct tracked_job *j, const struc
 	/* The service answered (jobwatchd_polls_total counts 404s); the job
 	 * keeps the answer as its last error. */
 	aws_result_format(res, what, sizeof(what));
-	tracker_poll_failed(e->tracker, j->arn, engine_now_wall_ms(e), what);
+	tracker_poll_failed(e->tracker, j->arn, engine_now_wall_ms(e), what, tr);
 	answered(e, now);
 	format_duration((uint64_t)grace, g, sizeof(g));
-	if (j->not_found_mono_ms == 0) {
-		j->not_found_mono_ms = now;
+	if (j->poll.not_found_mono_ms == 0) {
+		j->poll.not_found_mono_ms = now;
 		if (grace > 0)
 			log_notice(
 			    "%s is not visible to the service yet (ResourceNotFoundException); polling it "
 			    "every interval for up to %s",
 			    j->arn, g);
 	}
-	if (now - j->not_found_mono_ms < grace)
+	if (now - j->poll.not_found_mono_ms < grace)
 		return;
-	if (j->job_failures == 0) {
+	if (j->poll.job_failures == 0) {
+		struct tracker_result nf;
+
 		log_warning("%s still answers ResourceNotFoundException %s after it was first asked for; "
 			    "its polls back off",
 			    j->arn, g);
 		/* A mistyped ARN would otherwise never alert: job.not_found,
 		 * once per ARN (the tracker keeps that across restarts). */
-		r = tracker_not_found(e->tracker, j->arn, engine_now_wall_ms(e));
+		r = tracker_not_found_past_grace(e->tracker, j->arn, engine_now_wall_ms(e), &nf);
 		if (r < 0)
 			log_warning_errno(r, "recording job.not_found for %s failed: %m", j->arn);
+		else
+			engine_events_stored(e, nf.events);
 	}
-	if (j->job_failures < UINT16_MAX)
-		j->job_failures++;
+	job_failed(j);
 }
 
-/* An answer (not a service failure) that is about this job but is not a
- * state: a malformed body, a 4xx about the request, another job's ARN. */
-static void job_failure(struct engine *e, struct tracked_job *j, const char *what)
+/* ResourceNotFoundException: the tracker's gone rule decides
+ * (tracker_gone_rule()); the engine keeps when the run of them began and
+ * schedules what the decision asks. */
+static enum poll_next not_found(struct engine *e, struct tracked_job *j, const struct aws_result *res,
+				int64_t now, struct tracker_result *tr)
 {
-	tracker_poll_failed(e->tracker, j->arn, engine_now_wall_ms(e), what);
-	engine_warn_poll_failure(e, j->arn, what, LOG_WARNING);
-	e->polls_failed++;
-	if (j->job_failures < UINT16_MAX)
-		j->job_failures++;
+	/* A store error leaves *tr saying the job as it stands: not gone, so
+	 * the next poll finds it again. */
+	(void)tracker_not_found(e->tracker, j->arn, j->poll.not_found_mono_ms, now, gone_confirm_ms(e),
+				engine_now_wall_ms(e), tr);
+
+	switch (tr->not_found) {
+	case TRACKER_NOT_VISIBLE:
+		not_yet_visible(e, j, res, now, tr);
+		return POLL_NEXT_INTERVAL;
+	case TRACKER_GONE_UNCONFIRMED:
+		/* An answer, not a failure; the confirming Get decides. */
+		if (j->poll.not_found_mono_ms == 0) {
+			j->poll.not_found_mono_ms = now;
+			/* Debug: a fleet deleted at once would log one line per job. */
+			log_debug(
+			    "%s answered ResourceNotFoundException in status %s; asking again in %" PRId64
+			    " ms before reporting it gone",
+			    j->arn, job_status_to_string((enum job_status)j->status), gone_confirm_ms(e));
+		}
+		answered(e, now);
+		return POLL_NEXT_CONFIRM;
+	case TRACKER_GONE:
+		job_answered(j);
+		engine_events_stored(e, tr->events);
+		answered(e, now);
+		return POLL_NEXT_INTERVAL;
+	default:
+		poll_failed(e, j, res, NULL, false, tr);
+		return POLL_NEXT_INTERVAL;
+	}
 }
+
+/* A 200 with the job's state. */
+static void observed(struct engine *e, struct tracked_job *j, const struct job_observation *obs, int64_t now,
+		     struct tracker_result *tr)
+{
+	int r;
+
+	if (j->poll.not_found_mono_ms > 0 && j->status == JOB_STATUS_INVALID)
+		log_info("%s is visible now, %" PRId64 " ms after its first ResourceNotFoundException",
+			 j->arn, now - j->poll.not_found_mono_ms);
+	else if (j->poll.not_found_mono_ms > 0)
+		log_notice("%s answered again after a ResourceNotFoundException %" PRId64
+			   " ms earlier: not gone",
+			   j->arn, now - j->poll.not_found_mono_ms);
+	job_answered(j);
+	r = tracker_observe(e->tracker, obs, engine_now_wall_ms(e), tr);
+	if (r < 0)
+		log_warning_errno(r, "recording the state of %s failed: %m", j->arn);
+	engine_events_stored(e, tr->events);
+	answered(e, now);
+}
+
+/* Whatever the answer says, it goes to the tracker (which says in *tr what
+ * it decided) or counts as a failure; the return says when the job is
+ * polled next. */
+static enum poll_next on_answer(struct engine *e, struct tracked_job *j, const struct aws_result *res,
+				const struct job_observation *obs, bool probe, int64_t now,
+				struct tracker_result *tr)
+{
+	if (breaker_outcome_is_service_wide(res->outcome)) {
+		poll_failed(e, j, res, NULL, probe, tr);
+		return POLL_NEXT_SOON;
+	}
+	/* Whatever it says about the job, the service answered. */
+	engine_outage_answer(e);
+	if (res->outcome == AWS_OK && obs && strcmp(obs->arn, j->arn) != 0) {
+		/* An answer about another job is a protocol error, not a state. */
+		poll_failed(e, j, res, "the answer names another job", probe, tr);
+		return POLL_NEXT_INTERVAL;
+	}
+	if (res->outcome == AWS_OK && obs) {
+		observed(e, j, obs, now, tr);
+		return POLL_NEXT_INTERVAL;
+	}
+	if (res->outcome == AWS_NOT_FOUND)
+		return not_found(e, j, res, now, tr);
+	poll_failed(e, j, res, NULL, probe, tr);
+	return POLL_NEXT_INTERVAL;
+}
+
+/* What the callback of one Get needs: the engine and the job (borrowed:
+ * nothing forgets a job while its Get is in flight).  Owned by the call;
+ * on_get() frees it. */
+struct poll_call {
+	struct engine *engine;
+	struct tracked_job *job;
+};
 
 static void on_get(void *userdata, const struct aws_result *res, struct job_observation *obs)
 {
-	struct tracked_job *j = userdata;
-	struct engine *e = j->userdata;
-	int64_t now = engine_now_mono_ms(e), wall = engine_now_wall_ms(e);
-	bool probe = j->probe;
-	char what[240];
-	int r;
+	struct poll_call *pc = userdata;
+	struct tracked_job *j = pc->job;
+	struct engine *e = pc->engine;
+	int64_t now = engine_now_mono_ms(e);
+	bool probe = e->probe_job == j, repoll = j->poll.state == POLL_SENT_REPOLL;
+	/* Stays so only if the tracker could not say (the job is always in
+	 * its table while a Get is out). */
+	struct tracker_result tr = {.class = STATUS_CLASS_INVALID, .not_found = _TRACKER_NOT_FOUND_INVALID};
+	enum poll_next next;
 
+	free(pc);
 	e->inflight--;
-	j->polling = false;
-	j->probe = false;
+	poll_set_state(j, POLL_IDLE);
+	if (probe)
+		e->probe_job = NULL;
 	if (res->outcome == AWS_CANCELLED) {
 		if (probe)
 			breaker_probe_abandoned(&e->breaker);
 		job_observation_free(obs);
-		engine_maybe_finish(e);
 		return;
 	}
 
-	/* Whatever it says about the job, the service answered. */
-	if (!breaker_outcome_is_service_wide(res->outcome))
-		engine_outage_answer(e);
-
-	if (breaker_outcome_is_service_wide(res->outcome)) {
-		/* The service's failure, not the job's: its schedule stays. */
-		aws_result_format(res, what, sizeof(what));
-		snprintf(e->last_api_error, sizeof(e->last_api_error), "%s", what);
-		tracker_poll_failed(e->tracker, j->arn, wall, what);
-		e->polls_failed++;
-		engine_outage_failure(e, j, what, probe);
-	} else if (res->outcome == AWS_OK && obs && strcmp(obs->arn, j->arn) != 0) {
-		/* An answer about another job is a protocol error, not a state. */
-		job_failure(e, j, "the answer names another job");
-	} else if (res->outcome == AWS_OK && obs) {
-		if (j->not_found_mono_ms > 0 && j->status == JOB_STATUS_INVALID)
-			log_info("%s is visible now, %" PRId64
-				 " ms after its first ResourceNotFoundException",
-				 j->arn, now - j->not_found_mono_ms);
-		else if (j->not_found_mono_ms > 0)
-			log_notice("%s answered again after a ResourceNotFoundException %" PRId64
-				   " ms earlier: not gone",
-				   j->arn, now - j->not_found_mono_ms);
-		j->not_found_mono_ms = 0;
-		j->job_failures = 0;
-		r = tracker_observe(e->tracker, obs, wall);
-		if (r < 0)
-			log_warning_errno(r, "recording the state of %s failed: %m", j->arn);
-		answered(e, now);
-	} else if (res->outcome == AWS_NOT_FOUND && j->status == JOB_STATUS_INVALID) {
-		not_yet_visible(e, j, res, now);
-	} else if (res->outcome == AWS_NOT_FOUND && !gone_confirmed(e, j, now)) {
-		/* An answer, not a failure; the confirming Get decides. */
-		answered(e, now);
-		job_observation_free(obs);
-		j->repoll = false; /* the confirming Get is the fresh look */
+	next = on_answer(e, j, res, obs, probe, now, &tr);
+	job_observation_free(obs);
+	if (next == POLL_NEXT_CONFIRM) {
+		/* The confirming Get is also the fresh look a repoll asked for. */
 		if (j->watched && !e->stopping)
 			sched_set(e->sched, &j->sched, now + gone_confirm_ms(e));
-		if (e->stopping)
-			engine_maybe_finish(e);
-		else
-			engine_poll_arm(e);
-		return;
-	} else if (res->outcome == AWS_NOT_FOUND) {
-		j->not_found_mono_ms = 0;
-		j->job_failures = 0;
-		r = tracker_gone(e->tracker, j->arn, wall);
-		if (r == -ENOENT) {
-			aws_result_format(res, what, sizeof(what));
-			job_failure(e, j, what);
-		} else {
-			answered(e, now);
-		}
 	} else {
-		aws_result_format(res, what, sizeof(what));
-		snprintf(e->last_api_error, sizeof(e->last_api_error), "%s", what);
-		job_failure(e, j, what);
-	}
-	job_observation_free(obs);
-	reschedule(e, j, breaker_outcome_is_service_wide(res->outcome), res->elapsed_ms);
-	if (j->repoll) {
-		/* Something (a List summary, an operator) asked for a fresh
-		 * look while this Get was out; its answer may predate that. */
-		j->repoll = false;
-		if (j->watched && !j->gone && !e->stopping)
+		reschedule(e, j, &tr, next == POLL_NEXT_SOON, res->elapsed_ms);
+		if (repoll && j->watched && !tr.gone && !e->stopping)
+			/* Something (a List summary, an operator) asked for a
+			 * fresh look while this Get was out; its answer may
+			 * predate that. */
 			sched_set(e->sched, &j->sched, now);
 	}
-	if (e->stopping)
-		engine_maybe_finish(e);
-	else
-		engine_poll_arm(e);
+	/* While stopping, engine.c finishes once the last Get is back. */
+	engine_poll_arm(e);
 }
 
 /* While the breaker is open, the only Get that goes is its probe: the
@@ -268,6 +309,7 @@ static void poll_dispatch(struct engine *e)
 	while (!e->stopping && e->inflight < e->max_inflight) {
 		bool probe = !breaker_allows_polls(&e->breaker);
 		struct aws_call *call = NULL;
+		struct poll_call *pc;
 		struct tracked_job *j;
 		int r;
 
@@ -277,25 +319,33 @@ static void poll_dispatch(struct engine *e)
 		if (!n)
 			break;
 		j = tracker_job_from_sched(n);
-		if (!j->watched || j->gone || j->polling)
+		if (!j->watched || j->gone || job_poll_in_flight(&j->poll))
 			continue;
-		j->userdata = e;
-		r = aws_get_job(e->aws, j->arn, on_get, j, &call);
+		pc = malloc(sizeof(*pc));
+		if (pc)
+			*pc = (struct poll_call){.engine = e, .job = j};
+		r = pc ? aws_get_job(e->aws, j->arn, on_get, pc, &call) : -ENOMEM;
 		if (r < 0) {
+			free(pc);
 			log_warning_errno(r, "cannot poll %s: %m", j->arn);
 			/* Try again later rather than spinning on it. */
 			sched_set(e->sched, &j->sched, now + e->pollcfg.interval_ms);
 			continue;
 		}
 		e->inflight++;
-		j->polling = true;
+		poll_set_state(j, POLL_SENT);
 		if (probe) {
 			aws_call_set_max_attempts(call, 1);
-			j->probe = true;
+			e->probe_job = j;
 			breaker_probe_sent(&e->breaker, now);
 			log_debug("probing the AWS API with a Get of %s", j->arn);
 		}
 	}
+}
+
+static void poll_timer_cb(uv_timer_t *t)
+{
+	engine_poll_arm(t->data);
 }
 
 void engine_poll_arm(struct engine *e)
@@ -327,12 +377,7 @@ void engine_poll_arm(struct engine *e)
 		if (now + wait > due)
 			due = now + wait;
 	}
-	uv_timer_start(&e->poll_timer, engine_poll_timer_cb, due > now ? (uint64_t)(due - now) : 0, 0);
-}
-
-void engine_poll_timer_cb(uv_timer_t *t)
-{
-	engine_poll_arm(t->data);
+	uv_timer_start(&e->poll_timer, poll_timer_cb, due > now ? (uint64_t)(due - now) : 0, 0);
 }
 
 void engine_schedule_initial(struct engine *e)
@@ -352,7 +397,6 @@ void engine_schedule_initial(struct engine *e)
 		struct tracked_job *j = tracker_job_at(e->tracker, i);
 		if (!j->watched || j->gone)
 			continue;
-		j->userdata = e;
 		sched_set(e->sched, &j->sched,
 			  sched_initial_poll_ms(now, k++, total, e->pollcfg.interval_ms, e->cfg->aws.max_rps,
 						rnd()));
@@ -361,7 +405,6 @@ void engine_schedule_initial(struct engine *e)
 
 void engine_schedule_soon(struct engine *e, struct tracked_job *j)
 {
-	j->userdata = e;
 	if (!sched_node_is_scheduled(&j->sched))
 		sched_set(e->sched, &j->sched, engine_now_mono_ms(e));
 }
@@ -372,6 +415,7 @@ void engine_stuck_timer_cb(uv_timer_t *t)
 	int r = tracker_check_stuck(e->tracker, engine_now_wall_ms(e));
 	if (r < 0)
 		log_warning_errno(r, "checking for stuck jobs failed: %m");
+	engine_events_stored(e, r);
 }
 
 /* Discovery or the control API wants j polled now, even if its next poll
@@ -382,9 +426,8 @@ void engine_poll_soon_cb(void *userdata, struct tracked_job *j)
 
 	if (e->stopping || !j->watched || j->gone)
 		return;
-	j->userdata = e;
-	if (j->polling) {
-		j->repoll = true;
+	if (job_poll_in_flight(&j->poll)) {
+		poll_set_state(j, POLL_SENT_REPOLL);
 		return;
 	}
 	sched_set(e->sched, &j->sched, engine_now_mono_ms(e));
@@ -397,16 +440,15 @@ void engine_refreshed_cb(void *userdata, struct tracked_job *j, const struct job
 {
 	struct engine *e = userdata;
 	int64_t wall = engine_now_wall_ms(e);
+	struct tracker_result tr = {.class = STATUS_CLASS_INVALID, .not_found = _TRACKER_NOT_FOUND_INVALID};
 
 	(void)summary;
-	j->last_poll_ms = wall;
-	j->last_success_ms = wall;
-	j->dirty = true;
+	(void)tracker_refreshed(e->tracker, j->arn, wall, &tr);
 	/* A List page is an answer of the service too. */
 	engine_outage_answer(e);
 	e->last_success_wall_ms = wall;
 	e->last_success_mono_ms = engine_now_mono_ms(e);
-	reschedule(e, j, false, 0);
+	reschedule(e, j, &tr, false, 0);
 }
 
 void engine_unwatched_cb(void *userdata, struct tracked_job *j)

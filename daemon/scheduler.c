@@ -1,4 +1,4 @@
-/* Min-heap of poll due times and the poll-interval policy (see sched.h). */
+/* Min-heap of poll due times and the poll-interval policy (see scheduler.h). */
 #include "scheduler.h"
 
 #include <errno.h>

@@ -1,6 +1,6 @@
 /* The job table and transition detection (see tracker.h).
  *
- * Memory per job: one struct tracked_job (about 150 bytes) plus its
+ * Memory per job: one struct tracked_job (176 bytes on x86-64) plus its
  * strings, one 8-byte slot in the insertion-order array and two 8-byte slots
  * in the open-addressing index (load factor <= 1/2).  No per-job OS handle:
  * polling is driven by the sched heap through the embedded sched_node. */
@@ -652,7 +652,20 @@ static bool row_differs(const struct tracked_job *j, const struct tracked_job *n
 	       str_differs(j->configured_audience_model_arn, next->configured_audience_model_arn);
 }
 
-int tracker_observe(struct tracker *t, const struct job_observation *obs, int64_t now_ms)
+static void result_fill(const struct tracked_job *j, int events, enum tracker_not_found nf,
+			struct tracker_result *ret)
+{
+	if (!j || !ret)
+		return;
+	*ret = (struct tracker_result){
+	    .events = events > 0 ? events : 0,
+	    .class = job_status_class((enum job_status)j->status),
+	    .gone = j->gone,
+	    .not_found = nf,
+	};
+}
+
+static int observe(struct tracker *t, const struct job_observation *obs, int64_t now_ms)
 {
 	struct tracked_job *j, next;
 	struct event events[2];
@@ -739,6 +752,16 @@ int tracker_observe(struct tracker *t, const struct job_observation *obs, int64_
 	return (int)count_added(added, n);
 }
 
+int tracker_observe(struct tracker *t, const struct job_observation *obs, int64_t now_ms,
+		    struct tracker_result *ret)
+{
+	int r = observe(t, obs, now_ms);
+
+	if (ret && obs && obs->arn)
+		result_fill(tracker_find(t, obs->arn), r, _TRACKER_NOT_FOUND_INVALID, ret);
+	return r;
+}
+
 int tracker_flush_dirty(struct tracker *t)
 {
 	int n = 0;
@@ -821,7 +844,62 @@ int tracker_gone(struct tracker *t, const char *arn, int64_t now_ms)
 	return added;
 }
 
-int tracker_not_found(struct tracker *t, const char *arn, int64_t now_ms)
+int tracker_refreshed(struct tracker *t, const char *arn, int64_t now_ms, struct tracker_result *ret)
+{
+	struct tracked_job *j = tracker_find(t, arn);
+
+	if (!j)
+		return -ENOENT;
+	j->last_poll_ms = now_ms;
+	j->last_success_ms = now_ms;
+	j->dirty = true;
+	result_fill(j, 0, _TRACKER_NOT_FOUND_INVALID, ret);
+	return 0;
+}
+
+#define GONE_CONFIRM_MS	    5000
+#define GONE_CONFIRM_MIN_MS 100
+
+int64_t tracker_gone_confirm_ms(int64_t interval_ms)
+{
+	int64_t d = GONE_CONFIRM_MS;
+
+	if (interval_ms > 0 && interval_ms < d)
+		d = interval_ms;
+	return d < GONE_CONFIRM_MIN_MS ? GONE_CONFIRM_MIN_MS : d;
+}
+
+enum tracker_not_found tracker_gone_rule(const struct tracked_job *j, int64_t first_mono_ms,
+					 int64_t now_mono_ms, int64_t confirm_ms)
+{
+	if (j->status == JOB_STATUS_INVALID)
+		return TRACKER_NOT_VISIBLE;
+	if (j->gone || j->status == JOB_STATUS_DELETE_PENDING ||
+	    j->status == JOB_STATUS_DELETE_IN_PROGRESS || j->status == JOB_STATUS_DELETE_FAILED)
+		return TRACKER_GONE;
+	if (first_mono_ms > 0 && now_mono_ms - first_mono_ms >= confirm_ms / 2)
+		return TRACKER_GONE;
+	return TRACKER_GONE_UNCONFIRMED;
+}
+
+int tracker_not_found(struct tracker *t, const char *arn, int64_t first_mono_ms, int64_t now_mono_ms,
+		      int64_t confirm_ms, int64_t now_ms, struct tracker_result *ret)
+{
+	struct tracked_job *j = tracker_find(t, arn);
+	enum tracker_not_found nf;
+	int r = 0;
+
+	if (!j)
+		return -ENOENT;
+	nf = tracker_gone_rule(j, first_mono_ms, now_mono_ms, confirm_ms);
+	if (nf == TRACKER_GONE)
+		r = tracker_gone(t, arn, now_ms);
+	result_fill(j, r, nf, ret);
+	return r;
+}
+
+int tracker_not_found_past_grace(struct tracker *t, const char *arn, int64_t now_ms,
+				 struct tracker_result *ret)
 {
 	struct tracked_job *j = tracker_find(t, arn), next;
 	struct job_observation o;
@@ -831,10 +909,14 @@ int tracker_not_found(struct tracker *t, const char *arn, int64_t now_ms)
 
 	if (!j)
 		return -ENOENT;
-	if (j->status != JOB_STATUS_INVALID)
+	if (j->status != JOB_STATUS_INVALID) {
+		result_fill(j, -EINVAL, TRACKER_NOT_VISIBLE, ret);
 		return -EINVAL;
-	if (j->not_found_ms > 0)
+	}
+	if (j->not_found_ms > 0) {
+		result_fill(j, 0, TRACKER_NOT_VISIBLE, ret);
 		return 0;
+	}
 	observation_from_job(j, JOB_STATUS_INVALID, &o);
 	/* No updateTime to key on: one job.not_found per ARN, the same id for
 	 * every daemon and every restart. */
@@ -842,13 +924,14 @@ int tracker_not_found(struct tracker *t, const char *arn, int64_t now_ms)
 	next = *j;
 	next.not_found_ms = now_ms;
 	r = tracker_commit(t, &next, &e, 1, &added);
-	if (r < 0)
-		return r;
-	r = tracker_apply(j, &next);
-	if (r < 0)
-		return r;
-	tracker_notify(t, &e, 1, &added);
-	return added;
+	if (r >= 0)
+		r = tracker_apply(j, &next);
+	if (r >= 0) {
+		tracker_notify(t, &e, 1, &added);
+		r = added;
+	}
+	result_fill(j, r, TRACKER_NOT_VISIBLE, ret);
+	return r;
 }
 
 /* Keeps at most TRACKER_LAST_ERROR_MAX bytes without cutting a UTF-8
@@ -871,13 +954,15 @@ static char *error_truncate(const char *s)
 	return c;
 }
 
-int tracker_poll_failed(struct tracker *t, const char *arn, int64_t now_ms, const char *error_text)
+int tracker_poll_failed(struct tracker *t, const char *arn, int64_t now_ms, const char *error_text,
+			struct tracker_result *ret)
 {
 	struct tracked_job *j = tracker_find(t, arn);
 	char *err;
 
 	if (!j)
 		return -ENOENT;
+	result_fill(j, 0, _TRACKER_NOT_FOUND_INVALID, ret);
 	err = error_truncate(error_text ? error_text : "unknown error");
 	if (!err)
 		return -ENOMEM;

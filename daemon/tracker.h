@@ -12,11 +12,13 @@
 #ifndef JW_TRACKER_H
 #define JW_TRACKER_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "event.h"
+#include "job_poll.h"
 #include "model.h"
 #include "scheduler.h"
 #include "store.h"
@@ -33,7 +35,6 @@ struct tracked_job {
 	char *configured_audience_model_arn;
 	char *last_error;   /* truncated to TRACKER_LAST_ERROR_MAX */
 	const char *source; /* interned by the tracker: "config", "discover:NAME", "api" */
-	void *userdata;	    /* free for the engine */
 	int64_t update_time_ms;
 	int64_t create_time_ms;
 	int64_t status_since_ms; /* updateTime of the observation that entered status */
@@ -41,29 +42,40 @@ struct tracked_job {
 	int64_t last_seen_ms;
 	int64_t last_poll_ms;
 	int64_t last_success_ms;
-	/* Engine, monotonic, not stored: the first ResourceNotFoundException of a
-	 * run of them (0 = none): for a job seen before, the one awaiting its
-	 * confirmation; for a job never seen, the start of its grace period. */
-	int64_t not_found_mono_ms;
 	uint32_t polls;
 	uint32_t poll_failures;
 	uint32_t consecutive_failures; /* failed polls in a row, any cause (shown) */
-	uint16_t job_failures;	       /* engine, not stored: failed polls in a row about this job */
-	struct sched_node sched;
-	int8_t status;		      /* enum job_status; JOB_STATUS_INVALID when never seen */
-	int64_t status_since_mono_ms; /* status_since on the tracker's monotonic clock; not stored */
-	bool stay_anchored;	      /* status_since_mono_ms is set */
+	struct sched_node sched;       /* the engine's, through the scheduler */
+	struct job_poll poll;	       /* the engine's (job_poll.h); the tracker never touches it */
+	int8_t status;		       /* enum job_status; JOB_STATUS_INVALID when never seen */
+	int64_t status_since_mono_ms;  /* status_since on the tracker's monotonic clock; not stored */
+	bool stay_anchored;	       /* status_since_mono_ms is set */
 	bool stuck_emitted;
 	int64_t
 	    not_found_ms; /* wall clock of its job.not_found (never seen, 404 past the grace); 0 = none */
 	bool watched;
 	bool gone;
-	/* Engine-owned: a Get is in flight, and another was asked for meanwhile. */
-	bool polling;
-	bool repoll;
-	bool probe; /* the Get in flight is the breaker's probe */
-	bool mark;  /* engine scratch (reload: listed in the new config) */
 	bool dirty; /* counters changed since the row was last written */
+};
+
+/* What a ResourceNotFoundException means for a job: the gone rule. */
+enum tracker_not_found {
+	TRACKER_NOT_VISIBLE,	  /* never seen: not visible yet (a poll error, no event) */
+	TRACKER_GONE_UNCONFIRMED, /* seen: ask again after the confirm delay, no event yet */
+	TRACKER_GONE,		  /* gone (job.gone stored, or it was gone already) */
+	_TRACKER_NOT_FOUND_MAX,
+	_TRACKER_NOT_FOUND_INVALID = -EINVAL,
+};
+
+/* What the tracker decided about one answer: a value the engine acts on
+ * (the notifiers, the job's next poll) rather than state it reads back.
+ * The calls that take one fill it whenever the job is in the table, also
+ * when they fail (then it says the job as it stands). */
+struct tracker_result {
+	int events;			  /* new events stored (duplicates not counted) */
+	enum status_class class;	  /* the job's class now: how often it is polled */
+	bool gone;			  /* the job is gone: it is not polled again */
+	enum tracker_not_found not_found; /* after a 404: the gone rule's decision, else _INVALID */
 };
 
 struct tracker_stats {
@@ -122,8 +134,10 @@ struct tracked_job *tracker_job_from_sched(struct sched_node *n);
 /* Compares obs (borrowed) with the stored state of obs->arn at now_ms and
  * stores the events a real change produces.  Returns the number of new
  * events (0 for no change, a stale or duplicate observation), -ENOENT for an
- * ARN not in the table, -EINVAL for an unknown status. */
-int tracker_observe(struct tracker *t, const struct job_observation *obs, int64_t now_ms);
+ * ARN not in the table, -EINVAL for an unknown status.  ret (may be NULL):
+ * what was decided. */
+int tracker_observe(struct tracker *t, const struct job_observation *obs, int64_t now_ms,
+		    struct tracker_result *ret);
 /* Writes the rows of jobs whose counters (polls, last seen, ...) changed
  * without a state change.  tracker_observe() keeps such polls in memory --
  * a row write per unchanged poll would dominate the CPU of a large fleet --
@@ -135,16 +149,44 @@ int tracker_flush_dirty(struct tracker *t);
 int tracker_check_stuck(struct tracker *t, int64_t now_ms);
 /* The API said 404.  A job seen before becomes GONE with one job.gone
  * (returns 1, or 0 when already gone); a job never seen returns -ENOENT and
- * no event: that is a poll error for the caller to log and count. */
+ * no event: that is a poll error for the caller to log and count.  The
+ * engine asks tracker_not_found(), which applies the gone rule first. */
 int tracker_gone(struct tracker *t, const char *arn, int64_t now_ms);
-/* A job never seen still answers 404 after the caller's grace period (a
+
+/* A job seen before is gone on the second ResourceNotFoundException in a
+ * row, at least confirm_ms / 2 after the first (first_mono_ms; 0 when this
+ * is the first): one answer could be a read that has not caught up, and
+ * "gone" ends the watch.  In a DELETE_* status the first one is enough: it
+ * is expected.  A job never seen is not visible yet, never gone.  Times are
+ * monotonic. */
+enum tracker_not_found tracker_gone_rule(const struct tracked_job *j, int64_t first_mono_ms,
+					 int64_t now_mono_ms, int64_t confirm_ms);
+/* The delay of the confirming Get for a poll interval: 5 s, or the interval
+ * when that is shorter, and never under 100 ms. */
+int64_t tracker_gone_confirm_ms(int64_t interval_ms);
+/* The API said 404 about arn: applies tracker_gone_rule() and, when the
+ * job is gone, records it as tracker_gone() does (now_ms: wall clock).
+ * ret (may be NULL): what was decided, not_found included.  Returns the
+ * number of new events (0 or 1), -ENOENT for an ARN not in the table, or a
+ * store error. */
+int tracker_not_found(struct tracker *t, const char *arn, int64_t first_mono_ms, int64_t now_mono_ms,
+		      int64_t confirm_ms, int64_t now_ms, struct tracker_result *ret);
+/* A List page confirmed the job's status and updateTime at now_ms: as
+ * fresh as a Get that changed nothing, so only the poll times move, in
+ * memory (see tracker_flush_dirty()).  -ENOENT if unknown. */
+int tracker_refreshed(struct tracker *t, const char *arn, int64_t now_ms, struct tracker_result *ret);
+/* A poll failed: counters and last_error only, never an event.  ret (may
+ * be NULL): the job as it stands. */
+int tracker_poll_failed(struct tracker *t, const char *arn, int64_t now_ms, const char *error_text,
+			struct tracker_result *ret);
+/* A job never seen still answers 404 after the engine's grace period (a
  * mistyped ARN, or a job deleted before it was first seen): one
  * job.not_found, kept across restarts.  Returns 1 when emitted, 0 when it
  * was before, -ENOENT for an ARN not in the table, -EINVAL for a job seen
- * before (its 404 is tracker_gone()'s). */
-int tracker_not_found(struct tracker *t, const char *arn, int64_t now_ms);
-/* A poll failed: counters and last_error only, never an event. */
-int tracker_poll_failed(struct tracker *t, const char *arn, int64_t now_ms, const char *error_text);
+ * before (its 404 is tracker_not_found()'s).  ret (may be NULL): what was
+ * decided. */
+int tracker_not_found_past_grace(struct tracker *t, const char *arn, int64_t now_ms,
+				 struct tracker_result *ret);
 
 void tracker_get_stats(const struct tracker *t, struct tracker_stats *ret);
 

@@ -9,6 +9,7 @@
 #include "api/handlers.h"
 #include "creds.h"
 #include "log.h"
+#include "notify/journal.h"
 #include "store.h"
 #include "util.h"
 
@@ -56,7 +57,7 @@ void api_handle_metrics(struct api_state *a, struct api_reply *rp)
 		for (int t = 0; t < _EVENT_TYPE_MAX; t++)
 			if (store_count_events(c->store, (enum event_type)t, &in.events[t]) < 0)
 				in.has_events = false;
-		if (store_delivery_backlog(c->store, "journal", &in.journal_backlog) < 0)
+		if (store_delivery_backlog(c->store, JOURNAL_SINK_NAME, &in.journal_backlog) < 0)
 			in.journal_backlog = -1;
 	}
 	if (c->aws)
@@ -77,15 +78,14 @@ void api_handle_metrics(struct api_state *a, struct api_reply *rp)
 		}
 		for (size_t i = 0; i < n_hooks; i++) {
 			const struct webhook_sink *s = c->hook_at(c->userdata, i);
-			char sink[512];
-
+			const char *sink = webhook_sink_outbox(s);
 			int64_t oldest = -1;
 
 			hooks[i].name = webhook_sink_name(s);
+			hooks[i].sink = sink;
 			hooks[i].stats = webhook_sink_stats(s);
 			hooks[i].backlog = -1;
 			hooks[i].oldest_pending_age_ms = -1;
-			snprintf(sink, sizeof(sink), WEBHOOK_SINK_PREFIX "%s", hooks[i].name);
 			if (c->store && store_delivery_backlog(c->store, sink, &hooks[i].backlog) < 0)
 				hooks[i].backlog = -1;
 			if (c->store && store_delivery_oldest_pending(c->store, sink, &oldest) >= 0) {
@@ -358,7 +358,7 @@ static void handle_job_forget(struct api_state *a, struct tracked_job *j, struct
 		reply_error(rp, 409, err);
 		return;
 	}
-	if (j->polling) {
+	if (job_poll_in_flight(&j->poll)) {
 		/* The poll's callback holds the job: forgetting it now would
 		 * leave that callback a freed job. */
 		reply_error(rp, 409, "a poll of the job is in flight; try again in a moment");

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "api/render.h"
+#include "notify/journal.h"
 
 /* Label values: backslash, double quote and line feed are escaped. */
 static int label_value(struct dynbuf *b, const char *v)
@@ -258,21 +259,14 @@ static int render_hooks(const struct api_metrics_input *in, struct dynbuf *b)
 		r = family(b, "jobwatchd_outbox_backlog", "gauge",
 			   "Undelivered events in the outbox, by sink.");
 	if (r >= 0 && in->journal_backlog >= 0) {
-		const char *l[] = {"sink", "journal", NULL};
+		const char *l[] = {"sink", JOURNAL_SINK_NAME, NULL};
 		r = sample_u64(b, "jobwatchd_outbox_backlog", l, (uint64_t)in->journal_backlog);
 	}
 	for (size_t i = 0; r >= 0 && i < in->n_hooks; i++) {
-		struct dynbuf sink;
-		const char *l[] = {"sink", NULL, NULL};
+		const char *l[] = {"sink", in->hooks[i].sink, NULL};
 
-		if (in->hooks[i].backlog < 0)
-			continue;
-		dynbuf_init(&sink, 1024);
-		r = dynbuf_appendf(&sink, WEBHOOK_SINK_PREFIX "%s", in->hooks[i].name);
-		l[1] = sink.data;
-		if (r >= 0)
+		if (in->hooks[i].backlog >= 0 && in->hooks[i].sink)
 			r = sample_u64(b, "jobwatchd_outbox_backlog", l, (uint64_t)in->hooks[i].backlog);
-		dynbuf_free(&sink);
 	}
 	return r;
 }

@@ -27,6 +27,7 @@
 
 struct api_metrics_hook {
 	const char *name; /* section name, without "webhook:" */
+	const char *sink; /* its outbox sink, "webhook:NAME" */
 	const struct webhook_stats *stats;
 	int64_t backlog; /* -1 = unknown */
 	/* Now minus the detection time of the oldest pending event; 0 when

@@ -9,6 +9,7 @@
 #include "http.h"
 #include "log.h"
 #include "notify/jobset.h"
+#include "notify/route.h"
 #include "notify/webhook_request.h"
 #include "store.h"
 #include "util.h"
@@ -97,7 +98,6 @@ int webhook_sink_new(const struct webhook_sink_params *p, struct store *store, s
 		     struct webhook_sink **ret)
 {
 	struct webhook_sink *s;
-	struct dynbuf b;
 
 	if (!p || str_empty(p->name) || str_empty(p->url) || !payload_format_to_string(p->format) ||
 	    !store || !http || p->max_pending < 0 || p->max_in_flight > WEBHOOK_MAX_IN_FLIGHT ||
@@ -106,13 +106,7 @@ int webhook_sink_new(const struct webhook_sink_params *p, struct store *store, s
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
-	dynbuf_init(&b, 1024);
-	if (dynbuf_appendf(&b, "%s%s", WEBHOOK_SINK_PREFIX, p->name) < 0) {
-		dynbuf_free(&b);
-		free(s);
-		return -ENOMEM;
-	}
-	s->sink = dynbuf_take(&b);
+	s->sink = route_webhook_sink(p->name);
 	s->name = strdup(p->name);
 	s->url = strdup(p->url);
 	s->ca_file = strdup_or_null(p->ca_file);
@@ -162,6 +156,11 @@ struct webhook_sink *webhook_sink_free(struct webhook_sink *s)
 const char *webhook_sink_name(const struct webhook_sink *s)
 {
 	return s->name;
+}
+
+const char *webhook_sink_outbox(const struct webhook_sink *s)
+{
+	return s->sink;
 }
 
 const struct webhook_stats *webhook_sink_stats(const struct webhook_sink *s)

@@ -119,6 +119,8 @@ void webhook_sink_carry_health(struct webhook_sink *to, const struct webhook_sin
 /* A request is in flight. */
 bool webhook_sink_busy(const struct webhook_sink *s);
 const char *webhook_sink_name(const struct webhook_sink *s);
+/* The sink's name in the outbox, "webhook:NAME" (route_webhook_sink()). */
+const char *webhook_sink_outbox(const struct webhook_sink *s);
 const struct webhook_stats *webhook_sink_stats(const struct webhook_sink *s);
 
 #endif

@@ -240,8 +240,11 @@ static void test_metrics_strict(void **state)
 {
 	struct aws_client_stats aws = {0};
 	struct webhook_stats ws = {.delivered = 7, .failed_attempts = 2, .disabled = true, .failing = true};
-	struct api_metrics_hook hooks[] = {
-	    {.name = "ops \"team\"\\x", .stats = &ws, .backlog = 3, .oldest_pending_age_ms = 42500}};
+	struct api_metrics_hook hooks[] = {{.name = "ops \"team\"\\x",
+					    .sink = "webhook:ops \"team\"\\x",
+					    .stats = &ws,
+					    .backlog = 3,
+					    .oldest_pending_age_ms = 42500}};
 	struct discovery_stats ds = {
 	    .listings = 4, .pages = 9, .last_listing_jobs = 150, .last_success_ms = 1700000000123};
 	struct api_metrics_section secs[] = {{.name = "fleet", .stats = &ds}};
@@ -615,7 +618,7 @@ static void test_jobs_list_filter(void **state)
 	assert_int_equal(tracker_new(NULL, "us-east-1", 0, NULL, NULL, &t), 0);
 	assert_int_equal(tracker_add(t, ARN, "api", NULL), 1);
 	assert_int_equal(tracker_add(t, ARN "x", "config", NULL), 1);
-	assert_true(tracker_observe(t, &obs, 1000) >= 0);
+	assert_true(tracker_observe(t, &obs, 1000, NULL) >= 0);
 
 	dynbuf_init(&b, 1 << 20);
 	assert_int_equal(api_jobs_to_json(t, API_STATUS_ANY, &b), 0);

@@ -117,16 +117,24 @@ struct fx {
 	char last_poll_soon[256];
 };
 
+/* The engine's poll_call: what the callback of one Get needs. */
+struct get_ctx {
+	struct fx *f;
+	struct tracked_job *j;
+};
+
 static void on_get(void *userdata, const struct aws_result *res, struct job_observation *obs)
 {
-	struct tracked_job *j = userdata;
-	struct fx *f = j->userdata;
+	struct get_ctx *g = userdata;
+	struct fx *f = g->f;
+	struct tracked_job *j = g->j;
 	int64_t now = (int64_t)now_realtime_ms();
 
+	free(g);
 	f->gets_inflight--;
 	f->gets_done++;
 	if (res->outcome == AWS_OK && obs)
-		assert_true(tracker_observe(f->tracker, obs, now) >= 0);
+		assert_true(tracker_observe(f->tracker, obs, now, NULL) >= 0);
 	else if (res->outcome == AWS_NOT_FOUND && tracker_gone(f->tracker, j->arn, now) == 1)
 		f->gone_events++;
 	job_observation_free(obs);
@@ -139,8 +147,11 @@ static void cb_poll_soon(void *userdata, struct tracked_job *j)
 
 	f->poll_soon++;
 	snprintf(f->last_poll_soon, sizeof(f->last_poll_soon), "%s", j->arn);
-	j->userdata = f;
-	assert_int_equal(aws_get_job(f->aws, j->arn, on_get, j, NULL), 0);
+	struct get_ctx *g = malloc(sizeof(*g));
+
+	assert_non_null(g);
+	*g = (struct get_ctx){.f = f, .j = j};
+	assert_int_equal(aws_get_job(f->aws, j->arn, on_get, g, NULL), 0);
 	f->gets_inflight++;
 }
 

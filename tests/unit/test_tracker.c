@@ -170,7 +170,7 @@ static void run_steps(struct fixture *f, const struct step *steps)
 		case OBS_LIST: {
 			struct job_observation *o =
 			    obs_new(st->status, st->ut, st->status_code, st->op == OBS_LIST);
-			r = tracker_observe(f->tracker, o, st->now);
+			r = tracker_observe(f->tracker, o, st->now, NULL);
 			job_observation_free(o);
 			break;
 		}
@@ -178,7 +178,8 @@ static void run_steps(struct fixture *f, const struct step *steps)
 			r = tracker_gone(f->tracker, ARN, st->now);
 			break;
 		case FAIL:
-			r = tracker_poll_failed(f->tracker, ARN, st->now, "HTTP 503 ServiceUnavailable");
+			r = tracker_poll_failed(f->tracker, ARN, st->now, "HTTP 503 ServiceUnavailable",
+						NULL);
 			break;
 		case STUCK:
 			r = tracker_check_stuck(f->tracker, st->now);
@@ -346,26 +347,26 @@ static void test_not_found_once(void **state)
 	struct job_observation obs = {
 	    .arn = ARN, .status = JOB_STATUS_CREATE_PENDING, .update_time_ms = 9000};
 
-	assert_int_equal(tracker_not_found(f->tracker, ARN "x", 1000), -ENOENT);
-	assert_int_equal(tracker_not_found(f->tracker, ARN, 1000), 1);
+	assert_int_equal(tracker_not_found_past_grace(f->tracker, ARN "x", 1000, NULL), -ENOENT);
+	assert_int_equal(tracker_not_found_past_grace(f->tracker, ARN, 1000, NULL), 1);
 	assert_int_equal(f->n_seen, 1);
 	assert_int_equal(f->seen[0].type, EVENT_JOB_NOT_FOUND);
 	assert_int_equal(f->seen[0].prev, JOB_STATUS_INVALID);
 	assert_int_equal(f->seen[0].status, JOB_STATUS_INVALID);
 	assert_int_equal(tracker_find(f->tracker, ARN)->not_found_ms, 1000);
-	assert_int_equal(tracker_not_found(f->tracker, ARN, 2000), 0);
+	assert_int_equal(tracker_not_found_past_grace(f->tracker, ARN, 2000, NULL), 0);
 	assert_int_equal(f->n_seen, 1);
 
 	fixture_stop(f);
 	fixture_start(f, true);
 	assert_int_equal(tracker_find(f->tracker, ARN)->not_found_ms, 1000);
-	assert_int_equal(tracker_not_found(f->tracker, ARN, 3000), 0);
+	assert_int_equal(tracker_not_found_past_grace(f->tracker, ARN, 3000, NULL), 0);
 	assert_int_equal(f->n_seen, 1);
 
-	assert_int_equal(tracker_observe(f->tracker, &obs, 10000), 1);
+	assert_int_equal(tracker_observe(f->tracker, &obs, 10000, NULL), 1);
 	assert_int_equal(f->n_seen, 2);
 	assert_int_equal(f->seen[1].type, EVENT_JOB_DISCOVERED);
-	assert_int_equal(tracker_not_found(f->tracker, ARN, 11000), -EINVAL);
+	assert_int_equal(tracker_not_found_past_grace(f->tracker, ARN, 11000, NULL), -EINVAL);
 	assert_int_equal(f->n_seen, 2);
 }
 
@@ -515,11 +516,11 @@ static void test_poll_failures_never_events(void **state)
 	assert_int_equal(j->last_success_ms, 2000);
 	assert_string_equal(j->last_error, "HTTP 503 ServiceUnavailable");
 	o = obs_new(JOB_STATUS_CREATE_PENDING, 1000, NULL, false);
-	assert_int_equal(tracker_observe(f->tracker, o, 6000), 0);
+	assert_int_equal(tracker_observe(f->tracker, o, 6000, NULL), 0);
 	job_observation_free(o);
 	assert_int_equal(j->consecutive_failures, 0);
 	assert_int_equal(j->last_success_ms, 6000);
-	assert_int_equal(tracker_poll_failed(f->tracker, "arn:unknown", 1, "x"), -ENOENT);
+	assert_int_equal(tracker_poll_failed(f->tracker, "arn:unknown", 1, "x", NULL), -ENOENT);
 }
 
 static void test_restart(void **state)
@@ -574,11 +575,11 @@ static void test_unchanged_polls_batched(void **state)
 	struct fixture *f = *state;
 	struct job_observation *o = obs_new(JOB_STATUS_CREATE_IN_PROGRESS, 1000, NULL, false);
 
-	assert_int_equal(tracker_observe(f->tracker, o, 1000), 1);
+	assert_int_equal(tracker_observe(f->tracker, o, 1000, NULL), 1);
 	assert_int_equal(store_flush(f->store), 0);
 	assert_int_equal(stored_polls(dbpath), 1);
 	for (int i = 0; i < 5; i++)
-		assert_int_equal(tracker_observe(f->tracker, o, 2000 + i), 0);
+		assert_int_equal(tracker_observe(f->tracker, o, 2000 + i, NULL), 0);
 	assert_int_equal(store_flush(f->store), 0);
 	assert_int_equal(stored_polls(dbpath), 1);
 	assert_int_equal(tracker_find(f->tracker, ARN)->polls, 6);
@@ -587,6 +588,127 @@ static void test_unchanged_polls_batched(void **state)
 	assert_int_equal(store_flush(f->store), 0);
 	assert_int_equal(stored_polls(dbpath), 6);
 	assert_int_equal(tracker_flush_dirty(f->tracker), 0);
+	job_observation_free(o);
+}
+
+/* A List page that confirms the state moves the poll times like an
+ * unchanged Get: in memory, written by tracker_flush_dirty(). */
+static void test_refreshed_by_list(void **state)
+{
+	struct fixture *f = *state;
+	struct job_observation *o = obs_new(JOB_STATUS_CREATE_IN_PROGRESS, 1000, NULL, false);
+	struct tracked_job *j;
+
+	assert_int_equal(tracker_observe(f->tracker, o, 1000, NULL), 1);
+	assert_int_equal(store_flush(f->store), 0);
+	j = tracker_find(f->tracker, ARN);
+	assert_false(j->dirty);
+	assert_int_equal(tracker_refreshed(f->tracker, ARN, 5000, NULL), 0);
+	assert_int_equal(j->last_poll_ms, 5000);
+	assert_int_equal(j->last_success_ms, 5000);
+	assert_int_equal(j->polls, 1);
+	assert_true(j->dirty);
+	assert_int_equal(tracker_flush_dirty(f->tracker), 1);
+	assert_int_equal(tracker_refreshed(f->tracker, "arn:nope", 5000, NULL), -ENOENT);
+	assert_int_equal(f->n_seen, 1);
+	job_observation_free(o);
+}
+
+/* The gone rule, on its own: what one ResourceNotFoundException means for a
+ * job in a given status, with or without an earlier one (first, monotonic
+ * ms) of the same run, confirm = 5000. */
+static void test_gone_rule(void **state)
+{
+	static const struct {
+		enum job_status status;
+		bool gone;
+		int64_t first, now;
+		enum tracker_not_found want;
+	} rows[] = {
+	    /* Never seen: not visible yet, however long it has said 404. */
+	    {JOB_STATUS_INVALID, false, 0, 1000, TRACKER_NOT_VISIBLE},
+	    {JOB_STATUS_INVALID, false, 1000, 900000, TRACKER_NOT_VISIBLE},
+	    /* Seen: the first 404 asks again ... */
+	    {JOB_STATUS_ACTIVE, false, 0, 1000, TRACKER_GONE_UNCONFIRMED},
+	    {JOB_STATUS_CREATE_IN_PROGRESS, false, 0, 1000, TRACKER_GONE_UNCONFIRMED},
+	    {JOB_STATUS_CREATE_FAILED, false, 0, 1000, TRACKER_GONE_UNCONFIRMED},
+	    /* ... a second one too early (under confirm / 2) is not the confirmation ... */
+	    {JOB_STATUS_ACTIVE, false, 1000, 3499, TRACKER_GONE_UNCONFIRMED},
+	    /* ... and one at least confirm / 2 after the first is. */
+	    {JOB_STATUS_ACTIVE, false, 1000, 3500, TRACKER_GONE},
+	    {JOB_STATUS_ACTIVE, false, 1000, 60000, TRACKER_GONE},
+	    /* In DELETE_* the first one is enough: it is expected. */
+	    {JOB_STATUS_DELETE_PENDING, false, 0, 1000, TRACKER_GONE},
+	    {JOB_STATUS_DELETE_IN_PROGRESS, false, 0, 1000, TRACKER_GONE},
+	    {JOB_STATUS_DELETE_FAILED, false, 0, 1000, TRACKER_GONE},
+	    /* Gone already stays gone. */
+	    {JOB_STATUS_GONE, true, 0, 1000, TRACKER_GONE},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ELEMENTSOF(rows); i++) {
+		struct tracked_job j = {.status = (int8_t)rows[i].status, .gone = rows[i].gone};
+		enum tracker_not_found got = tracker_gone_rule(&j, rows[i].first, rows[i].now, 5000);
+
+		if (got != rows[i].want)
+			fail_msg("row %zu (%s, first %lld, now %lld): %d, want %d", i,
+				 job_status_to_string(rows[i].status), (long long)rows[i].first,
+				 (long long)rows[i].now, got, rows[i].want);
+	}
+}
+
+/* The confirming Get goes out 5 s later, or one poll interval when that is
+ * shorter, never under 100 ms. */
+static void test_gone_confirm_delay(void **state)
+{
+	(void)state;
+	assert_int_equal(tracker_gone_confirm_ms(30000), 5000);
+	assert_int_equal(tracker_gone_confirm_ms(5000), 5000);
+	assert_int_equal(tracker_gone_confirm_ms(2000), 2000);
+	assert_int_equal(tracker_gone_confirm_ms(50), 100);
+	assert_int_equal(tracker_gone_confirm_ms(0), 5000);
+}
+
+/* tracker_not_found() applies the rule and says what it decided: no event
+ * until the job is gone, then exactly one job.gone and the GONE class (no
+ * more polls); a job never seen gets none.  tracker_observe() says the new
+ * events and the class the job's next poll goes by. */
+static void test_not_found_applies_rule(void **state)
+{
+	struct fixture *f = *state;
+	struct job_observation *o = obs_new(JOB_STATUS_ACTIVE, 1000, NULL, false);
+	struct tracker_result tr;
+
+	assert_int_equal(tracker_not_found(f->tracker, ARN, 0, 100, 5000, 1000, &tr), 0);
+	assert_int_equal(tr.not_found, TRACKER_NOT_VISIBLE);
+	assert_int_equal(tr.class, STATUS_CLASS_INVALID);
+	assert_int_equal(tr.events, 0);
+	assert_int_equal(f->n_seen, 0);
+	assert_int_equal(tracker_observe(f->tracker, o, 1000, &tr), 1);
+	assert_int_equal(tr.events, 1);
+	assert_int_equal(tr.class, STATUS_CLASS_SETTLED);
+	assert_false(tr.gone);
+	assert_int_equal(tracker_not_found(f->tracker, ARN, 0, 2000, 5000, 2000, &tr), 0);
+	assert_int_equal(tr.not_found, TRACKER_GONE_UNCONFIRMED);
+	assert_int_equal(tr.class, STATUS_CLASS_SETTLED);
+	assert_false(tracker_find(f->tracker, ARN)->gone);
+	assert_int_equal(tracker_not_found(f->tracker, ARN, 2000, 7000, 5000, 7000, &tr), 1);
+	assert_int_equal(tr.not_found, TRACKER_GONE);
+	assert_int_equal(tr.events, 1);
+	assert_int_equal(tr.class, STATUS_CLASS_GONE);
+	assert_true(tr.gone);
+	assert_true(tracker_find(f->tracker, ARN)->gone);
+	assert_int_equal(f->n_seen, 2);
+	assert_int_equal(f->seen[1].type, EVENT_JOB_GONE);
+	assert_int_equal(f->seen[1].prev, JOB_STATUS_ACTIVE);
+	assert_int_equal(tracker_not_found(f->tracker, ARN, 0, 8000, 5000, 8000, &tr), 0);
+	assert_int_equal(tr.not_found, TRACKER_GONE);
+	assert_int_equal(tr.events, 0);
+	assert_int_equal(f->n_seen, 2);
+	assert_int_equal(tracker_not_found(f->tracker, "arn:nope", 0, 8000, 5000, 8000, &tr), -ENOENT);
+	assert_int_equal(tracker_poll_failed(f->tracker, ARN, 9000, "HTTP 500", &tr), 0);
+	assert_int_equal(tr.class, STATUS_CLASS_GONE);
+	assert_int_equal(tr.events, 0);
 	job_observation_free(o);
 }
 
@@ -600,11 +722,11 @@ static void test_same_transition_twice_stored_once(void **state)
 	struct tracker_stats st;
 	int64_t n = 0;
 
-	assert_int_equal(tracker_observe(f->tracker, o, 1000), 1);
+	assert_int_equal(tracker_observe(f->tracker, o, 1000, NULL), 1);
 	assert_int_equal(store_flush(f->store), 0);
 	assert_int_equal(tracker_new(f->store, "us-east-1", 0, sinks_cb, NULL, &other), 0);
 	assert_int_equal(tracker_add(other, ARN, "api", NULL), 1);
-	assert_int_equal(tracker_observe(other, o, 2000), 0);
+	assert_int_equal(tracker_observe(other, o, 2000, NULL), 0);
 	tracker_get_stats(other, &st);
 	assert_int_equal(st.duplicate_events, 1);
 	assert_int_equal(store_flush(f->store), 0);
@@ -718,11 +840,11 @@ static void test_invalid_input(void **state)
 	struct fixture *f = *state;
 	struct job_observation *o = obs_new(JOB_STATUS_INVALID, 1000, NULL, false);
 
-	assert_int_equal(tracker_observe(f->tracker, o, 1000), -EINVAL);
+	assert_int_equal(tracker_observe(f->tracker, o, 1000, NULL), -EINVAL);
 	free(o->arn);
 	o->arn = strdup("arn:not-tracked");
 	o->status = JOB_STATUS_ACTIVE;
-	assert_int_equal(tracker_observe(f->tracker, o, 1000), -ENOENT);
+	assert_int_equal(tracker_observe(f->tracker, o, 1000, NULL), -ENOENT);
 	assert_int_equal(tracker_add(f->tracker, "", "config", NULL), -EINVAL);
 	assert_int_equal(f->n_seen, 0);
 	job_observation_free(o);
@@ -743,6 +865,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_poll_failures_never_events, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_restart, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unchanged_polls_batched, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_refreshed_by_list, setup, teardown),
+	    cmocka_unit_test(test_gone_rule),
+	    cmocka_unit_test(test_gone_confirm_delay),
+	    cmocka_unit_test_setup_teardown(test_not_found_applies_rule, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_same_transition_twice_stored_once, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_watch_unwatch, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_forget, setup, teardown),
