@@ -125,6 +125,7 @@ int engine_fleet_setup(struct engine *e)
 	    .store = e->store,
 	    .hook_at = hook_at,
 	    .am_at = am_at,
+	    .bus_at = engine_bus_at,
 	    .engine_stats = engine_stats,
 	    .poll_soon = engine_poll_soon_cb,
 	    .unwatched = engine_unwatched_cb,

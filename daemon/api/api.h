@@ -62,6 +62,15 @@ struct api_engine_stats {
  * out of /metrics and /healthz).  The pointers are read on every request,
  * so the engine may swap them (reload) by updating the struct it passed. */
 struct am_client_stats;
+struct eb_stats;
+
+/* An [eventbridge] sink as /metrics shows it; borrowed. */
+struct api_bus_info {
+	const char *name;
+	const char *event_bus;
+	const struct eb_stats *stats;
+	int64_t backlog; /* -1 = unknown */
+};
 
 struct api_context {
 	struct tracker *tracker;
@@ -74,6 +83,8 @@ struct api_context {
 	/* The i-th Alertmanager hook: its name (borrowed) and counters; false
 	 * past the last. */
 	bool (*am_at)(void *userdata, size_t i, const char **ret_name, struct am_client_stats *ret_stats);
+	/* The i-th EventBridge sink; false past the last. */
+	bool (*bus_at)(void *userdata, size_t i, struct api_bus_info *ret);
 	void (*engine_stats)(void *userdata, struct api_engine_stats *ret);
 	/* A job was added or re-watched through POST /v1/jobs: poll it now. */
 	void (*poll_soon)(void *userdata, struct tracked_job *j);
