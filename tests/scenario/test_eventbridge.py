@@ -1,0 +1,131 @@
+#!/usr/bin/python3
+"""[eventbridge "NAME"] sinks against the fake's PutEvents (which verifies every request's SigV4 with signing
+name "events" and the body's hash): a lifecycle of 10 jobs while the bus refuses every 3rd entry
+(ThrottlingException), then every entry (InternalFailure) while the daemon is SIGKILLed, then every 4th entry
+again after the restart.  At the end every stored transition is on the bus exactly once, with its job ARN in
+Resources, the detail type of its event type, the json webhook's data (plus type) as Detail, the event's
+time as Time, the configured bus and source; a second sink with `on = CREATE_FAILED` gets exactly the failed
+jobs.  A validation code (InvalidArgument) parks the event and says why; SIGHUP sends it again.  /metrics
+counts it all."""
+
+import os
+import signal
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.environ.get("JW_SOURCE_DIR", "."), "tests", "lib"))
+import jwtest as jw  # noqa: E402
+import lifecycles as lc  # noqa: E402
+import notifylib as nl  # noqa: E402
+
+DETAIL_TYPES = {"job.discovered": "Audience Generation Job Discovered",
+                "job.status_changed": "Audience Generation Job Status Change",
+                "job.stuck": "Audience Generation Job Stuck",
+                "job.gone": "Audience Generation Job Gone"}
+BUS_ARN = "arn:aws:events:%s:%s:event-bus/ops-bus" % (jw.REGION, jw.ACCOUNT)
+
+
+def bus_config(fake, db, arns, sock):
+    cfg = nl.config(fake, db, arns, {}, extra={"http": {"listen": "unix:" + sock}})
+    cfg['eventbridge "all"'] = {"event_bus": "jobs-bus", "source": "com.example.jobwatchd"}
+    cfg['eventbridge "failed"'] = {"event_bus": BUS_ARN, "on": "CREATE_FAILED"}
+    return cfg
+
+
+def on_bus(fake, bus):
+    return [e for e in fake.bus_events() if e["EventBusName"] == bus]
+
+
+def test(t):
+    c = jw.Checks()
+    scenario, kinds = lc.build(10, step_seconds=2.0)
+    fake = t.start_fake(scenario, verify_sigv4=True)
+    fake.refuse_entries(3, "ThrottlingException")
+    db = t.path("state.db")
+    sock = t.path("jw.sock")
+    arns = [fake.arn(j) for j in kinds]
+    cfg = bus_config(fake, db, arns, sock)
+    env = nl.daemon_env(time_scale=0.01, extra={"AWS_ENDPOINT_URL_EVENTBRIDGE": fake.url})
+
+    d = t.start_daemon(cfg, env=env)
+    jw.wait_until(lambda: d.notify_has("READY=1"), 15, "READY=1")
+    jw.wait_until(lambda: len(on_bus(fake, "jobs-bus")) >= 8, 60, "some events on the bus")
+    # From now on the bus refuses everything: what it accepted so far is committed as done within a loop
+    # turn, what it refuses stays pending -- the SIGKILL must lose nothing and resend nothing.
+    fake.refuse_entries(1, "InternalFailure", "An internal error occurred")
+    time.sleep(1.5)
+    before = len(fake.bus_events())
+    d.stop(sig=signal.SIGKILL, expect_rc=None)
+    print("killed with %d events on the bus" % before)
+
+    fake.refuse_entries(4, "ThrottlingException")
+    d = t.start_daemon(cfg, env=env, name="jobwatchd")
+    rows = nl.wait_stored(db, fake, kinds)
+    jw.wait_until(lambda: nl.all_done(db, "eventbridge:all"), 90, "every event on the bus after the restart")
+    jw.wait_until(lambda: nl.all_done(db, "eventbridge:failed"), 30, "every failed job on the ops bus")
+    rows = nl.events(db)
+
+    # Every transition exactly once, as the stored event says.
+    got = on_bus(fake, "jobs-bus")
+    by_id = {}
+    for e in got:
+        by_id.setdefault(e["Detail"].get("eventId"), []).append(e)
+    c.eq(sorted(by_id), sorted(r["id"] for r in rows), "the bus got exactly the stored events")
+    c.eq([k for k, v in by_id.items() if len(v) > 1], [], "no event twice on the bus (SIGKILL resent nothing)")
+    for r in rows:
+        e = (by_id.get(r["id"]) or [None])[0]
+        if e is None:
+            continue
+        det = e["Detail"]
+        c.eq(e["Resources"], [r["arn"]], "%s: Resources is the job ARN" % r["id"])
+        c.eq(e["DetailType"], DETAIL_TYPES[r["type"]], "%s: detail type" % r["id"])
+        c.eq(e["Source"], "com.example.jobwatchd", "%s: source" % r["id"])
+        c.eq(det.get("type"), r["type"], "%s: detail.type" % r["id"])
+        c.eq(det.get("jobArn"), r["arn"], "%s: detail.jobArn" % r["id"])
+        c.eq(det.get("status"), r["status"], "%s: detail.status" % r["id"])
+        c.eq(det.get("previousStatus"), r["previous_status"] or None, "%s: detail.previousStatus" % r["id"])
+        c.ok(isinstance(e["Time"], (int, float)) and abs(e["Time"] - time.time()) < 600,
+             "%s: Time is epoch seconds near now (%r)" % (r["id"], e["Time"]))
+        if r["status"] == "CREATE_FAILED":
+            c.eq(det.get("statusDetails", {}).get("statusCode"), "INSUFFICIENT_SEED",
+                 "%s: detail.statusDetails" % r["id"])
+    failed = [r["id"] for r in rows if r["status"] == "CREATE_FAILED"]
+    ops = on_bus(fake, BUS_ARN)
+    c.eq(sorted(e["Detail"]["eventId"] for e in ops), sorted(failed), "on = CREATE_FAILED: the failed jobs only")
+    c.ok(all(e["Source"] == "jobwatchd" for e in ops), "the default source is jobwatchd")
+
+    st = fake.stats()
+    c.eq(set(st["sigv4"]), {"ok"}, "every PutEvents signature verified (signing name events, body hash)")
+    puts = fake.requests("putevents")
+    c.ok(puts and all(p["headers"]["credential_scope"].endswith("/%s/events/aws4_request" % jw.REGION)
+                      for p in puts), "scope DATE/%s/events/aws4_request" % jw.REGION)
+    entries = fake.control("GET", "/eventbridge/events")["entries"]
+    c.ok(entries > len(got) + len(ops), "entries were refused and sent again (%d entries for %d events)"
+         % (entries, len(got) + len(ops)))
+    sizes = [p["entries"] for p in puts if p.get("entries")]
+    c.ok(sizes and max(sizes) <= 10, "at most 10 entries a request: %s" % sorted(set(sizes)))
+    c.ok(sizes and max(sizes) > 1, "entries are batched: %s" % sorted(set(sizes)))
+
+    # A validation error parks the event and says why; SIGHUP sends it again.
+    fake.refuse_entries(1, "InvalidArgument", "Parameter Detail is not valid (injected)")
+    fake.set_job(kinds and list(kinds)[0], "DELETE_PENDING")
+    jw.wait_until(lambda: nl.sink_states(db, "eventbridge:all").get("parked", 0) >= 1, 30, "the event parked")
+    jw.wait_until(lambda: "InvalidArgument" in d.stderr_text(), 10, "the reason logged")
+    c.ok("parked" in d.stderr_text(), "the log says it is parked")
+    code, text = nl.unix_get(sock, "/metrics")
+    c.eq(code, 200, "/metrics answers")
+    ent = nl.metric_samples(text, "jobwatchd_eventbridge_entries_total")
+    c.ok(ent.get(frozenset({("sink", "all"), ("outcome", "accepted")}), 0) > 0, "accepted entries counted")
+    c.ok(ent.get(frozenset({("sink", "all"), ("outcome", "retried")}), 0) > 0, "refused entries counted")
+    c.eq(ent.get(frozenset({("sink", "all"), ("outcome", "parked")})), 1.0, "the parked entry counted")
+    backlog = nl.metric_samples(text, "jobwatchd_eventbridge_backlog")
+    c.eq(backlog.get(frozenset({("sink", "all")})), 0.0, "nothing pending (the parked one is not backlog)")
+    fake.refuse_entries(0)
+    d.kill(signal.SIGHUP)
+    jw.wait_until(lambda: nl.all_done(db, "eventbridge:all"), 30, "the parked event on the bus after SIGHUP")
+    c.eq(len(on_bus(fake, "jobs-bus")), len(nl.events(db)), "every event on the bus once")
+    d.stop()
+    c.done()
+
+
+jw.main(test)
