@@ -338,6 +338,44 @@ static void print_table(const cJSON *arr, bool all)
 		printf("(no jobs)\n");
 }
 
+static uint64_t json_u64(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	return cJSON_IsNumber(v) && v->valuedouble > 0 ? (uint64_t)v->valuedouble : 0;
+}
+
+/* The EventBridge sinks under the jobs (GET /v1/sinks); nothing when there
+ * are none, or the daemon predates the endpoint. */
+static void print_sinks(struct ctl *c, const char *cmd)
+{
+	struct dynbuf body;
+	long status = 0;
+	cJSON *arr = NULL;
+	const cJSON *s;
+
+	dynbuf_init(&body, CTL_RESPONSE_MAX);
+	if (ctl_request(c, cmd, "GET", "/v1/sinks", NULL, &status, &body) >= 0 && status == 200 && body.data)
+		arr = cJSON_ParseWithLength(body.data, body.len);
+	if (cJSON_IsArray(arr) && cJSON_GetArraySize(arr) > 0) {
+		printf("\n%-20s  %-11s  %8s  %8s  %6s  %s\n", "SINK", "KIND", "ACCEPTED", "BACKLOG",
+		       "PARKED", "STATE");
+		cJSON_ArrayForEach(s, arr)
+		{
+			const char *name = json_str(s, "name"), *kind = json_str(s, "kind");
+			const char *bus = json_str(s, "eventBus"), *err = json_str(s, "lastError");
+			bool failing = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "failing"));
+
+			printf("%-20s  %-11s  %8llu  %8llu  %6llu  %s (bus %s)%s%s\n", name ? name : "?",
+			       kind ? kind : "?", (unsigned long long)json_u64(s, "accepted"),
+			       (unsigned long long)json_u64(s, "backlog"),
+			       (unsigned long long)json_u64(s, "parked"), failing ? "failing" : "ok",
+			       bus ? bus : "?", failing && err ? ": " : "", failing && err ? err : "");
+		}
+	}
+	cJSON_Delete(arr);
+	dynbuf_free(&body);
+}
+
 int cli_status(int argc, char **argv)
 {
 	struct ctl c;
@@ -374,6 +412,7 @@ int cli_status(int argc, char **argv)
 	}
 	print_table(arr, c.all);
 	cJSON_Delete(arr);
+	print_sinks(&c, argv[0]);
 	rc = 0;
 out:
 	dynbuf_free(&body);

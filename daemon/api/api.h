@@ -1,6 +1,6 @@
 /* The HTTP listener ([http] listen): GET /metrics (Prometheus text format
  * 0.0.4), GET /healthz, and the control API GET/POST /v1/jobs,
- * GET/DELETE /v1/jobs/{arn}, POST /v1/webhooks[/{name}]/retry.
+ * GET/DELETE /v1/jobs/{arn}, POST /v1/webhooks[/{name}]/retry, GET /v1/sinks.
  *
  * libmicrohttpd runs without a thread of its own: its epoll fd is one
  * uv_poll_t on the daemon's loop and its timeout one uv_timer_t, so every

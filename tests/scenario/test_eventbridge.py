@@ -6,7 +6,7 @@ again after the restart.  At the end every stored transition is on the bus exact
 Resources, the detail type of its event type, the json webhook's data (plus type) as Detail, the event's
 time as Time, the configured bus and source; a second sink with `on = CREATE_FAILED` gets exactly the failed
 jobs.  A validation code (InvalidArgument) parks the event and says why; SIGHUP sends it again.  /metrics
-counts it all."""
+counts it all, and `jobwatchd status` lists the sinks."""
 
 import os
 import signal
@@ -124,6 +124,14 @@ def test(t):
     d.kill(signal.SIGHUP)
     jw.wait_until(lambda: nl.all_done(db, "eventbridge:all"), 30, "the parked event on the bus after SIGHUP")
     c.eq(len(on_bus(fake, "jobs-bus")), len(nl.events(db)), "every event on the bus once")
+    # jobwatchd status lists the sinks under the jobs.
+    r = t.run([jw.daemon_path(), "status", "--socket", sock])
+    c.eq(r.returncode, 0, "jobwatchd status exits 0 (%s)" % r.stderr.strip())
+    lines = {ln.split()[0]: ln for ln in r.stdout.splitlines() if ln.strip()}
+    c.ok("SINK" in lines and "all" in lines and "failed" in lines, "status shows both sinks:\n%s" % r.stdout)
+    c.ok("eventbridge" in lines.get("all", "") and "(bus jobs-bus)" in lines.get("all", "")
+         and " ok " in lines.get("all", ""), "status: kind, bus and state of a sink: %r" % lines.get("all"))
+    c.ok(("(bus %s)" % BUS_ARN) in lines.get("failed", ""), "status: the bus ARN: %r" % lines.get("failed"))
     d.stop()
     c.done()
 
