@@ -7,19 +7,10 @@
 'use strict';
 process.env.AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE = '1';
 const fs = require('fs');
-const http = require('http');
 const AWS = require('aws-sdk');
 
 const cfg = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
-let passed = 0;
-const failed = [];
-function ok(cond, msg) {
-  if (cond) { passed++; console.log('ok - ' + msg); } else { failed.push(msg); console.log('not ok - ' + msg); }
-}
-function eq(got, want, msg) {
-  const g = JSON.stringify(got), w = JSON.stringify(want);
-  ok(g === w, `${msg}: got ${g}, want ${w}`);
-}
+const { ok, eq, control, expectError, finish, run } = require('./sdk_lib')(cfg);
 
 function client(creds) {
   return new AWS.EventBridge({ endpoint: cfg.endpoint, region: cfg.region, maxRetries: 0,
@@ -27,36 +18,10 @@ function client(creds) {
     httpOptions: { timeout: 10000 } });
 }
 
-function control(method, path, body) {
-  return new Promise((resolve, reject) => {
-    const u = new URL(cfg.endpoint + '/_fake' + path);
-    const data = body ? Buffer.from(JSON.stringify(body)) : null;
-    const req = http.request({ method, hostname: u.hostname, port: u.port, path: u.pathname,
-      headers: data ? { 'content-type': 'application/json', 'content-length': data.length } : {} }, (res) => {
-      let b = '';
-      res.on('data', (c) => { b += c; });
-      res.on('end', () => (res.statusCode === 200 ? resolve(b ? JSON.parse(b) : null)
-        : reject(new Error(`control ${method} ${path}: ${res.statusCode} ${b}`))));
-    });
-    req.on('error', reject);
-    if (data) req.write(data);
-    req.end();
-  });
-}
-
 function entry(i, extra) {
   return Object.assign({ Source: 'jobwatchd', DetailType: 'Audience Generation Job Status Change',
     Detail: JSON.stringify({ type: 'job.status_changed', jobArn: cfg.jobArn, status: 'ACTIVE', n: i }),
     Resources: [cfg.jobArn], Time: new Date(1705323605042 + i * 1000), EventBusName: 'jobs-bus' }, extra || {});
-}
-
-async function expectError(fn, code, statusCode, msg) {
-  try {
-    await fn();
-    ok(false, `${msg}: expected ${code}/${statusCode}, got success`);
-  } catch (e) {
-    eq([e.code, e.statusCode], [code, statusCode], msg);
-  }
 }
 
 async function main() {
@@ -111,8 +76,7 @@ async function main() {
   await expectError(() => client({ accessKeyId: cfg.accessKeyId, secretAccessKey: 'wrong' })
     .putEvents({ Entries: [entry(32)] }).promise(), 'InvalidSignatureException', 403, 'wrong secret rejected');
 
-  console.log(JSON.stringify({ passed, failed }));
-  process.exit(failed.length ? 1 : 0);
+  finish();
 }
 
-main().catch((e) => { console.log('not ok - unexpected: ' + (e.stack || e)); process.exit(1); });
+run(main);

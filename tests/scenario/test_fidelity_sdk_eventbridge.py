@@ -8,32 +8,25 @@ So the fake the daemon's EventBridge tests run against speaks the real wire prot
 aws-sdk comes from tests/node/package-lock.json as in test_fidelity_sdk; exits 77 when node/npm or the
 registry is unavailable."""
 
-import json
 import os
 import sys
 
 sys.path.insert(0, os.path.join(os.environ.get("JW_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", "..")),
                                 "tests", "lib"))
 import jwtest as jw  # noqa: E402
-import test_fidelity_sdk as crml  # noqa: E402
+import jwnode  # noqa: E402
 
 TEMP = ("ASIAJWEVENTBRIDGE0001", "eventsTempSecret/+=0000", "eventsSessionToken//+==")
 
 
 def test(t):
-    node, node_modules = crml.install_sdk()
+    jwnode.node_modules(jw.skip)
     fake = t.start_fake({"jobs": []}, verify_sigv4=True, credentials=[(jw.AKID, jw.SECRET), TEMP])
     cfg = {"endpoint": fake.url, "region": jw.REGION, "accessKeyId": jw.AKID, "secretAccessKey": jw.SECRET,
            "temp": {"accessKeyId": TEMP[0], "secretAccessKey": TEMP[1], "sessionToken": TEMP[2]},
            "jobArn": fake.arn("fidelity/bus-1")}
-    cfgp = t.write("sdk_eventbridge.json", json.dumps(cfg))
-    script = os.path.join(jw.SOURCE_DIR, "tests", "fidelity", "sdk_eventbridge.js")
-    env = {"NODE_PATH": node_modules, "AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE": "1"}
-    r = t.run([node, script, cfgp], env=env, timeout=180)
-    print(r.stdout)
-    if r.stderr.strip():
-        print(r.stderr[-3000:], file=sys.stderr)
-    jw.check(r.returncode == 0, "sdk_eventbridge.js failed (rc %d)" % r.returncode)
+    rc = jwnode.run_fidelity_script(t, jw.skip, "sdk_eventbridge.js", cfg)
+    jw.check(rc == 0, "sdk_eventbridge.js failed (rc %d)" % rc)
 
     c = jw.Checks()
     st = fake.stats()
