@@ -458,26 +458,13 @@ struct eb_scan {
 	int64_t next_due; /* earliest waiting head, -1 none */
 };
 
-static void scan_due_at(struct eb_scan *c, int64_t at)
-{
-	if (c->next_due < 0 || at < c->next_due)
-		c->next_due = at;
-}
-
 static int scan_row(void *userdata, const struct store_delivery_row *row)
 {
 	struct eb_scan *c = userdata;
 
-	if (!jobset_add(&c->s->jobs, jobset_key(row->arn)))
+	if (jobset_head(&c->s->jobs, jobset_key(row->arn), row->hidden, row->next_at_ms, c->now_ms,
+			c->now_ms + EB_LOCAL_RETRY_MS, &c->next_due) != JOBSET_HEAD_DUE)
 		return 0;
-	if (row->hidden) {
-		scan_due_at(c, c->now_ms + EB_LOCAL_RETRY_MS);
-		return 0;
-	}
-	if (row->next_at_ms > c->now_ms) {
-		scan_due_at(c, row->next_at_ms);
-		return 0;
-	}
 	c->seqs[c->n++] = row->seq;
 	return c->n >= EVENTBRIDGE_MAX_ENTRIES ? 1 : 0;
 }
