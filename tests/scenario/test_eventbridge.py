@@ -2,7 +2,7 @@
 """[eventbridge "NAME"] sinks against the fake's PutEvents (which verifies every request's SigV4 with signing
 name "events" and the body's hash): a lifecycle of 10 jobs while the bus refuses every 3rd entry
 (ThrottlingException), then every entry (InternalFailure) while the daemon is SIGKILLed, then every 4th entry
-again after the restart.  At the end every stored transition is on the bus exactly once, with its job ARN in
+again after the restart, with whole requests throttled or failing with a 500 and a 503.  At the end every stored transition is on the bus exactly once, with its job ARN in
 Resources, the detail type of its event type, the json webhook's data (plus type) as Detail, the event's
 time as Time, the configured bus and source; a second sink with `on = CREATE_FAILED` gets exactly the failed
 jobs.  A validation code (InvalidArgument) parks the event and says why; SIGHUP sends it again.  /metrics
@@ -59,6 +59,10 @@ def test(t):
     print("killed with %d events on the bus" % before)
 
     fake.refuse_entries(4, "ThrottlingException")
+    # Whole requests failing too, as the API client sees them: throttled, a 500, a 503.
+    fake.add_fault("throttle", op="putevents", count=2)
+    fake.add_fault("500", op="putevents", count=1)
+    fake.add_fault("503", op="putevents", count=1)
     d = t.start_daemon(cfg, env=env, name="jobwatchd")
     rows = nl.wait_stored(db, fake, kinds)
     jw.wait_until(lambda: nl.all_done(db, "eventbridge:all"), 90, "every event on the bus after the restart")
@@ -99,6 +103,8 @@ def test(t):
     puts = fake.requests("putevents")
     c.ok(puts and all(p["headers"]["credential_scope"].endswith("/%s/events/aws4_request" % jw.REGION)
                       for p in puts), "scope DATE/%s/events/aws4_request" % jw.REGION)
+    c.eq(sum(f["hits"] for f in fake.faults() if f.get("op") == "putevents"), 4,
+         "the throttled, 500 and 503 requests were answered (and their entries sent again)")
     entries = fake.control("GET", "/eventbridge/events")["entries"]
     c.ok(entries > len(got) + len(ops), "entries were refused and sent again (%d entries for %d events)"
          % (entries, len(got) + len(ops)))
