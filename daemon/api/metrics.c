@@ -408,7 +408,8 @@ static int render_eventbridge(const struct api_metrics_input *in, struct dynbuf 
 	}
 	if (r >= 0)
 		r = family(b, "jobwatchd_eventbridge_failing", "gauge",
-			   "1 while the sink's latest request failed or had entries refused.");
+			   "1 from two PutEvents requests in a row that failed or had every entry refused "
+			   "(retryably) until one has all its entries accepted.");
 	for (size_t i = 0; r >= 0 && i < in->n_buses; i++) {
 		const char *l[] = {"sink", in->buses[i].name, NULL};
 		r = sample_u64(b, "jobwatchd_eventbridge_failing", l, in->buses[i].stats->failing);

@@ -25,6 +25,8 @@
 #define EB_LOCAL_RETRY_MS 5000
 /* Pending deliveries one run looks at past the oldest (as webhook.c). */
 #define EB_SCAN_MAX 1024
+/* Bad requests in a row that make the sink "failing". */
+#define EB_FAILING_AFTER 2
 /* Answers are small: one short object per entry. */
 #define EB_MAX_RESPONSE (64 * 1024)
 
@@ -58,6 +60,8 @@ struct eb_sink {
 	struct eb_batch *inflight; /* one request at a time */
 	int64_t next_wakeup_ms;
 	int64_t hold_until_ms; /* the service asked for a pause (throttling, 5xx) */
+	unsigned consecutive_failures;
+	int64_t first_failure_ms; /* of the current run of bad requests */
 	bool in_run;
 	struct jobset jobs; /* scratch of one scan */
 	struct eb_stats stats;
@@ -184,16 +188,22 @@ void eb_sink_carry_health(struct eb_sink *to, const struct eb_sink *from)
 		return;
 	to->stats.failing = from->stats.failing;
 	to->stats.failing_since_ms = from->stats.failing_since_ms;
+	to->consecutive_failures = from->consecutive_failures;
+	to->first_failure_ms = from->first_failure_ms;
 }
 
 /* The bus refusing or failing is said once when it starts and once when it
- * ends, so a long outage does not flood the journal. */
+ * ends, so a long outage does not flood the journal.  It starts with the
+ * second bad request in a row: one may be a single entry's bad luck (a lone
+ * retried entry refused again), two in a row are the bus. */
 static void streak_failed(struct eb_sink *s, int64_t now_ms)
 {
-	if (s->stats.failing)
+	if (s->consecutive_failures++ == 0)
+		s->first_failure_ms = now_ms;
+	if (s->stats.failing || s->consecutive_failures < EB_FAILING_AFTER)
 		return;
 	s->stats.failing = true;
-	s->stats.failing_since_ms = now_ms;
+	s->stats.failing_since_ms = s->first_failure_ms;
 	log_warning(
 	    "eventbridge %s: putting events on %s fails: %s; retrying (events are kept in the outbox)",
 	    s->name, s->event_bus, s->stats.last_error);
@@ -203,6 +213,7 @@ static void streak_ended(struct eb_sink *s, int64_t now_ms)
 {
 	int64_t backlog = 0;
 
+	s->consecutive_failures = 0;
 	if (!s->stats.failing)
 		return;
 	s->stats.failing = false;
@@ -259,11 +270,16 @@ static void retry_later(struct eb_sink *s, const struct eb_item *it, bool client
 				it->event_id);
 }
 
-/* Settles each entry by what the service said about it. */
+/* Settles each entry by what the service said about it.  The sink is
+ * failing when a request had every entry refused for a reason that may
+ * pass (throttling, an internal failure) and recovers with a request
+ * whose entries were all taken; a partial refusal changes neither (a bus
+ * throttling now and then is working), and an entry refused for good is
+ * that entry's problem, logged with it. */
 static void settle_entries(struct eb_sink *s, struct eb_batch *b, const struct eventbridge_outcome *out,
 			   int64_t now_ms)
 {
-	unsigned refused = 0;
+	unsigned accepted = 0, retryable = 0;
 	int r;
 
 	for (size_t i = 0; i < b->n; i++) {
@@ -271,6 +287,7 @@ static void settle_entries(struct eb_sink *s, struct eb_batch *b, const struct e
 		const struct eventbridge_outcome *o = &out[i];
 
 		if (!o->error_code[0]) {
+			accepted++;
 			r = store_delivery_done(s->store, s->sink, it->seq);
 			if (r < 0)
 				log_error_errno(r, "eventbridge %s: cannot mark event %s put: %m", s->name,
@@ -279,9 +296,9 @@ static void settle_entries(struct eb_sink *s, struct eb_batch *b, const struct e
 				s->stats.accepted++;
 			continue;
 		}
-		refused++;
 		set_last_error(s, "entry refused: %s: %s", o->error_code, o->error_message);
 		if (eventbridge_error_is_retryable(o->error_code)) {
+			retryable++;
 			log_debug("eventbridge %s: event %s: %s", s->name, it->event_id,
 				  s->stats.last_error);
 			retry_later(s, it, false, -1, now_ms);
@@ -289,9 +306,9 @@ static void settle_entries(struct eb_sink *s, struct eb_batch *b, const struct e
 			give_up(s, it, s->stats.last_error);
 		}
 	}
-	if (refused)
+	if (retryable > 0 && accepted == 0)
 		streak_failed(s, now_ms);
-	else
+	else if (retryable == 0 && accepted == b->n)
 		streak_ended(s, now_ms);
 }
 

@@ -59,7 +59,10 @@ struct eb_stats {
 	uint64_t parked;   /* entries given up on */
 	uint64_t requests_ok;
 	uint64_t requests_failed;
-	bool failing; /* the latest request failed or refused entries */
+	/* From the second request in a row that failed, or had every entry
+	 * refused for a retryable reason, until one has all its entries
+	 * accepted. */
+	bool failing;
 	int64_t failing_since_ms;
 	char last_error[256];
 };

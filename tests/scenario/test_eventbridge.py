@@ -138,6 +138,8 @@ def test(t):
     c.ok("eventbridge" in lines.get("all", "") and "(bus jobs-bus)" in lines.get("all", "")
          and " ok " in lines.get("all", ""), "status: kind, bus and state of a sink: %r" % lines.get("all"))
     c.ok(("(bus %s)" % BUS_ARN) in lines.get("failed", ""), "status: the bus ARN: %r" % lines.get("failed"))
+    if os.environ.get("JW_SHOW_LOG"):
+        print(d.stderr_text())
     d.stop()
     c.done()
 
