@@ -53,7 +53,14 @@ def test(t):
     # From now on the bus refuses everything: what it accepted so far is committed as done within a loop
     # turn, what it refuses stays pending -- the SIGKILL must lose nothing and resend nothing.
     fake.refuse_entries(1, "InternalFailure", "An internal error occurred")
-    time.sleep(1.5)
+
+    def failing():
+        code, text = nl.unix_get(sock, "/metrics")
+        return code == 200 and nl.metric_samples(text, "jobwatchd_eventbridge_failing").get(
+            frozenset({("sink", "all")})) == 1.0
+    jw.wait_until(failing, 30, "/metrics: the sink failing while the bus refuses everything")
+    c.ok("InternalFailure" in d.stderr_text(), "the refusal is logged")
+    time.sleep(1.0)
     before = len(fake.bus_events())
     d.stop(sig=signal.SIGKILL, expect_rc=None)
     print("killed with %d events on the bus" % before)
