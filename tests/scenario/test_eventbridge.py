@@ -6,7 +6,7 @@ again after the restart, with whole requests throttled or failing with a 500 and
 Resources, the detail type of its event type, the json webhook's data (plus type) as Detail, the event's
 time as Time, the configured bus and source; a second sink with `on = CREATE_FAILED` gets exactly the failed
 jobs.  A validation code (InvalidArgument) parks the event and says why; SIGHUP sends it again.  /metrics
-counts it all, and `jobwatchd status` lists the sinks."""
+counts it all, `jobwatchd status` lists the sinks, and a reload adds one."""
 
 import os
 import signal
@@ -121,7 +121,7 @@ def test(t):
 
     # A validation error parks the event and says why; SIGHUP sends it again.
     fake.refuse_entries(1, "InvalidArgument", "Parameter Detail is not valid (injected)")
-    fake.set_job(kinds and list(kinds)[0], "DELETE_PENDING")
+    fake.set_job(list(kinds)[0], "DELETE_PENDING")
     jw.wait_until(lambda: nl.sink_states(db, "eventbridge:all").get("parked", 0) >= 1, 30, "the event parked")
     jw.wait_until(lambda: "InvalidArgument" in d.stderr_text(), 10, "the reason logged")
     c.ok("parked" in d.stderr_text(), "the log says it is parked")
@@ -145,6 +145,19 @@ def test(t):
     c.ok("eventbridge" in lines.get("all", "") and "(bus jobs-bus)" in lines.get("all", "")
          and " ok " in lines.get("all", ""), "status: kind, bus and state of a sink: %r" % lines.get("all"))
     c.ok(("(bus %s)" % BUS_ARN) in lines.get("failed", ""), "status: the bus ARN: %r" % lines.get("failed"))
+    # A reload adds a sink: the transitions from then on reach its bus too.
+    cfg2 = dict(cfg)
+    cfg2['eventbridge "late"'] = {"event_bus": "late-bus", "on": "job.status_changed"}
+    d.reload(cfg2)
+    jw.wait_until(lambda: d.stderr_text().count("reloaded:") >= 2, 15, "the reload")
+    # An ACTIVE job (failed ones are not polled again: failed_interval = 0).
+    late_arn = fake.set_job([j for j, k in kinds.items() if k == "create_ok"][1], "DELETE_PENDING")
+    jw.wait_until(lambda: on_bus(fake, "late-bus"), 30, "the new sink's first event")
+    late = on_bus(fake, "late-bus")
+    c.eq([(e["Resources"], e["Detail"]["status"]) for e in late], [([late_arn], "DELETE_PENDING")],
+         "after the reload the new sink gets the new transition only")
+    jw.wait_until(lambda: nl.all_done(db, "eventbridge:all"), 30, "the old sink still delivers")
+    c.eq(len(on_bus(fake, "jobs-bus")), len(nl.events(db)), "every event on the first bus once, after the reload")
     if os.environ.get("JW_SHOW_LOG"):
         print(d.stderr_text())
     d.stop()
