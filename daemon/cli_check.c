@@ -103,9 +103,13 @@ int cli_check_config(int argc, char **argv)
 		config_diag_done(&diag);
 		return 1;
 	}
-	printf("jobwatchd: configuration OK: %zu %s, %zu discover %s, %zu %s (%s)\n", c->n_arns,
+	printf("jobwatchd: configuration OK: %zu %s, %zu discover %s, %zu %s", c->n_arns,
 	       plural(c->n_arns, "job", "jobs"), c->n_discover, plural(c->n_discover, "source", "sources"),
-	       c->n_webhooks, plural(c->n_webhooks, "webhook", "webhooks"), path);
+	       c->n_webhooks, plural(c->n_webhooks, "webhook", "webhooks"));
+	if (c->n_eventbridges > 0)
+		printf(", %zu %s", c->n_eventbridges,
+		       plural(c->n_eventbridges, "EventBridge sink", "EventBridge sinks"));
+	printf(" (%s)\n", path);
 	config_free(c);
 	config_diag_done(&diag);
 	return 0;

@@ -366,6 +366,23 @@ enum ctl_job_op {
 
 static int each_arn(const struct ctl *c, int argc, char **argv, int first, enum ctl_job_op op);
 
+/* The EventBridge sinks under the jobs (GET /v1/sinks); nothing when there
+ * are none, or the daemon predates the endpoint. */
+static void print_sinks(struct ctl *c, const char *cmd)
+{
+	struct dynbuf body;
+	long status = 0;
+	cJSON *arr = NULL;
+
+	dynbuf_init(&body, CTL_RESPONSE_MAX);
+	if (ctl_request(c, cmd, "GET", "/v1/sinks", NULL, &status, &body) >= 0 && status == 200 && body.data)
+		arr = cJSON_ParseWithLength(body.data, body.len);
+	if (cJSON_IsArray(arr))
+		cli_status_print_sinks(stdout, arr);
+	cJSON_Delete(arr);
+	dynbuf_free(&body);
+}
+
 int cli_status(int argc, char **argv)
 {
 	struct ctl c;
@@ -410,6 +427,7 @@ int cli_status(int argc, char **argv)
 	}
 	cli_status_print_table(stdout, arr, c.all, (int64_t)now_realtime_ms());
 	cJSON_Delete(arr);
+	print_sinks(&c, argv[0]);
 	rc = 0;
 out:
 	dynbuf_free(&body);

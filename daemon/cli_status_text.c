@@ -285,3 +285,32 @@ void cli_status_print_job(FILE *f, const cJSON *job, int64_t now_ms)
 	print_job(f, job, now_ms);
 	print_history(f, job, now_ms);
 }
+
+static uint64_t num_of(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsNumber(v) && v->valuedouble > 0 ? (uint64_t)v->valuedouble : 0;
+}
+
+void cli_status_print_sinks(FILE *f, const cJSON *arr)
+{
+	const cJSON *s;
+
+	if (cJSON_GetArraySize(arr) == 0)
+		return;
+	fprintf(f, "\n%-20s  %-11s  %8s  %8s  %6s  %s\n", "SINK", "KIND", "ACCEPTED", "BACKLOG", "PARKED",
+		"STATE");
+	cJSON_ArrayForEach(s, arr)
+	{
+		const char *name = str_of(s, "name"), *kind = str_of(s, "kind");
+		const char *bus = str_of(s, "eventBus"), *err = str_of(s, "lastError");
+		bool failing = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "failing"));
+
+		fprintf(f, "%-20s  %-11s  %8llu  %8llu  %6llu  %s (bus %s)%s%s\n", name ? name : "?",
+			kind ? kind : "?", (unsigned long long)num_of(s, "accepted"),
+			(unsigned long long)num_of(s, "backlog"), (unsigned long long)num_of(s, "parked"),
+			failing ? "failing" : "ok", bus ? bus : "?", failing && err ? ": " : "",
+			failing && err ? err : "");
+	}
+}

@@ -20,4 +20,8 @@ void cli_status_print_table(FILE *f, const struct cJSON *arr, bool all, int64_t 
  * replaced. */
 void cli_status_print_job(FILE *f, const struct cJSON *job, int64_t now_ms);
 
+/* arr: the answer of GET /v1/sinks (borrowed): the EventBridge sinks, a
+ * table under the jobs; nothing when it is empty. */
+void cli_status_print_sinks(FILE *f, const struct cJSON *arr);
+
 #endif

@@ -118,10 +118,15 @@ void config_quote(const char *v, char *buf, size_t size)
 /* ---- Sections ---------------------------------------------------------- */
 
 static const char *const section_names[_CONFIG_SECTION_MAX] = {
-    [CONFIG_SECTION_AWS] = "aws",	  [CONFIG_SECTION_POLL] = "poll",
-    [CONFIG_SECTION_JOBS] = "jobs",	  [CONFIG_SECTION_DISCOVER] = "discover",
-    [CONFIG_SECTION_STATE] = "state",	  [CONFIG_SECTION_JOURNAL] = "journal",
-    [CONFIG_SECTION_WEBHOOK] = "webhook", [CONFIG_SECTION_HTTP] = "http",
+    [CONFIG_SECTION_AWS] = "aws",
+    [CONFIG_SECTION_POLL] = "poll",
+    [CONFIG_SECTION_JOBS] = "jobs",
+    [CONFIG_SECTION_DISCOVER] = "discover",
+    [CONFIG_SECTION_STATE] = "state",
+    [CONFIG_SECTION_JOURNAL] = "journal",
+    [CONFIG_SECTION_WEBHOOK] = "webhook",
+    [CONFIG_SECTION_HTTP] = "http",
+    [CONFIG_SECTION_EVENTBRIDGE] = "eventbridge",
 };
 
 const char *config_section_name(enum config_section s)
@@ -229,10 +234,11 @@ static void section_begin(struct config_parser *p, const char *inner)
 		q[strlen(q) - 1] = 0;
 		config_report(p, false, &here, q + 1, NULL,
 			      "unknown section (known: aws, poll, jobs, discover \"NAME\", state, journal, "
-			      "webhook \"NAME\", http)");
+			      "webhook \"NAME\", eventbridge \"NAME\", http)");
 		return;
 	}
-	if (kind == CONFIG_SECTION_DISCOVER || kind == CONFIG_SECTION_WEBHOOK) {
+	if (kind == CONFIG_SECTION_DISCOVER || kind == CONFIG_SECTION_WEBHOOK ||
+	    kind == CONFIG_SECTION_EVENTBRIDGE) {
 		const char *end;
 		size_t n;
 		int idx;
@@ -250,7 +256,8 @@ static void section_begin(struct config_parser *p, const char *inner)
 		}
 		memcpy(name, sp + 1, n);
 		name[n] = 0;
-		idx = named_section_find_or_add(p, kind, name, &here);
+		idx = kind == CONFIG_SECTION_EVENTBRIDGE ? config_eventbridge_add(p, name, &here)
+							 : named_section_find_or_add(p, kind, name, &here);
 		if (idx < 0) {
 			if (idx == -ENOMEM)
 				p->oom = true;
@@ -584,6 +591,7 @@ static void check_cross(struct config_parser *p)
 		    p, false, &p->listen_loc, "http", "token_file",
 		    "required when listen is a TCP address (the control API needs a bearer token)");
 	check_http_tls(p, c);
+	config_eventbridge_check(p);
 }
 
 void config_note_arn_region(struct config_parser *p, const struct config_loc *loc, const char *label,
@@ -741,6 +749,7 @@ struct config *config_free(struct config *c)
 		free(c->webhooks[i].headers_file);
 	}
 	free(c->webhooks);
+	config_eventbridge_free(c);
 	free(c->http.listen);
 	free(c->http.token_file);
 	free(c->http.metrics_token_file);
@@ -814,6 +823,7 @@ static int load(const char *path, bool strict, bool aws_only, struct config **re
 		free(p.files[i]);
 	free(p.files);
 	free(p.webhook_locs);
+	free(p.eventbridge_locs);
 	free(p.discover_locs);
 	free(p.linebuf);
 	free(p.seen_keys);

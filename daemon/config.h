@@ -47,6 +47,18 @@ struct config_webhook {
 	unsigned max_in_flight;	     /* requests at once (each to a different job) */
 };
 
+/* An [eventbridge "NAME"] section: every event its `on` filter lets
+ * through goes onto an EventBridge bus (PutEvents), with the daemon's
+ * region and credentials. */
+struct config_eventbridge {
+	char *name;
+	char *event_bus; /* a bus name or ARN; "default" unless set */
+	char *source;	 /* the events' Source; never "aws." + anything */
+	bool on_all;
+	unsigned on_types; /* as in config_webhook */
+	unsigned on_statuses;
+};
+
 /* url may list several Alertmanagers (format = alertmanager). */
 #define CONFIG_WEBHOOK_MAX_URLS 8
 
@@ -89,6 +101,9 @@ struct config {
 
 	struct config_webhook *webhooks;
 	size_t n_webhooks;
+
+	struct config_eventbridge *eventbridges;
+	size_t n_eventbridges;
 
 	struct {
 		char *listen;	   /* NULL = off; "HOST:PORT", "[V6]:PORT" or "unix:/PATH" */
@@ -138,6 +153,18 @@ struct config *config_free(struct config *c);
 /* The webhook's `on` filter: on_all, or the event type is listed, or the
  * event's (new) status is listed. */
 bool config_webhook_wants(const struct config_webhook *w, enum event_type t, enum job_status status);
+/* The same filter for an [eventbridge] section. */
+bool config_eventbridge_wants(const struct config_eventbridge *b, enum event_type t, enum job_status status);
+
+/* EventBusName as PutEvents takes it: a name ([/.\-_A-Za-z0-9], 1-256) or
+ * arn:PARTITION:events:REGION:ACCOUNT:event-bus/NAME.  On -EINVAL *reason
+ * says why (static text); *ret_region (may be NULL) points at the ARN's
+ * region inside value, *ret_region_len its length (0 for a name). */
+int config_event_bus_check(const char *value, const char **reason, const char **ret_region,
+			   size_t *ret_region_len);
+/* Source: 1-256 printable ASCII characters without blanks, not starting
+ * with "aws." (reserved for AWS services). */
+int config_event_source_check(const char *value, const char **reason);
 
 /* NULL-terminated "section.key" for every key the parser accepts. */
 const char *const *config_known_keys(void);
@@ -198,6 +225,7 @@ enum config_section {
 	CONFIG_SECTION_JOURNAL,
 	CONFIG_SECTION_WEBHOOK,
 	CONFIG_SECTION_HTTP,
+	CONFIG_SECTION_EVENTBRIDGE,
 	_CONFIG_SECTION_MAX,
 	CONFIG_SECTION_INVALID = -1,
 };
@@ -232,6 +260,10 @@ struct config_parser {
 
 	struct config_named *discover_locs;
 	struct config_named *webhook_locs;
+	struct config_eventbridge_loc {
+		struct config_loc header;
+		struct config_loc bus; /* line 0 while event_bus is the default */
+	} * eventbridge_locs;
 	/* Within the file being read: where each unnamed section and each
 	 * (section, key) was first seen, to report repeats. */
 	struct config_loc section_seen[_CONFIG_SECTION_MAX];
@@ -253,6 +285,15 @@ struct config_parser {
 		const char *key;
 	} arn_first, arn_other;
 };
+
+/* [eventbridge "NAME"] (config_eventbridge.c): adds the section (or finds
+ * it, reporting a repeat in one file) and returns its index, or a negative
+ * errno. */
+int config_eventbridge_add(struct config_parser *p, const char *name, const struct config_loc *here);
+/* The checks that need the whole file: a bus ARN in another region than
+ * [aws] region. */
+void config_eventbridge_check(struct config_parser *p);
+void config_eventbridge_free(struct config *c);
 
 /* Keeps a file name alive for the locations that point at it. */
 const char *config_intern_file(struct config_parser *p, const char *path);

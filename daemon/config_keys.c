@@ -38,6 +38,8 @@ enum key_type {
 	KT_FORMAT,
 	KT_ON,
 	KT_LISTEN,
+	KT_EVENT_BUS,
+	KT_EVENT_SOURCE,
 };
 
 struct key_def {
@@ -52,6 +54,7 @@ struct key_def {
 #define G(f) offsetof(struct config, f)
 #define D(f) offsetof(struct config_discover, f)
 #define W(f) offsetof(struct config_webhook, f)
+#define E(f) offsetof(struct config_eventbridge, f)
 
 static const struct key_def keys[] = {
     {"aws.region", CONFIG_SECTION_AWS, KT_REGION, G(aws.region), NULL, 0, 0},
@@ -100,6 +103,9 @@ static const struct key_def keys[] = {
      * ordinary deploy of the receiver. */
     {"webhook.max_age", CONFIG_SECTION_WEBHOOK, KT_DURATION, W(max_age_ms), "24h", 60000, DURATION_MAX_MS},
     {"webhook.max_in_flight", CONFIG_SECTION_WEBHOOK, KT_UNSIGNED, W(max_in_flight), "4", 1, 64},
+    {"eventbridge.event_bus", CONFIG_SECTION_EVENTBRIDGE, KT_EVENT_BUS, E(event_bus), "default", 0, 0},
+    {"eventbridge.source", CONFIG_SECTION_EVENTBRIDGE, KT_EVENT_SOURCE, E(source), "jobwatchd", 0, 0},
+    {"eventbridge.on", CONFIG_SECTION_EVENTBRIDGE, KT_ON, 0, "all", 0, 0},
     {"http.listen", CONFIG_SECTION_HTTP, KT_LISTEN, G(http.listen), "off", 0, 0},
     {"http.token_file", CONFIG_SECTION_HTTP, KT_SECRET_FILE, G(http.token_file), NULL, 0, 0},
     {"http.max_jobs", CONFIG_SECTION_HTTP, KT_U64, G(http.max_jobs), "1000", 0, 1000000},
@@ -377,7 +383,9 @@ static void read_arn_file(struct key_ctx *x, const char *value)
 	fclose(f);
 }
 
-static void set_on(struct key_ctx *x, struct config_webhook *w, const char *value)
+/* The `on` filter of a webhook or an eventbridge section. */
+static void set_on(struct key_ctx *x, bool *ret_all, unsigned *ret_types, unsigned *ret_statuses,
+		   const char *value)
 {
 	_cleanup_free_ char *copy = strdup(value);
 	unsigned types = 0, statuses = 0;
@@ -426,9 +434,9 @@ static void set_on(struct key_ctx *x, struct config_webhook *w, const char *valu
 	}
 	if (!ok)
 		return;
-	w->on_all = all;
-	w->on_types = types;
-	w->on_statuses = statuses;
+	*ret_all = all;
+	*ret_types = types;
+	*ret_statuses = statuses;
 }
 
 static bool check_region(const char *v)
@@ -618,7 +626,27 @@ static void set_value(struct key_ctx *x, void *base, const char *value)
 		return;
 	}
 	case KT_ON:
-		set_on(x, base, value);
+		if (k->section == CONFIG_SECTION_EVENTBRIDGE) {
+			struct config_eventbridge *b = base;
+			set_on(x, &b->on_all, &b->on_types, &b->on_statuses, value);
+		} else {
+			struct config_webhook *w = base;
+			set_on(x, &w->on_all, &w->on_types, &w->on_statuses, value);
+		}
+		return;
+	case KT_EVENT_BUS: {
+		const char *region;
+		size_t region_len;
+		if (config_event_bus_check(value, &reason, &region, &region_len) < 0)
+			FAIL("invalid event bus %s: %s", q, reason);
+		if (set_string(x, field, value) >= 0 && !x->is_default)
+			x->p->eventbridge_locs[x->p->idx].bus = x->loc;
+		return;
+	}
+	case KT_EVENT_SOURCE:
+		if (config_event_source_check(value, &reason) < 0)
+			FAIL("invalid source %s: %s", q, reason);
+		set_string(x, field, value);
 		return;
 	case KT_LISTEN: {
 		enum config_listen_kind kind;
@@ -647,6 +675,8 @@ static void *section_base(struct config_parser *p, enum config_section s)
 		return &p->c->discover[p->idx];
 	if (s == CONFIG_SECTION_WEBHOOK)
 		return &p->c->webhooks[p->idx];
+	if (s == CONFIG_SECTION_EVENTBRIDGE)
+		return &p->c->eventbridges[p->idx];
 	return p->c;
 }
 
@@ -654,7 +684,8 @@ void config_apply_defaults(struct config_parser *p, enum config_section kind, vo
 {
 	for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
 		const struct key_def *k = &keys[i];
-		bool named = k->section == CONFIG_SECTION_DISCOVER || k->section == CONFIG_SECTION_WEBHOOK;
+		bool named = k->section == CONFIG_SECTION_DISCOVER || k->section == CONFIG_SECTION_WEBHOOK ||
+			     k->section == CONFIG_SECTION_EVENTBRIDGE;
 		struct key_ctx x = {.p = p, .k = k, .is_default = true};
 
 		if (!k->def || (kind < 0 ? named : k->section != kind))
@@ -732,7 +763,8 @@ void config_set_key(struct config_parser *p, const char *name, const char *value
 	 * an empty assignment resets, so only a repeat within one file after a
 	 * non-empty value is an error. */
 	if (k->type != KT_ARN && k->type != KT_ARN_FILE) {
-		size_t idx = k->section == CONFIG_SECTION_DISCOVER || k->section == CONFIG_SECTION_WEBHOOK
+		size_t idx = k->section == CONFIG_SECTION_DISCOVER || k->section == CONFIG_SECTION_WEBHOOK ||
+				     k->section == CONFIG_SECTION_EVENTBRIDGE
 				 ? p->idx
 				 : 0;
 		struct config_seen_key *seen = NULL;

@@ -307,7 +307,7 @@ static unsigned http_total_connections(const struct config *c)
 
 	for (size_t i = 0; i < c->n_webhooks; i++)
 		n += c->webhooks[i].max_in_flight;
-	return n;
+	return n + (unsigned)c->n_eventbridges;
 }
 
 /* The [aws] settings a reload applies (max_rps, timeout, ca_file,
@@ -450,6 +450,7 @@ static int engine_reload_apply(struct engine *e)
 	}
 	free(old_hooks);
 	route_free(old_route);
+	engine_buses_reload(e);
 	/* SIGHUP is also how an operator says "the receiver is fixed": what
 	 * waits for a retry, and what was parked, goes out now. */
 	(void)engine_hooks_retry(e, NULL, true, "SIGHUP", NULL);
@@ -495,6 +496,7 @@ void engine_maybe_finish(struct engine *e)
 	turn_commit(e);
 	engine_fleet_teardown(e);
 	engine_hooks_teardown(e);
+	engine_buses_teardown(e);
 	e->aws = aws_client_free(e->aws);
 	e->creds = creds_free(e->creds);
 	http_ctx_free(e->http);
@@ -693,6 +695,8 @@ static int engine_start(struct engine *e)
 		return log_error_errno(r, "cannot set up the AWS client: %m");
 
 	r = engine_hooks_setup(e);
+	if (r >= 0)
+		r = engine_buses_setup(e);
 	if (r < 0)
 		return r;
 	/* A restart does not wait out the backoff of the previous run: what
@@ -825,6 +829,7 @@ int cli_run(int argc, char **argv)
 			if (!uv_is_closing((uv_handle_t *)&e.turn_check)) {
 				engine_fleet_teardown(&e);
 				engine_hooks_teardown(&e);
+				engine_buses_teardown(&e);
 				e.aws = aws_client_free(e.aws);
 				e.creds = creds_free(e.creds);
 				http_ctx_free(e.http);

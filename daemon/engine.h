@@ -29,6 +29,7 @@
 struct webhook_sink;
 struct am_client;
 struct route;
+struct eb_sink;
 
 /* A [webhook] section: an outbox sink, or (format = alertmanager) an
  * Alertmanager client fed with alert conditions instead of events. */
@@ -36,6 +37,12 @@ struct engine_hook {
 	const struct config_webhook *cfg; /* borrowed from engine.cfg */
 	struct webhook_sink *sink;
 	struct am_client *am;
+};
+
+/* An [eventbridge] section: an outbox sink (engine_eventbridge.c). */
+struct engine_bus {
+	const struct config_eventbridge *cfg; /* borrowed from engine.cfg */
+	struct eb_sink *sink;		      /* its outbox sink: eb_sink_outbox() */
 };
 
 struct engine {
@@ -79,6 +86,8 @@ struct engine {
 	struct engine_hook *hooks; /* one a [webhook] section, in its order */
 	size_t n_hooks;
 	struct route *route; /* which sinks an event goes to (notify/route.h) */
+	struct engine_bus *buses;
+	size_t n_buses;
 
 	unsigned inflight;
 	unsigned max_inflight;
@@ -171,6 +180,25 @@ int engine_hooks_retry(struct engine *e, const char *name, bool parked, const ch
  * hook to the STATUS= line in buf (truncated to size). */
 void engine_hooks_status(struct engine *e, char *buf, size_t size);
 void engine_notify_timer_cb(uv_timer_t *t);
+/* Re-arms the notifier timer (a sink's next wakeup changed). */
+void engine_notify_rearm(struct engine *e);
+
+/* engine_eventbridge.c: the [eventbridge] sinks. */
+int engine_buses_setup(struct engine *e);
+void engine_buses_teardown(struct engine *e);
+/* After a reload swapped e->cfg: new sinks, the failing streaks kept. */
+void engine_buses_reload(struct engine *e);
+void engine_buses_run(struct engine *e, int64_t now_ms);
+/* The earlier of next and every sink's wakeup (-1: none). */
+int64_t engine_buses_next_wakeup(const struct engine *e, int64_t next);
+/* engine_hooks_retry() for the sinks named name (NULL: all); sets *found
+ * when one matched and adds the events made due to *total. */
+int engine_buses_retry(struct engine *e, const char *name, bool parked, const char *why, bool *found,
+		       int64_t *total);
+/* Appends "; eventbridge NAME failing for N s (M pending)" per failing sink. */
+void engine_buses_status(struct engine *e, char *buf, size_t size);
+/* api_context.bus_at */
+bool engine_bus_at(void *userdata, size_t i, struct api_bus_info *ret);
 
 /* Discovery / control API callbacks (engine_poll.c). */
 void engine_poll_soon_cb(void *userdata, struct tracked_job *j);

@@ -139,6 +139,7 @@ int engine_fleet_setup(struct engine *e)
 	    .store = e->store,
 	    .hook_at = hook_at,
 	    .am_at = am_at,
+	    .bus_at = engine_bus_at,
 	    .engine_stats = engine_stats,
 	    .job_times = job_times,
 	    .poll_soon = engine_poll_soon_cb,

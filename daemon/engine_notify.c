@@ -33,6 +33,7 @@ static void notify_arm(struct engine *e)
 		if (w >= 0 && (next < 0 || w < next))
 			next = w;
 	}
+	next = engine_buses_next_wakeup(e, next);
 	/* The journal sink retries a failed send after 5 s; look again then. */
 	if (e->cfg->journal_enabled) {
 		int64_t backlog = 0;
@@ -50,6 +51,11 @@ static void notify_arm(struct engine *e)
 static void hook_wakeup_changed(void *userdata)
 {
 	notify_arm(userdata);
+}
+
+void engine_notify_rearm(struct engine *e)
+{
+	notify_arm(e);
 }
 
 /* Hands every Alertmanager hook the conditions that hold now. */
@@ -102,6 +108,7 @@ void engine_run_notifiers(struct engine *e)
 		else
 			webhook_sink_run(e->hooks[i].sink, now);
 	}
+	engine_buses_run(e, now);
 	/* Marking deliveries done is part of the next batch. */
 	notify_arm(e);
 }
@@ -131,6 +138,8 @@ int engine_hooks_retry(struct engine *e, const char *name, bool parked, const ch
 				 why, (long long)n, parked ? "waiting or parked" : "waiting");
 		total += n;
 	}
+	if (engine_buses_retry(e, name, parked, why, &found, &total) < 0)
+		return -EIO;
 	if (name && !found)
 		return -ENOENT;
 	if (ret_released)
@@ -160,6 +169,7 @@ void engine_hooks_status(struct engine *e, char *buf, size_t size)
 				 e->hooks[i].cfg->name, (long long)((now - st->failing_since_ms) / 1000),
 				 (long long)pending);
 	}
+	engine_buses_status(e, buf, size);
 }
 
 void engine_notify_timer_cb(uv_timer_t *t)

@@ -1,6 +1,7 @@
 /* The HTTP listener ([http] listen): GET /metrics (Prometheus text format
  * 0.0.4), GET /healthz, and the control API GET/POST /v1/jobs,
- * GET/DELETE /v1/jobs/{arn} (GET with the job's history), POST /v1/webhooks[/{name}]/retry.
+ * GET/DELETE /v1/jobs/{arn} (GET with the job's history), POST /v1/webhooks[/{name}]/retry,
+ * GET /v1/sinks.
  *
  * libmicrohttpd runs without a thread of its own: its epoll fd is one
  * uv_poll_t on the daemon's loop and its timeout one uv_timer_t, so every
@@ -70,6 +71,15 @@ struct api_job_times {
  * out of /metrics and /healthz).  The pointers are read on every request,
  * so the engine may swap them (reload) by updating the struct it passed. */
 struct am_client_stats;
+struct eb_stats;
+
+/* An [eventbridge] sink as /metrics shows it; borrowed. */
+struct api_bus_info {
+	const char *name;
+	const char *event_bus;
+	const struct eb_stats *stats;
+	int64_t backlog; /* -1 = unknown */
+};
 
 struct api_context {
 	struct tracker *tracker;
@@ -82,6 +92,8 @@ struct api_context {
 	/* The i-th Alertmanager hook: its name (borrowed) and counters; false
 	 * past the last. */
 	bool (*am_at)(void *userdata, size_t i, const char **ret_name, struct am_client_stats *ret_stats);
+	/* The i-th EventBridge sink; false past the last. */
+	bool (*bus_at)(void *userdata, size_t i, struct api_bus_info *ret);
 	void (*engine_stats)(void *userdata, struct api_engine_stats *ret);
 	void (*job_times)(void *userdata, const struct tracked_job *j, struct api_job_times *ret);
 	/* A job was added or re-watched through POST /v1/jobs: poll it now. */

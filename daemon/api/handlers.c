@@ -121,6 +121,10 @@ void api_handle_metrics(struct api_state *a, struct api_reply *rp)
 	     c->am_at && i < API_MAX_HOOKS && c->am_at(c->userdata, i, &ams[i].name, &ams[i].stats); i++)
 		in.n_ams = i + 1;
 	in.ams = ams;
+	struct api_bus_info buses[API_MAX_HOOKS];
+	for (size_t i = 0; c->bus_at && i < API_MAX_HOOKS && c->bus_at(c->userdata, i, &buses[i]); i++)
+		in.n_buses = i + 1;
+	in.buses = buses;
 	dynbuf_init(&rp->body, API_METRICS_MAX);
 	r = api_metrics_render(&in, &rp->body);
 	free(hooks);

@@ -65,6 +65,8 @@ void api_handle_job_post(struct api_state *a, const struct api_request *req, str
 /* DELETE unwatches; with ?forget=1 the job is removed for good. */
 /* POST /v1/webhooks[/NAME]/retry; rest is what follows "/v1/webhooks". */
 void api_handle_hooks_retry(struct api_state *a, const char *rest, const char *method, struct api_reply *rp);
+/* GET /v1/sinks (sinks.c). */
+void api_handle_sinks(struct api_state *a, struct api_reply *rp);
 void api_handle_job_delete(struct api_state *a, struct MHD_Connection *conn, const char *arn,
 			   struct api_reply *rp);
 

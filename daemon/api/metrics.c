@@ -368,6 +368,58 @@ static int render_alertmanager(const struct api_metrics_input *in, struct dynbuf
 	return r;
 }
 
+/* [eventbridge] sinks: entries by outcome, requests, the streak, the
+ * backlog.  The families are always there (stable for dashboards). */
+static int render_eventbridge(const struct api_metrics_input *in, struct dynbuf *b)
+{
+	int r = family(b, "jobwatchd_eventbridge_entries_total", "counter",
+		       "PutEvents entries by sink and outcome (accepted by the bus; retried: refused with a "
+		       "retryable code or in a failed request; parked: given up on).");
+
+	for (size_t i = 0; r >= 0 && i < in->n_buses; i++) {
+		const struct eb_stats *st = in->buses[i].stats;
+		const struct {
+			const char *outcome;
+			uint64_t v;
+		} rows[] = {{"accepted", st->accepted}, {"retried", st->retried}, {"parked", st->parked}};
+		for (size_t k = 0; r >= 0 && k < ELEMENTSOF(rows); k++) {
+			const char *l[] = {"sink", in->buses[i].name, "outcome", rows[k].outcome, NULL};
+			r = sample_u64(b, "jobwatchd_eventbridge_entries_total", l, rows[k].v);
+		}
+	}
+	if (r >= 0)
+		r = family(
+		    b, "jobwatchd_eventbridge_requests_total", "counter",
+		    "PutEvents requests by sink and outcome (ok: answered 2xx, whatever each entry got).");
+	for (size_t i = 0; r >= 0 && i < in->n_buses; i++) {
+		const char *lo[] = {"sink", in->buses[i].name, "outcome", "ok", NULL};
+		const char *lf[] = {"sink", in->buses[i].name, "outcome", "failed", NULL};
+		r = sample_u64(b, "jobwatchd_eventbridge_requests_total", lo,
+			       in->buses[i].stats->requests_ok);
+		if (r >= 0)
+			r = sample_u64(b, "jobwatchd_eventbridge_requests_total", lf,
+				       in->buses[i].stats->requests_failed);
+	}
+	if (r >= 0)
+		r = family(b, "jobwatchd_eventbridge_failing", "gauge",
+			   "1 from two PutEvents requests in a row that failed or had every entry refused "
+			   "(retryably) until one has all its entries accepted.");
+	for (size_t i = 0; r >= 0 && i < in->n_buses; i++) {
+		const char *l[] = {"sink", in->buses[i].name, NULL};
+		r = sample_u64(b, "jobwatchd_eventbridge_failing", l, in->buses[i].stats->failing);
+	}
+	if (r >= 0)
+		r = family(b, "jobwatchd_eventbridge_backlog", "gauge",
+			   "Events in the outbox not yet on the bus (pending, not parked), by sink.");
+	for (size_t i = 0; r >= 0 && i < in->n_buses; i++) {
+		const char *l[] = {"sink", in->buses[i].name, NULL};
+		if (in->buses[i].backlog >= 0)
+			r = sample_u64(b, "jobwatchd_eventbridge_backlog", l,
+				       (uint64_t)in->buses[i].backlog);
+	}
+	return r;
+}
+
 static int render_engine(const struct api_metrics_input *in, struct dynbuf *b)
 {
 	const struct api_engine_stats *e = &in->engine;
@@ -466,6 +518,8 @@ int api_metrics_render(const struct api_metrics_input *in, struct dynbuf *out)
 		r = render_hooks(in, out);
 	if (r >= 0)
 		r = render_alertmanager(in, out);
+	if (r >= 0)
+		r = render_eventbridge(in, out);
 	if (r >= 0)
 		r = render_reload(in, out);
 	if (r >= 0)

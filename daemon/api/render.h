@@ -15,6 +15,7 @@
 #include "discover.h"
 #include "event.h"
 #include "model.h"
+#include "notify/eventbridge.h"
 #include "notify/webhook.h"
 #include "tracker.h"
 #include "util.h"
@@ -69,6 +70,8 @@ struct api_metrics_input {
 	size_t n_sections;
 	const struct api_metrics_am *ams;
 	size_t n_ams;
+	const struct api_bus_info *buses; /* [eventbridge] sinks */
+	size_t n_buses;
 };
 
 int api_metrics_render(const struct api_metrics_input *in, struct dynbuf *out);

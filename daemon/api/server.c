@@ -125,6 +125,15 @@ static void route(struct api *a, struct MHD_Connection *conn, const char *url, c
 		}
 		return;
 	}
+	if (strcmp(url, "/v1/sinks") == 0) {
+		if (is_get(method)) {
+			api_handle_sinks(&a->st, rp);
+		} else {
+			reply_error(rp, 405, "method not allowed");
+			rp->allow = "GET, HEAD";
+		}
+		return;
+	}
 	if (strncmp(url, hooks_prefix, sizeof(hooks_prefix) - 1) == 0) {
 		api_handle_hooks_retry(&a->st, url + sizeof(hooks_prefix) - 1, method, rp);
 		return;

@@ -149,16 +149,19 @@ static bool switch_on(const char *env, const struct creds_ini *ini, const char *
  * "  endpoint_url = ..."), the profile's endpoint_url.  All of them are
  * skipped when ignore_configured_endpoint_urls is on ($AWS_IGNORE_...
  * over the profile's key).  from names the source for messages. */
-static const char *configured_endpoint(const struct creds_ini *ini, const char *profile, char *from,
-				       size_t fromlen)
+static const char *configured_endpoint(const struct aws_service *service, const struct creds_ini *ini,
+				       const char *profile, char *from, size_t fromlen)
 {
 	const char *v, *svc;
+	char env[64], key[64];
 
 	if (switch_on("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", ini, profile,
 		      "ignore_configured_endpoint_urls"))
 		return NULL;
-	if ((v = env_nonempty("AWS_ENDPOINT_URL_CLEANROOMSML"))) {
-		snprintf(from, fromlen, "AWS_ENDPOINT_URL_CLEANROOMSML");
+	snprintf(env, sizeof(env), "AWS_ENDPOINT_URL_%s", service->env_id);
+	snprintf(key, sizeof(key), "%s.endpoint_url", service->services_key);
+	if ((v = env_nonempty(env))) {
+		snprintf(from, fromlen, "%s", env);
 		return v;
 	}
 	if ((v = env_nonempty("AWS_ENDPOINT_URL"))) {
@@ -166,10 +169,9 @@ static const char *configured_endpoint(const struct creds_ini *ini, const char *
 		return v;
 	}
 	svc = creds_ini_get(ini, profile, "services");
-	if (!str_empty(svc) &&
-	    !str_empty(v = creds_ini_get_services(ini, svc, "cleanroomsml.endpoint_url"))) {
-		snprintf(from, fromlen, "[services %.60s] cleanroomsml endpoint_url in the AWS config file",
-			 svc);
+	if (!str_empty(svc) && !str_empty(v = creds_ini_get_services(ini, svc, key))) {
+		snprintf(from, fromlen, "[services %.60s] %s endpoint_url in the AWS config file", svc,
+			 service->services_key);
 		return v;
 	}
 	if (!str_empty(v = creds_ini_get(ini, profile, "endpoint_url"))) {
@@ -271,8 +273,39 @@ static const struct partition partitions[] = {
     {"", "amazonaws.com", "api.aws"},
 };
 
+const struct aws_service aws_service_cleanroomsml = {
+    .prefix = AWS_SIGNING_SERVICE,
+    .env_id = "CLEANROOMSML",
+    .services_key = "cleanroomsml",
+};
+
+/* EventBridge's rule set answers FIPS in the two GovCloud regions with the
+ * plain host (the endpoint there is FIPS already); with dual-stack it does
+ * use events-fips (endpoint-tests, "us-gov-east-1 with FIPS enabled"). */
+static const char *const eventbridge_fips_plain[] = {"us-gov-east-1", "us-gov-west-1", NULL};
+const struct aws_service aws_service_eventbridge = {
+    .prefix = "events",
+    .env_id = "EVENTBRIDGE",
+    .services_key = "eventbridge",
+    .fips_plain = eventbridge_fips_plain,
+};
+
+static bool fips_is_plain(const struct aws_service *svc, const char *region, bool dualstack)
+{
+	for (size_t i = 0; !dualstack && svc->fips_plain && svc->fips_plain[i]; i++)
+		if (strcmp(svc->fips_plain[i], region) == 0)
+			return true;
+	return false;
+}
+
 int aws_resolve_endpoint(const struct aws_endpoint_options *o, struct aws_endpoint *ret, char *err,
 			 size_t errlen)
+{
+	return aws_resolve_service_endpoint(&aws_service_cleanroomsml, o, ret, err, errlen);
+}
+
+int aws_resolve_service_endpoint(const struct aws_service *svc, const struct aws_endpoint_options *o,
+				 struct aws_endpoint *ret, char *err, size_t errlen)
 {
 	_cleanup_free_ char *region = NULL, *url = NULL;
 	struct creds_ini *ini = NULL;
@@ -302,7 +335,7 @@ int aws_resolve_endpoint(const struct aws_endpoint_options *o, struct aws_endpoi
 		custom = o->endpoint;
 		snprintf(from, sizeof(from), "[aws] endpoint");
 	} else {
-		custom = configured_endpoint(ini, profile, from, sizeof(from));
+		custom = configured_endpoint(svc, ini, profile, from, sizeof(from));
 	}
 	/* custom may point into ini: copy before it goes. */
 	if (custom) {
@@ -333,7 +366,8 @@ int aws_resolve_endpoint(const struct aws_endpoint_options *o, struct aws_endpoi
 				break;
 			}
 		dynbuf_init(&b, 512);
-		r = dynbuf_appendf(&b, "https://cleanrooms-ml%s.%s.%s", fips ? "-fips" : "", region,
+		r = dynbuf_appendf(&b, "https://%s%s.%s.%s", svc->prefix,
+				   fips && !fips_is_plain(svc, region, dualstack) ? "-fips" : "", region,
 				   dualstack ? p->dualstack_suffix : p->dns_suffix);
 		if (r < 0) {
 			dynbuf_free(&b);

@@ -17,6 +17,19 @@
 
 #define AWS_SIGNING_SERVICE "cleanrooms-ml"
 
+/* What differs between the services the daemon calls: the host prefix
+ * (also the signing name), the identifier of $AWS_ENDPOINT_URL_<ID> and of
+ * the shared config's [services] key, and the regions whose FIPS endpoint
+ * is the plain one (EventBridge in the GovCloud regions). */
+struct aws_service {
+	const char *prefix;	       /* "cleanrooms-ml", "events" */
+	const char *env_id;	       /* "CLEANROOMSML", "EVENTBRIDGE" */
+	const char *services_key;      /* "cleanroomsml", "eventbridge" */
+	const char *const *fips_plain; /* NULL-terminated regions, may be NULL */
+};
+extern const struct aws_service aws_service_cleanroomsml;
+extern const struct aws_service aws_service_eventbridge;
+
 struct aws_endpoint_options {
 	const char *region;   /* [aws] region or --region; NULL = fall back */
 	const char *profile;  /* [aws] profile; NULL = $AWS_PROFILE, else "default" */
@@ -40,6 +53,10 @@ int aws_resolve_region(const struct aws_endpoint_options *o, char **ret, char *e
 /* Resolves region and endpoint.  On failure err holds a message for the user. */
 int aws_resolve_endpoint(const struct aws_endpoint_options *o, struct aws_endpoint *ret, char *err,
 			 size_t errlen);
+/* The same for another service: [aws] endpoint (o->endpoint) is the Clean
+ * Rooms ML endpoint, so callers for other services pass it NULL. */
+int aws_resolve_service_endpoint(const struct aws_service *svc, const struct aws_endpoint_options *o,
+				 struct aws_endpoint *ret, char *err, size_t errlen);
 void aws_endpoint_done(struct aws_endpoint *e);
 
 /* Splits an http(s) URL into Host header value (":port" only when not the

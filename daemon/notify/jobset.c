@@ -31,3 +31,18 @@ bool jobset_add(struct jobset *s, uint64_t key)
 	}
 	return false;
 }
+
+enum jobset_head jobset_head(struct jobset *s, uint64_t key, bool hidden, int64_t next_at_ms, int64_t now_ms,
+			     int64_t hidden_retry_ms, int64_t *next_due)
+{
+	int64_t at;
+
+	if (!jobset_add(s, key))
+		return JOBSET_HEAD_BEHIND;
+	if (!hidden && next_at_ms <= now_ms)
+		return JOBSET_HEAD_DUE;
+	at = hidden ? hidden_retry_ms : next_at_ms;
+	if (*next_due < 0 || at < *next_due)
+		*next_due = at;
+	return JOBSET_HEAD_WAIT;
+}

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "notify/eventbridge.h"
 #include "notify/webhook.h"
 
 enum route_kind {
@@ -22,21 +23,38 @@ struct route_hook {
 	char *sink; /* "webhook:NAME"; NULL for ROUTE_CONDITIONS */
 };
 
+struct route_bus {
+	const struct config_eventbridge *cfg; /* borrowed */
+	char *sink;			      /* "eventbridge:NAME" */
+};
+
 struct route {
 	bool journal;
 	struct route_hook *hooks;
 	size_t n_hooks;
-	const char **list; /* n_hooks + 2 slots: the answer of route_event_sinks() */
+	struct route_bus *buses;
+	size_t n_buses;
+	const char **list; /* n_hooks + n_buses + 2 slots: the answer of route_event_sinks() */
 };
 
-char *route_webhook_sink(const char *hook)
+static char *sink_name(const char *prefix, const char *name)
 {
-	size_t n = strlen(WEBHOOK_SINK_PREFIX) + strlen(hook) + 1;
+	size_t n = strlen(prefix) + strlen(name) + 1;
 	char *s = malloc(n);
 
 	if (s)
-		snprintf(s, n, "%s%s", WEBHOOK_SINK_PREFIX, hook);
+		snprintf(s, n, "%s%s", prefix, name);
 	return s;
+}
+
+char *route_webhook_sink(const char *hook)
+{
+	return sink_name(WEBHOOK_SINK_PREFIX, hook);
+}
+
+char *route_eventbridge_sink(const char *name)
+{
+	return sink_name(EVENTBRIDGE_SINK_PREFIX, name);
 }
 
 static enum route_kind route_kind_of(const struct config_webhook *w)
@@ -62,8 +80,9 @@ int route_new(const struct config *cfg, struct route **ret)
 		return -ENOMEM;
 	r->journal = cfg->journal_enabled;
 	r->hooks = calloc(cfg->n_webhooks ? cfg->n_webhooks : 1, sizeof(*r->hooks));
-	r->list = calloc(cfg->n_webhooks + 2, sizeof(*r->list));
-	if (!r->hooks || !r->list) {
+	r->buses = calloc(cfg->n_eventbridges ? cfg->n_eventbridges : 1, sizeof(*r->buses));
+	r->list = calloc(cfg->n_webhooks + cfg->n_eventbridges + 2, sizeof(*r->list));
+	if (!r->hooks || !r->buses || !r->list) {
 		route_free(r);
 		return -ENOMEM;
 	}
@@ -80,6 +99,16 @@ int route_new(const struct config *cfg, struct route **ret)
 			return -ENOMEM;
 		}
 	}
+	for (size_t i = 0; i < cfg->n_eventbridges; i++) {
+		struct route_bus *b = &r->buses[r->n_buses++];
+
+		b->cfg = &cfg->eventbridges[i];
+		b->sink = route_eventbridge_sink(b->cfg->name);
+		if (!b->sink) {
+			route_free(r);
+			return -ENOMEM;
+		}
+	}
 	*ret = r;
 	return 0;
 }
@@ -90,7 +119,10 @@ struct route *route_free(struct route *r)
 		return NULL;
 	for (size_t i = 0; i < r->n_hooks; i++)
 		free(r->hooks[i].sink);
+	for (size_t i = 0; i < r->n_buses; i++)
+		free(r->buses[i].sink);
 	free(r->hooks);
+	free(r->buses);
 	free(r->list);
 	free(r);
 	return NULL;
@@ -119,6 +151,9 @@ const char *const *route_event_sinks(struct route *r, const struct event *ev)
 	for (size_t i = 0; i < r->n_hooks; i++)
 		if (route_hook_wants(&r->hooks[i], ev))
 			r->list[n++] = r->hooks[i].sink;
+	for (size_t i = 0; i < r->n_buses; i++)
+		if (config_eventbridge_wants(r->buses[i].cfg, ev->type, ev->status))
+			r->list[n++] = r->buses[i].sink;
 	r->list[n] = NULL;
 	return r->list;
 }

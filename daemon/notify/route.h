@@ -1,9 +1,11 @@
 /* Event routing: which outbox sinks an event goes to, and the names of
  * those sinks.
  *
- * A sink is the journal ("journal") or a [webhook] section ("webhook:NAME").
- * Every "webhook:NAME" of the process is built by route_webhook_sink(); the
- * journal's is JOURNAL_SINK_NAME.  What each [webhook] section takes is
+ * A sink is the journal ("journal"), a [webhook] section ("webhook:NAME") or
+ * an [eventbridge] section ("eventbridge:NAME").  Every "webhook:NAME" of the
+ * process is built by route_webhook_sink(), every "eventbridge:NAME" by
+ * route_eventbridge_sink(); the journal's is JOURNAL_SINK_NAME.  An
+ * [eventbridge] section takes what its `on` filter wants.  What each [webhook] section takes is
  * decided once, when the table is built from the configuration:
  *  - format = alertmanager takes alert conditions (alerts.h), never events:
  *    it has no outbox sink;
@@ -30,8 +32,11 @@ struct route;
 /* "webhook:NAME" for the [webhook] section hook (malloc'd; NULL on
  * ENOMEM). */
 char *route_webhook_sink(const char *hook);
+/* "eventbridge:NAME" for the [eventbridge] section name (malloc'd; NULL on
+ * ENOMEM). */
+char *route_eventbridge_sink(const char *name);
 
-/* Builds the table for cfg's journal and [webhook] sections.  cfg is
+/* Builds the table for cfg's journal, [webhook] and [eventbridge] sections.  cfg is
  * borrowed and must outlive the table. */
 int route_new(const struct config *cfg, struct route **ret);
 struct route *route_free(struct route *r);

@@ -471,29 +471,16 @@ struct scan {
 	int64_t next_due; /* earliest waiting head, -1 none */
 };
 
-static void due_at(struct scan *c, int64_t at)
-{
-	if (c->next_due < 0 || at < c->next_due)
-		c->next_due = at;
-}
-
 static int scan_row(void *userdata, const struct store_delivery_row *row)
 {
 	struct scan *c = userdata;
 	uint64_t key = jobset_key(row->arn);
 
-	if (!jobset_add(&c->s->jobs, key))
+	/* A hidden row's outcome waits in an unwritten batch: it holds its
+	 * job until the store may have recovered. */
+	if (jobset_head(&c->s->jobs, key, row->hidden, row->next_at_ms, c->now_ms,
+			c->now_ms + scaled(c->s, WEBHOOK_STORE_RETRY_MS), &c->next_due) != JOBSET_HEAD_DUE)
 		return 0;
-	if (row->hidden) {
-		/* Its outcome waits in an unwritten batch: hold the job and
-		 * look again once the store may have recovered. */
-		due_at(c, c->now_ms + scaled(c->s, WEBHOOK_STORE_RETRY_MS));
-		return 0;
-	}
-	if (row->next_at_ms > c->now_ms) {
-		due_at(c, row->next_at_ms);
-		return 0;
-	}
 	c->picks[c->n_picks] = row->seq;
 	c->keys[c->n_picks] = key;
 	c->n_picks++;

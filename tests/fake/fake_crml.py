@@ -47,6 +47,11 @@ FAULT_KINDS = ("500", "503", "throttle", "reset", "stall", "slow", "truncated", 
                "unknown_status", "invalid_status", "missing_fields", "expired_token", "access_denied", "validation",
                "not_found", "bare_404", "unknown_operation")
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+# EventBridge PutEvents (awsJson1_1): signing name, limits, the entry codes that mean "try again".
+EVENTS_SERVICE = "events"
+PUTEVENTS_MAX_ENTRIES = 10
+PUTEVENTS_MAX_BYTES = 256 * 1024
+EVENT_BUS_RE = re.compile(r"^(arn:aws[\w-]*:events:[a-z]{2}-[a-z]+-[\w-]+:[0-9]{12}:event-bus/)?[/.\-_A-Za-z0-9]+$")
 DEFAULT_COLLAB = "a1b2c3d4-0000-4000-8000-00000000c011"
 
 
@@ -414,6 +419,10 @@ class Fake:
         self.token_key = os.urandom(16)
         self.stats = {}
         self.reset_stats()
+        # PutEvents: what the bus accepted, and the switch that refuses every Nth entry.
+        self.bus_events = []
+        self.bus_refuse = {"every": 0, "code": "ThrottlingException", "message": "Rate exceeded", "start": 0}
+        self.bus_entry_count = 0
         for spec in scenario.get("jobs", []):
             j = Job(spec, self)
             self.jobs[j.arn] = j
@@ -560,6 +569,12 @@ def error(status, etype, message):
     return Response(status, {"message": message}, h, etype)
 
 
+def json_error(status, etype, message):
+    """An awsJson1_1 error: the type in the body's __type (and the header, as the services send both)."""
+    h = {"x-amzn-errortype": etype, "Content-Type": "application/x-amz-json-1.1"}
+    return Response(status, {"__type": etype, "message": message}, h, etype)
+
+
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "FakeCleanRoomsML/1.0"
@@ -625,7 +640,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if resp is None and fake.verify is not None:
             hdrs = list(self.headers.items())
             err, idx = sigv4_verify(method, raw_path, raw_query, hdrs, body, fake.verify["credentials"],
-                                    fake.verify["region"], now=fake.service_time())
+                                    fake.verify["region"], now=fake.service_time(),
+                                    service=EVENTS_SERVICE if op == "putevents" else SERVICE)
             if err:
                 sig = err[0]
                 rec["sigv4"] = "%s: %s" % err
@@ -641,9 +657,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             fault = fake.pick_fault(op, arn)
             if fault:
                 rec["fault"] = fault.kind
-            resp = self.api(op, arn, raw_query, fault)
+            resp = self.put_events(body, fault) if op == "putevents" else self.api(op, arn, raw_query, fault)
             if fault and isinstance(resp, Response) and fault.spec.get("retryAfterMs") is not None:
                 resp.headers["x-amz-retry-after"] = str(fault.spec["retryAfterMs"])
+        if getattr(self, "put_entries", None) is not None:
+            rec["entries"] = self.put_entries
+            self.put_entries = None
         if isinstance(resp, Response):
             rec["status"] = resp.status
             if resp.error_type:
@@ -680,6 +699,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def route(self, method, raw_path, raw_query):
         """(op, arn, early_response_or_None)"""
         prefix = "/audience-generation-job"
+        target = self.headers.get("X-Amz-Target")
+        if raw_path == "/" and method == "POST" and target is not None:
+            # awsJson1_1: the operation is in X-Amz-Target, the body is JSON of that content type.
+            if target != "AWSEvents.PutEvents":
+                return "unknown", None, json_error(400, "UnknownOperationException", "Unknown operation %s" % target)
+            if self.headers.get("Content-Type", "").split(";")[0].strip() != "application/x-amz-json-1.1":
+                return "putevents", None, json_error(400, "SerializationException",
+                                                     "Content-Type must be application/x-amz-json-1.1")
+            return "putevents", None, None
         if raw_path == prefix:
             if method != "GET":
                 return "list", None, error(404, "UnknownOperationException", "Unknown operation")
@@ -809,6 +837,82 @@ class Handler(http.server.BaseHTTPRequestHandler):
             resp.headers["X-Fake-Truncate"] = "1"
         return resp
 
+    def put_events(self, body, fault):
+        """PutEvents: validates the request as the service does, refuses every Nth entry when told to
+        (/_fake/eventbridge), records what it accepted."""
+        fake = self.server.fake
+        kind = fault.kind if fault else None
+        if kind == "500":
+            return json_error(500, "InternalException", "Internal service error (injected)")
+        if kind == "throttle":
+            return json_error(400, "ThrottlingException", "Rate exceeded (injected)")
+        if kind is not None and kind not in ("503", "reset", "stall", "access_denied", "validation",
+                                             "expired_token"):
+            return json_error(500, "InternalException", "fault %s has no PutEvents form" % kind)
+        if kind in ("503", "access_denied", "validation", "expired_token", "reset", "stall"):
+            return self.api("putevents", None, "", fault)
+        if len(body) > PUTEVENTS_MAX_BYTES:
+            return json_error(400, "ValidationException", "Total size of the entries in the request is over "
+                              "the limit.")
+        try:
+            doc = json.loads(body.decode("utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            return json_error(400, "SerializationException", "Body is not JSON")
+        entries = doc.get("Entries") if isinstance(doc, dict) else None
+        if not isinstance(entries, list) or not 1 <= len(entries) <= PUTEVENTS_MAX_ENTRIES:
+            return json_error(400, "ValidationException", "1 validation error detected: Value at 'entries' "
+                              "failed to satisfy constraint: Member must have length between 1 and 10")
+        out, failed = [], 0
+        self.put_entries = len(entries)
+        for e in entries:
+            code, msg = self.check_entry(e)
+            with fake.lock:
+                fake.bus_entry_count += 1
+                n = fake.bus_entry_count
+                rf = dict(fake.bus_refuse)
+            if code is None and rf["every"] > 0 and n > rf["start"] and (n - rf["start"]) % rf["every"] == 0:
+                code, msg = rf["code"], rf["message"]
+            if code is not None:
+                failed += 1
+                out.append({"ErrorCode": code, "ErrorMessage": msg})
+                continue
+            eid = str(uuid.uuid4())
+            rec = {"EventId": eid, "Source": e["Source"], "DetailType": e["DetailType"],
+                   "Detail": json.loads(e["Detail"]), "Resources": e.get("Resources", []),
+                   "Time": e.get("Time"), "EventBusName": e.get("EventBusName", "default"),
+                   "received": iso(time.time())}
+            with fake.lock:
+                fake.bus_events.append(rec)
+            out.append({"EventId": eid})
+        return Response(200, {"FailedEntryCount": failed, "Entries": out},
+                        {"Content-Type": "application/x-amz-json-1.1"})
+
+    @staticmethod
+    def check_entry(e):
+        """(ErrorCode, ErrorMessage) of an entry the service would refuse, else (None, None)."""
+        if not isinstance(e, dict):
+            return "InvalidArgument", "Entry is not an object"
+        for k in ("Source", "DetailType", "Detail"):
+            if not isinstance(e.get(k), str) or not e[k]:
+                return "InvalidArgument", "Parameter %s is not valid. Reason: %s is a required argument." % (k, k)
+        if e["Source"].startswith("aws."):
+            return "NotAuthorizedForSourceException", "Not authorized for the source."
+        try:
+            d = json.loads(e["Detail"])
+        except ValueError:
+            return "MalformedDetail", "Detail is malformed."
+        if not isinstance(d, dict):
+            return "MalformedDetail", "Detail is malformed."
+        res = e.get("Resources", [])
+        if not isinstance(res, list) or not all(isinstance(r, str) for r in res):
+            return "InvalidArgument", "Parameter Resources is not valid."
+        if "Time" in e and not isinstance(e["Time"], (int, float)):
+            return "InvalidArgument", "Parameter Time is not valid (epoch seconds)."
+        bus = e.get("EventBusName", "default")
+        if not isinstance(bus, str) or not 1 <= len(bus) <= 1600 or not EVENT_BUS_RE.match(bus):
+            return "InvalidArgument", "Parameter EventBusName is not valid."
+        return None, None
+
     # -- connection-level faults ---------------------------------------------------------------------------
     def fault_reset(self):
         """Send the status line and part of the headers, then abort with RST."""
@@ -912,6 +1016,22 @@ class Handler(http.server.BaseHTTPRequestHandler):
             fid = int(p[len("/faults/"):])
             with fake.lock:
                 fake.faults = [f for f in fake.faults if f.id != fid]
+            return Response(200, {})
+        if p == "/eventbridge" and method == "POST":
+            # {"refuseEvery": N, "errorCode": C, "errorMessage": M}: from now on every Nth entry is refused
+            # (0 stops it); counted from this call.
+            with fake.lock:
+                fake.bus_refuse = {"every": int(doc.get("refuseEvery", 0)),
+                                   "code": doc.get("errorCode", "ThrottlingException"),
+                                   "message": doc.get("errorMessage", "Rate exceeded"),
+                                   "start": fake.bus_entry_count}
+            return Response(200, fake.bus_refuse)
+        if p == "/eventbridge/events" and method == "GET":
+            with fake.lock:
+                return Response(200, {"events": list(fake.bus_events), "entries": fake.bus_entry_count})
+        if p == "/eventbridge/events" and method == "DELETE":
+            with fake.lock:
+                fake.bus_events = []
             return Response(200, {})
         if p == "/stats" and method == "GET":
             with fake.lock:

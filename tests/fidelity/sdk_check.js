@@ -8,52 +8,15 @@
 'use strict';
 process.env.AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE = '1';
 const fs = require('fs');
-const http = require('http');
 const AWS = require('aws-sdk');
 
 const cfg = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
-let passed = 0;
-const failed = [];
-function ok(cond, msg) {
-  if (cond) { passed++; console.log('ok - ' + msg); } else { failed.push(msg); console.log('not ok - ' + msg); }
-}
-function eq(got, want, msg) {
-  const g = JSON.stringify(got), w = JSON.stringify(want);
-  ok(g === w, `${msg}: got ${g}, want ${w}`);
-}
+const { ok, eq, control, expectError, finish, run } = require('./sdk_lib')(cfg);
 
 function client(creds) {
   return new AWS.CleanRoomsML({ endpoint: cfg.endpoint, region: cfg.region, maxRetries: 0,
     credentials: new AWS.Credentials(creds.accessKeyId, creds.secretAccessKey, creds.sessionToken),
     httpOptions: { timeout: 10000 } });
-}
-
-function control(method, path, body) {
-  return new Promise((resolve, reject) => {
-    const u = new URL(cfg.endpoint + '/_fake' + path);
-    const data = body ? Buffer.from(JSON.stringify(body)) : null;
-    const req = http.request({ method, hostname: u.hostname, port: u.port, path: u.pathname,
-      headers: data ? { 'content-type': 'application/json', 'content-length': data.length } : {} }, (res) => {
-      let b = '';
-      res.on('data', (c) => { b += c; });
-      res.on('end', () => (res.statusCode === 200 ? resolve(b ? JSON.parse(b) : null)
-        : reject(new Error(`control ${method} ${path}: ${res.statusCode} ${b}`))));
-    });
-    req.on('error', reject);
-    if (data) req.write(data);
-    req.end();
-  });
-}
-
-async function expectError(promiseFn, code, statusCode, msg) {
-  try {
-    await promiseFn();
-    ok(false, `${msg}: expected ${code}/${statusCode}, got success`);
-  } catch (e) {
-    eq([e.code, e.statusCode], [code, statusCode], msg);
-    return e;
-  }
-  return null;
 }
 
 async function main() {
@@ -137,8 +100,7 @@ async function main() {
     .getAudienceGenerationJob({ audienceGenerationJobArn: cfg.getArn }).promise(),
   'InvalidSignatureException', 403, 'wrong secret rejected by the fake verifier');
 
-  console.log(JSON.stringify({ passed, failed: failed.length, pages, listed: seen.length }));
-  process.exit(failed.length ? 1 : 0);
+  finish({ pages, listed: seen.length });
 }
 
-main().catch((e) => { console.log('not ok - unexpected exception: ' + (e && e.stack || e)); process.exit(1); });
+run(main);

@@ -7,9 +7,11 @@ when node/npm are missing or the registry cannot be reached.  A tarball that doe
 a failure, not a skip."""
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
+import sys
 
 _SRC = os.environ.get("JW_SOURCE_DIR", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 _BUILD = os.environ.get("JW_BUILD_DIR", os.path.join(_SRC, "build"))
@@ -54,3 +56,16 @@ def node_modules(skip):
     with open(stamp, "w") as fh:
         fh.write(want + "\n")
     return mods
+
+
+def run_fidelity_script(t, skip, script, cfg):
+    """Runs tests/fidelity/SCRIPT with node against cfg (written as JSON) and the installed SDK; prints its
+    output and returns its exit code (0: every check in it passed)."""
+    mods = node_modules(skip)
+    cfgp = t.write(script.replace(".js", ".json"), json.dumps(cfg))
+    env = {"NODE_PATH": mods, "AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE": "1"}
+    r = t.run([shutil.which("node"), os.path.join(_SRC, "tests", "fidelity", script), cfgp], env=env, timeout=180)
+    print(r.stdout)
+    if r.stderr.strip():
+        print(r.stderr[-3000:], file=sys.stderr)
+    return r.returncode

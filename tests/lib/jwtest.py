@@ -424,6 +424,15 @@ class Fake:
         """Scenario time (seconds since the fake started, divided by timeScale)."""
         return self.control("GET", "/time")["now"]
 
+    def bus_events(self):
+        """Every PutEvents entry the fake's EventBridge accepted, in order (Detail parsed)."""
+        return self.control("GET", "/eventbridge/events")["events"]
+
+    def refuse_entries(self, every, code="ThrottlingException", message="Rate exceeded"):
+        """From now on PutEvents refuses every `every`-th entry with `code` (0: none)."""
+        return self.control("POST", "/eventbridge", {"refuseEvery": every, "errorCode": code,
+                                                      "errorMessage": message})
+
     def add_credentials(self, akid, secret, token=None, replace=False):
         c = {"accessKeyId": akid, "secretAccessKey": secret}
         if token:

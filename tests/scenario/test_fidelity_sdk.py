@@ -6,9 +6,7 @@ the fake verifies every request's SigV4 signature — so the fake's verifier agr
 aws-sdk comes from tests/node/package-lock.json (npm ci --ignore-scripts, integrity hashes, see
 tests/lib/jwnode.py); exits 77 when node/npm or the registry is unavailable."""
 
-import json
 import os
-import shutil
 import sys
 
 sys.path.insert(0, os.path.join(os.environ.get("JW_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", "..")),
@@ -24,12 +22,8 @@ METRICS = {"relevanceMetrics": [{"audienceSize": {"type": "ABSOLUTE", "value": 2
 TEMP = ("ASIAJWFIDELITY00001", "fidelityTempSecret/+=0000", "fidelitySessionToken//+==")
 
 
-def install_sdk():
-    return shutil.which("node"), jwnode.node_modules(jw.skip)
-
-
 def test(t):
-    node, node_modules = install_sdk()
+    jwnode.node_modules(jw.skip)
     jobs = [{"id": "fidelity/main.job-1", "name": "weekly-lookalike", "collaborationId": COLLAB,
              "steps": [{"at": 0, "status": "CREATE_FAILED", "metrics": METRICS,
                         "statusDetails": {"statusCode": "INSUFFICIENT_SEED", "message": "seed too small"}}]},
@@ -47,14 +41,8 @@ def test(t):
                       "metrics": METRICS, "collaborationId": COLLAB, "updateTime": truth["updateTime"],
                       "createTime": truth["createTime"]},
            "listCollaborationId": COLLAB, "listCount": 31, "pageSize": 7}
-    cfgp = t.write("sdk_check.json", json.dumps(cfg))
-    script = os.path.join(jw.SOURCE_DIR, "tests", "fidelity", "sdk_check.js")
-    env = {"NODE_PATH": node_modules, "AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE": "1"}
-    r = t.run([node, script, cfgp], env=env, timeout=180)
-    print(r.stdout)
-    if r.stderr.strip():
-        print(r.stderr[-3000:], file=sys.stderr)
-    jw.check(r.returncode == 0, "sdk_check.js failed (rc %d)" % r.returncode)
+    rc = jwnode.run_fidelity_script(t, jw.skip, "sdk_check.js", cfg)
+    jw.check(rc == 0, "sdk_check.js failed (rc %d)" % rc)
 
     c = jw.Checks()
     st = fake.stats()

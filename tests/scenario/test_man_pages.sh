@@ -16,7 +16,7 @@ for p in jobwatchd.8 jobwatchd.conf.5; do
 done
 
 # roff eats double quotes in headings unless escaped (scripts/man.sh).
-for sec in '[webhook "NAME"]' '[discover "NAME"]'; do
+for sec in '[webhook "NAME"]' '[discover "NAME"]' '[eventbridge "NAME"]'; do
 	MANWIDTH=100 man -l "$BUILD/man/jobwatchd.conf.5" 2>/dev/null | grep -qxF "$sec" ||
 		{ echo "FAIL: jobwatchd.conf(5) does not show the heading $sec"; fail=1; }
 done

@@ -25,6 +25,7 @@ static const char *const envs[] = {
     "AWS_CONFIG_FILE",
     "AWS_ENDPOINT_URL",
     "AWS_ENDPOINT_URL_CLEANROOMSML",
+    "AWS_ENDPOINT_URL_EVENTBRIDGE",
     "AWS_USE_FIPS_ENDPOINT",
     "AWS_USE_DUALSTACK_ENDPOINT",
     "HOME",
@@ -179,6 +180,62 @@ static void test_endpoint_default_and_partitions(void **state)
 	}
 }
 
+/* EventBridge (events-fips, the plain FIPS host of the GovCloud regions,
+ * AWS_ENDPOINT_URL_EVENTBRIDGE) through the same resolver; the cases are
+ * the rule set's endpoint tests. */
+static void test_endpoint_eventbridge(void **state)
+{
+	static const struct {
+		const char *region;
+		bool fips, dualstack;
+		const char *url;
+	} cases[] = {
+	    {"us-east-1", false, false, "https://events.us-east-1.amazonaws.com"},
+	    {"us-east-1", true, false, "https://events-fips.us-east-1.amazonaws.com"},
+	    {"me-central-1", true, true, "https://events-fips.me-central-1.api.aws"},
+	    {"ca-central-1", false, true, "https://events.ca-central-1.api.aws"},
+	    {"us-gov-east-1", true, false, "https://events.us-gov-east-1.amazonaws.com"},
+	    {"us-gov-east-1", true, true, "https://events-fips.us-gov-east-1.api.aws"},
+	    {"us-iso-west-1", true, false, "https://events-fips.us-iso-west-1.c2s.ic.gov"},
+	    {"cn-north-1", false, false, "https://events.cn-north-1.amazonaws.com.cn"},
+	};
+	char err[256] = "";
+
+	(void)state;
+	clear_env();
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		struct aws_endpoint_options o = {
+		    .region = cases[i].region, .fips = cases[i].fips, .dualstack = cases[i].dualstack};
+		struct aws_endpoint e = {};
+		if (aws_resolve_service_endpoint(&aws_service_eventbridge, &o, &e, err, sizeof(err)) < 0)
+			fail_msg("%s: %s", cases[i].region, err);
+		assert_string_equal(e.base_url, cases[i].url);
+		aws_endpoint_done(&e);
+	}
+	/* Its own variable wins over the global one; the Clean Rooms ML one
+	 * is not for it. */
+	struct aws_endpoint_options o = {.region = "us-east-1"};
+	struct aws_endpoint e = {};
+	setenv("AWS_ENDPOINT_URL_CLEANROOMSML", "http://127.0.0.1:1", 1);
+	assert_int_equal(aws_resolve_service_endpoint(&aws_service_eventbridge, &o, &e, err, sizeof(err)),
+			 0);
+	assert_string_equal(e.base_url, "https://events.us-east-1.amazonaws.com");
+	aws_endpoint_done(&e);
+	setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:2", 1);
+	assert_int_equal(aws_resolve_service_endpoint(&aws_service_eventbridge, &o, &e, err, sizeof(err)),
+			 0);
+	assert_string_equal(e.base_url, "http://127.0.0.1:2");
+	aws_endpoint_done(&e);
+	setenv("AWS_ENDPOINT_URL_EVENTBRIDGE", "http://localhost:3/bus/", 1);
+	assert_int_equal(aws_resolve_service_endpoint(&aws_service_eventbridge, &o, &e, err, sizeof(err)),
+			 0);
+	assert_string_equal(e.base_url, "http://localhost:3/bus");
+	assert_string_equal(e.base_path, "/bus");
+	assert_string_equal(e.region, "us-east-1");
+	aws_endpoint_done(&e);
+	clear_env();
+}
+
 static void test_endpoint_precedence(void **state)
 {
 	struct aws_endpoint_options o = {.region = "us-east-1"};
@@ -286,6 +343,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_region_precedence),
 	    cmocka_unit_test(test_endpoint_default_and_partitions),
+	    cmocka_unit_test(test_endpoint_eventbridge),
 	    cmocka_unit_test(test_endpoint_precedence),
 	    cmocka_unit_test(test_parse_url),
 	};

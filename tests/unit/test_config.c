@@ -585,6 +585,72 @@ static void test_on_filter(void **state)
 
 /* Every known key has a sample value here that loads: keeps the table, the
  * parser and this list in step. */
+/* [eventbridge "NAME"]: defaults, the filter, and what a bus and a source
+ * may be. */
+static void test_eventbridge(void **state)
+{
+	static const struct {
+		const char *bus;
+		bool ok;
+		const char *region; /* of an ARN */
+	} buses[] = {
+	    {"default", true, NULL},
+	    {"ops-bus_1.x/y", true, NULL},
+	    {"arn:aws:events:us-east-1:123456789012:event-bus/ops", true, "us-east-1"},
+	    {"arn:aws-us-gov:events:us-gov-west-1:123456789012:event-bus/a.b", true, "us-gov-west-1"},
+	    {"", false, NULL},
+	    {"ops bus", false, NULL},
+	    {"arn:aws:sns:us-east-1:123456789012:event-bus/ops", false, NULL},
+	    {"arn:aws:events:us-east-1:12345678901:event-bus/ops", false, NULL},
+	    {"arn:aws:events:us-east-1:123456789012:rule/ops", false, NULL},
+	    {"arn:aws:events:us-east-1:123456789012:event-bus/", false, NULL},
+	    {"arn:aws:events::123456789012:event-bus/ops", false, NULL},
+	    {"arn:aws:events:us-east-1:123456789012", false, NULL},
+	    {"arn:foo:events:us-east-1:123456789012:event-bus/ops", false, NULL},
+	};
+	static const struct {
+		const char *source;
+		bool ok;
+	} sources[] = {
+	    {"jobwatchd", true},   {"com.example.jobwatchd", true},
+	    {"aws.events", false}, {"aws.", false},
+	    {"", false},	   {"two words", false},
+	    {"awsome.jobs", true},
+	};
+	struct config *c;
+	const char *reason, *region;
+	size_t n;
+
+	(void)state;
+	for (size_t i = 0; i < ELEMENTSOF(buses); i++) {
+		int r = config_event_bus_check(buses[i].bus, &reason, &region, &n);
+		if ((r == 0) != buses[i].ok)
+			fail_msg("event bus \"%s\": got %d", buses[i].bus, r);
+		if (buses[i].region &&
+		    (n != strlen(buses[i].region) || strncmp(region, buses[i].region, n) != 0))
+			fail_msg("event bus \"%s\": region %.*s", buses[i].bus, (int)n, region);
+	}
+	for (size_t i = 0; i < ELEMENTSOF(sources); i++)
+		if ((config_event_source_check(sources[i].source, &reason) == 0) != sources[i].ok)
+			fail_msg("source \"%s\"", sources[i].source);
+
+	c = load_ok(
+	    "[eventbridge \"a\"]\n[eventbridge \"b\"]\nevent_bus = ops\nsource = com.x\non = CREATE_FAILED "
+	    "job.gone\n");
+	assert_int_equal(c->n_eventbridges, 2);
+	assert_string_equal(c->eventbridges[0].event_bus, "default");
+	assert_string_equal(c->eventbridges[0].source, "jobwatchd");
+	assert_true(config_eventbridge_wants(&c->eventbridges[0], EVENT_JOB_DISCOVERED, JOB_STATUS_ACTIVE));
+	assert_string_equal(c->eventbridges[1].event_bus, "ops");
+	assert_string_equal(c->eventbridges[1].source, "com.x");
+	assert_true(config_eventbridge_wants(&c->eventbridges[1], EVENT_JOB_STATUS_CHANGED,
+					     JOB_STATUS_CREATE_FAILED));
+	assert_true(config_eventbridge_wants(&c->eventbridges[1], EVENT_JOB_GONE, JOB_STATUS_GONE));
+	assert_false(
+	    config_eventbridge_wants(&c->eventbridges[1], EVENT_JOB_STATUS_CHANGED, JOB_STATUS_ACTIVE));
+	config_free(c);
+}
+
 static void test_known_keys(void **state)
 {
 	static const struct {
@@ -626,6 +692,9 @@ static void test_known_keys(void **state)
 	    {"webhook.gone_alert_for", "[webhook \"k\"]\nurl = https://h/\ngone_alert_for = 0\n"},
 	    {"webhook.max_age", "[webhook \"k\"]\nurl = https://h/\nmax_age = 2h\n"},
 	    {"webhook.max_in_flight", "[webhook \"k\"]\nurl = https://h/\nmax_in_flight = 1\n"},
+	    {"eventbridge.event_bus", "[eventbridge \"k\"]\nevent_bus = ops\n"},
+	    {"eventbridge.source", "[eventbridge \"k\"]\nsource = com.example.k\n"},
+	    {"eventbridge.on", "[eventbridge \"k\"]\non = job.stuck CREATE_FAILED\n"},
 	    {"http.listen", "[http]\nlisten = unix:/run/k.sock\n"},
 	    {"http.token_file", "[http]\nlisten = 127.0.0.1:0\ntoken_file = k/secret\n"},
 	    {"http.max_jobs", "[http]\nmax_jobs = 0\n"},
@@ -735,19 +804,13 @@ static void test_cli(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_defaults),
-	    cmocka_unit_test(test_every_key),
-	    cmocka_unit_test(test_values),
-	    cmocka_unit_test(test_all_errors_reported),
-	    cmocka_unit_test(test_dropins),
-	    cmocka_unit_test(test_arn_file),
-	    cmocka_unit_test(test_state_directory),
-	    cmocka_unit_test(test_secret_files),
-	    cmocka_unit_test(test_on_filter),
-	    cmocka_unit_test(test_known_keys),
-	    cmocka_unit_test(test_long_lines_and_repeats),
-	    cmocka_unit_test(test_net_helpers),
-	    cmocka_unit_test(test_cli),
+	    cmocka_unit_test(test_defaults),	    cmocka_unit_test(test_every_key),
+	    cmocka_unit_test(test_values),	    cmocka_unit_test(test_all_errors_reported),
+	    cmocka_unit_test(test_dropins),	    cmocka_unit_test(test_arn_file),
+	    cmocka_unit_test(test_state_directory), cmocka_unit_test(test_secret_files),
+	    cmocka_unit_test(test_on_filter),	    cmocka_unit_test(test_eventbridge),
+	    cmocka_unit_test(test_known_keys),	    cmocka_unit_test(test_long_lines_and_repeats),
+	    cmocka_unit_test(test_net_helpers),	    cmocka_unit_test(test_cli),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

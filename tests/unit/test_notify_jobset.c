@@ -50,11 +50,33 @@ static void test_add(void **state)
 	free(s);
 }
 
+/* A scan's heads: a job's first row decides for the job; waiting heads
+ * give the earliest next time. */
+static void test_heads(void **state)
+{
+	static struct jobset s;
+	int64_t next = -1;
+	uint64_t a = jobset_key("arn:a"), b = jobset_key("arn:b"), c = jobset_key("arn:c");
+
+	(void)state;
+	jobset_clear(&s);
+	assert_int_equal(jobset_head(&s, a, false, 900, 1000, 6000, &next), JOBSET_HEAD_DUE);
+	assert_int_equal(next, -1);
+	assert_int_equal(jobset_head(&s, a, false, 0, 1000, 6000, &next), JOBSET_HEAD_BEHIND);
+	assert_int_equal(jobset_head(&s, b, false, 3000, 1000, 6000, &next), JOBSET_HEAD_WAIT);
+	assert_int_equal(next, 3000);
+	assert_int_equal(jobset_head(&s, b, false, 0, 1000, 6000, &next), JOBSET_HEAD_BEHIND);
+	/* Hidden: waits for the store, even when due. */
+	assert_int_equal(jobset_head(&s, c, true, 0, 1000, 2000, &next), JOBSET_HEAD_WAIT);
+	assert_int_equal(next, 2000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_keys),
 	    cmocka_unit_test(test_add),
+	    cmocka_unit_test(test_heads),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
