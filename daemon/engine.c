@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "aws/setup.h"
 #include "cli.h"
 #include "creds.h"
 #include "engine.h"
@@ -645,33 +646,13 @@ static int engine_start(struct engine *e)
 	if (r < 0)
 		return r;
 
-	struct http_ctx_options ho = {
-	    .max_connections = http_total_connections(e->cfg),
-	    .max_host_connections = e->cfg->aws.max_connections,
-	    .user_agent = "jobwatchd/" JW_VERSION,
-	};
-	r = http_ctx_new(&e->loop, &ho, &e->http);
-	if (r < 0)
-		return log_error_errno(r, "cannot set up HTTP: %m");
+	struct aws_settings as;
 
-	struct creds_options co = {
-	    .profile = e->cfg->aws.profile,
-	    .region = e->endpoint.region,
-	    .ca_file = e->cfg->aws.ca_file,
-	};
-	r = creds_new(&e->loop, e->http, &co, &e->creds);
+	aws_settings_from_config(e->cfg, &as);
+	as.max_total_connections = http_total_connections(e->cfg);
+	r = aws_stack_parts_new(&e->loop, &as, &e->endpoint, &e->http, &e->creds, &e->aws, err, sizeof(err));
 	if (r < 0)
-		return log_error_errno(r, "cannot set up the AWS credential chain: %m");
-
-	struct aws_client_options ao = {
-	    .endpoint = &e->endpoint,
-	    .ca_file = e->cfg->aws.ca_file,
-	    .timeout_ms = e->cfg->aws.timeout_ms,
-	    .max_rps = e->cfg->aws.max_rps,
-	};
-	r = aws_client_new(&e->loop, e->http, e->creds, &ao, &e->aws);
-	if (r < 0)
-		return log_error_errno(r, "cannot set up the AWS client: %m");
+		return log_error_errno(r, "%s", err);
 
 	r = engine_hooks_setup(e);
 	if (r < 0)
