@@ -2,9 +2,7 @@
  * per-loop-turn commit and the systemd notifications. */
 #include <errno.h>
 #include <inttypes.h>
-#include <getopt.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +10,6 @@
 #include <unistd.h>
 
 #include "aws/setup.h"
-#include "cli.h"
 #include "creds.h"
 #include "engine.h"
 #include "http.h"
@@ -691,91 +688,14 @@ static void engine_release(struct engine *e)
 	e->cfg = config_free(e->cfg);
 }
 
-static void run_usage(void)
+/* Starts the engine on config_path and runs it until it stops: the exit
+ * code of the process. */
+int engine_main(const char *config_path, bool strict)
 {
-	fprintf(stderr,
-		"Usage: jobwatchd [run] [-c FILE] [--log-level LEVEL] [--log-target auto|stderr|journal] "
-		"[--log-format text|json] [--strict]\n");
-}
+	struct engine e = {.config_path = (char *)config_path, .strict = strict};
+	bool loop_ok;
+	int r;
 
-int cli_run(int argc, char **argv)
-{
-	static const struct option opts[] = {
-	    {"config", required_argument, NULL, 'c'},
-	    {"log-level", required_argument, NULL, 'l'},
-	    {"log-target", required_argument, NULL, 'T'},
-	    {"log-format", required_argument, NULL, 'F'},
-	    {"strict", no_argument, NULL, 's'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
-	struct engine e = {0};
-	const char *path = CONFIG_DEFAULT_PATH;
-	int c, r, level = -1;
-	enum log_target target = LOG_TARGET_AUTO;
-	struct sigaction sa = {.sa_handler = SIG_IGN};
-	bool loop_ok = false;
-
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			path = optarg;
-			break;
-		case 'l':
-			level = log_level_from_string(optarg);
-			if (level < 0) {
-				fprintf(stderr, "jobwatchd: unknown log level \"%s\"\n", optarg);
-				return 2;
-			}
-			break;
-		case 'T':
-			target = log_target_from_string(optarg);
-			if (target == LOG_TARGET_INVALID) {
-				fprintf(stderr, "jobwatchd: unknown log target \"%s\"\n", optarg);
-				return 2;
-			}
-			break;
-		case 'F':
-			if (log_format_from_string(optarg) == LOG_FORMAT_INVALID) {
-				fprintf(stderr, "jobwatchd: unknown log format \"%s\" (text or json)\n",
-					optarg);
-				return 2;
-			}
-			log_set_format(log_format_from_string(optarg));
-			break;
-		case 's':
-			e.strict = true;
-			break;
-		case 'h':
-			printf("Usage: jobwatchd [run] [-c FILE] [--log-level LEVEL] [--log-target TARGET] "
-			       "[--log-format FORMAT] [--strict]\n"
-			       "  -c, --config FILE     the configuration (default %s)\n"
-			       "  --log-level LEVEL     err, warning, notice, info (default), debug\n"
-			       "  --log-target TARGET   auto (default), stderr, journal\n"
-			       "  --log-format FORMAT   text (default) or json, for stderr\n"
-			       "  --strict              secret files readable by others are errors\n"
-			       "Watches the jobs in the foreground, as systemd runs it (Type=notify).\n",
-			       CONFIG_DEFAULT_PATH);
-			return 0;
-		default:
-			run_usage();
-			return 2;
-		}
-	}
-	if (optind < argc) {
-		run_usage();
-		return 2;
-	}
-	log_setup(target, level);
-	sigaction(SIGPIPE, &sa, NULL);
-	/* The process holds AWS credentials and webhook secrets: no core dump
-	 * (and no ptrace by other processes of the same user) may copy them. */
-	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
-		log_debug_errno(errno, "prctl(PR_SET_DUMPABLE) failed: %m");
-	srandom((unsigned)(time(NULL) ^ getpid()));
-
-	e.config_path = (char *)path;
 	r = engine_start(&e);
 	loop_ok = e.open_handles > 0;
 	if (r < 0) {

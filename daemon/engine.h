@@ -178,5 +178,8 @@ void engine_fleet_teardown(struct engine *e);
 void engine_maybe_finish(struct engine *e);
 /* Sends STATUS= now (a breaker change), not only at the next status tick. */
 void engine_update_status(struct engine *e);
+/* Starts the engine on config_path, runs it until it stops and returns the
+ * exit code of the process (cli/run.c parses the command line). */
+int engine_main(const char *config_path, bool strict);
 
 #endif

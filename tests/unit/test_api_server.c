@@ -23,7 +23,7 @@
 #include <uv.h>
 
 #include "api/api.h"
-#include "cli_ctl.h"
+#include "cli/cli.h"
 #include "tracker.h"
 #include "util.h"
 

@@ -1,4 +1,4 @@
-/* config.c, config_keys.c, config_net.c and cli_check.c: defaults, every key,
+/* config.c, config_keys.c, config_net.c and cli/check.c: defaults, every key,
  * validation, drop-ins, arn_file, diagnostics, the webhook `on` filter. */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "cli.h"
+#include "cli/cli.h"
 #include "config.h"
 #include "util.h"
 

@@ -1,6 +1,6 @@
 /* jobwatchd status / watch / unwatch / forget / retry: blocking libcurl requests to the
  * daemon's control API, by default over its unix socket. */
-#include "cli_ctl.h"
+#include "cli/cli.h"
 
 #include <errno.h>
 #include <getopt.h>

@@ -13,7 +13,7 @@
 #include "aws/client.h"
 #include "aws/parse.h"
 #include "aws/setup.h"
-#include "cli.h"
+#include "cli/cli.h"
 #include "config.h"
 #include "log.h"
 #include "util.h"
