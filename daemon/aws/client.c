@@ -20,9 +20,9 @@
 #include "aws/parse.h"
 #include "aws/ratelimit.h"
 #include "aws/retry.h"
+#include "aws/sigv4.h"
 #include "creds.h"
 #include "log.h"
-#include "sigv4.h"
 #include "util.h"
 
 #define AWS_MAX_URL 16384

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "aws/sigv4.h"
 #include "creds/internal.h"
 #include "http.h"
 #include "log.h"

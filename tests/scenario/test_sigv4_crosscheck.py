@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Cross-checks the daemon's SigV4 signer against an independent implementation.
 
-Every vector is signed twice: by build/helpers/sigv4_sign (daemon/sigv4.c) and
+Every vector is signed twice: by build/helpers/sigv4_sign (daemon/aws/sigv4.c) and
 by @smithy/signature-v4, the signer inside the AWS SDK for JavaScript v3
 (tests/crosscheck/smithy_sign.js).  Canonical request, string to sign,
 signature and Authorization value must match exactly.  The vectors are the

@@ -15,7 +15,7 @@
 
 #include "creds/internal.h"
 #include "creds/parse.h"
-#include "sigv4.h"
+#include "creds/credentials.h"
 #include "util.h"
 
 #define SECRET "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
