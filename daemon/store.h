@@ -164,10 +164,6 @@ int store_integrity_check(struct store *s, char **ret_msg);
  * a full disk (used by the tests to make commits fail on purpose). */
 int store_set_max_pages(struct store *s, int64_t max_pages, int64_t *ret_page_count);
 
-/* Parses the JSON written by job_observation_to_json() back into an
- * observation (every field it writes).  "GONE" is accepted as a status. */
-int job_observation_from_json_blob(const char *json, struct job_observation **ret);
-
 /* ---- Alertmanager alerts (store_alerts.c) ----
  * The alerts an Alertmanager hook holds, so that a restart re-sends them at
  * once and neither drops nor doubles one.  Writes are part of the batch. */
