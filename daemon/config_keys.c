@@ -9,8 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define JW_CONFIG_INTERNAL
-#include "config.h"
+#include "config_internal.h"
 #include "util.h"
 
 #define ARN_LINE_MAX	    2048
@@ -293,6 +292,32 @@ static int check_file(struct key_ctx *x, const char *value, bool secret, char **
 	*ret_path = path;
 	path = NULL;
 	return 0;
+}
+
+/* Notes the region of a validated ARN given at loc (for the cross check of
+ * config.c). */
+static void config_note_arn_region(struct config_parser *p, const struct config_loc *loc, const char *label,
+				   const char *key, const char *arn)
+{
+	struct config_arn_seen *seen;
+	const char *r;
+	size_t n = arn_region(arn, &r);
+
+	if (!r || n >= sizeof(p->arn_first.region))
+		return; /* the ARN was validated: cannot happen */
+	if (!p->arn_first.set)
+		seen = &p->arn_first;
+	else if (!p->arn_other.set &&
+		 (strlen(p->arn_first.region) != n || strncmp(p->arn_first.region, r, n) != 0))
+		seen = &p->arn_other;
+	else
+		return;
+	seen->set = true;
+	memcpy(seen->region, r, n);
+	seen->region[n] = 0;
+	seen->loc = *loc;
+	snprintf(seen->label, sizeof(seen->label), "%s", label ? label : "");
+	seen->key = key;
 }
 
 static int arn_append(struct config_parser *p, struct key_ctx *x, const char *arn)

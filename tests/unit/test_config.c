@@ -1,4 +1,4 @@
-/* config.c, config_keys.c, config_net.c and cli/check.c: defaults, every key,
+/* config.c, config_keys.c, config_report.c, config_net.c and cli/check.c: defaults, every key,
  * validation, drop-ins, arn_file, diagnostics, the webhook `on` filter. */
 #include <errno.h>
 #include <fcntl.h>
