@@ -36,7 +36,7 @@ sys.path.insert(0, os.path.join(os.environ["JW_SOURCE_DIR"], "tests", "scenario"
 import jwtest as jw
 import lifecycles as lc
 from test_faults_api import check_fleet, wait_truth
-import test_fleet_common as fc
+import fleetlib as fc
 
 SECRET = "whsec_" + jw.b64("jw-valgrind-secret-0123456789abcdef")
 
