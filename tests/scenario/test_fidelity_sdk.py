@@ -48,7 +48,7 @@ def test(t):
                       "createTime": truth["createTime"]},
            "listCollaborationId": COLLAB, "listCount": 31, "pageSize": 7}
     cfgp = t.write("sdk_check.json", json.dumps(cfg))
-    script = os.path.join(jw.SOURCE_DIR, "tests", "fidelity", "sdk_check.js")
+    script = os.path.join(jw.SOURCE_DIR, "tests", "node", "sdk_check.js")
     env = {"NODE_PATH": node_modules, "AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE": "1"}
     r = t.run([node, script, cfgp], env=env, timeout=180)
     print(r.stdout)

@@ -3,7 +3,7 @@
 
 Every vector is signed twice: by build/helpers/sigv4_sign (daemon/aws/sigv4.c) and
 by @smithy/signature-v4, the signer inside the AWS SDK for JavaScript v3
-(tests/crosscheck/smithy_sign.js).  Canonical request, string to sign,
+(tests/node/smithy_sign.js).  Canonical request, string to sign,
 signature and Authorization value must match exactly.  The vectors are the
 requests the daemon really sends: GetAudienceGenerationJob with real ARNs in
 the path (':' and '/' encoded once on the wire, twice in the canonical URI)
@@ -29,7 +29,7 @@ BUILD = os.environ.get("JW_BUILD_DIR", os.path.join(SRC, "build"))
 sys.path.insert(0, os.path.join(SRC, "tests", "lib"))
 import jwnode  # noqa: E402  (@smithy/signature-v4 and @aws-crypto/sha256-js, from tests/node)
 HELPER = os.path.join(BUILD, "helpers", "sigv4_sign")
-SMITHY_JS = os.path.join(SRC, "tests", "crosscheck", "smithy_sign.js")
+SMITHY_JS = os.path.join(SRC, "tests", "node", "smithy_sign.js")
 
 AKID = "AKIDEXAMPLE"
 SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
