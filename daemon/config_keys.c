@@ -486,17 +486,22 @@ static bool check_profile(const char *v)
 
 typedef void key_parser_fn(struct key_ctx *x, void *base, void *field, const char *value, const char *q);
 
-KEY_PARSER(parse_region)
-{
-	if (!check_region(value))
-		FAIL("invalid region %s (like us-east-1)", q);
-	set_string(x, field, value);
-}
+/* Strings taken as they are once a check accepts them. */
+static const struct {
+	bool (*valid)(const char *v);
+	const char *what, *hint; /* the error: "WHAT \"value\"HINT" */
+} checked_strings[] = {
+    [KT_REGION] = {check_region, "invalid region", " (like us-east-1)"},
+    [KT_PROFILE] = {check_profile, "invalid profile name", ""},
+    [KT_UUID] = {uuid_is_valid, "not a UUID:", ""},
+};
 
-KEY_PARSER(parse_profile)
+KEY_PARSER(parse_checked_string)
 {
-	if (!check_profile(value))
-		FAIL("invalid profile name %s", q);
+	enum key_type t = x->k->type;
+
+	if (!checked_strings[t].valid(value))
+		FAIL("%s %s%s", checked_strings[t].what, q, checked_strings[t].hint);
 	set_string(x, field, value);
 }
 
@@ -657,13 +662,6 @@ KEY_PARSER(parse_arn_file)
 	read_arn_file(x, value);
 }
 
-KEY_PARSER(parse_uuid)
-{
-	if (!uuid_is_valid(value))
-		FAIL("not a UUID: %s", q);
-	set_string(x, field, value);
-}
-
 KEY_PARSER(parse_model_arn)
 {
 	if (!arn_is_configured_audience_model(value))
@@ -710,8 +708,8 @@ KEY_PARSER(parse_listen)
 }
 
 static key_parser_fn *const key_parsers[] = {
-    [KT_REGION] = parse_region,
-    [KT_PROFILE] = parse_profile,
+    [KT_REGION] = parse_checked_string,
+    [KT_PROFILE] = parse_checked_string,
     [KT_ENDPOINT] = parse_endpoint,
     [KT_FILE] = parse_file,
     [KT_SECRET_FILE] = parse_file,
@@ -723,7 +721,7 @@ static key_parser_fn *const key_parsers[] = {
     [KT_PERCENT] = parse_percent_key,
     [KT_ARN] = parse_arn,
     [KT_ARN_FILE] = parse_arn_file,
-    [KT_UUID] = parse_uuid,
+    [KT_UUID] = parse_checked_string,
     [KT_MODEL_ARN] = parse_model_arn,
     [KT_PATH] = parse_path,
     [KT_WEBHOOK_URL] = parse_webhook_url,
