@@ -180,23 +180,22 @@ CASES = [case_refresh_ahead_of_expiry, case_refresh_fails_then_recovers, case_ex
          case_imds_refresh, case_process_refresh]
 
 
-def main():
+def test(t):
     if not BUILD or not os.access(FETCH, os.X_OK):
-        print("creds_fetch helper not built; skipping")
-        return 77
-    failed = 0
+        jw.skip("creds_fetch helper not built")
+    c = jw.Checks()
     for case in CASES:
         with FakeCredsServer() as fake, tempfile.TemporaryDirectory(prefix="jw-creds-") as tmp:
             try:
                 case(tmp, fake)
-                print("ok   %s" % case.__name__)
-            except Exception:
-                failed += 1
-                print("FAIL %s" % case.__name__)
+            except Exception as e:  # noqa: BLE001 -- a crash of one case is that case's failure
                 traceback.print_exc()
-    print("%d/%d passed" % (len(CASES) - failed, len(CASES)))
-    return 1 if failed else 0
+                c.ok(False, "%s: %s" % (case.__name__, e))
+                continue
+            c.ok(True, case.__name__)
+            print("ok   %s" % case.__name__)
+    c.done()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    jw.main(test)

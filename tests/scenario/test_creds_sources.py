@@ -548,24 +548,28 @@ CASES = [case_env, case_env_partial, case_nothing, case_profile_static, case_exp
          case_imds_v1_fallback, case_imds_errors, case_web_identity, case_assume_role, case_credential_source]
 
 
-def main():
+def test(t):
     if not BUILD or not os.access(FETCH, os.X_OK):
-        print("creds_fetch helper not built; skipping")
-        return 77
-    failed = 0
+        jw.skip("creds_fetch helper not built")
+    c = jw.Checks()
     with FakeCredsServer() as fake:
         for case in CASES:
             with tempfile.TemporaryDirectory(prefix="jw-creds-") as tmp:
-                try:
-                    case(tmp, fake)
-                    print("ok   %s" % case.__name__)
-                except Exception:
-                    failed += 1
-                    print("FAIL %s" % case.__name__)
-                    traceback.print_exc()
-    print("%d/%d passed" % (len(CASES) - failed, len(CASES)))
-    return 1 if failed else 0
+                run_case(c, case, tmp, fake)
+    c.done()
+
+
+def run_case(c, case, tmp, fake):
+    """One case; its failure is reported and the next case still runs."""
+    try:
+        case(tmp, fake)
+    except Exception as e:  # noqa: BLE001 -- a crash of one case is that case's failure
+        traceback.print_exc()
+        c.ok(False, "%s: %s" % (case.__name__, e))
+        return
+    c.ok(True, case.__name__)
+    print("ok   %s" % case.__name__)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    jw.main(test)
