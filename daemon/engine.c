@@ -576,39 +576,36 @@ static int engine_start(struct engine *e)
 	if (r < 0)
 		return r;
 
-	struct aws_endpoint_options eo = {
-	    .region = e->cfg->aws.region,
-	    .profile = e->cfg->aws.profile,
-	    .endpoint = e->cfg->aws.endpoint,
-	    .dualstack = e->cfg->aws.dualstack,
-	    .fips = e->cfg->aws.fips,
-	};
-	r = aws_resolve_endpoint(&eo, &e->endpoint, err, sizeof(err));
-	if (r == -ENOENT && !eo.region && engine_config_is_empty(e->cfg)) {
+	struct aws_settings as;
+	bool empty = engine_config_is_empty(e->cfg);
+
+	aws_settings_from_config(e->cfg, &as);
+	as.max_total_connections = http_total_connections(e->cfg);
+	if (empty) {
 		/* Nothing to poll, so no region is needed yet: a fresh install
 		 * must not fail-loop under Restart=on-failure.  Any region
 		 * makes a valid endpoint; jobs need a restart with one set. */
-		log_notice("%s: no AWS region set; the region is needed once jobs are configured",
-			   e->config_path);
-		eo.region = "us-east-1";
-		r = aws_resolve_endpoint(&eo, &e->endpoint, err, sizeof(err));
-	} else if (r == -ENOENT && !eo.region && e->cfg->n_arns > 0) {
-		/* No region anywhere, but the configured ARNs name one (the
-		 * parser made sure they all name the same). */
+		as.fallback_region = "us-east-1";
+	} else if (e->cfg->n_arns > 0) {
+		/* The configured ARNs name a region (the parser made sure
+		 * they all name the same). */
 		const char *in;
 		size_t len = arn_region(e->cfg->arns[0], &in);
 
 		if (in && len > 0 && len < sizeof(region_buf)) {
 			memcpy(region_buf, in, len);
 			region_buf[len] = 0;
-			eo.region = region_buf;
-			log_notice("no AWS region set: using %s, the region of the configured jobs",
-				   region_buf);
-			r = aws_resolve_endpoint(&eo, &e->endpoint, err, sizeof(err));
+			as.fallback_region = region_buf;
 		}
 	}
+	r = aws_settings_resolve_endpoint(&as, &e->endpoint, err, sizeof(err));
 	if (r < 0)
 		return log_error_errno(r, "%s", err);
+	if (r > 0 && empty)
+		log_notice("%s: no AWS region set; the region is needed once jobs are configured",
+			   e->config_path);
+	else if (r > 0)
+		log_notice("no AWS region set: using %s, the region of the configured jobs", region_buf);
 	r = config_check_region(e->cfg, e->endpoint.region, err, sizeof(err));
 	if (r < 0)
 		return log_error_errno(
@@ -643,10 +640,6 @@ static int engine_start(struct engine *e)
 	if (r < 0)
 		return r;
 
-	struct aws_settings as;
-
-	aws_settings_from_config(e->cfg, &as);
-	as.max_total_connections = http_total_connections(e->cfg);
 	r = aws_stack_parts_new(&e->loop, &as, &e->endpoint, &e->http, &e->creds, &e->aws, err, sizeof(err));
 	if (r < 0)
 		return log_error_errno(r, "%s", err);

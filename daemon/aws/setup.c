@@ -36,6 +36,26 @@ void aws_settings_from_config(const struct config *cfg, struct aws_settings *s)
 	};
 }
 
+int aws_settings_resolve_endpoint(const struct aws_settings *s, struct aws_endpoint *ep, char *err,
+				  size_t errlen)
+{
+	struct aws_endpoint_options eo = {
+	    .region = s->region,
+	    .profile = s->profile,
+	    .endpoint = s->endpoint,
+	    .dualstack = s->dualstack,
+	    .fips = s->fips,
+	};
+	int r;
+
+	r = aws_resolve_endpoint(&eo, ep, err, errlen);
+	if (r != -ENOENT || eo.region || !s->fallback_region)
+		return r;
+	eo.region = s->fallback_region;
+	r = aws_resolve_endpoint(&eo, ep, err, errlen);
+	return r < 0 ? r : 1;
+}
+
 int aws_stack_parts_new(struct uv_loop_s *loop, const struct aws_settings *s, const struct aws_endpoint *ep,
 			struct http_ctx **http, struct creds **creds, struct aws_client **client, char *err,
 			size_t errlen)
@@ -103,15 +123,7 @@ int aws_client_from_config(struct uv_loop_s *loop, struct http_ctx *http, const 
 	if (!st)
 		return -ENOMEM;
 	st->loop = loop;
-	r = aws_resolve_endpoint(
-	    &(struct aws_endpoint_options){
-		.region = s->region,
-		.profile = s->profile,
-		.endpoint = s->endpoint,
-		.dualstack = s->dualstack,
-		.fips = s->fips,
-	    },
-	    &st->endpoint, err, errlen);
+	r = aws_settings_resolve_endpoint(s, &st->endpoint, err, errlen);
 	if (r < 0)
 		goto fail;
 	st->http = http;

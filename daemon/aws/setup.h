@@ -31,6 +31,9 @@ struct aws_settings {
 	unsigned max_total_connections;
 	uint64_t timeout_ms; /* 0 = 15 s */
 	bool keep_sensitive; /* `jobwatchd get --show-sensitive` only */
+	/* The region when none is set anywhere (here, AWS_REGION,
+	 * AWS_DEFAULT_REGION, the profile); NULL: that is an error. */
+	const char *fallback_region;
 };
 
 /* Borrows the strings of cfg (which must outlive the use of s). */
@@ -46,6 +49,11 @@ struct aws_stack {
 	struct aws_client *client;
 	struct aws_endpoint endpoint;
 };
+
+/* Resolves the endpoint and region of s into ep: 0, or 1 when it took
+ * s->fallback_region; on failure err holds a user-facing message. */
+int aws_settings_resolve_endpoint(const struct aws_settings *s, struct aws_endpoint *ep, char *err,
+				  size_t errlen);
 
 /* The one constructor of the AWS stack, for the daemon and the commands:
  * on the resolved endpoint ep (borrowed, must outlive them) creates the http
