@@ -11,7 +11,6 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-import traceback
 
 SRC = os.environ.get("JW_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.environ.get("JW_BUILD_DIR")
@@ -555,20 +554,8 @@ def test(t):
     with FakeCredsServer() as fake:
         for case in CASES:
             with tempfile.TemporaryDirectory(prefix="jw-creds-") as tmp:
-                run_case(c, case, tmp, fake)
+                c.case(case, tmp, fake)
     c.done()
-
-
-def run_case(c, case, tmp, fake):
-    """One case; its failure is reported and the next case still runs."""
-    try:
-        case(tmp, fake)
-    except Exception as e:  # noqa: BLE001 -- a crash of one case is that case's failure
-        traceback.print_exc()
-        c.ok(False, "%s: %s" % (case.__name__, e))
-        return
-    c.ok(True, case.__name__)
-    print("ok   %s" % case.__name__)
 
 
 if __name__ == "__main__":
