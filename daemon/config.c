@@ -1,6 +1,6 @@
 /* Loading the configuration: files and drop-ins, the line parser, sections,
- * diagnostics, cross-key checks.  The keys themselves live in
- * config_keys.c. */
+ * cross-key checks.  The keys themselves live in config_keys.c, the
+ * messages in config_report.c. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -10,129 +10,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define JW_CONFIG_INTERNAL
-#include "config.h"
+#include "config_internal.h"
 #include "util.h"
 
 #define CONFIG_MAX_FILE_BYTES (16u << 20)
 #define CONFIG_MAX_DROPINS    1000
-#define CONFIG_MAX_MESSAGES   1000
 #define CONFIG_MAX_SECTIONS   1000
 #define CONFIG_MAX_LINE	      (64u * 1024u)
 
-void config_diag_done(struct config_diag *diag)
-{
-	if (!diag)
-		return;
-	for (size_t i = 0; i < diag->n_errors; i++)
-		free(diag->errors[i]);
-	for (size_t i = 0; i < diag->n_warnings; i++)
-		free(diag->warnings[i]);
-	free(diag->errors);
-	free(diag->warnings);
-	*diag = (struct config_diag){0};
-}
-
-static int diag_push(char ***list, size_t *n, char *msg)
-{
-	char **l = realloc(*list, (*n + 1) * sizeof(char *));
-	if (!l) {
-		free(msg);
-		return -ENOMEM;
-	}
-	l[(*n)++] = msg;
-	*list = l;
-	return 0;
-}
-
-void config_vreport(struct config_parser *p, bool warning, const struct config_loc *loc, const char *label,
-		    const char *key, const char *fmt, va_list ap)
-{
-	struct dynbuf b;
-	int r = 0;
-
-	if (!warning) {
-		p->n_errors++;
-		if (p->n_errors > CONFIG_MAX_MESSAGES) {
-			p->n_suppressed++;
-			return;
-		}
-	}
-	if (!p->diag)
-		return;
-	dynbuf_init(&b, 4096);
-	if (loc && loc->file)
-		r = loc->line > 0 ? dynbuf_appendf(&b, "%s:%u: ", loc->file, loc->line)
-				  : dynbuf_appendf(&b, "%s: ", loc->file);
-	if (r >= 0 && label)
-		r = dynbuf_appendf(&b, key ? "[%s] " : "[%s]: ", label);
-	if (r >= 0 && key)
-		r = dynbuf_appendf(&b, "%s: ", key);
-	if (r >= 0) {
-		char msg[1024];
-		vsnprintf(msg, sizeof(msg), fmt, ap);
-		r = dynbuf_appends(&b, msg);
-	}
-	if (r < 0 || !b.data) {
-		dynbuf_free(&b);
-		p->oom = true;
-		return;
-	}
-	if (warning)
-		r = diag_push(&p->diag->warnings, &p->diag->n_warnings, dynbuf_take(&b));
-	else
-		r = diag_push(&p->diag->errors, &p->diag->n_errors, dynbuf_take(&b));
-	if (r < 0)
-		p->oom = true;
-}
-
-void config_report(struct config_parser *p, bool warning, const struct config_loc *loc, const char *label,
-		   const char *key, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	config_vreport(p, warning, loc, label, key, fmt, ap);
-	va_end(ap);
-}
-
-void config_quote(const char *v, char *buf, size_t size)
-{
-	size_t j = 0, n = strlen(v);
-
-	/* Values are echoed only for keys that never hold secrets, and even
-	 * then bounded and reduced to printable ASCII so a stray binary file
-	 * cannot mess up a terminal. */
-	buf[j++] = '"';
-	for (size_t i = 0; i < n && j + 5 < size; i++) {
-		unsigned char ch = (unsigned char)v[i];
-		buf[j++] = (ch >= 0x20 && ch < 0x7f) ? (char)ch : '?';
-	}
-	if (j + 5 >= size && n > 0) {
-		memcpy(buf + j, "...", 3);
-		j += 3;
-	}
-	buf[j++] = '"';
-	buf[j] = 0;
-}
-
 /* ---- Sections ---------------------------------------------------------- */
-
-static const char *const section_names[_CONFIG_SECTION_MAX] = {
-    [CONFIG_SECTION_AWS] = "aws",
-    [CONFIG_SECTION_POLL] = "poll",
-    [CONFIG_SECTION_JOBS] = "jobs",
-    [CONFIG_SECTION_DISCOVER] = "discover",
-    [CONFIG_SECTION_STATE] = "state",
-    [CONFIG_SECTION_JOURNAL] = "journal",
-    [CONFIG_SECTION_WEBHOOK] = "webhook",
-    [CONFIG_SECTION_HTTP] = "http",
-    [CONFIG_SECTION_EVENTBRIDGE] = "eventbridge",
-};
-
-const char *config_section_name(enum config_section s)
-{
-	return s >= 0 && s < _CONFIG_SECTION_MAX ? section_names[s] : NULL;
-}
 
 static bool section_name_is_valid(const char *s, size_t n)
 {
@@ -163,14 +49,14 @@ static int named_section_find_or_add(struct config_parser *p, enum config_sectio
 		/* A drop-in may extend or override a section of an earlier
 		 * file; the same name twice in one file is a mistake. */
 		if (locs[i].header.file == here->file) {
-			snprintf(label, sizeof(label), "%s \"%s\"", section_names[kind], name);
+			snprintf(label, sizeof(label), "%s \"%s\"", config_section_name(kind), name);
 			config_report(p, false, here, label, NULL,
 				      "duplicate section (first defined at line %u)", locs[i].header.line);
 		}
 		return (int)i;
 	}
 	if (n >= CONFIG_MAX_SECTIONS) {
-		config_report(p, false, here, section_names[kind], NULL,
+		config_report(p, false, here, config_section_name(kind), NULL,
 			      "more than %d sections of this kind", CONFIG_MAX_SECTIONS);
 		return -E2BIG;
 	}
@@ -224,7 +110,8 @@ static void section_begin(struct config_parser *p, const char *inner)
 	sp = word + strcspn(word, " \t\"");
 	wlen = (size_t)(sp - word);
 	for (int i = 0; i < _CONFIG_SECTION_MAX; i++)
-		if (strlen(section_names[i]) == wlen && strncmp(word, section_names[i], wlen) == 0)
+		if (strlen(config_section_name(i)) == wlen &&
+		    strncmp(word, config_section_name(i), wlen) == 0)
 			kind = i;
 	sp += strspn(sp, " \t");
 	if (kind < 0) {
@@ -244,13 +131,13 @@ static void section_begin(struct config_parser *p, const char *inner)
 		int idx;
 
 		if (*sp != '"' || !(end = strchr(sp + 1, '"')) || end[1] != 0) {
-			config_report(p, false, &here, section_names[kind], NULL,
-				      "needs a quoted name: [%s \"NAME\"]", section_names[kind]);
+			config_report(p, false, &here, config_section_name(kind), NULL,
+				      "needs a quoted name: [%s \"NAME\"]", config_section_name(kind));
 			return;
 		}
 		n = (size_t)(end - sp - 1);
 		if (!section_name_is_valid(sp + 1, n)) {
-			config_report(p, false, &here, section_names[kind], NULL,
+			config_report(p, false, &here, config_section_name(kind), NULL,
 				      "invalid name (1-32 characters of A-Z a-z 0-9 - _ .)");
 			return;
 		}
@@ -264,17 +151,17 @@ static void section_begin(struct config_parser *p, const char *inner)
 			return;
 		}
 		p->idx = (size_t)idx;
-		snprintf(p->label, sizeof(p->label), "%s \"%s\"", section_names[kind], name);
+		snprintf(p->label, sizeof(p->label), "%s \"%s\"", config_section_name(kind), name);
 	} else {
 		if (*sp) {
-			config_report(p, false, &here, section_names[kind], NULL,
+			config_report(p, false, &here, config_section_name(kind), NULL,
 				      "this section takes no name");
 			return;
 		}
-		snprintf(p->label, sizeof(p->label), "%s", section_names[kind]);
+		snprintf(p->label, sizeof(p->label), "%s", config_section_name(kind));
 		/* Twice in one file is legal (the keys merge) but rarely meant. */
 		if (p->section_seen[kind].line)
-			config_report(p, true, &here, section_names[kind], NULL,
+			config_report(p, true, &here, config_section_name(kind), NULL,
 				      "section repeated in this file (first at line %u); its keys merge",
 				      p->section_seen[kind].line);
 		else
@@ -393,18 +280,6 @@ static int config_handler(void *user, const char *section, const char *name, con
 		return 1; /* the section header was reported already */
 	config_set_key(p, name, value ? value : "");
 	return 1;
-}
-
-const char *config_intern_file(struct config_parser *p, const char *path)
-{
-	char **l = realloc(p->files, (p->n_files + 1) * sizeof(char *));
-	if (!l)
-		return NULL;
-	p->files = l;
-	l[p->n_files] = strdup(path);
-	if (!l[p->n_files])
-		return NULL;
-	return l[p->n_files++];
 }
 
 static void parse_one_file(struct config_parser *p, const char *path)
@@ -594,30 +469,6 @@ static void check_cross(struct config_parser *p)
 	config_eventbridge_check(p);
 }
 
-void config_note_arn_region(struct config_parser *p, const struct config_loc *loc, const char *label,
-			    const char *key, const char *arn)
-{
-	struct config_arn_seen *seen;
-	const char *r;
-	size_t n = arn_region(arn, &r);
-
-	if (!r || n >= sizeof(p->arn_first.region))
-		return; /* the ARN was validated: cannot happen */
-	if (!p->arn_first.set)
-		seen = &p->arn_first;
-	else if (!p->arn_other.set &&
-		 (strlen(p->arn_first.region) != n || strncmp(p->arn_first.region, r, n) != 0))
-		seen = &p->arn_other;
-	else
-		return;
-	seen->set = true;
-	memcpy(seen->region, r, n);
-	seen->region[n] = 0;
-	seen->loc = *loc;
-	snprintf(seen->label, sizeof(seen->label), "%s", label ? label : "");
-	seen->key = key;
-}
-
 /* A job is polled at its region's endpoint, signed for that region: one
  * daemon watches one region.  Jobs of another region would fail every poll,
  * and jobs the state database knows would even look deleted. */
@@ -804,12 +655,7 @@ static int load(const char *path, bool strict, bool aws_only, struct config **re
 	}
 	if (!p.oom && dedup_arns(p.c) < 0)
 		p.oom = true;
-	if (p.n_suppressed > 0 && diag) {
-		char *m;
-		if (asprintf(&m, "... and %zu more errors", p.n_suppressed) < 0 ||
-		    diag_push(&diag->errors, &diag->n_errors, m) < 0)
-			p.oom = true;
-	}
+	config_report_suppressed(&p);
 
 	if (p.oom)
 		r = -ENOMEM;

@@ -6,8 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define JW_CONFIG_INTERNAL
-#include "config.h"
+#include "config_internal.h"
 #include "util.h"
 
 #define EVENT_BUS_NAME_MAX 256

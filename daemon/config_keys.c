@@ -9,8 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define JW_CONFIG_INTERNAL
-#include "config.h"
+#include "config_internal.h"
 #include "util.h"
 
 #define ARN_LINE_MAX	    2048
@@ -40,6 +39,7 @@ enum key_type {
 	KT_LISTEN,
 	KT_EVENT_BUS,
 	KT_EVENT_SOURCE,
+	_KT_MAX,
 };
 
 struct key_def {
@@ -301,6 +301,32 @@ static int check_file(struct key_ctx *x, const char *value, bool secret, char **
 	return 0;
 }
 
+/* Notes the region of a validated ARN given at loc (for the cross check of
+ * config.c). */
+static void config_note_arn_region(struct config_parser *p, const struct config_loc *loc, const char *label,
+				   const char *key, const char *arn)
+{
+	struct config_arn_seen *seen;
+	const char *r;
+	size_t n = arn_region(arn, &r);
+
+	if (!r || n >= sizeof(p->arn_first.region))
+		return; /* the ARN was validated: cannot happen */
+	if (!p->arn_first.set)
+		seen = &p->arn_first;
+	else if (!p->arn_other.set &&
+		 (strlen(p->arn_first.region) != n || strncmp(p->arn_first.region, r, n) != 0))
+		seen = &p->arn_other;
+	else
+		return;
+	seen->set = true;
+	memcpy(seen->region, r, n);
+	seen->region[n] = 0;
+	seen->loc = *loc;
+	snprintf(seen->label, sizeof(seen->label), "%s", label ? label : "");
+	seen->key = key;
+}
+
 static int arn_append(struct config_parser *p, struct key_ctx *x, const char *arn)
 {
 	struct config *c = p->c;
@@ -459,214 +485,297 @@ static bool check_profile(const char *v)
 
 /* Parses value into the field at base + k->offset.  Failing values leave the
  * field as it was (the default or an earlier file's value). */
-static void set_value(struct key_ctx *x, void *base, const char *value)
+/* One parser per key type, as systemd's conf-parser (CONFIG_PARSER_PROTOTYPE):
+ * field is where the value goes (base + the key's offset), q the value
+ * quoted for messages.  A parser reports its error with FAIL and leaves the
+ * field as it was. */
+#define KEY_PARSER(name)                                                                                    \
+	static void name(struct key_ctx *x, void *base, void *field, const char *value, const char *q)
+
+typedef void key_parser_fn(struct key_ctx *x, void *base, void *field, const char *value, const char *q);
+
+/* Strings taken as they are once a check accepts them. */
+static const struct {
+	bool (*valid)(const char *v);
+	const char *what, *hint; /* the error: "WHAT \"value\"HINT" */
+} checked_strings[] = {
+    [KT_REGION] = {check_region, "invalid region", " (like us-east-1)"},
+    [KT_PROFILE] = {check_profile, "invalid profile name", ""},
+    [KT_UUID] = {uuid_is_valid, "not a UUID:", ""},
+};
+
+KEY_PARSER(parse_checked_string)
 {
-	const struct key_def *k = x->k;
-	void *field = (char *)base + k->offset;
+	enum key_type t = x->k->type;
+
+	if (!checked_strings[t].valid(value))
+		FAIL("%s %s%s", checked_strings[t].what, q, checked_strings[t].hint);
+	set_string(x, field, value);
+}
+
+/* One URL; never echoed (Slack-style URLs carry a token).  Plain http only
+ * to loopback: signatures, session tokens and webhook secrets would go in
+ * clear.  n_urls > 1 says "not the first" in the message. */
+static int check_url(struct key_ctx *x, const char *url, unsigned n_urls)
+{
 	const char *reason = NULL;
-	char q[96];
-	char *s = NULL;
-	uint64_t ms;
-	double d;
-	int64_t i;
+	struct config_url u;
+	bool plain_remote;
 	int r;
 
-	config_quote(value, q, sizeof(q));
-	switch (k->type) {
-	case KT_REGION:
-		if (!check_region(value))
-			FAIL("invalid region %s (like us-east-1)", q);
-		set_string(x, field, value);
-		return;
-	case KT_PROFILE:
-		if (!check_profile(value))
-			FAIL("invalid profile name %s", q);
-		set_string(x, field, value);
-		return;
-	case KT_ENDPOINT: {
-		struct config_url u;
-		bool plain_remote;
+	r = config_url_parse(url, &u, &reason);
+	if (r == -ENOMEM)
+		x->p->oom = true;
+	if (r < 0) {
+		key_error(x, "invalid URL%s: %s", n_urls > 1 ? " (not the first)" : "",
+			  reason ? reason : "out of memory");
+		return r;
+	}
+	plain_remote = !u.https && !config_host_is_loopback(u.host);
+	config_url_done(&u);
+	if (plain_remote) {
+		key_error(x, "plain http is only allowed to a loopback host (127.0.0.0/8, ::1, localhost); "
+			     "use https");
+		return -EINVAL;
+	}
+	return 0;
+}
 
-		r = config_url_parse(value, &u, &reason);
-		if (r == -ENOMEM)
+KEY_PARSER(parse_endpoint)
+{
+	if (check_url(x, value, 1) < 0)
+		return;
+	if (set_string(x, field, value) >= 0)
+		x->p->endpoint_loc = x->loc;
+}
+
+/* Several URLs separated by spaces (an Alertmanager HA set; check_cross()
+ * allows more than one for that format only). */
+KEY_PARSER(parse_webhook_url)
+{
+	unsigned n_urls = 0;
+
+	for (const char *v = value; *v;) {
+		_cleanup_free_ char *one = NULL;
+		size_t len;
+
+		v += strspn(v, " \t");
+		len = strcspn(v, " \t");
+		if (len == 0)
+			break;
+		one = strndup(v, len);
+		v += len;
+		if (!one) {
 			x->p->oom = true;
-		if (r < 0)
-			FAIL("invalid URL: %s", reason ? reason : "out of memory");
-		/* Signatures and the session token would go in clear. */
-		plain_remote = !u.https && !config_host_is_loopback(u.host);
-		config_url_done(&u);
-		if (plain_remote)
-			FAIL("plain http is only allowed to a loopback host (127.0.0.0/8, ::1, "
-			     "localhost); use https");
-		if (set_string(x, field, value) >= 0)
-			x->p->endpoint_loc = x->loc;
-		return;
-	}
-	case KT_WEBHOOK_URL: {
-		/* Several URLs separated by spaces (an Alertmanager HA set;
-		 * check_cross() allows more than one for that format only). */
-		unsigned n_urls = 0;
-		for (const char *v = value; *v;) {
-			struct config_url u;
-			bool plain_remote;
-			size_t len;
-			_cleanup_free_ char *one = NULL;
-			v += strspn(v, " \t");
-			len = strcspn(v, " \t");
-			if (len == 0)
-				break;
-			one = strndup(v, len);
-			v += len;
-			if (!one) {
-				x->p->oom = true;
-				return;
-			}
-			n_urls++;
-			/* Never echo the URL: Slack-style URLs carry a token. */
-			r = config_url_parse(one, &u, &reason);
-			if (r == -ENOMEM)
-				x->p->oom = true;
-			if (r < 0)
-				FAIL("invalid URL%s: %s", n_urls > 1 ? " (not the first)" : "",
-				     reason ? reason : "out of memory");
-			plain_remote = !u.https && !config_host_is_loopback(u.host);
-			config_url_done(&u);
-			if (plain_remote)
-				FAIL("plain http is only allowed to a loopback host (127.0.0.0/8, ::1, "
-				     "localhost); use https");
-		}
-		if (n_urls > CONFIG_WEBHOOK_MAX_URLS)
-			FAIL("more than %d URLs", CONFIG_WEBHOOK_MAX_URLS);
-		set_string(x, field, value);
-		return;
-	}
-	case KT_FILE:
-	case KT_SECRET_FILE:
-		if (check_file(x, value, k->type == KT_SECRET_FILE, &s) < 0)
 			return;
+		}
+		if (check_url(x, one, ++n_urls) < 0)
+			return;
+	}
+	if (n_urls > CONFIG_WEBHOOK_MAX_URLS)
+		FAIL("more than %d URLs", CONFIG_WEBHOOK_MAX_URLS);
+	set_string(x, field, value);
+}
+
+KEY_PARSER(parse_file)
+{
+	char *s = NULL;
+
+	if (check_file(x, value, x->k->type == KT_SECRET_FILE, &s) < 0)
+		return;
+	free(*(char **)field);
+	*(char **)field = s;
+}
+
+KEY_PARSER(parse_path)
+{
+	set_string(x, field, value);
+}
+
+KEY_PARSER(parse_bool)
+{
+	int r = parse_boolean(value);
+
+	if (r < 0)
+		FAIL("invalid boolean %s (yes/no, true/false, on/off, 1/0)", q);
+	*(bool *)field = r;
+}
+
+KEY_PARSER(parse_rps)
+{
+	const struct key_def *k = x->k;
+	char *end;
+	double d;
+
+	errno = 0;
+	d = strtod(value, &end);
+	if (errno || end == value || *end || !isfinite(d))
+		FAIL("invalid number %s", q);
+	if (d <= 0 || d > (double)k->max)
+		FAIL("must be greater than 0 and at most %llu", (unsigned long long)k->max);
+	*(double *)field = d;
+}
+
+KEY_PARSER(parse_integer)
+{
+	const struct key_def *k = x->k;
+	int64_t i;
+
+	if (parse_int64(value, INT64_MIN, INT64_MAX, &i) < 0)
+		FAIL("invalid number %s", q);
+	if (i < (int64_t)k->min || i > (int64_t)k->max)
+		FAIL("must be between %llu and %llu", (unsigned long long)k->min,
+		     (unsigned long long)k->max);
+	if (k->type == KT_UNSIGNED)
+		*(unsigned *)field = (unsigned)i;
+	else
+		*(uint64_t *)field = (uint64_t)i;
+}
+
+KEY_PARSER(parse_duration)
+{
+	const struct key_def *k = x->k;
+	uint64_t ms;
+
+	if (parse_duration_ms(value, &ms) < 0)
+		FAIL("invalid duration %s (like 500ms, 30s, 5m, 6h, 1d)", q);
+	if (ms == 0 && k->min > 0)
+		FAIL("must be greater than 0");
+	if (k->min > 1 && ms < k->min)
+		FAIL("must be at least %llus", (unsigned long long)(k->min / 1000));
+	if (ms > k->max)
+		FAIL("must be at most 366d");
+	*(uint64_t *)field = ms;
+}
+
+KEY_PARSER(parse_percent_key)
+{
+	double d;
+
+	if (parse_percent(value, &d) < 0 || d * 100 > (double)x->k->max)
+		FAIL("invalid percentage %s (0%% to %llu%%)", q, (unsigned long long)x->k->max);
+	*(double *)field = d;
+}
+
+KEY_PARSER(parse_arn)
+{
+	if (!arn_is_audience_generation_job(value))
+		FAIL("not an audience-generation-job ARN: %s", q);
+	config_note_arn_region(x->p, &x->loc, x->label, key_name(x->k), value);
+	arn_append(x->p, x, value);
+}
+
+KEY_PARSER(parse_arn_file)
+{
+	read_arn_file(x, value);
+}
+
+KEY_PARSER(parse_model_arn)
+{
+	if (!arn_is_configured_audience_model(value))
+		FAIL("not a configured-audience-model ARN: %s", q);
+	config_note_arn_region(x->p, &x->loc, x->label, key_name(x->k), value);
+	set_string(x, field, value);
+}
+
+KEY_PARSER(parse_format)
+{
+	enum payload_format f = payload_format_from_string(value);
+
+	if (f < 0)
+		FAIL("invalid format %s (json, slack, alertmanager or alertmanager-webhook)", q);
+	*(enum payload_format *)field = f;
+}
+
+KEY_PARSER(parse_on)
+{
+	if (x->k->section == CONFIG_SECTION_EVENTBRIDGE) {
+		struct config_eventbridge *b = base;
+		set_on(x, &b->on_all, &b->on_types, &b->on_statuses, value);
+	} else {
+		struct config_webhook *w = base;
+		set_on(x, &w->on_all, &w->on_types, &w->on_statuses, value);
+	}
+}
+
+KEY_PARSER(parse_listen)
+{
+	enum config_listen_kind kind;
+	const char *reason = NULL;
+	unsigned port;
+	char *host = NULL;
+	int r;
+
+	if (strcmp(value, "off") == 0) {
 		free(*(char **)field);
-		*(char **)field = s;
-		return;
-	case KT_PATH:
-		set_string(x, field, value);
-		return;
-	case KT_BOOL:
-		r = parse_boolean(value);
-		if (r < 0)
-			FAIL("invalid boolean %s (yes/no, true/false, on/off, 1/0)", q);
-		*(bool *)field = r;
-		return;
-	case KT_RPS: {
-		char *end;
-		errno = 0;
-		d = strtod(value, &end);
-		if (errno || end == value || *end || !isfinite(d))
-			FAIL("invalid number %s", q);
-		if (d <= 0 || d > (double)k->max)
-			FAIL("must be greater than 0 and at most %llu", (unsigned long long)k->max);
-		*(double *)field = d;
+		*(char **)field = NULL;
 		return;
 	}
-	case KT_UNSIGNED:
-	case KT_U64:
-		r = parse_int64(value, INT64_MIN, INT64_MAX, &i);
-		if (r < 0)
-			FAIL("invalid number %s", q);
-		if (i < (int64_t)k->min || i > (int64_t)k->max)
-			FAIL("must be between %llu and %llu", (unsigned long long)k->min,
-			     (unsigned long long)k->max);
-		if (k->type == KT_UNSIGNED)
-			*(unsigned *)field = (unsigned)i;
-		else
-			*(uint64_t *)field = (uint64_t)i;
-		return;
-	case KT_DURATION:
-		r = parse_duration_ms(value, &ms);
-		if (r < 0)
-			FAIL("invalid duration %s (like 500ms, 30s, 5m, 6h, 1d)", q);
-		if (ms == 0 && k->min > 0)
-			FAIL("must be greater than 0");
-		if (k->min > 1 && ms < k->min)
-			FAIL("must be at least %llus", (unsigned long long)(k->min / 1000));
-		if (ms > k->max)
-			FAIL("must be at most 366d");
-		*(uint64_t *)field = ms;
-		return;
-	case KT_PERCENT:
-		r = parse_percent(value, &d);
-		if (r < 0 || d * 100 > (double)k->max)
-			FAIL("invalid percentage %s (0%% to %llu%%)", q, (unsigned long long)k->max);
-		*(double *)field = d;
-		return;
-	case KT_ARN:
-		if (!arn_is_audience_generation_job(value))
-			FAIL("not an audience-generation-job ARN: %s", q);
-		config_note_arn_region(x->p, &x->loc, x->label, key_name(x->k), value);
-		arn_append(x->p, x, value);
-		return;
-	case KT_ARN_FILE:
-		read_arn_file(x, value);
-		return;
-	case KT_UUID:
-		if (!uuid_is_valid(value))
-			FAIL("not a UUID: %s", q);
-		set_string(x, field, value);
-		return;
-	case KT_MODEL_ARN:
-		if (!arn_is_configured_audience_model(value))
-			FAIL("not a configured-audience-model ARN: %s", q);
-		config_note_arn_region(x->p, &x->loc, x->label, key_name(x->k), value);
-		set_string(x, field, value);
-		return;
-	case KT_FORMAT: {
-		enum payload_format f = payload_format_from_string(value);
-		if (f < 0)
-			FAIL("invalid format %s (json, slack, alertmanager or alertmanager-webhook)", q);
-		*(enum payload_format *)field = f;
-		return;
-	}
-	case KT_ON:
-		if (k->section == CONFIG_SECTION_EVENTBRIDGE) {
-			struct config_eventbridge *b = base;
-			set_on(x, &b->on_all, &b->on_types, &b->on_statuses, value);
-		} else {
-			struct config_webhook *w = base;
-			set_on(x, &w->on_all, &w->on_types, &w->on_statuses, value);
-		}
-		return;
-	case KT_EVENT_BUS: {
-		const char *region;
-		size_t region_len;
-		if (config_event_bus_check(value, &reason, &region, &region_len) < 0)
-			FAIL("invalid event bus %s: %s", q, reason);
-		if (set_string(x, field, value) >= 0 && !x->is_default)
-			x->p->eventbridge_locs[x->p->idx].bus = x->loc;
-		return;
-	}
-	case KT_EVENT_SOURCE:
-		if (config_event_source_check(value, &reason) < 0)
-			FAIL("invalid source %s: %s", q, reason);
-		set_string(x, field, value);
-		return;
-	case KT_LISTEN: {
-		enum config_listen_kind kind;
-		unsigned port;
-		if (strcmp(value, "off") == 0) {
-			free(*(char **)field);
-			*(char **)field = NULL;
-			return;
-		}
-		r = config_listen_parse(value, &kind, &s, &port, &reason);
-		if (r == -ENOMEM)
-			x->p->oom = true;
-		if (r < 0)
-			FAIL("invalid address %s: %s", q, reason ? reason : "out of memory");
-		free(s);
-		if (set_string(x, field, value) >= 0)
-			x->p->listen_loc = x->loc;
-		return;
-	}
-	}
+	r = config_listen_parse(value, &kind, &host, &port, &reason);
+	if (r == -ENOMEM)
+		x->p->oom = true;
+	if (r < 0)
+		FAIL("invalid address %s: %s", q, reason ? reason : "out of memory");
+	free(host);
+	if (set_string(x, field, value) >= 0)
+		x->p->listen_loc = x->loc;
+}
+
+/* An [eventbridge] bus: a name or an ARN (config_event_bus_check()). */
+KEY_PARSER(parse_event_bus)
+{
+	const char *reason = NULL, *region;
+	size_t region_len;
+
+	if (config_event_bus_check(value, &reason, &region, &region_len) < 0)
+		FAIL("invalid event bus %s: %s", q, reason);
+	if (set_string(x, field, value) >= 0 && !x->is_default)
+		x->p->eventbridge_locs[x->p->idx].bus = x->loc;
+}
+
+/* An [eventbridge] source: not the aws. prefix (config_event_source_check()). */
+KEY_PARSER(parse_event_source)
+{
+	const char *reason = NULL;
+
+	if (config_event_source_check(value, &reason) < 0)
+		FAIL("invalid source %s: %s", q, reason);
+	set_string(x, field, value);
+}
+
+static key_parser_fn *const key_parsers[] = {
+    [KT_REGION] = parse_checked_string,
+    [KT_PROFILE] = parse_checked_string,
+    [KT_ENDPOINT] = parse_endpoint,
+    [KT_FILE] = parse_file,
+    [KT_SECRET_FILE] = parse_file,
+    [KT_BOOL] = parse_bool,
+    [KT_RPS] = parse_rps,
+    [KT_UNSIGNED] = parse_integer,
+    [KT_U64] = parse_integer,
+    [KT_DURATION] = parse_duration,
+    [KT_PERCENT] = parse_percent_key,
+    [KT_ARN] = parse_arn,
+    [KT_ARN_FILE] = parse_arn_file,
+    [KT_UUID] = parse_checked_string,
+    [KT_MODEL_ARN] = parse_model_arn,
+    [KT_PATH] = parse_path,
+    [KT_WEBHOOK_URL] = parse_webhook_url,
+    [KT_FORMAT] = parse_format,
+    [KT_ON] = parse_on,
+    [KT_LISTEN] = parse_listen,
+    [KT_EVENT_BUS] = parse_event_bus,
+    [KT_EVENT_SOURCE] = parse_event_source,
+};
+
+_Static_assert(ELEMENTSOF(key_parsers) == _KT_MAX, "a parser for every key type");
+
+static void set_value(struct key_ctx *x, void *base, const char *value)
+{
+	char q[96];
+
+	config_quote(value, q, sizeof(q));
+	key_parsers[x->k->type](x, base, (char *)base + x->k->offset, value, q);
 }
 
 static void *section_base(struct config_parser *p, enum config_section s)

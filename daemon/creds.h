@@ -12,7 +12,7 @@
 
 #include <stdint.h>
 
-#include "sigv4.h"
+#include "creds/credentials.h"
 
 struct uv_loop_s;
 struct http_ctx;

@@ -2,16 +2,14 @@
  * per-loop-turn commit and the systemd notifications. */
 #include <errno.h>
 #include <inttypes.h>
-#include <getopt.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "aws/setup.h"
 #include "creds.h"
 #include "engine.h"
 #include "http.h"
@@ -599,39 +597,36 @@ static int engine_start(struct engine *e)
 	if (r < 0)
 		return r;
 
-	struct aws_endpoint_options eo = {
-	    .region = e->cfg->aws.region,
-	    .profile = e->cfg->aws.profile,
-	    .endpoint = e->cfg->aws.endpoint,
-	    .dualstack = e->cfg->aws.dualstack,
-	    .fips = e->cfg->aws.fips,
-	};
-	r = aws_resolve_endpoint(&eo, &e->endpoint, err, sizeof(err));
-	if (r == -ENOENT && !eo.region && engine_config_is_empty(e->cfg)) {
+	struct aws_settings as;
+	bool empty = engine_config_is_empty(e->cfg);
+
+	aws_settings_from_config(e->cfg, &as);
+	as.max_total_connections = http_total_connections(e->cfg);
+	if (empty) {
 		/* Nothing to poll, so no region is needed yet: a fresh install
 		 * must not fail-loop under Restart=on-failure.  Any region
 		 * makes a valid endpoint; jobs need a restart with one set. */
-		log_notice("%s: no AWS region set; the region is needed once jobs are configured",
-			   e->config_path);
-		eo.region = "us-east-1";
-		r = aws_resolve_endpoint(&eo, &e->endpoint, err, sizeof(err));
-	} else if (r == -ENOENT && !eo.region && e->cfg->n_arns > 0) {
-		/* No region anywhere, but the configured ARNs name one (the
-		 * parser made sure they all name the same). */
+		as.fallback_region = "us-east-1";
+	} else if (e->cfg->n_arns > 0) {
+		/* The configured ARNs name a region (the parser made sure
+		 * they all name the same). */
 		const char *in;
 		size_t len = arn_region(e->cfg->arns[0], &in);
 
 		if (in && len > 0 && len < sizeof(region_buf)) {
 			memcpy(region_buf, in, len);
 			region_buf[len] = 0;
-			eo.region = region_buf;
-			log_notice("no AWS region set: using %s, the region of the configured jobs",
-				   region_buf);
-			r = aws_resolve_endpoint(&eo, &e->endpoint, err, sizeof(err));
+			as.fallback_region = region_buf;
 		}
 	}
+	r = aws_settings_resolve_endpoint(&as, &e->endpoint, err, sizeof(err));
 	if (r < 0)
 		return log_error_errno(r, "%s", err);
+	if (r > 0 && empty)
+		log_notice("%s: no AWS region set; the region is needed once jobs are configured",
+			   e->config_path);
+	else if (r > 0)
+		log_notice("no AWS region set: using %s, the region of the configured jobs", region_buf);
 	r = config_check_region(e->cfg, e->endpoint.region, err, sizeof(err));
 	if (r < 0)
 		return log_error_errno(
@@ -666,33 +661,9 @@ static int engine_start(struct engine *e)
 	if (r < 0)
 		return r;
 
-	struct http_ctx_options ho = {
-	    .max_connections = http_total_connections(e->cfg),
-	    .max_host_connections = e->cfg->aws.max_connections,
-	    .user_agent = "jobwatchd/" JW_VERSION,
-	};
-	r = http_ctx_new(&e->loop, &ho, &e->http);
+	r = aws_stack_parts_new(&e->loop, &as, &e->endpoint, &e->http, &e->creds, &e->aws, err, sizeof(err));
 	if (r < 0)
-		return log_error_errno(r, "cannot set up HTTP: %m");
-
-	struct creds_options co = {
-	    .profile = e->cfg->aws.profile,
-	    .region = e->endpoint.region,
-	    .ca_file = e->cfg->aws.ca_file,
-	};
-	r = creds_new(&e->loop, e->http, &co, &e->creds);
-	if (r < 0)
-		return log_error_errno(r, "cannot set up the AWS credential chain: %m");
-
-	struct aws_client_options ao = {
-	    .endpoint = &e->endpoint,
-	    .ca_file = e->cfg->aws.ca_file,
-	    .timeout_ms = e->cfg->aws.timeout_ms,
-	    .max_rps = e->cfg->aws.max_rps,
-	};
-	r = aws_client_new(&e->loop, e->http, e->creds, &ao, &e->aws);
-	if (r < 0)
-		return log_error_errno(r, "cannot set up the AWS client: %m");
+		return log_error_errno(r, "%s", err);
 
 	r = engine_hooks_setup(e);
 	if (r >= 0)
@@ -734,91 +705,14 @@ static void engine_release(struct engine *e)
 	e->cfg = config_free(e->cfg);
 }
 
-static void run_usage(void)
+/* Starts the engine on config_path and runs it until it stops: the exit
+ * code of the process. */
+int engine_main(const char *config_path, bool strict)
 {
-	fprintf(stderr,
-		"Usage: jobwatchd [run] [-c FILE] [--log-level LEVEL] [--log-target auto|stderr|journal] "
-		"[--log-format text|json] [--strict]\n");
-}
+	struct engine e = {.config_path = (char *)config_path, .strict = strict};
+	bool loop_ok;
+	int r;
 
-int cli_run(int argc, char **argv)
-{
-	static const struct option opts[] = {
-	    {"config", required_argument, NULL, 'c'},
-	    {"log-level", required_argument, NULL, 'l'},
-	    {"log-target", required_argument, NULL, 'T'},
-	    {"log-format", required_argument, NULL, 'F'},
-	    {"strict", no_argument, NULL, 's'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
-	struct engine e = {0};
-	const char *path = CONFIG_DEFAULT_PATH;
-	int c, r, level = -1;
-	enum log_target target = LOG_TARGET_AUTO;
-	struct sigaction sa = {.sa_handler = SIG_IGN};
-	bool loop_ok = false;
-
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			path = optarg;
-			break;
-		case 'l':
-			level = log_level_from_string(optarg);
-			if (level < 0) {
-				fprintf(stderr, "jobwatchd: unknown log level \"%s\"\n", optarg);
-				return 2;
-			}
-			break;
-		case 'T':
-			target = log_target_from_string(optarg);
-			if (target == LOG_TARGET_INVALID) {
-				fprintf(stderr, "jobwatchd: unknown log target \"%s\"\n", optarg);
-				return 2;
-			}
-			break;
-		case 'F':
-			if (log_format_from_string(optarg) == LOG_FORMAT_INVALID) {
-				fprintf(stderr, "jobwatchd: unknown log format \"%s\" (text or json)\n",
-					optarg);
-				return 2;
-			}
-			log_set_format(log_format_from_string(optarg));
-			break;
-		case 's':
-			e.strict = true;
-			break;
-		case 'h':
-			printf("Usage: jobwatchd [run] [-c FILE] [--log-level LEVEL] [--log-target TARGET] "
-			       "[--log-format FORMAT] [--strict]\n"
-			       "  -c, --config FILE     the configuration (default %s)\n"
-			       "  --log-level LEVEL     err, warning, notice, info (default), debug\n"
-			       "  --log-target TARGET   auto (default), stderr, journal\n"
-			       "  --log-format FORMAT   text (default) or json, for stderr\n"
-			       "  --strict              secret files readable by others are errors\n"
-			       "Watches the jobs in the foreground, as systemd runs it (Type=notify).\n",
-			       CONFIG_DEFAULT_PATH);
-			return 0;
-		default:
-			run_usage();
-			return 2;
-		}
-	}
-	if (optind < argc) {
-		run_usage();
-		return 2;
-	}
-	log_setup(target, level);
-	sigaction(SIGPIPE, &sa, NULL);
-	/* The process holds AWS credentials and webhook secrets: no core dump
-	 * (and no ptrace by other processes of the same user) may copy them. */
-	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
-		log_debug_errno(errno, "prctl(PR_SET_DUMPABLE) failed: %m");
-	srandom((unsigned)(time(NULL) ^ getpid()));
-
-	e.config_path = (char *)path;
 	r = engine_start(&e);
 	loop_ok = e.open_handles > 0;
 	if (r < 0) {

@@ -214,5 +214,8 @@ void engine_fleet_teardown(struct engine *e);
 /* engine.c.  The other engine files never call it: engine.c acts on what
  * they changed at the end of each loop turn. */
 void engine_maybe_finish(struct engine *e);
+/* Starts the engine on config_path, runs it until it stops and returns the
+ * exit code of the process (cli/run.c parses the command line). */
+int engine_main(const char *config_path, bool strict);
 
 #endif

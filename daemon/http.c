@@ -34,7 +34,7 @@ struct http_sock {
 	uv_poll_t poll;
 	struct http_ctx *ctx;
 	curl_socket_t fd;
-	struct http_sock *prev, *next; /* in ctx->socks until closed */
+	struct list_node node; /* in ctx->socks until closed */
 };
 
 struct http_ctx {
@@ -46,11 +46,11 @@ struct http_ctx {
 	unsigned in_curl;      /* > 0 while a curl_multi_* call is on the stack */
 	bool timeout_due;      /* libcurl asked for a 0 ms timeout */
 	bool freeing;
-	bool cleaning; /* inside curl_multi_cleanup() */
-	struct http_transfer *transfers;
-	struct http_transfer *q_head, *q_tail;
+	bool cleaning;		    /* inside curl_multi_cleanup() */
+	struct list_node transfers; /* every transfer until freed */
+	struct list_node done;	    /* finished transfers whose done() is due, in order */
 	size_t q_len;
-	struct http_sock *socks;
+	struct list_node socks;
 	/* Easy handles of finished transfers, reset and kept for the next
 	 * ones: creating one per request showed up in the profile. */
 	CURL *easy_pool[HTTP_EASY_POOL_MAX];
@@ -136,13 +136,7 @@ static void sock_close(struct http_sock *s)
 {
 	struct http_ctx *ctx = s->ctx;
 
-	if (s->prev)
-		s->prev->next = s->next;
-	else
-		ctx->socks = s->next;
-	if (s->next)
-		s->next->prev = s->prev;
-	s->prev = s->next = NULL;
+	list_del(&s->node);
 	ctx->stats.sockets--;
 	uv_poll_stop(&s->poll);
 	uv_close((uv_handle_t *)&s->poll, on_sock_closed);
@@ -155,27 +149,19 @@ static void idle_kick(struct http_ctx *ctx);
 static void queue_push(struct http_ctx *ctx, struct http_transfer *t)
 {
 	t->state = TRANSFER_QUEUED;
-	t->q_next = NULL;
-	if (ctx->q_tail)
-		ctx->q_tail->q_next = t;
-	else
-		ctx->q_head = t;
-	ctx->q_tail = t;
+	list_add_tail(&ctx->done, &t->done_node);
 	ctx->q_len++;
 	idle_kick(ctx);
 }
 
 static struct http_transfer *queue_pop(struct http_ctx *ctx)
 {
-	struct http_transfer *t = ctx->q_head;
+	struct http_transfer *t = list_first_entry(&ctx->done, struct http_transfer, done_node);
 
 	if (!t)
 		return NULL;
-	ctx->q_head = t->q_next;
-	if (!ctx->q_head)
-		ctx->q_tail = NULL;
+	list_del(&t->done_node);
 	ctx->q_len--;
-	t->q_next = NULL;
 	return t;
 }
 
@@ -208,12 +194,7 @@ static void transfer_complete(struct http_transfer *t)
 		ctx->stats.failed_transport++;
 	t->done(t->userdata, &t->resp);
 
-	if (t->prev)
-		t->prev->next = t->next;
-	else
-		ctx->transfers = t->next;
-	if (t->next)
-		t->next->prev = t->prev;
+	list_del(&t->node);
 	ctx->stats.inflight--;
 	/* transfer_detach() took it out of the multi handle: reusable. */
 	if (t->easy && !t->in_multi && !ctx->freeing && ctx->n_easy_pool < HTTP_EASY_POOL_MAX) {
@@ -338,7 +319,7 @@ static void on_idle(uv_idle_t *h)
 			break;
 		transfer_complete(t);
 	}
-	if (!ctx->freeing && !ctx->timeout_due && !ctx->q_head)
+	if (!ctx->freeing && !ctx->timeout_due && list_empty(&ctx->done))
 		uv_idle_stop(&ctx->idle);
 }
 
@@ -386,10 +367,7 @@ static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, v
 		s->poll.data = s;
 		s->ctx = ctx;
 		s->fd = fd;
-		s->next = ctx->socks;
-		if (ctx->socks)
-			ctx->socks->prev = s;
-		ctx->socks = s;
+		list_add_head(&ctx->socks, &s->node);
 		ctx->open_handles++;
 		ctx->stats.sockets++;
 		mc = curl_multi_assign(ctx->multi, fd, s);
@@ -470,6 +448,9 @@ int http_ctx_new(struct uv_loop_s *loop, const struct http_ctx_options *opts, st
 	ctx = calloc(1, sizeof(*ctx));
 	if (!ctx)
 		return -ENOMEM;
+	list_init(&ctx->transfers);
+	list_init(&ctx->done);
+	list_init(&ctx->socks);
 	ctx->loop = loop;
 	if (opts && opts->user_agent) {
 		ctx->user_agent = strdup(opts->user_agent);
@@ -504,6 +485,7 @@ int http_ctx_new(struct uv_loop_s *loop, const struct http_ctx_options *opts, st
 void http_ctx_free(struct http_ctx *ctx)
 {
 	struct http_transfer *t;
+	struct list_node *n;
 
 	if (!ctx || ctx->freeing)
 		return;
@@ -511,7 +493,8 @@ void http_ctx_free(struct http_ctx *ctx)
 	/* Cancel everything still running, then deliver every pending result
 	 * now: the caller's objects may be gone after this returns.  New
 	 * submits from these callbacks are refused. */
-	for (t = ctx->transfers; t; t = t->next) {
+	list_for_each(n, &ctx->transfers) {
+		t = container_of(n, struct http_transfer, node);
 		if (t->state != TRANSFER_RUNNING)
 			continue;
 		transfer_detach(t);
@@ -530,8 +513,8 @@ void http_ctx_free(struct http_ctx *ctx)
 	while (ctx->n_easy_pool)
 		curl_easy_cleanup(ctx->easy_pool[--ctx->n_easy_pool]);
 	ctx->multi = NULL;
-	while (ctx->socks)
-		sock_close(ctx->socks);
+	while (!list_empty(&ctx->socks))
+		sock_close(list_first_entry(&ctx->socks, struct http_sock, node));
 	uv_close((uv_handle_t *)&ctx->timer, on_ctx_handle_closed);
 	uv_close((uv_handle_t *)&ctx->idle, on_ctx_handle_closed);
 }
@@ -598,10 +581,7 @@ int http_submit(struct http_ctx *ctx, const struct http_request *req, http_done_
 	}
 	t->in_multi = true;
 	t->state = TRANSFER_RUNNING;
-	t->next = ctx->transfers;
-	if (ctx->transfers)
-		ctx->transfers->prev = t;
-	ctx->transfers = t;
+	list_add_head(&ctx->transfers, &t->node);
 	ctx->stats.started++;
 	ctx->stats.inflight++;
 	if (ret)

@@ -11,6 +11,7 @@
 #include <curl/curl.h>
 
 #include "http.h"
+#include "list.h"
 #include "util.h"
 
 #define HTTP_DEFAULT_TIMEOUT_MS		15000u
@@ -45,8 +46,8 @@ struct http_transfer {
 	uint64_t start_ms;
 	char errbuf[CURL_ERROR_SIZE];
 	struct http_response resp;
-	struct http_transfer *prev, *next; /* in ctx->transfers until freed */
-	struct http_transfer *q_next;	   /* in the done queue */
+	struct list_node node;	    /* in ctx->transfers until freed */
+	struct list_node done_node; /* in ctx->done while its result waits */
 };
 
 /* The body of a response that has none (never written). */

@@ -164,11 +164,6 @@ void log_record(int level, const char *const (*fields)[2], size_t n)
 	stderr_line(level, msg, 0, fields, n);
 }
 
-int log_get_max_level(void)
-{
-	return log_max_level;
-}
-
 void log_set_max_level(int level)
 {
 	log_max_level = level;

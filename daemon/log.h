@@ -40,7 +40,6 @@ bool log_journal_available(void);
  * the log format: fields are journal-style NAME/value pairs, NULL values
  * skipped; MESSAGE and PRIORITY are used for the text form. */
 void log_record(int level, const char *const (*fields)[2], size_t n);
-int log_get_max_level(void);
 void log_set_max_level(int level);
 /* Parses "err", "warning", "notice", "info", "debug" (or 0..7). */
 int log_level_from_string(const char *s);

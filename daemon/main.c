@@ -4,8 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
-#include "cli_ctl.h"
+#include "cli/cli.h"
 #include "log.h"
 
 static void usage(FILE *f)

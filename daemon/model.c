@@ -3,8 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
-
 #include "util.h"
 
 static const char *const status_names[_JOB_STATUS_MAX_WITH_GONE] = {
@@ -186,100 +184,4 @@ struct job_observation *job_observation_free(struct job_observation *o)
 	free_pairs(o->tags, o->n_tags);
 	free(o);
 	return NULL;
-}
-
-static void add_str(cJSON *obj, const char *k, const char *v)
-{
-	if (v)
-		cJSON_AddStringToObject(obj, k, v);
-}
-
-static void add_pairs(cJSON *obj, char *const *v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		add_str(obj, v[2 * i], v[2 * i + 1]);
-}
-
-static void add_time(cJSON *obj, const char *k, int64_t ms)
-{
-	char buf[40];
-	format_iso8601_ms(ms, buf, sizeof(buf));
-	cJSON_AddStringToObject(obj, k, buf);
-}
-
-char *job_observation_to_json(const struct job_observation *o)
-{
-	cJSON *j = cJSON_CreateObject();
-	char *out;
-
-	if (!j)
-		return NULL;
-	add_time(j, "createTime", o->create_time_ms);
-	add_time(j, "updateTime", o->update_time_ms);
-	add_str(j, "audienceGenerationJobArn", o->arn);
-	add_str(j, "name", o->name);
-	add_str(j, "description", o->description);
-	add_str(j, "status", job_status_to_string(o->status));
-	if (o->status_code || o->status_message) {
-		cJSON *d = cJSON_AddObjectToObject(j, "statusDetails");
-		add_str(d, "statusCode", o->status_code);
-		add_str(d, "message", o->status_message);
-	}
-	add_str(j, "configuredAudienceModelArn", o->configured_audience_model_arn);
-	if (o->has_seed_audience) {
-		cJSON *s = cJSON_AddObjectToObject(j, "seedAudience");
-		if (o->seed_s3_uri)
-			add_str(cJSON_AddObjectToObject(s, "dataSource"), "s3Uri", o->seed_s3_uri);
-		add_str(s, "roleArn", o->seed_role_arn);
-		if (o->seed_sql_query_string || o->seed_sql_analysis_template_arn ||
-		    o->n_seed_sql_parameters) {
-			cJSON *q = cJSON_AddObjectToObject(s, "sqlParameters");
-			add_str(q, "queryString", o->seed_sql_query_string);
-			add_str(q, "analysisTemplateArn", o->seed_sql_analysis_template_arn);
-			if (o->n_seed_sql_parameters)
-				add_pairs(cJSON_AddObjectToObject(q, "parameters"), o->seed_sql_parameters,
-					  o->n_seed_sql_parameters);
-		}
-		if (o->has_seed_worker) {
-			cJSON *w = cJSON_AddObjectToObject(
-			    cJSON_AddObjectToObject(s, "sqlComputeConfiguration"), "worker");
-			add_str(w, "type", o->seed_worker_type);
-			if (o->has_seed_worker_number)
-				cJSON_AddNumberToObject(w, "number", (double)o->seed_worker_number);
-			if (o->has_seed_worker_properties) {
-				cJSON *pr = cJSON_AddObjectToObject(w, "properties");
-				if (o->has_seed_spark)
-					add_pairs(cJSON_AddObjectToObject(pr, "spark"), o->seed_spark,
-						  o->n_seed_spark);
-			}
-		}
-	}
-	if (o->has_include_seed_in_output)
-		cJSON_AddBoolToObject(j, "includeSeedInOutput", o->include_seed_in_output);
-	add_str(j, "collaborationId", o->collaboration_id);
-	if (o->has_metrics) {
-		cJSON *m = cJSON_AddObjectToObject(j, "metrics");
-		cJSON *rl = cJSON_AddArrayToObject(m, "relevanceMetrics");
-		for (size_t i = 0; i < o->n_relevance_metrics; i++) {
-			const struct relevance_metric *rm = &o->relevance_metrics[i];
-			cJSON *e = cJSON_CreateObject(), *as = cJSON_AddObjectToObject(e, "audienceSize");
-			add_str(as, "type", rm->audience_size_type);
-			cJSON_AddNumberToObject(as, "value", (double)rm->audience_size_value);
-			if (rm->has_score)
-				cJSON_AddNumberToObject(e, "score", rm->score);
-			cJSON_AddItemToArray(rl, e);
-		}
-		if (o->has_recall_metric)
-			cJSON_AddNumberToObject(m, "recallMetric", o->recall_metric);
-	}
-	add_str(j, "startedBy", o->started_by);
-	if (o->n_tags) {
-		cJSON *t = cJSON_AddObjectToObject(j, "tags");
-		for (size_t i = 0; i < o->n_tags; i++)
-			add_str(t, o->tags[2 * i], o->tags[2 * i + 1]);
-	}
-	add_str(j, "protectedQueryIdentifier", o->protected_query_identifier);
-	out = cJSON_PrintUnformatted(j);
-	cJSON_Delete(j);
-	return out;
 }

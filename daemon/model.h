@@ -130,5 +130,8 @@ struct job_observation *job_observation_free(struct job_observation *o);
 /* Writes the observation as the API's JSON (GetAudienceGenerationJob field
  * names, timestamps as ISO 8601).  Returns a malloc'd string or NULL. */
 char *job_observation_to_json(const struct job_observation *o);
+/* Parses the JSON written by job_observation_to_json() back into an
+ * observation (every field it writes).  "GONE" is accepted as a status. */
+int job_observation_from_json_blob(const char *json, struct job_observation **ret);
 
 #endif

@@ -1,7 +1,7 @@
 /* The state store's core: opening (lock, pragmas, migrations), the statement
  * cache and the write batch with its replay journal.  The job table lives in
- * store_jobs.c, the outbox in store_outbox.c, the payload parser in
- * store_json.c.
+ * store_jobs.c, the outbox in store_outbox.c (its payload parser is
+ * model_json.c, beside the writer).
  *
  * Durability: WAL with synchronous=NORMAL.  A COMMIT appends to the WAL
  * without an fsync; the WAL is fsynced at checkpoints.  A killed process

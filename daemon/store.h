@@ -165,10 +165,6 @@ int store_integrity_check(struct store *s, char **ret_msg);
  * a full disk (used by the tests to make commits fail on purpose). */
 int store_set_max_pages(struct store *s, int64_t max_pages, int64_t *ret_page_count);
 
-/* Parses the JSON written by job_observation_to_json() back into an
- * observation (every field it writes).  "GONE" is accepted as a status. */
-int job_observation_from_json_blob(const char *json, struct job_observation **ret);
-
 /* ---- A job's history (store_history.c) ----
  * The events stored for one job, newest first, each with its deliveries:
  * what `jobwatchd status ARN` shows.  Events stay while a delivery is

@@ -4,7 +4,7 @@
     scripts/demo_view.py BUILD_DIR        (normally through scripts/demo.sh)
 
 Starts, in a temporary directory that is removed afterwards,
-  - tests/fake/fake_crml.py with tests/demo/scenario.json, checking every request's SigV4 signature,
+  - tests/fake/fake_crml.py with tests/fake/demo_scenario.json, checking every request's SigV4 signature,
   - tests/fake/webhook_receiver.py with a fresh whsec_ secret, checking every Standard Webhooks signature,
   - BUILD_DIR/jobwatchd with config/demo.conf plus a drop-in holding the ports, paths and secret,
 prints what happens as it happens (transitions from the state database's events table, webhooks from the
@@ -207,7 +207,7 @@ class Demo:
         self.tmp = tmp
         self.procs = Procs(tmp)
         self.notify = None
-        with open(os.path.join(source_dir, "tests", "demo", "scenario.json"), encoding="utf-8") as f:
+        with open(os.path.join(source_dir, "tests", "fake", "demo_scenario.json"), encoding="utf-8") as f:
             self.scenario = json.load(f)
         account = self.scenario.get("account", "111122223333")
         self.names = {}
@@ -252,7 +252,7 @@ class Demo:
 
         fake = self.procs.start("fake", [py, os.path.join(fake_dir, "fake_crml.py"), "--port", "0",
                                          "--port-file", self.path("fake.port"), "--scenario",
-                                         os.path.join(self.src, "tests", "demo", "scenario.json"),
+                                         os.path.join(self.src, "tests", "fake", "demo_scenario.json"),
                                          "--log", self.path("fake.requests.jsonl"), "--seed", "1",
                                          "--verify-sigv4", "--region", REGION, "--credentials-file", creds])
         recv = self.procs.start("receiver", [py, os.path.join(fake_dir, "webhook_receiver.py"), "--port", "0",

@@ -3,11 +3,16 @@
 # the build directory in JW_BUILD_DIR.
 find_program(PYTHON3 python3 REQUIRED)
 
+# What the unit tests share (tests/unit/jwtest.h): temp dirs, the HTTP test server.
+find_package(Threads REQUIRED)
+add_library(jwunit STATIC ${CMAKE_SOURCE_DIR}/tests/unit/jwtest.c)
+target_link_libraries(jwunit PUBLIC jwcore PkgConfig::CMOCKA Threads::Threads)
+
 file(GLOB JW_UNIT_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/unit/test_*.c)
 foreach(src ${JW_UNIT_TESTS})
   get_filename_component(name ${src} NAME_WE)
   add_executable(${name} ${src})
-  target_link_libraries(${name} PRIVATE jwcore PkgConfig::CMOCKA)
+  target_link_libraries(${name} PRIVATE jwunit jwcore PkgConfig::CMOCKA)
   target_include_directories(${name} PRIVATE ${CMAKE_SOURCE_DIR}/tests/unit)
   add_test(NAME unit/${name} COMMAND ${name} WORKING_DIRECTORY ${CMAKE_SOURCE_DIR}/tests)
   set_tests_properties(unit/${name} PROPERTIES

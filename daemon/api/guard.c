@@ -12,12 +12,18 @@
 #include "log.h"
 
 struct api_guard_conn {
-	struct api_guard_conn *prev, *next;
+	struct list_node node; /* in guard->conns */
 	struct api_guard *guard;
 	struct MHD_Connection *conn;
 	uint64_t due_ms; /* the head is due by then; 0 = being served */
 	bool cut;
 };
+
+void api_guard_init(struct api_guard *g, uint64_t header_deadline_ms)
+{
+	*g = (struct api_guard){.header_deadline_ms = header_deadline_ms};
+	list_init(&g->conns);
+}
 
 static struct api_guard_conn *conn_record(struct MHD_Connection *conn)
 {
@@ -37,10 +43,7 @@ int api_guard_conn_started(struct api_guard *g, struct MHD_Connection *conn, voi
 	c->guard = g;
 	c->conn = conn;
 	c->due_ms = now_ms + g->header_deadline_ms;
-	c->next = g->head;
-	if (g->head)
-		g->head->prev = c;
-	g->head = c;
+	list_add_head(&g->conns, &c->node);
 	*socket_context = c;
 	return 0;
 }
@@ -51,12 +54,7 @@ void api_guard_conn_closed(struct api_guard *g, void **socket_context)
 
 	if (!c)
 		return;
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		g->head = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
+	list_del(&c->node);
 	free(c);
 	*socket_context = NULL;
 }
@@ -79,9 +77,11 @@ void api_guard_request_done(struct MHD_Connection *conn, uint64_t now_ms)
 
 unsigned api_guard_expire(struct api_guard *g, uint64_t now_ms)
 {
+	struct list_node *node;
 	unsigned n = 0;
 
-	for (struct api_guard_conn *c = g->head; c; c = c->next) {
+	list_for_each(node, &g->conns) {
+		struct api_guard_conn *c = container_of(node, struct api_guard_conn, node);
 		const union MHD_ConnectionInfo *i;
 
 		if (c->cut || c->due_ms == 0 || now_ms < c->due_ms)
@@ -101,10 +101,10 @@ unsigned api_guard_expire(struct api_guard *g, uint64_t now_ms)
 
 void api_guard_done(struct api_guard *g)
 {
-	while (g->head) {
-		struct api_guard_conn *c = g->head;
+	struct api_guard_conn *c;
 
-		g->head = c->next;
+	while ((c = list_first_entry(&g->conns, struct api_guard_conn, node))) {
+		list_del(&c->node);
 		free(c);
 	}
 }

@@ -7,18 +7,20 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "list.h"
+
 struct MHD_Connection;
 
 /* Every open connection, so the ones that have not sent a complete request
  * head in time can be cut (libmicrohttpd only knows inactivity timeouts,
  * which a client resets with one byte every few seconds). */
-struct api_guard_conn;
 struct api_guard {
-	struct api_guard_conn *head;
+	struct list_node conns; /* struct api_guard_conn */
 	uint64_t header_deadline_ms;
 	uint64_t cut; /* connections cut so far */
 };
 
+void api_guard_init(struct api_guard *g, uint64_t header_deadline_ms);
 /* From libmicrohttpd's connection notifications: started allocates the
  * per-socket record into *socket_context, closed frees it. */
 int api_guard_conn_started(struct api_guard *g, struct MHD_Connection *conn, void **socket_context,

@@ -388,7 +388,7 @@ int api_new(struct uv_loop_s *loop, const struct api_options *opt, const struct 
 		return log_error_errno(-ENOMEM, "out of memory");
 	a->loop = loop;
 	a->st.ctx = ctx;
-	a->guard.header_deadline_ms = API_HEADER_DEADLINE_MS;
+	api_guard_init(&a->guard, API_HEADER_DEADLINE_MS);
 	api_rate_init(&a->st.post_rate, API_POST_RATE, API_POST_BURST, now_monotonic_ms());
 	r = config_listen_parse(listen_spec, &a->kind, &host, &port, &reason);
 	if (r < 0) {

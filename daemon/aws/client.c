@@ -20,9 +20,10 @@
 #include "aws/parse.h"
 #include "aws/ratelimit.h"
 #include "aws/retry.h"
+#include "aws/sigv4.h"
 #include "creds.h"
+#include "list.h"
 #include "log.h"
-#include "sigv4.h"
 #include "util.h"
 
 #define AWS_MAX_URL 16384
@@ -41,7 +42,7 @@ enum call_list {
 
 struct aws_call {
 	struct aws_client *client; /* NULL once orphaned (client freed while in flight) */
-	struct aws_call *prev, *next;
+	struct list_node node;	   /* in client->lists[list] */
 	enum call_list list;
 	enum aws_op op;
 	char *arn;
@@ -65,7 +66,7 @@ struct aws_call {
 };
 
 struct call_queue {
-	struct aws_call *head, *tail;
+	struct list_node head;
 	unsigned n;
 };
 
@@ -123,16 +124,8 @@ static void queue_remove(struct aws_client *c, struct aws_call *call)
 	if (call->list == LIST_NONE)
 		return;
 	q = &c->lists[call->list];
-	if (call->prev)
-		call->prev->next = call->next;
-	else
-		q->head = call->next;
-	if (call->next)
-		call->next->prev = call->prev;
-	else
-		q->tail = call->prev;
+	list_del(&call->node);
 	q->n--;
-	call->prev = call->next = NULL;
 	call->list = LIST_NONE;
 }
 
@@ -142,22 +135,16 @@ static void queue_push(struct aws_client *c, enum call_list l, struct aws_call *
 
 	queue_remove(c, call);
 	call->list = l;
-	if (front) {
-		call->next = q->head;
-		if (q->head)
-			q->head->prev = call;
-		else
-			q->tail = call;
-		q->head = call;
-	} else {
-		call->prev = q->tail;
-		if (q->tail)
-			q->tail->next = call;
-		else
-			q->head = call;
-		q->tail = call;
-	}
+	if (front)
+		list_add_head(&q->head, &call->node);
+	else
+		list_add_tail(&q->head, &call->node);
 	q->n++;
+}
+
+static struct aws_call *queue_first(struct aws_client *c, enum call_list l)
+{
+	return list_first_entry(&c->lists[l].head, struct aws_call, node);
 }
 
 static void call_free(struct aws_call *call)
@@ -261,8 +248,9 @@ static void on_creds(void *userdata, int error, const struct aws_credentials *cr
 	if (error < 0) {
 		const char *why = creds_last_error(c->creds);
 		/* Every call waiting now fails; later calls ask the chain again. */
-		while (c->lists[LIST_CREDS].head) {
-			struct aws_call *call = c->lists[LIST_CREDS].head;
+		struct aws_call *call;
+
+		while ((call = queue_first(c, LIST_CREDS))) {
 			struct aws_result res;
 			queue_remove(c, call);
 			result_from_call(call, AWS_CREDENTIALS, &res);
@@ -278,8 +266,9 @@ static void on_creds(void *userdata, int error, const struct aws_credentials *cr
 		return;
 	}
 	/* Waiting calls go first, in their order. */
-	while (c->lists[LIST_CREDS].tail)
-		queue_push(c, LIST_READY, c->lists[LIST_CREDS].tail, true);
+	while (!list_empty(&c->lists[LIST_CREDS].head))
+		queue_push(c, LIST_READY, list_last_entry(&c->lists[LIST_CREDS].head, struct aws_call, node),
+			   true);
 	kick(c, cr);
 }
 
@@ -408,24 +397,25 @@ fail:
 static void kick(struct aws_client *c, const struct aws_credentials *hint)
 {
 	uint64_t now = now_monotonic_ms(), wait = UINT64_MAX;
-	struct aws_call *call, *next;
+	struct list_node *n, *tmp;
+	struct aws_call *call;
 
 	if (c->freeing)
 		return;
-	for (call = c->lists[LIST_DELAYED].head; call; call = next) {
-		next = call->next;
+	list_for_each_safe(n, tmp, &c->lists[LIST_DELAYED].head) {
+		call = container_of(n, struct aws_call, node);
 		if (call->due_ms <= now)
 			queue_push(c, LIST_READY, call, false);
 	}
-	while ((call = c->lists[LIST_READY].head)) {
+	while ((call = queue_first(c, LIST_READY))) {
 		const struct aws_credentials *cr = hint ? hint : creds_current(c->creds);
 		uint64_t w;
 
 		if (!cr) {
 			/* Park everything ready until the chain answers; other
 			 * calls are not affected beyond waiting their turn. */
-			while (c->lists[LIST_READY].head)
-				queue_push(c, LIST_CREDS, c->lists[LIST_READY].head, false);
+			while (!list_empty(&c->lists[LIST_READY].head))
+				queue_push(c, LIST_CREDS, queue_first(c, LIST_READY), false);
 			if (!c->waiter) {
 				struct creds_waiter *wt = calloc(1, sizeof(*wt));
 				int r = wt ? creds_request(c->creds, on_creds, wt) : -ENOMEM;
@@ -433,12 +423,14 @@ static void kick(struct aws_client *c, const struct aws_credentials *hint)
 					free(wt);
 					log_debug_errno(r, "creds_request failed: %m");
 					/* Try again on the next timer tick. */
-					while (c->lists[LIST_CREDS].head)
-						queue_push(c, LIST_DELAYED, c->lists[LIST_CREDS].head,
+					while (!list_empty(&c->lists[LIST_CREDS].head))
+						queue_push(c, LIST_DELAYED, queue_first(c, LIST_CREDS),
 							   false);
-					for (call = c->lists[LIST_DELAYED].head; call; call = call->next)
+					list_for_each(n, &c->lists[LIST_DELAYED].head) {
+						call = container_of(n, struct aws_call, node);
 						if (call->due_ms <= now)
 							call->due_ms = now + 1000;
+					}
 				} else {
 					wt->client = c;
 					c->waiter = wt;
@@ -454,8 +446,11 @@ static void kick(struct aws_client *c, const struct aws_credentials *hint)
 		if (!start_attempt(c, call, cr) || c->freeing)
 			return;
 	}
-	for (call = c->lists[LIST_DELAYED].head; call; call = call->next) {
-		uint64_t d = call->due_ms > now ? call->due_ms - now : 0;
+	list_for_each(n, &c->lists[LIST_DELAYED].head) {
+		uint64_t d;
+
+		call = container_of(n, struct aws_call, node);
+		d = call->due_ms > now ? call->due_ms - now : 0;
 		if (d < wait)
 			wait = d;
 	}
@@ -865,8 +860,8 @@ struct aws_client *aws_client_free(struct aws_client *c)
 	uv_timer_stop(c->timer);
 	user_enter(c);
 	for (int l = LIST_READY; l < _LIST_MAX; l++)
-		while (c->lists[l].head)
-			cancel_call(c, c->lists[l].head);
+		while (!list_empty(&c->lists[l].head))
+			cancel_call(c, queue_first(c, l));
 	user_leave(c);
 	return NULL;
 }
@@ -883,6 +878,8 @@ int aws_client_new(struct uv_loop_s *loop, struct http_ctx *http, struct creds *
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
+	for (int l = 0; l < _LIST_MAX; l++)
+		list_init(&c->lists[l].head);
 	c->loop = loop;
 	c->http = http;
 	c->creds = creds;

@@ -36,6 +36,83 @@ void aws_settings_from_config(const struct config *cfg, struct aws_settings *s)
 	};
 }
 
+int aws_settings_resolve_endpoint(const struct aws_settings *s, struct aws_endpoint *ep, char *err,
+				  size_t errlen)
+{
+	struct aws_endpoint_options eo = {
+	    .region = s->region,
+	    .profile = s->profile,
+	    .endpoint = s->endpoint,
+	    .dualstack = s->dualstack,
+	    .fips = s->fips,
+	};
+	int r;
+
+	r = aws_resolve_endpoint(&eo, ep, err, errlen);
+	if (r != -ENOENT || eo.region || !s->fallback_region)
+		return r;
+	eo.region = s->fallback_region;
+	r = aws_resolve_endpoint(&eo, ep, err, errlen);
+	return r < 0 ? r : 1;
+}
+
+int aws_stack_parts_new(struct uv_loop_s *loop, const struct aws_settings *s, const struct aws_endpoint *ep,
+			struct http_ctx **http, struct creds **creds, struct aws_client **client, char *err,
+			size_t errlen)
+{
+	struct http_ctx *own_http = NULL;
+	unsigned max_conn = s->max_connections ? s->max_connections : 8;
+	int r;
+
+	if (!*http) {
+		r = http_ctx_new(
+		    loop,
+		    &(struct http_ctx_options){
+			.max_connections = s->max_total_connections ? s->max_total_connections : max_conn,
+			.max_host_connections = max_conn,
+			.user_agent = "jobwatchd/" JW_VERSION,
+		    },
+		    &own_http);
+		if (r < 0) {
+			snprintf(err, errlen, "cannot set up HTTP: %s", strerror(-r));
+			return r;
+		}
+		*http = own_http;
+	}
+	r = creds_new(loop, *http,
+		      &(struct creds_options){
+			  .profile = s->profile,
+			  .region = ep->region,
+			  .ca_file = s->ca_file,
+		      },
+		      creds);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot set up the AWS credential chain: %s", strerror(-r));
+		goto fail;
+	}
+	r = aws_client_new(loop, *http, *creds,
+			   &(struct aws_client_options){
+			       .endpoint = ep,
+			       .ca_file = s->ca_file,
+			       .timeout_ms = s->timeout_ms,
+			       .max_rps = s->max_rps,
+			       .keep_sensitive = s->keep_sensitive,
+			   },
+			   client);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot set up the AWS client: %s", strerror(-r));
+		*creds = creds_free(*creds);
+		goto fail;
+	}
+	return 0;
+fail:
+	if (own_http) {
+		http_ctx_free(own_http);
+		*http = NULL;
+	}
+	return r;
+}
+
 int aws_client_from_config(struct uv_loop_s *loop, struct http_ctx *http, const struct aws_settings *s,
 			   struct aws_stack **ret, char *err, size_t errlen)
 {
@@ -46,54 +123,14 @@ int aws_client_from_config(struct uv_loop_s *loop, struct http_ctx *http, const 
 	if (!st)
 		return -ENOMEM;
 	st->loop = loop;
-	r = aws_resolve_endpoint(
-	    &(struct aws_endpoint_options){
-		.region = s->region,
-		.profile = s->profile,
-		.endpoint = s->endpoint,
-		.dualstack = s->dualstack,
-		.fips = s->fips,
-	    },
-	    &st->endpoint, err, errlen);
+	r = aws_settings_resolve_endpoint(s, &st->endpoint, err, errlen);
 	if (r < 0)
 		goto fail;
-	if (http) {
-		st->http = http;
-	} else {
-		r = http_ctx_new(loop,
-				 &(struct http_ctx_options){
-				     .max_connections = s->max_connections ? s->max_connections : 8,
-				     .user_agent = "jobwatchd/" JW_VERSION,
-				 },
-				 &st->http);
-		if (r < 0) {
-			snprintf(err, errlen, "cannot set up HTTP: %s", strerror(-r));
-			goto fail;
-		}
-		st->own_http = true;
-	}
-	r = creds_new(loop, st->http,
-		      &(struct creds_options){
-			  .profile = s->profile,
-			  .region = st->endpoint.region,
-			  .ca_file = s->ca_file,
-		      },
-		      &st->creds);
+	st->http = http;
+	st->own_http = !http;
+	r = aws_stack_parts_new(loop, s, &st->endpoint, &st->http, &st->creds, &st->client, err, errlen);
 	if (r < 0) {
-		snprintf(err, errlen, "cannot set up AWS credentials: %s", strerror(-r));
-		goto fail;
-	}
-	r = aws_client_new(loop, st->http, st->creds,
-			   &(struct aws_client_options){
-			       .endpoint = &st->endpoint,
-			       .ca_file = s->ca_file,
-			       .timeout_ms = s->timeout_ms,
-			       .max_rps = s->max_rps,
-			       .keep_sensitive = s->keep_sensitive,
-			   },
-			   &st->client);
-	if (r < 0) {
-		snprintf(err, errlen, "cannot set up the AWS client: %s", strerror(-r));
+		st->own_http = false;
 		goto fail;
 	}
 	*ret = st;

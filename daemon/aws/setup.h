@@ -25,9 +25,15 @@ struct aws_settings {
 	bool dualstack;
 	bool fips;
 	double max_rps;		  /* <= 0 = unlimited */
-	unsigned max_connections; /* 0 = 8 */
-	uint64_t timeout_ms;	  /* 0 = 15 s */
-	bool keep_sensitive;	  /* `jobwatchd get --show-sensitive` only */
+	unsigned max_connections; /* to the AWS API; 0 = 8 */
+	/* All connections of a new http context: the daemon's also carries
+	 * webhooks and credential requests.  0 = max_connections. */
+	unsigned max_total_connections;
+	uint64_t timeout_ms; /* 0 = 15 s */
+	bool keep_sensitive; /* `jobwatchd get --show-sensitive` only */
+	/* The region when none is set anywhere (here, AWS_REGION,
+	 * AWS_DEFAULT_REGION, the profile); NULL: that is an error. */
+	const char *fallback_region;
 };
 
 /* Borrows the strings of cfg (which must outlive the use of s). */
@@ -44,8 +50,24 @@ struct aws_stack {
 	struct aws_endpoint endpoint;
 };
 
-/* Resolves endpoint and region and creates (http if NULL), creds and client.
- * On failure err holds a user-facing message and nothing is left allocated. */
+/* Resolves the endpoint and region of s into ep: 0, or 1 when it took
+ * s->fallback_region; on failure err holds a user-facing message. */
+int aws_settings_resolve_endpoint(const struct aws_settings *s, struct aws_endpoint *ep, char *err,
+				  size_t errlen);
+
+/* The one constructor of the AWS stack, for the daemon and the commands:
+ * on the resolved endpoint ep (borrowed, must outlive them) creates the http
+ * context when *http is NULL (with the connection limits of s), then the
+ * credential chain and the client.  The caller owns what is returned and
+ * frees the parts in its own order (client, creds, then http).  On failure
+ * err holds a user-facing message and what this call created is freed. */
+int aws_stack_parts_new(struct uv_loop_s *loop, const struct aws_settings *s, const struct aws_endpoint *ep,
+			struct http_ctx **http, struct creds **creds, struct aws_client **client, char *err,
+			size_t errlen);
+
+/* Resolves endpoint and region, then aws_stack_parts_new() (http created
+ * when NULL).  On failure err holds a user-facing message and nothing is
+ * left allocated. */
 int aws_client_from_config(struct uv_loop_s *loop, struct http_ctx *http, const struct aws_settings *s,
 			   struct aws_stack **ret, char *err, size_t errlen);
 /* Frees client, creds and (if owned) http, in that order; the loop must run

@@ -21,6 +21,7 @@
 
 #include "creds.h"
 #include "creds/internal.h"
+#include "list.h"
 #include "log.h"
 #include "util.h"
 
@@ -34,7 +35,7 @@
 struct creds_waiter {
 	creds_ready_fn cb;
 	void *userdata;
-	struct creds_waiter *next;
+	struct list_node node; /* in creds->waiters */
 };
 
 static const struct {
@@ -65,7 +66,7 @@ struct creds {
 	struct dynbuf tried;
 	int result_error; /* of the last failed resolution, until delivered */
 
-	struct creds_waiter *waiters;
+	struct list_node waiters; /* struct creds_waiter, in request order */
 	size_t n_waiters;
 
 	char last_error[CREDS_ERR_MAX * 2];
@@ -108,28 +109,28 @@ static void on_deliver(uv_timer_t *t)
 	struct creds *c = t->data;
 	const struct aws_credentials *cur = creds_current(c);
 	struct creds_waiter *w;
+	struct list_node batch;
 	int err;
 
 	if (!cur && c->resolving)
 		return; /* delivered when the resolution finishes */
 	if (!cur && c->result_error == 0) {
 		/* The credentials went stale between request and delivery. */
-		if (c->waiters)
+		if (!list_empty(&c->waiters))
 			creds_resolve_start(c);
 		return;
 	}
 	err = cur ? 0 : c->result_error;
 	c->result_error = 0;
-	w = c->waiters;
-	c->waiters = NULL;
+	list_move_all(&batch, &c->waiters);
 	c->n_waiters = 0;
 	c->refs++;
-	while (w) {
-		struct creds_waiter *next = w->next;
+	while ((w = list_first_entry(&batch, struct creds_waiter, node))) {
+		list_del(&w->node);
+		/* After creds_free() in a callback: only release the nodes. */
 		if (!c->freeing)
 			w->cb(w->userdata, err, cur);
 		free(w);
-		w = next; /* after creds_free() in a callback: only release the nodes */
 	}
 	creds_unref(c);
 }
@@ -336,6 +337,7 @@ int creds_new(struct uv_loop_s *loop, struct http_ctx *http, const struct creds_
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
+	list_init(&c->waiters);
 	c->ctx.loop = loop;
 	c->ctx.http = http;
 	if (opts) {
@@ -380,8 +382,8 @@ struct creds *creds_free(struct creds *c)
 	creds_op_cancel(c->op);
 	/* Every request gets its one callback, cancelled: its owner may hold
 	 * memory for it (the AWS client's waiter). */
-	while ((w = c->waiters)) {
-		c->waiters = w->next;
+	while ((w = list_first_entry(&c->waiters, struct creds_waiter, node))) {
+		list_del(&w->node);
 		c->n_waiters--;
 		w->cb(w->userdata, -ECANCELED, NULL);
 		free(w);
@@ -403,7 +405,7 @@ const struct aws_credentials *creds_current(struct creds *c)
 
 int creds_request(struct creds *c, creds_ready_fn cb, void *userdata)
 {
-	struct creds_waiter *w, **tail;
+	struct creds_waiter *w;
 
 	if (!c || !cb || c->freeing)
 		return -EINVAL;
@@ -414,9 +416,7 @@ int creds_request(struct creds *c, creds_ready_fn cb, void *userdata)
 		return -ENOMEM;
 	w->cb = cb;
 	w->userdata = userdata;
-	for (tail = &c->waiters; *tail; tail = &(*tail)->next)
-		;
-	*tail = w;
+	list_add_tail(&c->waiters, &w->node);
 	c->n_waiters++;
 	/* While a retry is scheduled after failures, requests wait for it
 	 * instead of each hammering the endpoint. */

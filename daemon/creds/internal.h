@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #include "creds/parse.h"
-#include "sigv4.h"
+#include "creds/credentials.h"
 
 struct uv_loop_s;
 struct http_ctx;

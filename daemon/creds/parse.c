@@ -11,7 +11,7 @@
 #include <libxml/tree.h>
 
 #include "creds/parse.h"
-#include "sigv4.h"
+#include "creds/credentials.h"
 #include "util.h"
 
 #define CREDS_MAX_DOC	(64 * 1024)

@@ -193,16 +193,153 @@ static int profile_start_source(struct profile_op *op, creds_start_fn start, con
 	return 0;
 }
 
+/* Where the walk of a profile's role_arn / source_profile chain ended: the
+ * base credentials the last role is assumed with (or, without a role, the
+ * profile's own).  Exactly one of creds, process and start is set. */
+struct profile_base {
+	const char *profile;	       /* the profile holding them; borrowed from the files */
+	struct aws_credentials *creds; /* static keys */
+	const char *process;	       /* credential_process command */
+	creds_start_fn start;	       /* credential_source provider */
+	char start_name[48];
+};
+
+/* The checks of a profile with role_arn before its role joins the chain. */
+static int profile_check_role(const struct profile_op *op, const struct creds_files *f, const char *cur,
+			      const char *src, const char *csrc, char *err, size_t errsz)
+{
+	if (creds_files_get(f, cur, "mfa_serial")) {
+		snprintf(err, errsz, "shared files: profile %s: mfa_serial is not supported", cur);
+		return -EOPNOTSUPP;
+	}
+	if (src && csrc) {
+		snprintf(err, errsz, "shared files: profile %s: both source_profile and credential_source",
+			 cur);
+		return -EINVAL;
+	}
+	if (!src && !csrc) {
+		snprintf(err, errsz,
+			 "shared files: profile %s: role_arn without source_profile or credential_source",
+			 cur);
+		return -EINVAL;
+	}
+	if (op->n_roles >= PROFILE_MAX_HOPS) {
+		snprintf(err, errsz,
+			 "shared files: profile %s: source_profile chain longer than %d or circular",
+			 op->roles[0].profile, PROFILE_MAX_HOPS);
+		return -ELOOP;
+	}
+	return 0;
+}
+
+/* Follows source_profile from cur, adding each role to op, until a profile
+ * yields base credentials (static keys or credential_process, in botocore's
+ * order after its role) or names a credential_source.  On failure err says
+ * why; CREDS_SKIP when the requested profile simply has no credentials. */
+static int profile_walk(struct profile_op *op, const struct creds_files *f, const char *cur,
+			struct profile_base *b, char *err, size_t errsz)
+{
+	char source[300];
+	int r;
+
+	for (;;) {
+		const char *role = creds_files_get(f, cur, "role_arn");
+		const char *src = creds_files_get(f, cur, "source_profile");
+		const char *csrc = creds_files_get(f, cur, "credential_source");
+
+		b->profile = cur;
+		/* A source_profile naming itself: its static keys are the base. */
+		if (role && !(op->n_roles > 0 && strcmp(op->roles[op->n_roles - 1].profile, cur) == 0)) {
+			r = profile_check_role(op, f, cur, src, csrc, err, errsz);
+			if (r < 0)
+				return r;
+			if (profile_add_role(op, f, cur) < 0)
+				return -ENOMEM;
+			if (csrc) {
+				/* The base credentials come from a provider of the chain. */
+				b->start = profile_credential_source(csrc);
+				if (!b->start) {
+					snprintf(
+					    err, errsz,
+					    "shared files: profile %s: credential_source \"%.40s\" is not "
+					    "Environment, Ec2InstanceMetadata or EcsContainer",
+					    cur, csrc);
+					return -EINVAL;
+				}
+				snprintf(b->start_name, sizeof(b->start_name), "%s", csrc);
+				return 0;
+			}
+			if (strcmp(src, cur) != 0) {
+				if (!creds_files_has_profile(f, src)) {
+					snprintf(err, errsz,
+						 "shared files: profile %s: source_profile \"%s\" not found",
+						 cur, src);
+					return -ENOENT;
+				}
+				cur = src;
+				continue;
+			}
+		}
+		snprintf(source, sizeof(source), "profile:%.200s", cur);
+		r = profile_static(f, cur, source, &b->creds, err, errsz);
+		if (r != 0)
+			return r < 0 ? r : 0;
+		b->process = creds_files_get(f, cur, "credential_process");
+		if (b->process)
+			return 0;
+		if (op->n_roles == 0) {
+			snprintf(err, errsz, "shared files: profile %s has no credentials", cur);
+			return CREDS_SKIP;
+		}
+		snprintf(err, errsz, "shared files: source profile %s has no credentials", cur);
+		return -ENOKEY;
+	}
+}
+
+/* Starts what the walk found: *ret_creds when the answer is known now
+ * (static keys, no role), else an op in *ret_op.  When that op is *opp's,
+ * ownership moves to its callbacks and *opp becomes NULL; a
+ * credential_process without roles is an op of its own, reporting to the
+ * caller's done (the caller frees *opp then). */
+static int profile_launch(struct profile_op **opp, struct profile_base *b, struct creds_op **ret_op,
+			  struct aws_credentials **ret_creds, char *err, size_t errsz)
+{
+	struct profile_op *op = *opp;
+	char label[300], source[300];
+	int r;
+
+	op->left = op->n_roles;
+	if (b->start)
+		r = profile_start_source(op, b->start, b->start_name, err, errsz);
+	else if (op->n_roles == 0 && b->creds) {
+		*ret_creds = b->creds;
+		b->creds = NULL;
+		return 0;
+	} else if (b->process) {
+		snprintf(label, sizeof(label), "credential_process (profile %.200s)", b->profile);
+		snprintf(source, sizeof(source), "credential_process:%.200s", b->profile);
+		if (op->n_roles == 0)
+			return creds_process_start(op->ctx, b->process, label, source, op->done,
+						   op->userdata, ret_op, err, errsz);
+		r = creds_process_start(op->ctx, b->process, label, source, profile_step_done, op, &op->sub,
+					err, errsz);
+	} else
+		r = profile_assume_next(op, b->creds, err, errsz);
+	if (r < 0)
+		return r;
+	*ret_op = &op->base;
+	*opp = NULL;
+	return 0;
+}
+
 int creds_profile_start(const struct creds_ctx *ctx, creds_op_done_fn done, void *userdata,
 			struct creds_op **ret_op, struct aws_credentials **ret_creds, char *err,
 			size_t errsz)
 {
+	struct profile_base b = {0};
 	struct creds_files f;
 	struct profile_op *op = NULL;
-	struct aws_credentials *base = NULL;
-	const char *process = NULL, *cur;
-	creds_start_fn base_start = NULL;
-	char source[300], label[300], csrc_name[48] = "";
+	const char *cur;
 	bool explicit;
 	int r;
 
@@ -227,131 +364,13 @@ int creds_profile_start(const struct creds_ctx *ctx, creds_op_done_fn done, void
 	op->done = done;
 	op->userdata = userdata;
 
-	for (;;) {
-		const char *role = creds_files_get(&f, cur, "role_arn");
-		const char *src = creds_files_get(&f, cur, "source_profile");
-
-		if (role && !(op->n_roles > 0 && strcmp(op->roles[op->n_roles - 1].profile, cur) == 0)) {
-			if (creds_files_get(&f, cur, "mfa_serial")) {
-				snprintf(err, errsz, "shared files: profile %s: mfa_serial is not supported",
-					 cur);
-				r = -EOPNOTSUPP;
-				goto out;
-			}
-			const char *csrc = creds_files_get(&f, cur, "credential_source");
-
-			if (src && csrc) {
-				snprintf(
-				    err, errsz,
-				    "shared files: profile %s: both source_profile and credential_source",
-				    cur);
-				r = -EINVAL;
-				goto out;
-			}
-			if (!src && !csrc) {
-				snprintf(err, errsz,
-					 "shared files: profile %s: role_arn without source_profile or "
-					 "credential_source",
-					 cur);
-				r = -EINVAL;
-				goto out;
-			}
-			if (op->n_roles >= PROFILE_MAX_HOPS) {
-				snprintf(err, errsz,
-					 "shared files: profile %s: source_profile chain longer than %d or "
-					 "circular",
-					 op->roles[0].profile, PROFILE_MAX_HOPS);
-				r = -ELOOP;
-				goto out;
-			}
-			if (profile_add_role(op, &f, cur) < 0) {
-				r = -ENOMEM;
-				goto out;
-			}
-			if (csrc) {
-				/* The base credentials come from a provider of the chain. */
-				base_start = profile_credential_source(csrc);
-				if (!base_start) {
-					snprintf(
-					    err, errsz,
-					    "shared files: profile %s: credential_source \"%.40s\" is not "
-					    "Environment, Ec2InstanceMetadata or EcsContainer",
-					    cur, csrc);
-					r = -EINVAL;
-					goto out;
-				}
-				snprintf(csrc_name, sizeof(csrc_name), "%s", csrc);
-				break;
-			}
-			/* source_profile naming itself: its static keys are the base. */
-			if (strcmp(src, cur) != 0) {
-				if (!creds_files_has_profile(&f, src)) {
-					snprintf(err, errsz,
-						 "shared files: profile %s: source_profile \"%s\" not found",
-						 cur, src);
-					r = -ENOENT;
-					goto out;
-				}
-				cur = src;
-				continue;
-			}
-		}
-		snprintf(source, sizeof(source), "profile:%.200s", cur);
-		r = profile_static(&f, cur, source, &base, err, errsz);
-		if (r < 0)
-			goto out;
-		if (r > 0)
-			break;
-		process = creds_files_get(&f, cur, "credential_process");
-		if (process)
-			break;
-		if (op->n_roles == 0) {
-			snprintf(err, errsz, "shared files: profile %s has no credentials", cur);
-			r = CREDS_SKIP;
-		} else {
-			snprintf(err, errsz, "shared files: source profile %s has no credentials", cur);
-			r = -ENOKEY;
-		}
-		goto out;
-	}
-
-	op->left = op->n_roles;
-	if (base_start) {
-		r = profile_start_source(op, base_start, csrc_name, err, errsz);
-		if (r < 0)
-			goto out;
-		*ret_op = &op->base;
-		op = NULL;
-		r = 0;
-		goto out;
-	}
-	if (op->n_roles == 0 && base) {
-		*ret_creds = base;
-		base = NULL;
-		r = 0;
-		goto out;
-	}
-	if (process) {
-		snprintf(label, sizeof(label), "credential_process (profile %.200s)", cur);
-		snprintf(source, sizeof(source), "credential_process:%.200s", cur);
-		if (op->n_roles == 0) {
-			r = creds_process_start(ctx, process, label, source, done, userdata, ret_op, err,
-						errsz);
-			goto out;
-		}
-		r = creds_process_start(ctx, process, label, source, profile_step_done, op, &op->sub, err,
-					errsz);
-	} else
-		r = profile_assume_next(op, base, err, errsz);
-	if (r < 0)
-		goto out;
-	*ret_op = &op->base;
-	op = NULL;
-	r = 0;
+	r = profile_walk(op, &f, cur, &b, err, errsz);
+	if (r == 0)
+		r = profile_launch(&op, &b, ret_op, ret_creds, err, errsz);
 out:
 	if (op)
 		profile_op_free(op);
-	aws_credentials_free(base);
+	aws_credentials_free(b.creds);
 	creds_files_done(&f);
 	return r;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "aws/sigv4.h"
 #include "creds/internal.h"
 #include "http.h"
 #include "log.h"
@@ -134,16 +135,98 @@ static int sts_form(const char *action, const struct creds_sts_params *p, struct
 	return 0;
 }
 
+#define STS_CONTENT_TYPE "Content-Type: application/x-www-form-urlencoded; charset=utf-8"
+
+/* Signs the POST of form to url with src (SigV4, service sts, in region);
+ * sig holds the header lines to add. */
+static int sts_sign(const struct aws_credentials *src, const char *region, const char *url,
+		    const struct dynbuf *form, struct sigv4_signed *sig, const char *label, char *err,
+		    size_t errsz)
+{
+	static const char *const signed_headers[] = {STS_CONTENT_TYPE, NULL};
+	char scheme[16], hostport[300], host[256];
+	struct sigv4_signer *signer = NULL;
+	const char *path;
+	int r;
+
+	if (creds_url_split(url, scheme, sizeof(scheme), hostport, sizeof(hostport), host, sizeof(host),
+			    &path) < 0) {
+		snprintf(err, errsz, "%s: invalid STS endpoint URL", label);
+		return -EINVAL;
+	}
+	r = sigv4_signer_new(region, "sts", &signer);
+	if (r < 0) {
+		snprintf(err, errsz, "%s: signer: %s", label, strerror(-r));
+		return r;
+	}
+	r = sigv4_sign(signer, src,
+		       &(struct sigv4_request){
+			   .method = "POST",
+			   .host = hostport,
+			   .path = path,
+			   .query = NULL,
+			   .headers = signed_headers,
+			   .payload = form->data,
+			   .payload_len = form->len,
+			   .now = time(NULL),
+			   .normalize_path = true,
+		       },
+		       sig);
+	if (r < 0)
+		snprintf(err, errsz, "%s: signing failed: %s", label, strerror(-r));
+	sigv4_signer_free(signer);
+	return r;
+}
+
+/* Creates the op and submits its request; on success *ret owns the op. */
+static int sts_submit(const struct creds_ctx *ctx, const char *action, const struct creds_sts_params *p,
+		      const struct dynbuf *url, const struct dynbuf *form, const char *const *headers,
+		      creds_op_done_fn done, void *userdata, struct creds_op **ret, char *err, size_t errsz)
+{
+	struct sts_op *s;
+	int r;
+
+	s = calloc(1, sizeof(*s));
+	if (!s || !(s->source = strdup(p->source))) {
+		free(s);
+		snprintf(err, errsz, "%s: out of memory", p->label);
+		return -ENOMEM;
+	}
+	s->base.cancel = sts_cancel;
+	s->done = done;
+	s->userdata = userdata;
+	snprintf(s->action, sizeof(s->action), "%s", action);
+	snprintf(s->label, sizeof(s->label), "%s", p->label);
+	log_debug("%s: POST %s", p->label, url->data);
+	r = http_submit(ctx->http,
+			&(struct http_request){
+			    .method = "POST",
+			    .url = url->data,
+			    .headers = headers,
+			    .body = form->data,
+			    .body_len = form->len,
+			    .timeout_ms = creds_timeout(ctx, STS_TIMEOUT_MS),
+			    .max_body = STS_MAX_BODY,
+			    .ca_file = ctx->ca_file,
+			},
+			sts_http_done, s, &s->t);
+	if (r < 0) {
+		snprintf(err, errsz, "%s: cannot start request: %s", p->label, strerror(-r));
+		free(s->source);
+		free(s);
+		return r;
+	}
+	*ret = &s->base;
+	return 0;
+}
+
 static int sts_start(const struct creds_ctx *ctx, const struct aws_credentials *src, const char *action,
 		     const struct creds_sts_params *p, creds_op_done_fn done, void *userdata,
 		     struct creds_op **ret, char *err, size_t errsz)
 {
-	static const char content_type[] = "Content-Type: application/x-www-form-urlencoded; charset=utf-8";
 	struct dynbuf url, form;
 	struct sigv4_signed sig = {0};
-	struct sigv4_signer *signer = NULL;
-	struct sts_op *s = NULL;
-	const char *headers[6] = {content_type, "Accept: text/xml", NULL};
+	const char *headers[6] = {STS_CONTENT_TYPE, "Accept: text/xml", NULL};
 	const char *region;
 	int r;
 
@@ -165,77 +248,16 @@ static int sts_start(const struct creds_ctx *ctx, const struct aws_credentials *
 		goto out;
 	}
 	if (src) {
-		char scheme[16], hostport[300], host[256];
-		const char *path;
-		const char *signed_headers[] = {content_type, NULL};
-
-		if (creds_url_split(url.data, scheme, sizeof(scheme), hostport, sizeof(hostport), host,
-				    sizeof(host), &path) < 0) {
-			snprintf(err, errsz, "%s: invalid STS endpoint URL", p->label);
-			r = -EINVAL;
+		r = sts_sign(src, region, url.data, &form, &sig, p->label, err, errsz);
+		if (r < 0)
 			goto out;
-		}
-		r = sigv4_signer_new(region, "sts", &signer);
-		if (r < 0) {
-			snprintf(err, errsz, "%s: signer: %s", p->label, strerror(-r));
-			goto out;
-		}
-		struct sigv4_request req = {
-		    .method = "POST",
-		    .host = hostport,
-		    .path = path,
-		    .query = NULL,
-		    .headers = signed_headers,
-		    .payload = form.data,
-		    .payload_len = form.len,
-		    .now = time(NULL),
-		    .normalize_path = true,
-		};
-		r = sigv4_sign(signer, src, &req, &sig);
-		if (r < 0) {
-			snprintf(err, errsz, "%s: signing failed: %s", p->label, strerror(-r));
-			goto out;
-		}
 		headers[2] = sig.authorization;
 		headers[3] = sig.amz_date;
 		headers[4] = sig.security_token;
 	}
-	s = calloc(1, sizeof(*s));
-	if (!s || !(s->source = strdup(p->source))) {
-		r = -ENOMEM;
-		snprintf(err, errsz, "%s: out of memory", p->label);
-		goto out;
-	}
-	s->base.cancel = sts_cancel;
-	s->done = done;
-	s->userdata = userdata;
-	snprintf(s->action, sizeof(s->action), "%s", action);
-	snprintf(s->label, sizeof(s->label), "%s", p->label);
-	struct http_request hreq = {
-	    .method = "POST",
-	    .url = url.data,
-	    .headers = headers,
-	    .body = form.data,
-	    .body_len = form.len,
-	    .timeout_ms = creds_timeout(ctx, STS_TIMEOUT_MS),
-	    .max_body = STS_MAX_BODY,
-	    .ca_file = ctx->ca_file,
-	};
-	log_debug("%s: POST %s", p->label, url.data);
-	r = http_submit(ctx->http, &hreq, sts_http_done, s, &s->t);
-	if (r < 0) {
-		snprintf(err, errsz, "%s: cannot start request: %s", p->label, strerror(-r));
-		goto out;
-	}
-	*ret = &s->base;
-	s = NULL;
+	r = sts_submit(ctx, action, p, &url, &form, headers, done, userdata, ret, err, errsz);
 out:
-	if (s) {
-		free(s->source);
-		free(s);
-	}
 	sigv4_signed_done(&sig);
-	sigv4_signer_free(signer);
 	dynbuf_free(&form);
 	dynbuf_free(&url);
 	return r;

@@ -17,7 +17,7 @@
 #include "notify/eventbridge_entry.h"
 #include "notify/jobset.h"
 #include "notify/webhook.h"
-#include "sigv4.h"
+#include "aws/sigv4.h"
 #include "store.h"
 #include "util.h"
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "http.h"
+#include "list.h"
 #include "log.h"
 #include "notify/jobset.h"
 #include "notify/route.h"
@@ -50,7 +51,7 @@ struct webhook_sink {
 
 	struct store *store;
 	struct http_ctx *http;
-	struct webhook_attempt *inflight; /* list, at most max_in_flight */
+	struct list_node inflight; /* struct webhook_attempt, at most max_in_flight */
 	unsigned n_inflight;
 	int64_t next_wakeup_ms;
 	/* Retry-After on a 429 or 5xx speaks for the receiver: no request to
@@ -69,7 +70,7 @@ struct webhook_sink {
  * (which cancels the transfer) cannot leave the callback a dangling sink. */
 struct webhook_attempt {
 	struct webhook_sink *sink; /* NULL once the sink is gone */
-	struct webhook_attempt *next;
+	struct list_node node;	   /* in sink->inflight while the sink lives */
 	struct http_transfer *transfer;
 	int64_t seq;
 	int64_t detected_ms; /* of the event: max_age, the recovery note */
@@ -106,6 +107,7 @@ int webhook_sink_new(const struct webhook_sink_params *p, struct store *store, s
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
+	list_init(&s->inflight);
 	s->sink = route_webhook_sink(p->name);
 	s->name = strdup(p->name);
 	s->url = strdup(p->url);
@@ -134,12 +136,14 @@ int webhook_sink_new(const struct webhook_sink_params *p, struct store *store, s
 
 struct webhook_sink *webhook_sink_free(struct webhook_sink *s)
 {
+	struct webhook_attempt *a;
+
 	if (!s)
 		return NULL;
-	for (struct webhook_attempt *a = s->inflight, *next; a; a = next) {
+	while ((a = list_first_entry(&s->inflight, struct webhook_attempt, node))) {
 		/* The callback still runs (with HTTP_ERR_CANCELLED) and frees the
 		 * attempt; the delivery stays pending in the outbox. */
-		next = a->next;
+		list_del(&a->node);
 		a->sink = NULL;
 		http_transfer_cancel(a->transfer);
 	}
@@ -192,12 +196,10 @@ void webhook_sink_carry_health(struct webhook_sink *to, const struct webhook_sin
 
 static void attempt_unlink(struct webhook_sink *s, struct webhook_attempt *a)
 {
-	for (struct webhook_attempt **p = &s->inflight; *p; p = &(*p)->next)
-		if (*p == a) {
-			*p = a->next;
-			s->n_inflight--;
-			return;
-		}
+	if (!list_linked(&a->node))
+		return;
+	list_del(&a->node);
+	s->n_inflight--;
 }
 
 /* Counts a retryable failure; the first of a streak marks the hook failing
@@ -426,8 +428,7 @@ static int submit(struct webhook_sink *s, const struct event *e, unsigned attemp
 		free(a);
 		return r;
 	}
-	a->next = s->inflight;
-	s->inflight = a;
+	list_add_head(&s->inflight, &a->node);
 	s->n_inflight++;
 	log_debug("webhook %s: POST event %s (attempt %u, %zu bytes)", s->name, e->id, attempts + 1,
 		  strlen(body));
@@ -558,10 +559,11 @@ void webhook_sink_run(struct webhook_sink *s, int64_t now_ms)
 	for (unsigned pass = 0; pass < WEBHOOK_RUN_PASSES && s->n_inflight < slots(s); pass++) {
 		struct scan c = {.s = s, .now_ms = now_ms, .want = slots(s) - s->n_inflight, .next_due = -1};
 		bool settled = false;
+		struct list_node *n;
 
 		jobset_clear(&s->jobs);
-		for (struct webhook_attempt *a = s->inflight; a; a = a->next)
-			jobset_add(&s->jobs, a->job_key);
+		list_for_each(n, &s->inflight)
+			jobset_add(&s->jobs, container_of(n, struct webhook_attempt, node)->job_key);
 		r = store_delivery_scan(s->store, s->sink, WEBHOOK_SCAN_MAX, scan_row, &c);
 		for (unsigned i = 0; r >= 0 && i < c.n_picks; i++) {
 			r = start_one(s, c.picks[i], c.keys[i], now_ms);

@@ -16,7 +16,7 @@
 
 #include "creds/parse.h"
 #include "fuzz_common.h"
-#include "sigv4.h"
+#include "creds/credentials.h"
 
 static void fuzz_creds_check(int r, struct aws_credentials *c, const char *err, size_t errsz)
 {

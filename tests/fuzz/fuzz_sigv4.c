@@ -17,7 +17,8 @@
 #include <string.h>
 
 #include "fuzz_common.h"
-#include "sigv4.h"
+#include "aws/sigv4.h"
+#include "creds/credentials.h"
 
 #define FUZZ_SIGV4_MAX_HEADERS 80
 

@@ -17,7 +17,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "sigv4.h"
+#include "aws/sigv4.h"
+#include "creds/credentials.h"
 #include "util.h"
 
 #define MAX_INPUT   (1024 * 1024)

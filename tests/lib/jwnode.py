@@ -59,12 +59,12 @@ def node_modules(skip):
 
 
 def run_fidelity_script(t, skip, script, cfg):
-    """Runs tests/fidelity/SCRIPT with node against cfg (written as JSON) and the installed SDK; prints its
+    """Runs tests/node/SCRIPT with node against cfg (written as JSON) and the installed SDK; prints its
     output and returns its exit code (0: every check in it passed)."""
     mods = node_modules(skip)
     cfgp = t.write(script.replace(".js", ".json"), json.dumps(cfg))
     env = {"NODE_PATH": mods, "AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE": "1"}
-    r = t.run([shutil.which("node"), os.path.join(_SRC, "tests", "fidelity", script), cfgp], env=env, timeout=180)
+    r = t.run([shutil.which("node"), os.path.join(_SRC, "tests", "node", script), cfgp], env=env, timeout=180)
     print(r.stdout)
     if r.stderr.strip():
         print(r.stderr[-3000:], file=sys.stderr)

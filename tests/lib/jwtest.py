@@ -745,6 +745,17 @@ class Checks:
     def eq(self, got, want, msg):
         return self.ok(got == want, "%s: got %r, want %r" % (msg, got, want))
 
+    def case(self, fn, *args):
+        """Runs fn(*args) as one check named after fn: a failure (or crash) is reported with its traceback
+        and the next case still runs."""
+        try:
+            fn(*args)
+        except Exception as e:  # noqa: BLE001 -- a crash of one case is that case's failure
+            traceback.print_exc()
+            return self.ok(False, "%s: %s" % (fn.__name__, e))
+        print("ok   %s" % fn.__name__)
+        return self.ok(True, fn.__name__)
+
     def done(self):
         print("%d checks passed, %d failed" % (self.passed, len(self.failed)))
         if self.failed:

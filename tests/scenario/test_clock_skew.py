@@ -12,10 +12,9 @@ import re
 import sys
 
 sys.path.insert(0, os.path.join(os.environ.get("JW_SOURCE_DIR", "."), "tests", "lib"))
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import jwtest as jw  # noqa: E402
 import lifecycles as lc  # noqa: E402
-import test_fleet_common as fc  # noqa: E402
+import fleetlib as fc  # noqa: E402
 
 HOUR = 3600
 

@@ -40,7 +40,7 @@ for sub in get list status watch unwatch forget retry test-alert --check-config;
 	done
 done
 for opt in $(comp jobwatchd run -); do
-	grep -q "{\"${opt#--}\"," "$SRC/daemon/engine.c" || [ "$opt" = -c ] ||
+	grep -q "{\"${opt#--}\"," "$SRC/daemon/cli/run.c" || [ "$opt" = -c ] ||
 		{ echo "FAIL: completion offers run $opt, not in run's option table"; fail=1; }
 done
 [ "$fail" = 0 ] && echo "ok: completion offers the subcommands, options and values the binary takes"

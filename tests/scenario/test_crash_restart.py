@@ -3,7 +3,7 @@
 with SIGKILL at random (seeded) moments and restarted, again and again: 15 times in the short form, 120 with
 JW_SOAK=1 (`make soak`).  After every kill the state database passes integrity_check; at the end
   - every job's sequence is exact where every step was visible, and otherwise consistent with the statuses
-    clean polls saw (test_faults_api.check_fleet): no false event, no missed one;
+    clean polls saw (lifecycles.check_fleet): no false event, no missed one;
   - every event was delivered to the receiver at least once with a 2xx and a valid signature;
   - a repeated delivery always carries the same webhook-id and the same data (the kill fell between the
     POST and recording it as sent) -- they are counted and reported;
@@ -18,10 +18,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.environ.get("JW_SOURCE_DIR", "."), "tests", "lib"))
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import jwtest as jw  # noqa: E402
 import lifecycles as lc  # noqa: E402
-from test_faults_api import check_fleet, wait_truth  # noqa: E402
 
 SOAK = os.environ.get("JW_SOAK", "0") not in ("", "0")
 SECRET = "whsec_" + jw.b64("jw-crash-restart-secret-000000000")
@@ -63,7 +61,7 @@ def test(t):
 
     final = t.start_daemon(cfg, env=env, name="final")
     jw.wait_until(lambda: final.notify_has("READY=1"), 15, "READY=1 (final)")
-    wait_truth(db, fake, kinds, 120 if SOAK else 45, scenario)
+    lc.wait_truth(db, fake, kinds, 120 if SOAK else 45, scenario)
 
     def all_delivered():
         rows = jw.sqlite_rows(db, "SELECT state, COUNT(*) AS n FROM deliveries GROUP BY state")
@@ -72,7 +70,7 @@ def test(t):
     time.sleep(0.5)
     final.stop()
     c.eq(jw.sqlite_integrity(db), ["ok"], "integrity_check at the end")
-    exact, partial = check_fleet(db, fake, scenario, kinds, c=c)
+    exact, partial = lc.check_fleet(db, fake, scenario, kinds, c=c)
     rows = lc.stored_events(db)
     ids = {r["id"] for r in rows}
 

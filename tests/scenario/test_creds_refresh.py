@@ -12,12 +12,13 @@ import sys
 import tempfile
 import threading
 import time
-import traceback
 
 SRC = os.environ.get("JW_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.environ.get("JW_BUILD_DIR")
 sys.path.insert(0, os.path.join(SRC, "tests", "fake"))
+sys.path.insert(0, os.path.join(SRC, "tests", "lib"))
 from creds_server import FakeCredsServer  # noqa: E402
+import jwtest as jw  # noqa: E402
 
 FETCH = os.path.join(BUILD or "", "helpers", "creds_fetch")
 
@@ -47,13 +48,13 @@ class Fetch:
         while True:
             left = end - time.monotonic()
             if left <= 0:
-                raise AssertionError("timed out; lines so far: %r" % self.lines)
+                jw.fail("timed out; lines so far: %r" % self.lines)
             try:
                 line = self.q.get(timeout=left)
             except queue.Empty:
                 continue
             if line is None:
-                raise AssertionError("creds_fetch exited; lines: %r" % self.lines)
+                jw.fail("creds_fetch exited; lines: %r" % self.lines)
             self.lines.append(line)
             if pred(line):
                 return line
@@ -70,17 +71,12 @@ class Fetch:
             self.lines.append(line)
         for bad in ("Sanitizer", "runtime error:"):
             if bad in err:
-                raise AssertionError("creds_fetch stderr has %r:\n%s" % (bad, err))
+                jw.fail("creds_fetch stderr has %r:\n%s" % (bad, err))
         return self.p.returncode, err
 
 
 def fields(line):
     return dict(kv.split("=", 1) for kv in line.split()[1:])
-
-
-def expect(cond, msg):
-    if not cond:
-        raise AssertionError(msg)
 
 
 def container_env(fake):
@@ -94,12 +90,12 @@ def case_refresh_ahead_of_expiry(tmp, fake):
     first = fields(f.wait_for(lambda l: l.startswith("ok ")))
     second = fields(f.wait_for(lambda l: l.startswith("refresh ")))
     rc, _ = f.finish()
-    expect(rc == 0, "rc %d" % rc)
-    expect(first["source"] == "container" and second["source"] == "container", (first, second))
-    expect(second["akid"] != first["akid"] and second["secret_sha256"] != first["secret_sha256"], (first, second))
-    expect(second["expiration"] > first["expiration"] and int(second["refreshes"]) >= 1, second)
+    jw.check(rc == 0, "rc %d" % rc)
+    jw.check(first["source"] == "container" and second["source"] == "container", (first, second))
+    jw.check(second["akid"] != first["akid"] and second["secret_sha256"] != first["secret_sha256"], (first, second))
+    jw.check(second["expiration"] > first["expiration"] and int(second["refreshes"]) >= 1, second)
     # Still valid while refreshing: the polls never saw a gap.
-    expect("unavailable" not in f.lines and not any(l.startswith("error") for l in f.lines), f.lines)
+    jw.check("unavailable" not in f.lines and not any(l.startswith("error") for l in f.lines), f.lines)
 
 
 def case_refresh_fails_then_recovers(tmp, fake):
@@ -110,12 +106,12 @@ def case_refresh_fails_then_recovers(tmp, fake):
     err = f.wait_for(lambda l: l.startswith("error"))
     second = fields(f.wait_for(lambda l: l.startswith("refresh ")))
     f.finish()
-    expect(err == "error: container: HTTP 500 from credentials endpoint", err)
-    expect(second["akid"] != first["akid"], (first, second))
+    jw.check(err == "error: container: HTTP 500 from credentials endpoint", err)
+    jw.check(second["akid"] != first["akid"], (first, second))
     # The old credentials stayed usable while the endpoint failed.
-    expect("unavailable" not in f.lines, f.lines)
+    jw.check("unavailable" not in f.lines, f.lines)
     injected = [e for e in fake.log("container") if e["verdict"].startswith("injected")]
-    expect(len(injected) == 3, injected)
+    jw.check(len(injected) == 3, injected)
 
 
 def case_expired_then_back(tmp, fake):
@@ -129,8 +125,8 @@ def case_expired_then_back(tmp, fake):
     back = fields(f.wait_for(lambda l: l.startswith("refresh "), timeout=30))
     f.p.terminate()
     f.finish()
-    expect(back["akid"] != first["akid"], (first, back))
-    expect(any(l == "error: container: HTTP 503 from credentials endpoint" for l in f.lines), f.lines)
+    jw.check(back["akid"] != first["akid"], (first, back))
+    jw.check(any(l == "error: container: HTTP 503 from credentials endpoint" for l in f.lines), f.lines)
 
 
 def case_invalidate(tmp, fake):
@@ -140,7 +136,7 @@ def case_invalidate(tmp, fake):
     f.wait_for(lambda l: l == "invalidate")
     second = fields(f.wait_for(lambda l: l.startswith("refresh ")))
     rc, _ = f.finish()
-    expect(second["akid"] != first["akid"] and second["refreshes"] == "1", (first, second))
+    jw.check(second["akid"] != first["akid"] and second["refreshes"] == "1", (first, second))
 
 
 def case_imds_refresh(tmp, fake):
@@ -151,9 +147,9 @@ def case_imds_refresh(tmp, fake):
     first = fields(f.wait_for(lambda l: l.startswith("ok ")))
     second = fields(f.wait_for(lambda l: l.startswith("refresh ")))
     f.finish()
-    expect(first["source"] == "imds" and second["akid"] != first["akid"], (first, second))
+    jw.check(first["source"] == "imds" and second["akid"] != first["akid"], (first, second))
     tokens = [e for e in fake.log("imds")[before:] if e["verdict"] == "token"]
-    expect(len(tokens) >= 2, "each refresh runs the IMDSv2 token dance")
+    jw.check(len(tokens) >= 2, "each refresh runs the IMDSv2 token dance")
 
 
 def case_process_refresh(tmp, fake):
@@ -175,31 +171,23 @@ print(json.dumps({"Version": 1, "AccessKeyId": "AKIDP%d" % n, "SecretAccessKey":
     first = fields(f.wait_for(lambda l: l.startswith("ok ")))
     second = fields(f.wait_for(lambda l: l.startswith("refresh ")))
     f.finish()
-    expect(first["akid"] == "AKIDP1" and second["akid"] == "AKIDP2", (first, second))
-    expect(second["source"] == "credential_process:default", second)
+    jw.check(first["akid"] == "AKIDP1" and second["akid"] == "AKIDP2", (first, second))
+    jw.check(second["source"] == "credential_process:default", second)
 
 
 CASES = [case_refresh_ahead_of_expiry, case_refresh_fails_then_recovers, case_expired_then_back, case_invalidate,
          case_imds_refresh, case_process_refresh]
 
 
-def main():
+def test(t):
     if not BUILD or not os.access(FETCH, os.X_OK):
-        print("creds_fetch helper not built; skipping")
-        return 77
-    failed = 0
+        jw.skip("creds_fetch helper not built")
+    c = jw.Checks()
     for case in CASES:
         with FakeCredsServer() as fake, tempfile.TemporaryDirectory(prefix="jw-creds-") as tmp:
-            try:
-                case(tmp, fake)
-                print("ok   %s" % case.__name__)
-            except Exception:
-                failed += 1
-                print("FAIL %s" % case.__name__)
-                traceback.print_exc()
-    print("%d/%d passed" % (len(CASES) - failed, len(CASES)))
-    return 1 if failed else 0
+            c.case(case, tmp, fake)
+    c.done()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    jw.main(test)

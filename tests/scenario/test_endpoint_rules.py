@@ -66,7 +66,7 @@ class RuleSet:
                 out = self._rules(rule["rules"], s)
                 if out is not None:
                     return out
-                raise AssertionError("a tree rule matched but none of its rules did")
+                jw.fail("a tree rule matched but none of its rules did")
             if rule["type"] == "error":
                 return ("error", self._val(rule["error"], s))
             return ("url", self._val(rule["endpoint"]["url"], s))
@@ -95,7 +95,7 @@ class RuleSet:
             pid, dns, ds = partition(args[0])
             return {"name": pid, "dnsSuffix": dns, "dualStackDnsSuffix": ds, "supportsFIPS": True,
                     "supportsDualStack": True}
-        raise AssertionError("rules function %s not handled by this interpreter" % fn)
+        jw.fail("rules function %s not handled by this interpreter" % fn)
 
     def _val(self, v, s):
         if isinstance(v, dict) and "ref" in v:

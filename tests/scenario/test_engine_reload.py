@@ -11,10 +11,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.environ.get("JW_SOURCE_DIR", "."), "tests", "lib"))
-sys.path.insert(0, os.path.join(os.environ.get("JW_SOURCE_DIR", "."), "tests", "scenario"))
 import jwtest as jw  # noqa: E402
 import lifecycles as lc  # noqa: E402
-import test_fleet_common as fc  # noqa: E402
+import fleetlib as fc  # noqa: E402
 
 
 # A long request timeout until the reload that shortens it (nothing stalls before then).

@@ -15,10 +15,8 @@ import urllib.parse
 
 sys.path.insert(0, os.path.join(os.environ.get("JW_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", "..")),
                                 "tests", "lib"))
-sys.path.insert(0, os.path.join(os.environ.get("JW_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", "..")),
-                                "tests", "scenario"))
 import jwtest as jw  # noqa: E402
-from test_fake_protocol import enc, request  # noqa: E402
+from rawhttp import enc, request  # noqa: E402
 
 MODEL = os.path.join(jw.SOURCE_DIR, "tests", "data", "cleanroomsml", "service-2.json")
 # Front-door errors the real service sends that are not in the model (general AWS behaviour).

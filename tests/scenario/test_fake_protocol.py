@@ -16,6 +16,7 @@ import urllib.parse
 sys.path.insert(0, os.path.join(os.environ.get("JW_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", "..")),
                                 "tests", "lib"))
 import jwtest as jw  # noqa: E402
+from rawhttp import enc, request  # noqa: E402
 
 sys.path.insert(0, jw.FAKE_DIR)
 import fake_crml  # noqa: E402  (its SigV4 functions are the independent implementation under test)
@@ -29,46 +30,6 @@ METRICS = {"relevanceMetrics": [{"audienceSize": {"type": "ABSOLUTE", "value": 1
 ALL_FIELDS = {"createTime", "updateTime", "audienceGenerationJobArn", "name", "description", "status",
               "statusDetails", "configuredAudienceModelArn", "seedAudience", "includeSeedInOutput",
               "collaborationId", "metrics", "startedBy", "tags", "protectedQueryIdentifier"}
-
-
-def enc(arn):
-    """The SDK label encoding: only A-Za-z0-9-._~ stay."""
-    return urllib.parse.quote(arn, safe="-._~")
-
-
-class Resp:
-    def __init__(self, status, headers, body):
-        self.status, self.headers, self.body = status, headers, body
-
-    def json(self):
-        return json.loads(self.body)
-
-    def header(self, name):
-        return self.headers.get(name.lower())
-
-
-def request(base_url, method, path, headers=None, timeout=10, cafile=None, server_hostname=None):
-    u = urllib.parse.urlsplit(base_url)
-    if u.scheme == "https":
-        ctx = ssl.create_default_context(cafile=cafile)
-        conn = http.client.HTTPSConnection(server_hostname or u.hostname, u.port, timeout=timeout, context=ctx)
-        if server_hostname:  # connect to 127.0.0.1 but verify server_hostname
-            conn.host = server_hostname
-            sock = socket.create_connection((u.hostname, u.port), timeout)
-            conn.sock = ctx.wrap_socket(sock, server_hostname=server_hostname)
-    else:
-        conn = http.client.HTTPConnection(u.hostname, u.port, timeout=timeout)
-    try:
-        conn.putrequest(method, path, skip_accept_encoding=True,
-                        skip_host=any(k.lower() == "host" for k, _ in (headers or [])))
-        for k, v in (headers or []):
-            conn.putheader(k, v)
-        conn.endheaders()
-        r = conn.getresponse()
-        body = r.read()
-        return Resp(r.status, {k.lower(): v for k, v in r.getheaders()}, body)
-    finally:
-        conn.close()
 
 
 def scenario():

@@ -14,11 +14,9 @@ import time
 
 sys.path.insert(0, os.path.join(os.environ.get("JW_SOURCE_DIR", "."), "tests", "lib"))
 sys.path.insert(0, os.path.join(os.environ.get("JW_SOURCE_DIR", "."), "tests", "fake"))
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import jwtest as jw  # noqa: E402
 import lifecycles as lc  # noqa: E402
 from creds_server import FakeCredsServer  # noqa: E402
-from test_faults_api import check_fleet, wait_truth  # noqa: E402
 
 PROC_KEYS = [("AKIDJWPROC%08d" % i, "jwProcSecret/%d+DoNotLogMe0000000000000" % i, "jwProcToken%d//DoNotLog==" % i)
              for i in range(1, 6)]
@@ -57,11 +55,11 @@ def case_expired_token(t, c):
     d = t.start_daemon(lc.daemon_config(fake, db, [fake.arn(j) for j in kinds]), env=base_env(t, "exp"), name="d-exp")
     jw.wait_until(lambda: d.notify_has("READY=1"), 15, "READY=1")
     jw.wait_until(lambda: fake.stats()["fault"].get("expired_token", 0) >= 3, 20, "expired-token answers served")
-    wait_truth(db, fake, kinds, 40, scenario)
+    lc.wait_truth(db, fake, kinds, 40, scenario)
     time.sleep(0.8)
     c.ok(d.alive(), "daemon alive after ExpiredTokenException")
     d.stop()
-    exact, partial = check_fleet(db, fake, scenario, kinds, c=c)
+    exact, partial = lc.check_fleet(db, fake, scenario, kinds, c=c)
     print("expired token: exact %d, visible-only %d" % (exact, partial))
     runs = int(open(t.path("proc-count")).read())
     c.ok(runs >= 2, "credential_process run again after ExpiredTokenException (runs: %d)" % runs)
@@ -96,12 +94,12 @@ def case_endpoint_down(t, c):
             time.sleep(0.5)
         cs.fail("container", 0, 503)
         issued_before = cs.issued()
-        wait_truth(db, fake, kinds, 40, scenario)
+        lc.wait_truth(db, fake, kinds, 40, scenario)
         time.sleep(0.8)
         c.ok(d.alive(), "daemon alive after the endpoint came back")
         d.stop()
         c.ok(cs.issued() > issued_before or cs.issued() >= 2, "credentials fetched again (issued %d)" % cs.issued())
-        exact, partial = check_fleet(db, fake, scenario, kinds, c=c)
+        exact, partial = lc.check_fleet(db, fake, scenario, kinds, c=c)
         print("credential endpoint down: exact %d, visible-only %d" % (exact, partial))
         err = d.stderr_text()
         c.ok("503" in err and "container" in err.lower(), "the credential failure is logged")

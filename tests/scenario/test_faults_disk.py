@@ -4,7 +4,7 @@
 to the last byte (disk full), then freed; later it is remounted read-only, then read-write.  The daemon
 keeps running, logs that it cannot write the state database (and that it is writable again), sends no
 webhook for an event that is not yet written, and afterwards the stored sequences are exactly the true
-ones (nothing missed, nothing false; see test_faults_api.check_fleet) and the database passes integrity_check."""
+ones (nothing missed, nothing false; see lifecycles.check_fleet) and the database passes integrity_check."""
 
 import json
 import os
@@ -14,10 +14,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.environ.get("JW_SOURCE_DIR", "."), "tests", "lib"))
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import jwtest as jw  # noqa: E402
 import lifecycles as lc  # noqa: E402
-from test_faults_api import check_fleet  # noqa: E402
 
 
 def ns_run(holder, argv, check=True):
@@ -158,7 +156,7 @@ def test(t):
     ns_copy(holder, db, copy)
     # The daemon was down for about a second around the read-only start: a step may pass unseen there,
     # so the comparison is exact where every step was seen and against the visible statuses otherwise.
-    exact, partial = check_fleet(copy, fake, scenario, kinds, c=c)
+    exact, partial = lc.check_fleet(copy, fake, scenario, kinds, c=c)
     print("disk faults: exact %d, visible-only %d" % (exact, partial))
     ids = {r["id"] for r in lc.stored_events(copy)}
     c.eq(sorted(ids - delivered_ids()), [], "every event delivered")

@@ -16,10 +16,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.environ.get("JW_SOURCE_DIR", "."), "tests", "lib"))
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import jwtest as jw  # noqa: E402
 import lifecycles as lc  # noqa: E402
-from test_faults_api import check_fleet, wait_truth  # noqa: E402
 
 
 class TlsProxy:
@@ -141,11 +139,11 @@ def test(t):
         err = d.stderr_text().lower()
         c.ok(any(w in err for w in ("certificate", "host", "tls", "ssl")), "wronghost: log names the cause")
         proxy.set_cert(ca["server_cert"], ca["server_key"])
-        wait_truth(db, fake, kinds, 60, scenario)
+        lc.wait_truth(db, fake, kinds, 60, scenario)
         time.sleep(0.8)
         c.ok(d.alive(), "daemon alive after the TLS fault cleared")
         d.stop()
-        exact, partial = check_fleet(db, fake, scenario, kinds, c=c)
+        exact, partial = lc.check_fleet(db, fake, scenario, kinds, c=c)
         print("network faults: exact %d, visible-only %d" % (exact, partial))
         c.ok(jw.sqlite_integrity(db) == ["ok"], "integrity_check")
         c.done()

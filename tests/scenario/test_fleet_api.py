@@ -12,9 +12,8 @@ import time
 import urllib.parse
 
 sys.path.insert(0, os.path.join(os.environ.get("JW_SOURCE_DIR", "."), "tests", "lib"))
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import jwtest as jw  # noqa: E402
-import test_fleet_common as fc  # noqa: E402
+import fleetlib as fc  # noqa: E402
 
 TOKEN = "jwFleetApiToken-7d1e0b9c2a-DoNotLog"
 
@@ -46,6 +45,7 @@ def cli(t, *args):
 
 
 def test(t):
+    fc.parser_selftest()
     fake = t.start_fake({"jobs": [
         {"id": "j1", "steps": [{"at": 0, "status": "CREATE_IN_PROGRESS"}]},
         {"id": "j2", "steps": [{"at": 0, "status": "ACTIVE"}]},

@@ -9,9 +9,8 @@ import sys
 import urllib.parse
 
 sys.path.insert(0, os.path.join(os.environ.get("JW_SOURCE_DIR", "."), "tests", "lib"))
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import jwtest as jw  # noqa: E402
-import test_fleet_common as fc  # noqa: E402
+import fleetlib as fc  # noqa: E402
 
 COLLAB_A = "a1b2c3d4-0000-4000-8000-0000000000aa"
 COLLAB_B = "a1b2c3d4-0000-4000-8000-0000000000bb"

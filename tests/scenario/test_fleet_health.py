@@ -9,9 +9,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.environ.get("JW_SOURCE_DIR", "."), "tests", "lib"))
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import jwtest as jw  # noqa: E402
-import test_fleet_common as fc  # noqa: E402
+import fleetlib as fc  # noqa: E402
 
 FAMILIES = {
     "jobwatchd_build_info": "gauge",

@@ -51,7 +51,7 @@ def journal_entries(*matches):
 
 def test(t):
     c = jw.Checks()
-    assert len(QUERY) == 500000
+    jw.check_eq(len(QUERY), 500000, "length of the long query")
     jobs = [{"id": "moving", "steps": [{"at": 0, "status": "CREATE_IN_PROGRESS"}]},
             {"id": "sql-seeded", "seedAudience": SQL_SEED, "steps": [{"at": 0, "status": "ACTIVE"}]}]
     jobs += [{"id": "disc-%d" % i, "collaborationId": COLLAB_D, "steps": [{"at": 0, "status": "ACTIVE"}]}

@@ -17,10 +17,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.environ.get("JW_SOURCE_DIR", "."), "tests", "lib"))
 sys.path.insert(0, os.path.join(os.environ.get("JW_SOURCE_DIR", "."), "tests", "fake"))
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import jwtest as jw  # noqa: E402
 import lifecycles as lc  # noqa: E402
-from test_faults_api import wait_truth  # noqa: E402
 from creds_server import FakeCredsServer  # noqa: E402
 
 WH_KEY = b"jw-distinctive-webhook-key-DoNotLog-000"
@@ -66,7 +64,7 @@ def test(t):
     env = dict(jw.aws_env(token=jw.TOKEN), JW_WEBHOOK_TIME_SCALE="0.001")
     d = t.start_daemon(cfg, env=env, args=["--log-level", "debug"])
     jw.wait_until(lambda: d.notify_has("READY=1"), 15, "READY=1")
-    wait_truth(db, fake, kinds, 40, scenario)  # sequences are test_faults_*'s business
+    lc.wait_truth(db, fake, kinds, 40, scenario)  # sequences are test_faults_*'s business
 
     def all_delivered():
         rows = jw.sqlite_rows(db, "SELECT state, COUNT(*) AS n FROM deliveries GROUP BY state")

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Cross-checks the daemon's SigV4 signer against an independent implementation.
 
-Every vector is signed twice: by build/helpers/sigv4_sign (daemon/sigv4.c) and
+Every vector is signed twice: by build/helpers/sigv4_sign (daemon/aws/sigv4.c) and
 by @smithy/signature-v4, the signer inside the AWS SDK for JavaScript v3
-(tests/crosscheck/smithy_sign.js).  Canonical request, string to sign,
+(tests/node/smithy_sign.js).  Canonical request, string to sign,
 signature and Authorization value must match exactly.  The vectors are the
 requests the daemon really sends: GetAudienceGenerationJob with real ARNs in
 the path (':' and '/' encoded once on the wire, twice in the canonical URI)
@@ -28,19 +28,15 @@ SRC = os.environ.get("JW_SOURCE_DIR", os.path.join(os.path.dirname(__file__), ".
 BUILD = os.environ.get("JW_BUILD_DIR", os.path.join(SRC, "build"))
 sys.path.insert(0, os.path.join(SRC, "tests", "lib"))
 import jwnode  # noqa: E402  (@smithy/signature-v4 and @aws-crypto/sha256-js, from tests/node)
+import jwtest as jw  # noqa: E402
 HELPER = os.path.join(BUILD, "helpers", "sigv4_sign")
-SMITHY_JS = os.path.join(SRC, "tests", "crosscheck", "smithy_sign.js")
+SMITHY_JS = os.path.join(SRC, "tests", "node", "smithy_sign.js")
 
 AKID = "AKIDEXAMPLE"
 SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 # Shaped like a real STS token: base64 with '/', '+' and '='.
 TOKEN = ("IQoJb3JpZ2luX2VjEOr//////////wEaCXVzLWVhc3QtMSJHMEUCIQD+example/token+"
          "with/slashes+and+plus==")
-
-
-def skip(msg):
-    print("SKIP: " + msg)
-    sys.exit(77)
 
 
 def enc(s):
@@ -126,13 +122,13 @@ VECTORS = [
 
 
 def ensure_smithy():
-    return jwnode.node_modules(skip)
+    return jwnode.node_modules(jw.skip)
 
 
 def to_smithy(v):
     query = {}
     for k, val in v["params"]:
-        assert k not in query, "smithy query objects need unique keys"
+        jw.check(k not in query, "smithy query objects need unique keys")
         query[k] = val
     return {
         "method": v["method"], "host": v["host"], "path": v["path"], "query": query,
@@ -159,54 +155,42 @@ def sign_ours(v):
     if v["token"]:
         req["sessionToken"] = v["token"]
     p = subprocess.run([HELPER], input=json.dumps(req), capture_output=True, text=True, timeout=60)
-    if p.returncode != 0:
-        raise SystemExit(f"FAIL {v['name']}: sigv4_sign exited {p.returncode}: {p.stderr.strip()}")
+    jw.check(p.returncode == 0, f"{v['name']}: sigv4_sign exited {p.returncode}: {p.stderr.strip()}")
     return json.loads(p.stdout)
 
 
-def main():
-    if not os.access(HELPER, os.X_OK):
-        print(f"FAIL: {HELPER} not built")
-        return 1
+def test(t):
+    jw.check(os.access(HELPER, os.X_OK), f"{HELPER} not built")
     mods = ensure_smithy()
     env = dict(os.environ, NODE_PATH=mods)
     p = subprocess.run(["node", SMITHY_JS], input=json.dumps([to_smithy(v) for v in VECTORS]),
                        capture_output=True, text=True, timeout=120, env=env)
-    if p.returncode != 0:
-        print("FAIL: smithy_sign.js: " + p.stderr.strip())
-        return 1
+    jw.check(p.returncode == 0, "smithy_sign.js: " + p.stderr.strip())
     theirs = json.loads(p.stdout)
-    assert len(theirs) == len(VECTORS) >= 12
+    jw.check(len(theirs) == len(VECTORS) >= 12, "smithy_sign.js signed %d of %d vectors" % (len(theirs), len(VECTORS)))
 
-    failures = matched = 0
-    for v, t in zip(VECTORS, theirs):
+    c = jw.Checks()
+    for v, th in zip(VECTORS, theirs):
         o = sign_ours(v)
-        bad = [f for f in ("canonicalRequest", "stringToSign", "signature", "authorization") if o[f] != t[f]]
-        if o["amzDate"] != t["headers"]["x-amz-date"]:
+        bad = [f for f in ("canonicalRequest", "stringToSign", "signature", "authorization") if o[f] != th[f]]
+        if o["amzDate"] != th["headers"]["x-amz-date"]:
             bad.append("x-amz-date")
-        if o["securityToken"] != t["headers"].get("x-amz-security-token"):
+        if o["securityToken"] != th["headers"].get("x-amz-security-token"):
             bad.append("x-amz-security-token")
-        if bad:
-            failures += 1
-            print(f"FAIL {v['name']}: differs in {', '.join(bad)}")
+        if not c.ok(not bad, f"{v['name']}: differs in {', '.join(bad)}"):
             print("--- ours canonical request:\n" + o["canonicalRequest"])
-            print("--- smithy canonical request:\n" + str(t["canonicalRequest"]))
-            print(f"--- ours signature {o['signature']}, smithy {t['signature']}")
+            print("--- smithy canonical request:\n" + str(th["canonicalRequest"]))
+            print(f"--- ours signature {o['signature']}, smithy {th['signature']}")
         else:
-            matched += 1
             print(f"ok   {v['name']}: {o['signature']}")
 
     # The vectors must exercise what they claim: double-encoded ARN paths and
     # a query whose values need encoding.
-    all_creq = "\n".join(t["canonicalRequest"] for t in theirs)
+    all_creq = "\n".join(th["canonicalRequest"] for th in theirs)
     for needle in ("%253A", "%252F", "%2B", "%2F", "%3D", "%20", "x-amz-security-token:", "host:127.0.0.1:8443"):
-        if needle not in all_creq:
-            failures += 1
-            print(f"FAIL: no vector's canonical request contains {needle!r}")
-
-    print(f"{matched}/{len(VECTORS)} vectors match")
-    return 1 if failures else 0
+        c.ok(needle in all_creq, f"no vector's canonical request contains {needle!r}")
+    c.done()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    jw.main(test)

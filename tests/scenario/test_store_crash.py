@@ -17,9 +17,8 @@ import tempfile
 import time
 
 
-def fail(msg):
-    print("FAIL: " + msg, file=sys.stderr)
-    sys.exit(1)
+sys.path.insert(0, os.path.join(os.environ.get("JW_SOURCE_DIR", "."), "tests", "lib"))
+import jwtest as jw  # noqa: E402
 
 
 def run_until_killed(helper, db, rng, committed):
@@ -40,16 +39,16 @@ def run_until_killed(helper, db, rng, committed):
     out, err = proc.communicate(timeout=30)
     buf += out
     if proc.returncode not in (-signal.SIGKILL,):
-        fail("writer exited with %r before the kill: %s" % (proc.returncode, err.decode(errors="replace")))
+        jw.fail("writer exited with %r before the kill: %s" % (proc.returncode, err.decode(errors="replace")))
     # A line cut by the kill was not complete; only whole lines count.
     lines = buf.split(b"\n")
     for line in lines[:-1]:
         parts = line.decode().split()
         if len(parts) != 3 or parts[0] != "C":
-            fail("unexpected output line %r" % line)
+            jw.fail("unexpected output line %r" % line)
         seq, eid = int(parts[1]), parts[2]
         if eid in committed and committed[eid] != seq:
-            fail("event %s reported with seq %d and %d" % (eid, committed[eid], seq))
+            jw.fail("event %s reported with seq %d and %d" % (eid, committed[eid], seq))
         committed[eid] = seq
     return len(lines) - 1
 
@@ -59,46 +58,44 @@ def check_db(db, committed):
     try:
         ok = con.execute("PRAGMA integrity_check").fetchone()[0]
         if ok != "ok":
-            fail("integrity_check: %s" % ok)
+            jw.fail("integrity_check: %s" % ok)
         tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         if "events" not in tables:
             # Killed before the schema was created (slow start under a
             # sanitizer): legal only while nothing was reported committed.
             if committed:
-                fail("no events table, but %d events were reported committed" % len(committed))
+                jw.fail("no events table, but %d events were reported committed" % len(committed))
             return 0
         rows = dict(con.execute("SELECT id, seq FROM events").fetchall())
         total, distinct = con.execute("SELECT COUNT(*), COUNT(DISTINCT id) FROM events").fetchone()
         if total != distinct:
-            fail("duplicate event ids: %d rows, %d ids" % (total, distinct))
+            jw.fail("duplicate event ids: %d rows, %d ids" % (total, distinct))
         for eid, seq in committed.items():
             if eid not in rows:
-                fail("committed event %s (seq %d) is missing" % (eid, seq))
+                jw.fail("committed event %s (seq %d) is missing" % (eid, seq))
             if rows[eid] != seq:
-                fail("event %s has seq %d, the writer was told %d" % (eid, rows[eid], seq))
+                jw.fail("event %s has seq %d, the writer was told %d" % (eid, rows[eid], seq))
         # Every event has its deliveries (same transaction).
         orphans = con.execute(
             "SELECT COUNT(*) FROM events e WHERE (SELECT COUNT(*) FROM deliveries d WHERE d.seq = e.seq) != 2"
         ).fetchone()[0]
         if orphans:
-            fail("%d events without both deliveries" % orphans)
+            jw.fail("%d events without both deliveries" % orphans)
         fk = con.execute("PRAGMA foreign_key_check").fetchall()
         if fk:
-            fail("foreign key violations: %r" % fk[:5])
+            jw.fail("foreign key violations: %r" % fk[:5])
         return total
     finally:
         con.close()
 
 
-def main():
+def test(t):
     build = os.environ.get("JW_BUILD_DIR")
     if not build:
-        print("JW_BUILD_DIR not set", file=sys.stderr)
-        return 77
+        jw.skip("JW_BUILD_DIR not set")
     helper = os.path.join(build, "helpers", "store_crash")
     if not os.access(helper, os.X_OK):
-        print("helper %s not built" % helper, file=sys.stderr)
-        return 77
+        jw.skip("helper %s not built" % helper)
     seed = int(os.environ.get("JW_CRASH_SEED", "20261129"))
     rounds = int(os.environ.get("JW_CRASH_ROUNDS", "30"))
     rng = random.Random(seed)
@@ -113,15 +110,13 @@ def main():
                 print("time bound reached after %d rounds" % (i + 1))
                 break
         total = check_db(db, committed)
-        if not committed:
-            fail("the writer never committed anything")
+        jw.check(committed, "the writer never committed anything")
         # A last clean run proves the file is still usable by the store.
         out = subprocess.run([helper, db, "2"], capture_output=True, timeout=60)
-        if out.returncode != 0:
-            fail("clean run after the crashes failed: %s" % out.stderr.decode(errors="replace"))
+        jw.check(out.returncode == 0,
+                 "clean run after the crashes failed: %s" % out.stderr.decode(errors="replace"))
     print("seed %d: %d kills, %d committed events checked, %d stored" % (seed, rounds, len(committed), total))
-    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    jw.main(test)

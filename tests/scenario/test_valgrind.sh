@@ -32,11 +32,9 @@ set +e
 python3 - <<'PY'
 import glob, os, signal, sys, time, urllib.parse
 sys.path.insert(0, os.path.join(os.environ["JW_SOURCE_DIR"], "tests", "lib"))
-sys.path.insert(0, os.path.join(os.environ["JW_SOURCE_DIR"], "tests", "scenario"))
 import jwtest as jw
 import lifecycles as lc
-from test_faults_api import check_fleet, wait_truth
-import test_fleet_common as fc
+import fleetlib as fc
 
 SECRET = "whsec_" + jw.b64("jw-valgrind-secret-0123456789abcdef")
 
@@ -56,7 +54,7 @@ def test(t):
     jw.wait_until(lambda: d.notify_has("READY=1"), 60, "READY=1 under valgrind")
     time.sleep(2)
     d.reload()
-    wait_truth(db, fake, kinds, 90, scenario)
+    lc.wait_truth(db, fake, kinds, 90, scenario)
 
     def all_delivered():
         rows = jw.sqlite_rows(db, "SELECT state, COUNT(*) AS n FROM deliveries GROUP BY state")
@@ -64,7 +62,7 @@ def test(t):
     jw.wait_until(all_delivered, 60, "every delivery done")
     rc = d.stop(timeout=60, expect_rc=None)
     # Start-up under valgrind takes seconds: the first step may pass unseen (check_fleet allows for it).
-    exact, partial = check_fleet(db, fake, scenario, kinds)
+    exact, partial = lc.check_fleet(db, fake, scenario, kinds)
     print("valgrind run 1: jobs exact %d, visible-only %d" % (exact, partial))
     rc2 = fleet_phase(t, fake, kinds)
 

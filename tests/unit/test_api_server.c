@@ -22,8 +22,9 @@
 #include <curl/curl.h>
 #include <uv.h>
 
+#include "jwtest.h"
 #include "api/api.h"
-#include "cli_ctl.h"
+#include "cli/cli.h"
 #include "tracker.h"
 #include "util.h"
 
@@ -96,8 +97,7 @@ static struct fx *fx_new(void)
 	struct fx *f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/jw-api-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
+	jwt_tmpdir("api", f->dir, sizeof(f->dir));
 	snprintf(f->sock, sizeof(f->sock), "%s/api.sock", f->dir);
 	assert_int_equal(uv_loop_init(&f->loop), 0);
 	assert_int_equal(tracker_new(NULL, "us-east-1", 0, NULL, NULL, &f->tracker), 0);
@@ -128,16 +128,11 @@ static void fx_run(struct fx *f)
 
 static void fx_free(struct fx *f)
 {
-	char p[160];
-
 	uv_async_send(&f->stop);
 	pthread_join(f->thread, NULL);
 	assert_int_equal(uv_loop_close(&f->loop), 0);
 	tracker_free(f->tracker);
-	snprintf(p, sizeof(p), "%s/token", f->dir);
-	unlink(p);
-	unlink(f->sock);
-	rmdir(f->dir);
+	jwt_rmtree(f->dir);
 	free(f);
 }
 
@@ -406,7 +401,7 @@ static void test_unix_socket_files(void **state)
 	f->thread = pthread_self();
 	assert_int_equal(uv_loop_close(&f->loop), 0);
 	tracker_free(f->tracker);
-	rmdir(f->dir);
+	jwt_rmtree(f->dir);
 	free(f);
 }
 
@@ -451,8 +446,7 @@ static void test_unix_socket_full_backlog(void **state)
 	close(lfd);
 	assert_int_equal(uv_loop_close(&f->loop), 0);
 	tracker_free(f->tracker);
-	unlink(f->sock);
-	rmdir(f->dir);
+	jwt_rmtree(f->dir);
 	free(f);
 }
 

@@ -1,5 +1,5 @@
 /* aws/client.c on a real loop with the real http layer and credential chain
- * (environment credentials) against an in-process HTTP server: retries with
+ * (environment credentials) against the test server of jwtest.h: retries with
  * injected zero jitter, attempt limits, the expired-token retry, pagination,
  * and cancellation semantics (aws_call_cancel, aws_client_free). */
 #include <errno.h>
@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include <cmocka.h>
@@ -19,6 +20,7 @@
 #include "aws/parse.h"
 #include "creds.h"
 #include "http.h"
+#include "jwtest.h"
 #include "util.h"
 
 #define ARN1 "arn:aws:cleanrooms-ml:us-east-1:111122223333:audience-generation-job/j1"
@@ -30,7 +32,7 @@
 	"\"audienceGenerationJobArn\":\"" arn "\",\"name\":\"n\",\"status\":\"ACTIVE\","                    \
 	"\"configuredAudienceModelArn\":\"" CAM "\"}"
 
-/* ---- a tiny HTTP/1.1 server: one scripted answer per request, then close ---- */
+/* ---- the test server (jwtest.h): one scripted answer per request, then close ---- */
 
 struct answer {
 	int status;
@@ -39,118 +41,41 @@ struct answer {
 	bool stall; /* never answer */
 };
 
-struct server {
-	uv_tcp_t tcp;
-	int port;
-	const struct answer *script;
-	size_t n_script, next;
-	unsigned requests;
+struct script {
+	struct jwt_server *srv;
+	const struct answer *answers;
+	size_t n, next;
 	char last_target[4096];
 };
 
-struct conn {
-	uv_tcp_t tcp;
-	struct server *srv;
-	char buf[16384];
-	size_t len;
-	bool answered;
-};
-
-static void conn_closed(uv_handle_t *h)
+static bool answer_request(struct jwt_conn *c, const struct jwt_request *rq, void *userdata)
 {
-	free(h->data);
-}
-
-static void conn_written(uv_write_t *w, int status)
-{
-	struct conn *cn = w->data;
-	free(w);
-	uv_close((uv_handle_t *)&cn->tcp, conn_closed);
-}
-
-static void conn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
-{
-	struct conn *cn = h->data;
-	buf->base = cn->buf + cn->len;
-	buf->len = sizeof(cn->buf) - cn->len - 1;
-}
-
-static void conn_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
-{
-	struct conn *cn = s->data;
-	struct server *srv = cn->srv;
+	struct script *sc = userdata;
 	const struct answer *a;
-	static char out[65536];
-	uv_write_t *w;
-	uv_buf_t b;
-	char *sp;
+	char head[512];
 
-	if (n < 0) {
-		if (!uv_is_closing((uv_handle_t *)s))
-			uv_close((uv_handle_t *)s, conn_closed);
-		return;
+	jwt_server_lock(sc->srv);
+	snprintf(sc->last_target, sizeof(sc->last_target), "%s", rq->target);
+	a = sc->next < sc->n ? &sc->answers[sc->next] : &sc->answers[sc->n - 1];
+	sc->next++;
+	jwt_server_unlock(sc->srv);
+	if (a->stall) {
+		jwt_conn_wait_hangup(c);
+		return false;
 	}
-	cn->len += (size_t)n;
-	cn->buf[cn->len] = '\0';
-	if (cn->answered || !strstr(cn->buf, "\r\n\r\n"))
-		return;
-	cn->answered = true;
-	srv->requests++;
-	sp = strchr(cn->buf, ' ');
-	if (sp) {
-		size_t k = strcspn(sp + 1, " ");
-		snprintf(srv->last_target, sizeof(srv->last_target), "%.*s", (int)k, sp + 1);
-	}
-	a = srv->next < srv->n_script ? &srv->script[srv->next] : &srv->script[srv->n_script - 1];
-	srv->next++;
-	if (a->stall)
-		return;
-	snprintf(out, sizeof(out),
-		 "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nx-amzn-requestid: req-%u\r\n%s%s%s"
-		 "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
-		 a->status, srv->requests, a->errortype ? "x-amzn-errortype: " : "",
-		 a->errortype ? a->errortype : "", a->errortype ? "\r\n" : "", strlen(a->body), a->body);
-	w = calloc(1, sizeof(*w));
-	w->data = cn;
-	b = uv_buf_init(out, (unsigned)strlen(out));
-	uv_write(w, s, &b, 1, conn_written);
-}
-
-static void on_conn(uv_stream_t *s, int status)
-{
-	struct server *srv = s->data;
-	struct conn *cn = calloc(1, sizeof(*cn));
-
-	cn->srv = srv;
-	uv_tcp_init(s->loop, &cn->tcp);
-	cn->tcp.data = cn;
-	if (uv_accept(s, (uv_stream_t *)&cn->tcp) == 0)
-		uv_read_start((uv_stream_t *)&cn->tcp, conn_alloc, conn_read);
-}
-
-static void server_start(uv_loop_t *loop, struct server *srv, const struct answer *script, size_t n)
-{
-	struct sockaddr_in sa;
-	struct sockaddr_storage ss;
-	int len = sizeof(ss);
-
-	memset(srv, 0, sizeof(*srv));
-	srv->script = script;
-	srv->n_script = n;
-	uv_tcp_init(loop, &srv->tcp);
-	srv->tcp.data = srv;
-	uv_ip4_addr("127.0.0.1", 0, &sa);
-	assert_int_equal(uv_tcp_bind(&srv->tcp, (struct sockaddr *)&sa, 0), 0);
-	assert_int_equal(uv_listen((uv_stream_t *)&srv->tcp, 16, on_conn), 0);
-	uv_tcp_getsockname(&srv->tcp, (struct sockaddr *)&ss, &len);
-	srv->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	snprintf(head, sizeof(head),
+		 "Content-Type: application/json\r\nx-amzn-requestid: req-%u\r\n%s%s%sConnection: close\r\n",
+		 rq->index + 1, a->errortype ? "x-amzn-errortype: " : "", a->errortype ? a->errortype : "",
+		 a->errortype ? "\r\n" : "");
+	jwt_send_response(c, a->status, head, a->body, strlen(a->body));
+	return false;
 }
 
 /* ---- fixture: loop, http, creds, client ---- */
 
 struct fx {
 	uv_loop_t loop;
-	struct server srv;
+	struct script script;
 	struct http_ctx *http;
 	struct creds *creds;
 	struct aws_client *client;
@@ -171,8 +96,9 @@ static void fx_start(struct fx *f, const struct answer *script, size_t n, double
 	unsetenv("AWS_SESSION_TOKEN");
 	setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
 	assert_int_equal(uv_loop_init(&f->loop), 0);
-	server_start(&f->loop, &f->srv, script, n);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d", f->srv.port);
+	f->script = (struct script){.answers = script, .n = n};
+	f->script.srv = jwt_server_start(answer_request, &f->script);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u", jwt_server_port(f->script.srv));
 	assert_int_equal(aws_endpoint_parse_url(url, &f->ep, err, sizeof(err)), 0);
 	f->ep.region = strdup("us-east-1");
 	assert_int_equal(http_ctx_new(&f->loop, &(struct http_ctx_options){.max_connections = 4}, &f->http),
@@ -195,9 +121,9 @@ static void fx_stop(struct fx *f)
 	aws_client_free(f->client);
 	creds_free(f->creds);
 	http_ctx_free(f->http);
-	uv_close((uv_handle_t *)&f->srv.tcp, NULL);
 	uv_run(&f->loop, UV_RUN_DEFAULT);
 	assert_int_equal(uv_loop_close(&f->loop), 0);
+	jwt_server_stop(f->script.srv);
 	aws_endpoint_done(&f->ep);
 }
 
@@ -206,6 +132,27 @@ static void run_until(struct fx *f, const unsigned *counter, unsigned want)
 	for (int i = 0; i < 100000 && *counter < want; i++)
 		uv_run(&f->loop, UV_RUN_ONCE);
 	assert_int_equal(*counter, want);
+}
+
+/* The server answers from its own thread: the loop has nothing to wake it
+ * for a request that only arrives there. */
+static void run_until_requests(struct fx *f, unsigned want)
+{
+	for (int i = 0; i < 10000 && jwt_server_requests(f->script.srv) < want; i++) {
+		uv_run(&f->loop, UV_RUN_NOWAIT);
+		usleep(1000);
+	}
+	assert_int_equal(jwt_server_requests(f->script.srv), want);
+}
+
+static const char *last_target(struct fx *f)
+{
+	static char t[4096];
+
+	jwt_server_lock(f->script.srv);
+	snprintf(t, sizeof(t), "%s", f->script.last_target);
+	jwt_server_unlock(f->script.srv);
+	return t;
 }
 
 struct got {
@@ -251,9 +198,9 @@ static void test_retry_then_success(void **state)
 	assert_int_equal(g.res[0].outcome, AWS_OK);
 	assert_int_equal(g.res[0].attempts, 3);
 	assert_string_equal(g.arn[0], ARN1);
-	assert_int_equal(f.srv.requests, 3);
+	assert_int_equal(jwt_server_requests(f.script.srv), 3);
 	assert_string_equal(
-	    f.srv.last_target,
+	    last_target(&f),
 	    "/audience-generation-job/"
 	    "arn%3Aaws%3Acleanrooms-ml%3Aus-east-1%3A111122223333%3Aaudience-generation-job%2Fj1");
 	{
@@ -291,7 +238,7 @@ static void test_attempt_limit_and_final_errors(void **state)
 	assert_string_equal(g.res[0].error_type, "HTTP 500");
 	assert_string_equal(g.res[0].error_message, "internal");
 	assert_string_equal(g.res[0].request_id, "req-3");
-	assert_int_equal(f.srv.requests, 3);
+	assert_int_equal(jwt_server_requests(f.script.srv), 3);
 	got_done(&g);
 	fx_stop(&f);
 
@@ -339,7 +286,7 @@ static void test_expired_token_one_retry(void **state)
 	run_until(&f, &g.calls, 1);
 	assert_int_equal(g.res[0].outcome, AWS_AUTH_EXPIRED);
 	assert_int_equal(g.res[0].attempts, 2);
-	assert_int_equal(f.srv.requests, 2);
+	assert_int_equal(jwt_server_requests(f.script.srv), 2);
 	got_done(&g);
 	fx_stop(&f);
 }
@@ -384,7 +331,7 @@ static void test_list_pages_and_midway_failure(void **state)
 	assert_int_equal(p.pages, 2);
 	assert_int_equal(p.items, 3);
 	assert_int_equal(p.last, AWS_OK);
-	assert_string_equal(f.srv.last_target,
+	assert_string_equal(last_target(&f),
 			    "/audience-generation-job?collaborationId=a1b2c3d4-0000-4000-8000-"
 			    "00000000c011&maxResults=100&nextToken=a%2Bb%2Fc%3D");
 	fx_stop(&f);
@@ -414,7 +361,7 @@ static void test_cancel(void **state)
 	assert_int_equal(aws_get_job(f.client, ARN1, on_get, &g1, NULL), 0);
 	assert_int_equal(aws_get_job(f.client, ARN2, on_get, &g2, &c2), 0);
 	assert_int_equal(aws_get_job(f.client, ARN2, on_get, &g3, NULL), 0);
-	run_until(&f, &f.srv.requests, 1);
+	run_until_requests(&f, 1);
 
 	aws_call_cancel(c2);
 	assert_int_equal(g2.calls, 1);

@@ -12,10 +12,11 @@
 
 #include <cmocka.h>
 
+#include "jwtest.h"
 #include "aws/endpoint.h"
 #include "util.h"
 
-static char tmpdir[] = "/tmp/test_aws_endpoint.XXXXXX";
+static char tmpdir[64];
 static char cfgpath[256];
 
 static const char *const envs[] = {
@@ -35,8 +36,7 @@ static int setup(void **state)
 {
 	FILE *f;
 
-	if (!mkdtemp(tmpdir))
-		return -1;
+	jwt_tmpdir("aws-endpoint", tmpdir, sizeof(tmpdir));
 	snprintf(cfgpath, sizeof(cfgpath), "%s/config", tmpdir);
 	f = fopen(cfgpath, "we");
 	if (!f)
@@ -51,8 +51,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	unlink(cfgpath);
-	rmdir(tmpdir);
+	jwt_rmtree(tmpdir);
 	return 0;
 }
 

@@ -1,4 +1,4 @@
-/* config.c, config_keys.c, config_net.c and cli_check.c: defaults, every key,
+/* config.c, config_keys.c, config_report.c, config_net.c and cli/check.c: defaults, every key,
  * validation, drop-ins, arn_file, diagnostics, the webhook `on` filter. */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,7 +13,8 @@
 
 #include <cmocka.h>
 
-#include "cli.h"
+#include "jwtest.h"
+#include "cli/cli.h"
 #include "config.h"
 #include "util.h"
 
@@ -24,9 +25,7 @@ static char tmpdir[64];
 
 static int setup(void **state)
 {
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/jw-test-config-XXXXXX");
-	if (!mkdtemp(tmpdir))
-		return -1;
+	jwt_tmpdir("test-config", tmpdir, sizeof(tmpdir));
 	unsetenv("STATE_DIRECTORY");
 	unsetenv("CREDENTIALS_DIRECTORY");
 	return 0;
@@ -34,9 +33,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
+	jwt_rmtree(tmpdir);
+	return 0;
 }
 
 /* Writes tmpdir/name (creating one level of directory) and returns the path

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 #include <uv.h>
 
+#include "jwtest.h"
 #include "creds.h"
 #include "http.h"
 #include "util.h"
@@ -41,8 +42,7 @@ static int setup(void **state)
 
 	assert_int_equal(uv_loop_init(&f->loop), 0);
 	assert_int_equal(http_ctx_new(&f->loop, &ho, &f->http), 0);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/jw-creds-chain-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
+	jwt_tmpdir("creds-chain", f->dir, sizeof(f->dir));
 	/* Nothing from the machine running the tests may leak in. */
 	unsetenv("AWS_PROFILE");
 	unsetenv("AWS_DEFAULT_PROFILE");
@@ -67,15 +67,12 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	char path[128];
 
 	creds_free(f->creds);
 	http_ctx_free(f->http);
 	uv_run(&f->loop, UV_RUN_DEFAULT);
 	assert_int_equal(uv_loop_close(&f->loop), 0);
-	snprintf(path, sizeof(path), "%s/config", f->dir);
-	unlink(path);
-	rmdir(f->dir);
+	jwt_rmtree(f->dir);
 	free(f);
 	return 0;
 }

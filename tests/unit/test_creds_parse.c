@@ -13,9 +13,10 @@
 
 #include <cmocka.h>
 
+#include "jwtest.h"
 #include "creds/internal.h"
 #include "creds/parse.h"
-#include "sigv4.h"
+#include "creds/credentials.h"
 #include "util.h"
 
 #define SECRET "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
@@ -402,11 +403,11 @@ static void test_sanitize(void **state)
 
 static void test_files_load(void **state)
 {
-	char dir[] = "/tmp/jw-creds-XXXXXX", cred[128], conf[128], err[512];
+	char dir[64], cred[128], conf[128], err[512];
 	struct creds_files f;
 	FILE *fp;
 
-	assert_non_null(mkdtemp(dir));
+	jwt_tmpdir("creds", dir, sizeof(dir));
 	snprintf(cred, sizeof(cred), "%s/credentials", dir);
 	snprintf(conf, sizeof(conf), "%s/config", dir);
 	setenv("AWS_SHARED_CREDENTIALS_FILE", cred, 1);
@@ -445,9 +446,7 @@ static void test_files_load(void **state)
 	assert_int_equal(creds_files_load(&f, err, sizeof(err)), -EISDIR);
 	snprintf(want, sizeof(want), "shared credentials file %s: Is a directory", cred);
 	assert_string_equal(err, want);
-	rmdir(cred);
-	unlink(conf);
-	rmdir(dir);
+	jwt_rmtree(dir);
 	unsetenv("AWS_SHARED_CREDENTIALS_FILE");
 	unsetenv("AWS_CONFIG_FILE");
 }

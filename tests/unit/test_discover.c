@@ -19,6 +19,7 @@
 #include <curl/curl.h>
 #include <uv.h>
 
+#include "jwtest.h"
 #include "aws/client.h"
 #include "creds.h"
 #include "discover.h"
@@ -251,8 +252,7 @@ static int fx_setup(void **state)
 	char url[64], err[128];
 
 	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/jw-discover-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
+	jwt_tmpdir("discover", f->dir, sizeof(f->dir));
 	start_fake(f);
 	setenv("AWS_ACCESS_KEY_ID", "AKIDDISCOVERTEST", 1);
 	setenv("AWS_SECRET_ACCESS_KEY", "secret-discover-test", 1);
@@ -278,7 +278,6 @@ static int fx_setup(void **state)
 static int fx_teardown(void **state)
 {
 	struct fx *f = *state;
-	char path[128];
 	int status;
 
 	discovery_free(f->disc);
@@ -291,11 +290,7 @@ static int fx_teardown(void **state)
 	tracker_free(f->tracker);
 	kill(f->fake_pid, SIGTERM);
 	waitpid(f->fake_pid, &status, 0);
-	snprintf(path, sizeof(path), "%s/scenario.json", f->dir);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s/port", f->dir);
-	unlink(path);
-	rmdir(f->dir);
+	jwt_rmtree(f->dir);
 	free(f);
 	return 0;
 }

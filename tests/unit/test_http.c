@@ -1,12 +1,11 @@
-/* http.c against real local servers: a scripted HTTP/1.1 server on raw
- * sockets in a thread (resets, stalls, truncation and huge bodies on
+/* http.c against real local servers: the scripted HTTP/1.1 test server of
+ * jwtest.h (resets, stalls, truncation and huge bodies on
  * demand), and a python3 TLS server with a throwaway CA for the
  * certificate cases. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <spawn.h>
@@ -25,131 +24,54 @@
 #include <uv.h>
 
 #include "http.h"
+#include "jwtest.h"
 #include "log.h"
 #include "util.h"
 
 extern char **environ;
 
-/* ---- scripted HTTP/1.1 server ------------------------------------------- */
+/* ---- the scripted routes of the test server (jwtest.h) ------------------ */
 
-#define SRV_MAX_CONNS 256
-#define SRV_BUF	      (256 * 1024)
-#define BIG_BODY      (2 * 1024 * 1024)
+#define BIG_BODY (2 * 1024 * 1024)
 
-struct srv_conn {
-	struct srv *srv;
-	int fd;
-	pthread_t thr;
-};
-
-struct srv {
-	int lfd;
-	unsigned port;
-	pthread_t thr;
-	pthread_mutex_t lock;
-	struct srv_conn conns[SRV_MAX_CONNS];
-	size_t n_conns;
-	unsigned n_requests; /* complete requests received */
-	bool stopping;
-};
-
-static struct srv *srv;
+static struct jwt_server *srv;
 
 static unsigned srv_requests(void)
 {
-	unsigned n;
-	pthread_mutex_lock(&srv->lock);
-	n = srv->n_requests;
-	pthread_mutex_unlock(&srv->lock);
-	return n;
-}
-
-static bool send_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-	while (n > 0) {
-		ssize_t k = send(fd, c, n, MSG_NOSIGNAL);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return false;
-		c += k;
-		n -= (size_t)k;
-	}
-	return true;
-}
-
-static bool send_response(int fd, int status, const char *extra_headers, const void *body, size_t len)
-{
-	struct dynbuf head;
-	bool ok;
-
-	dynbuf_init(&head, 64 * 1024);
-	ok = dynbuf_appendf(&head, "HTTP/1.1 %d X\r\n%sContent-Length: %zu\r\n\r\n", status,
-			    extra_headers ? extra_headers : "", len) == 0 &&
-	     send_all(fd, head.data, head.len) && send_all(fd, body, len);
-	dynbuf_free(&head);
-	return ok;
-}
-
-static bool send_filler(int fd, size_t n)
-{
-	char chunk[16384];
-	memset(chunk, 'x', sizeof(chunk));
-	while (n > 0) {
-		size_t k = n < sizeof(chunk) ? n : sizeof(chunk);
-		if (!send_all(fd, chunk, k))
-			return false;
-		n -= k;
-	}
-	return true;
-}
-
-static void conn_close(struct srv_conn *c, bool reset)
-{
-	pthread_mutex_lock(&c->srv->lock);
-	if (c->fd >= 0) {
-		if (reset) {
-			struct linger l = {.l_onoff = 1, .l_linger = 0};
-			setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
-		}
-		close(c->fd);
-		c->fd = -1;
-	}
-	pthread_mutex_unlock(&c->srv->lock);
+	return jwt_server_requests(srv);
 }
 
 /* Answers one request; returns false when the connection is finished. */
-static bool srv_respond(struct srv_conn *c, const char *method, const char *path, const char *head,
-			const char *body, size_t body_len)
+static bool srv_respond(struct jwt_conn *c, const struct jwt_request *rq, void *userdata)
 {
-	int fd = c->fd;
+	const char *path = rq->target;
 
 	if (str_startswith(path, "/echo"))
-		return send_response(fd, 200, "Content-Type: text/plain\r\nX-Test-Header: Hello-World\r\n",
-				     path, strlen(path));
+		return jwt_send_response(c, 200,
+					 "Content-Type: text/plain\r\nX-Test-Header: Hello-World\r\n", path,
+					 strlen(path));
 	if (str_startswith(path, "/close")) {
-		send_response(fd, 200, "Connection: close\r\n", path, strlen(path));
+		jwt_send_response(c, 200, "Connection: close\r\n", path, strlen(path));
 		return false;
 	}
 	if (strcmp(path, "/headers") == 0)
-		return send_response(fd, 200, NULL, head, strlen(head));
+		return jwt_send_response(c, 200, NULL, rq->head, strlen(rq->head));
 	if (strcmp(path, "/post") == 0) {
 		char mh[64];
-		snprintf(mh, sizeof(mh), "X-Method: %s\r\n", method);
-		return send_response(fd, 200, mh, body, body_len);
+		snprintf(mh, sizeof(mh), "X-Method: %s\r\n", rq->method);
+		return jwt_send_response(c, 200, mh, rq->body, rq->body_len);
 	}
 	if (strcmp(path, "/status/404") == 0)
-		return send_response(fd, 404, NULL, "not found", 9);
+		return jwt_send_response(c, 404, NULL, "not found", 9);
 	if (strcmp(path, "/big") == 0) {
 		char h[128];
 		snprintf(h, sizeof(h), "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n", BIG_BODY);
-		return send_all(fd, h, strlen(h)) && send_filler(fd, BIG_BODY);
+		return jwt_send_all(c, h, strlen(h)) && jwt_send_filler(c, BIG_BODY);
 	}
 	if (strcmp(path, "/bignolen") == 0) {
 		const char *h = "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n";
-		if (send_all(fd, h, strlen(h)))
-			send_filler(fd, BIG_BODY);
+		if (jwt_send_all(c, h, strlen(h)))
+			jwt_send_filler(c, BIG_BODY);
 		return false;
 	}
 	if (strcmp(path, "/manyheaders") == 0) {
@@ -158,159 +80,21 @@ static bool srv_respond(struct srv_conn *c, const char *method, const char *path
 		dynbuf_init(&b, 64 * 1024);
 		for (int i = 0; i < 150; i++)
 			assert_int_equal(dynbuf_appendf(&b, "X-H-%d: v\r\n", i), 0);
-		ok = send_response(fd, 200, b.data, "ok", 2);
+		ok = jwt_send_response(c, 200, b.data, "ok", 2);
 		dynbuf_free(&b);
 		return ok;
 	}
 	if (strcmp(path, "/stall") == 0) {
-		char ch;
-		/* Never answers; waits for the client (or srv_stop) to hang up. */
-		while (recv(fd, &ch, 1, 0) > 0)
-			;
+		jwt_conn_wait_hangup(c);
 		return false;
 	}
 	if (strcmp(path, "/short") == 0 || strcmp(path, "/rst") == 0) {
 		const char *h = "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789";
-		send_all(fd, h, strlen(h));
-		conn_close(c, strcmp(path, "/rst") == 0);
+		jwt_send_all(c, h, strlen(h));
+		jwt_conn_close(c, strcmp(path, "/rst") == 0);
 		return false;
 	}
-	return send_response(fd, 404, NULL, "no route", 8);
-}
-
-static void *conn_main(void *p)
-{
-	struct srv_conn *c = p;
-	char *buf = malloc(SRV_BUF + 1);
-	size_t len = 0;
-
-	assert_non_null(buf);
-	for (;;) {
-		char *end, method[16], path[1024], head[8192];
-		size_t head_len, body_len = 0, need;
-		const char *cl;
-		ssize_t k;
-
-		while (!(buf[len] = '\0', end = strstr(buf, "\r\n\r\n"))) {
-			if (len >= SRV_BUF)
-				goto out;
-			k = recv(c->fd, buf + len, SRV_BUF - len, 0);
-			if (k <= 0)
-				goto out;
-			len += (size_t)k;
-		}
-		head_len = (size_t)(end - buf) + 4;
-		if (head_len >= sizeof(head) || sscanf(buf, "%15s %1023s", method, path) != 2)
-			goto out;
-		memcpy(head, buf, head_len);
-		head[head_len] = '\0';
-		cl = strcasestr(head, "\r\nContent-Length:");
-		if (cl) {
-			int64_t v;
-			char num[32];
-			size_t i = 0;
-			for (cl += 17; *cl == ' '; cl++)
-				;
-			while (i < sizeof(num) - 1 && cl[i] >= '0' && cl[i] <= '9') {
-				num[i] = cl[i];
-				i++;
-			}
-			num[i] = '\0';
-			if (parse_int64(num, 0, SRV_BUF, &v) < 0)
-				goto out;
-			body_len = (size_t)v;
-		}
-		need = head_len + body_len;
-		if (need > SRV_BUF)
-			goto out;
-		while (len < need) {
-			k = recv(c->fd, buf + len, SRV_BUF - len, 0);
-			if (k <= 0)
-				goto out;
-			len += (size_t)k;
-		}
-		pthread_mutex_lock(&c->srv->lock);
-		c->srv->n_requests++;
-		pthread_mutex_unlock(&c->srv->lock);
-		if (!srv_respond(c, method, path, head, buf + head_len, body_len))
-			goto out;
-		memmove(buf, buf + need, len - need);
-		len -= need;
-	}
-out:
-	free(buf);
-	conn_close(c, false);
-	return NULL;
-}
-
-static void *accept_main(void *p)
-{
-	struct srv *s = p;
-
-	for (;;) {
-		int fd = accept4(s->lfd, NULL, NULL, SOCK_CLOEXEC);
-		if (fd < 0) {
-			if (errno == EINTR || errno == ECONNABORTED)
-				continue;
-			return NULL;
-		}
-		pthread_mutex_lock(&s->lock);
-		if (s->stopping || s->n_conns == SRV_MAX_CONNS) {
-			close(fd);
-		} else {
-			struct srv_conn *c = &s->conns[s->n_conns++];
-			c->srv = s;
-			c->fd = fd;
-			assert_int_equal(pthread_create(&c->thr, NULL, conn_main, c), 0);
-		}
-		pthread_mutex_unlock(&s->lock);
-	}
-}
-
-static int listen_loopback(unsigned *port)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t alen = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	assert_true(fd >= 0);
-	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(listen(fd, 512), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
-	*port = ntohs(a.sin_port);
-	return fd;
-}
-
-static struct srv *srv_start(void)
-{
-	struct srv *s = calloc(1, sizeof(*s));
-
-	assert_non_null(s);
-	pthread_mutex_init(&s->lock, NULL);
-	s->lfd = listen_loopback(&s->port);
-	assert_int_equal(pthread_create(&s->thr, NULL, accept_main, s), 0);
-	return s;
-}
-
-static void srv_stop(struct srv *s)
-{
-	size_t n;
-
-	pthread_mutex_lock(&s->lock);
-	s->stopping = true;
-	/* shutdown() wakes a blocked accept() (EINVAL) and recv() (EOF). */
-	shutdown(s->lfd, SHUT_RDWR);
-	for (size_t i = 0; i < s->n_conns; i++)
-		if (s->conns[i].fd >= 0)
-			shutdown(s->conns[i].fd, SHUT_RDWR);
-	n = s->n_conns;
-	pthread_mutex_unlock(&s->lock);
-	pthread_join(s->thr, NULL);
-	for (size_t i = 0; i < n; i++)
-		pthread_join(s->conns[i].thr, NULL);
-	close(s->lfd);
-	pthread_mutex_destroy(&s->lock);
-	free(s);
+	return jwt_send_response(c, 404, NULL, "no route", 8);
 }
 
 /* ---- loop and results --------------------------------------------------- */
@@ -423,7 +207,7 @@ static void on_done(void *userdata, const struct http_response *resp)
 		struct http_request req = {.method = "GET", .url = NULL};
 		char url[128];
 		r->follow_up = false;
-		snprintf(url, sizeof(url), "http://127.0.0.1:%u/echo/second", srv->port);
+		snprintf(url, sizeof(url), "http://127.0.0.1:%u/echo/second", jwt_server_port(srv));
 		req.url = url;
 		submit_req(&req, r + 1);
 	}
@@ -444,7 +228,7 @@ static void submit_req(const struct http_request *req, struct result *r)
 static char *url_for(const char *path)
 {
 	char *u = NULL;
-	assert_true(asprintf(&u, "http://127.0.0.1:%u%s", srv->port, path) > 0);
+	assert_true(asprintf(&u, "http://127.0.0.1:%u%s", jwt_server_port(srv), path) > 0);
 	return u;
 }
 
@@ -612,7 +396,7 @@ static void test_stall_timeout(void **state)
 static void test_connect_refused(void **state)
 {
 	unsigned port;
-	int fd = listen_loopback(&port);
+	int fd = jwt_listen_loopback(&port, 512);
 	char url[64];
 	struct http_request req = {.method = "GET", .url = url};
 	struct result r = {0};
@@ -636,18 +420,13 @@ static void test_connect_timeout(void **state)
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	int fillers[4];
 	unsigned port;
-	int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	socklen_t alen = sizeof(a);
+	int lfd = jwt_listen_loopback(&port, 0);
 	char url[64];
 	struct http_request req = {
 	    .method = "GET", .url = url, .timeout_ms = 20000, .connect_timeout_ms = 300};
 	struct result r = {0};
 
-	assert_true(lfd >= 0);
-	assert_int_equal(bind(lfd, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(listen(lfd, 0), 0);
-	assert_int_equal(getsockname(lfd, (struct sockaddr *)&a, &alen), 0);
-	port = ntohs(a.sin_port);
+	a.sin_port = htons((uint16_t)port);
 	for (size_t i = 0; i < ELEMENTSOF(fillers); i++) {
 		fillers[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 		assert_true(fillers[i] >= 0);
@@ -672,7 +451,7 @@ static void test_connect_timeout(void **state)
 static void test_no_proxy(void **state)
 {
 	unsigned port;
-	int fd = listen_loopback(&port);
+	int fd = jwt_listen_loopback(&port, 512);
 	char proxy[64];
 	_cleanup_free_ char *u = url_for("/echo/direct");
 	struct http_request direct = {.method = "GET", .url = u, .no_proxy = true};
@@ -995,7 +774,7 @@ static int sh(const char *dir, const char *cmd)
 
 static void test_tls(void **state)
 {
-	char dir[] = "/tmp/jw-http-tls-XXXXXX";
+	char dir[64];
 	_cleanup_free_ char *cert = NULL, *key = NULL, *ca = NULL;
 	_cleanup_free_ char *url_ok = NULL, *url_ip = NULL;
 	char *argv[] = {"python3", "-c", (char *)tls_server_py, NULL, NULL, NULL};
@@ -1009,7 +788,7 @@ static void test_tls(void **state)
 
 	if (system("command -v openssl >/dev/null && command -v python3 >/dev/null") != 0)
 		skip();
-	assert_non_null(mkdtemp(dir));
+	jwt_tmpdir("http-tls", dir, sizeof(dir));
 	/* Throwaway CA and a server certificate for "localhost" only (no IP
 	 * SAN), so https://127.0.0.1 is a host name mismatch. */
 	assert_int_equal(sh(dir, "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj '/CN=jw test CA' "
@@ -1060,8 +839,7 @@ static void test_tls(void **state)
 
 	kill(pid, SIGTERM);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
-	sh(dir, "rm -f ca.key ca.pem ca.srl server.key server.csr server.ext server.pem");
-	rmdir(dir);
+	jwt_rmtree(dir);
 
 	if (r[0].error != HTTP_OK)
 		fail_msg("with ca_file: %s (%s)", http_error_to_string(r[0].error), r[0].error_text);
@@ -1092,13 +870,13 @@ static int group_setup(void **state)
 		log_setup(LOG_TARGET_STDERR, LOG_DEBUG);
 	if (http_global_check() < 0)
 		return -1;
-	srv = srv_start();
+	srv = jwt_server_start(srv_respond, NULL);
 	return 0;
 }
 
 static int group_teardown(void **state)
 {
-	srv_stop(srv);
+	jwt_server_stop(srv);
 	srv = NULL;
 	return 0;
 }

@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "jwtest.h"
 #include "notify/sign.h"
 #include "util.h"
 
@@ -25,16 +26,13 @@ static char tmpdir[64];
 
 static int setup(void **state)
 {
-	strcpy(tmpdir, "/tmp/jw-sign-XXXXXX");
-	assert_non_null(mkdtemp(tmpdir));
+	jwt_tmpdir("sign", tmpdir, sizeof(tmpdir));
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	assert_int_equal(system(cmd), 0);
+	jwt_rmtree(tmpdir);
 	return 0;
 }
 

@@ -1,10 +1,7 @@
 /* The webhook delivery engine end to end: the real store outbox (SQLite in a
  * temp dir), the real http layer (libcurl on libuv) and a real HTTP receiver
- * on 127.0.0.1 in a thread that answers from a script. */
-#include <arpa/inet.h>
+ * (the test server of jwtest.h) that answers from a script. */
 #include <errno.h>
-#include <netinet/in.h>
-#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -22,6 +18,7 @@
 
 #include "event.h"
 #include "http.h"
+#include "jwtest.h"
 #include "log.h"
 #include "model.h"
 #include "notify/sign.h"
@@ -47,159 +44,81 @@ struct request {
 };
 
 struct receiver {
-	int fd;
-	int port;
-	pthread_t thread;
-	pthread_mutex_t lock;
+	struct jwt_server *srv; /* its lock guards what follows */
+	unsigned port;
 	struct reply script[MAX_REQ]; /* reply i answers request i; past the end: the last one */
 	size_t n_script;
 	struct request req[MAX_REQ];
 	size_t n_req;
-	bool stop;
 };
 
-static void header_value(const char *head, const char *name, char *out, size_t size)
+/* One request a connection: records it, answers from the script. */
+static bool receive(struct jwt_conn *c, const struct jwt_request *in, void *userdata)
 {
-	size_t nl = strlen(name);
-	out[0] = '\0';
-	for (const char *p = head; p && *p; p = strstr(p, "\r\n") ? strstr(p, "\r\n") + 2 : NULL) {
-		if (strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
-			const char *v = p + nl + 1, *e = strstr(v, "\r\n");
-			size_t n;
-			while (*v == ' ')
-				v++;
-			n = e ? (size_t)(e - v) : strlen(v);
-			if (n >= size)
-				n = size - 1;
-			memcpy(out, v, n);
-			out[n] = '\0';
-			return;
-		}
-	}
-}
-
-static void serve_one(struct receiver *rc, int c)
-{
-	char buf[65536], cl[32], resp[1024];
-	size_t len = 0;
-	char *end = NULL;
-	long body_len;
+	struct receiver *rc = userdata;
 	struct request *rq;
 	struct reply rp;
+	char extra[512];
 
-	while (len < sizeof(buf) - 1) {
-		ssize_t n = read(c, buf + len, sizeof(buf) - 1 - len);
-		if (n <= 0)
-			return;
-		len += (size_t)n;
-		buf[len] = '\0';
-		end = strstr(buf, "\r\n\r\n");
-		if (!end)
-			continue;
-		header_value(buf, "content-length", cl, sizeof(cl));
-		body_len = strtol(cl, NULL, 10);
-		if (len >= (size_t)(end + 4 - buf) + (size_t)body_len)
-			break;
-	}
-	if (!end)
-		return;
-	pthread_mutex_lock(&rc->lock);
+	jwt_server_lock(rc->srv);
 	if (rc->n_req < MAX_REQ) {
 		rq = &rc->req[rc->n_req];
-		*end = '\0';
-		header_value(buf, "webhook-id", rq->webhook_id, sizeof(rq->webhook_id));
-		header_value(buf, "webhook-timestamp", rq->timestamp, sizeof(rq->timestamp));
-		header_value(buf, "webhook-signature", rq->signature, sizeof(rq->signature));
-		header_value(buf, "content-type", rq->content_type, sizeof(rq->content_type));
-		header_value(buf, "user-agent", rq->user_agent, sizeof(rq->user_agent));
-		header_value(buf, "authorization", rq->auth, sizeof(rq->auth));
-		rq->body = strndup(end + 4, (size_t)body_len);
+		jwt_header_value(in->head, "webhook-id", rq->webhook_id, sizeof(rq->webhook_id));
+		jwt_header_value(in->head, "webhook-timestamp", rq->timestamp, sizeof(rq->timestamp));
+		jwt_header_value(in->head, "webhook-signature", rq->signature, sizeof(rq->signature));
+		jwt_header_value(in->head, "content-type", rq->content_type, sizeof(rq->content_type));
+		jwt_header_value(in->head, "user-agent", rq->user_agent, sizeof(rq->user_agent));
+		jwt_header_value(in->head, "authorization", rq->auth, sizeof(rq->auth));
+		rq->body = strndup(in->body, in->body_len);
 		rq->received_ms = (int64_t)now_realtime_ms();
 		rp = rc->script[rc->n_req < rc->n_script ? rc->n_req : rc->n_script - 1];
 		rc->n_req++;
 	} else {
 		rp = (struct reply){500, NULL, NULL};
 	}
-	pthread_mutex_unlock(&rc->lock);
-	snprintf(resp, sizeof(resp), "HTTP/1.1 %d X\r\nContent-Length: %zu\r\nConnection: close\r\n%s\r\n%s",
-		 rp.status, rp.body ? strlen(rp.body) : 0, rp.extra ? rp.extra : "", rp.body ? rp.body : "");
-	if (write(c, resp, strlen(resp)) < 0)
-		return;
-}
-
-static void *receiver_main(void *arg)
-{
-	struct receiver *rc = arg;
-
-	for (;;) {
-		int c = accept4(rc->fd, NULL, NULL, SOCK_CLOEXEC);
-		if (c < 0)
-			return NULL;
-		if (rc->stop) {
-			close(c);
-			return NULL;
-		}
-		serve_one(rc, c);
-		close(c);
-	}
+	jwt_server_unlock(rc->srv);
+	snprintf(extra, sizeof(extra), "Connection: close\r\n%s", rp.extra ? rp.extra : "");
+	jwt_send_response(c, rp.status, extra, rp.body ? rp.body : "", rp.body ? strlen(rp.body) : 0);
+	return false;
 }
 
 static struct receiver *receiver_start(const struct reply *script, size_t n)
 {
 	struct receiver *rc = calloc(1, sizeof(*rc));
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t al = sizeof(a);
 
 	assert_non_null(rc);
-	rc->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	assert_true(rc->fd >= 0);
-	assert_int_equal(bind(rc->fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(listen(rc->fd, 16), 0);
-	assert_int_equal(getsockname(rc->fd, (struct sockaddr *)&a, &al), 0);
-	rc->port = ntohs(a.sin_port);
 	memcpy(rc->script, script, n * sizeof(*script));
 	rc->n_script = n;
-	pthread_mutex_init(&rc->lock, NULL);
-	assert_int_equal(pthread_create(&rc->thread, NULL, receiver_main, rc), 0);
+	rc->srv = jwt_server_start(receive, rc);
+	rc->port = jwt_server_port(rc->srv);
 	return rc;
 }
 
 static void receiver_stop(struct receiver *rc)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET,
-				.sin_addr.s_addr = htonl(INADDR_LOOPBACK),
-				.sin_port = htons((uint16_t)rc->port)};
-	int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	/* Wake accept() with a connection the thread then drops. */
-	rc->stop = true;
-	if (connect(c, (struct sockaddr *)&a, sizeof(a)) < 0)
-		shutdown(rc->fd, SHUT_RDWR);
-	pthread_join(rc->thread, NULL);
-	close(c);
-	close(rc->fd);
+	jwt_server_stop(rc->srv);
 	for (size_t i = 0; i < rc->n_req; i++)
 		free(rc->req[i].body);
-	pthread_mutex_destroy(&rc->lock);
 	free(rc);
 }
 
 /* From now on every request is answered with status. */
 static void receiver_answer_all(struct receiver *rc, int status)
 {
-	pthread_mutex_lock(&rc->lock);
+	jwt_server_lock(rc->srv);
 	for (size_t i = 0; i < MAX_REQ; i++)
 		rc->script[i] = (struct reply){status, NULL, NULL};
 	rc->n_script = MAX_REQ;
-	pthread_mutex_unlock(&rc->lock);
+	jwt_server_unlock(rc->srv);
 }
 
 static size_t receiver_count(struct receiver *rc)
 {
 	size_t n;
-	pthread_mutex_lock(&rc->lock);
+
+	jwt_server_lock(rc->srv);
 	n = rc->n_req;
-	pthread_mutex_unlock(&rc->lock);
+	jwt_server_unlock(rc->srv);
 	return n;
 }
 
@@ -249,8 +168,7 @@ static struct fixture *fixture_new(void)
 	char path[128];
 
 	assert_non_null(f);
-	strcpy(f->dir, "/tmp/jw-webhook-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
+	jwt_tmpdir("webhook", f->dir, sizeof(f->dir));
 	snprintf(path, sizeof(path), "%s/state.db", f->dir);
 	assert_int_equal(uv_loop_init(&f->loop), 0);
 	assert_int_equal(uv_timer_init(&f->loop, &f->timer), 0);
@@ -262,16 +180,13 @@ static struct fixture *fixture_new(void)
 
 static void fixture_free(struct fixture *f)
 {
-	char cmd[128];
-
 	webhook_sink_free(f->sink);
 	http_ctx_free(f->http);
 	uv_close((uv_handle_t *)&f->timer, NULL);
 	uv_run(&f->loop, UV_RUN_DEFAULT);
 	assert_int_equal(uv_loop_close(&f->loop), 0);
 	store_close(f->store);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
+	jwt_rmtree(f->dir);
 	free(f);
 }
 
@@ -295,7 +210,7 @@ static void make_sink(struct fixture *f, struct receiver *rc, enum payload_forma
 	    .userdata = f,
 	};
 
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/hook", rc->port);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/hook", rc->port);
 	if (signed_) {
 		assert_int_equal(sign_key_from_secret(SECRET, &key, err, sizeof(err)), 0);
 		p.key = &key;

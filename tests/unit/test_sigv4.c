@@ -1,4 +1,4 @@
-/* sigv4.c: the 38 header-signing cases of the official AWS SigV4 suite
+/* aws/sigv4.c: the 38 header-signing cases of the official AWS SigV4 suite
  * (tests/data/sigv4/v4, from awslabs/aws-c-auth), the double-encoded ARN path
  * vector produced by @smithy/signature-v4 (shared/reference/testinfra.md §6),
  * the signing-key cache and session tokens. */
@@ -17,7 +17,8 @@
 #include <cmocka.h>
 #include <openssl/evp.h>
 
-#include "sigv4.h"
+#include "aws/sigv4.h"
+#include "creds/credentials.h"
 #include "util.h"
 
 #define SUITE_CASES 38

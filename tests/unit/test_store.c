@@ -1,7 +1,7 @@
 /* store: schema and migrations, the one-daemon lock, the outbox (dedup,
  * per-sink order, retry, park, trim, backlog), batches that survive a
  * failed commit, and the payload round trip.  Real SQLite files in a
- * mkdtemp directory. */
+ * temp directory (jwt_tmpdir). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +15,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "jwtest.h"
 #include "event.h"
 #include "model.h"
 #include "store.h"
@@ -27,18 +28,15 @@ static char dbpath[128];
 
 static int setup(void **state)
 {
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/jw-store-XXXXXX");
-	if (!mkdtemp(tmpdir))
-		return -1;
+	jwt_tmpdir("store", tmpdir, sizeof(tmpdir));
 	snprintf(dbpath, sizeof(dbpath), "%s/state.db", tmpdir);
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
+	jwt_rmtree(tmpdir);
+	return 0;
 }
 
 static char *xstrdup(const char *s)

@@ -1,5 +1,5 @@
 /* tracker: sequences of observations in, exact event sequences out, with
- * the real store underneath (a SQLite file in a mkdtemp directory). */
+ * the real store underneath (a SQLite file in a jwt_tmpdir directory). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +12,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "jwtest.h"
 #include "event.h"
 #include "model.h"
 #include "store.h"
@@ -87,9 +88,9 @@ static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/jw-tracker-XXXXXX");
-	if (!f || !mkdtemp(tmpdir))
+	if (!f)
 		return -1;
+	jwt_tmpdir("tracker", tmpdir, sizeof(tmpdir));
 	snprintf(dbpath, sizeof(dbpath), "%s/state.db", tmpdir);
 	fixture_start(f, false);
 	*state = f;
@@ -99,13 +100,12 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	char cmd[128];
 
 	if (f->store)
 		fixture_stop(f);
 	free(f);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
+	jwt_rmtree(tmpdir);
+	return 0;
 }
 
 enum step_op {

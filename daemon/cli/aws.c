@@ -13,7 +13,7 @@
 #include "aws/client.h"
 #include "aws/parse.h"
 #include "aws/setup.h"
-#include "cli.h"
+#include "cli/cli.h"
 #include "config.h"
 #include "log.h"
 #include "util.h"
@@ -165,13 +165,11 @@ static int run_start(const char *cmd, const struct cli_opts *o, struct cli_run *
 		config_free(run->cfg);
 		return r;
 	}
+	/* With no region anywhere (option, config, environment, profile),
+	 * the ARNs name theirs, and every one of them the same. */
+	if (o->arn_region[0])
+		s.fallback_region = o->arn_region;
 	r = aws_client_from_config(&run->loop, NULL, &s, &run->stack, err, sizeof(err));
-	if (r == -ENOENT && !s.region && o->arn_region[0]) {
-		/* No region anywhere (option, config, environment, profile):
-		 * the ARNs name theirs, and every one of them the same. */
-		s.region = o->arn_region;
-		r = aws_client_from_config(&run->loop, NULL, &s, &run->stack, err, sizeof(err));
-	}
 	if (r < 0) {
 		fprintf(stderr, "jobwatchd: %s: %s\n", cmd, err);
 		uv_run(&run->loop, UV_RUN_DEFAULT);

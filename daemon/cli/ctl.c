@@ -1,6 +1,6 @@
 /* jobwatchd status / watch / unwatch / forget / retry: blocking libcurl requests to the
  * daemon's control API, by default over its unix socket. */
-#include "cli_ctl.h"
+#include "cli/cli.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -12,7 +12,7 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 
-#include "cli_status_text.h"
+#include "cli/status_text.h"
 #include "config.h"
 #include "util.h"
 

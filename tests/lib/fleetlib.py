@@ -1,9 +1,10 @@
 #!/usr/bin/python3
-"""Shared helpers of the test_fleet_* scenario tests (imported by them): an HTTP client for the daemon's
-listener (unix socket or TCP), a strict Prometheus text-format (0.0.4) parser, and fake-log helpers.
+"""Helpers of the scenario tests that talk to the daemon's listener (test_fleet_*, test_api_*, ...): an HTTP
+client for it (unix socket or TCP), a strict Prometheus text-format (0.0.4) parser, and fake-log helpers.
 
-Run as a test on its own, it checks that the strict parser accepts a valid exposition and rejects each
-kind of mistake it exists to catch (a checker that cannot fail proves nothing)."""
+parser_selftest() checks that the strict parser accepts a valid exposition and rejects each kind of mistake
+it exists to catch (a checker that cannot fail proves nothing); test_fleet_api runs it, and so does running
+this file."""
 
 import http.client
 import math
@@ -346,7 +347,7 @@ BAD = {
 }
 
 
-def selftest(t):
+def parser_selftest(t=None):
     fams = parse_prometheus(GOOD)
     jw.check_eq(sample(fams, "a_total", x="1"), 3.0, "a_total{x=1}")
     jw.check_eq(fams["a_total"]["samples"][0][1]["y"], 'q"uote\\', "unescaped label")
@@ -361,4 +362,4 @@ def selftest(t):
 
 
 if __name__ == "__main__":
-    jw.main(selftest)
+    jw.main(parser_selftest)

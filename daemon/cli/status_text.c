@@ -1,6 +1,6 @@
 /* What `jobwatchd status` prints: the daemon's JSON as text, the table of
  * jobs and one job in detail with its history. */
-#include "cli_status_text.h"
+#include "cli/status_text.h"
 
 #include <inttypes.h>
 #include <string.h>

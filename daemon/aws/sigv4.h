@@ -16,19 +16,7 @@
 #include <stdint.h>
 #include <time.h>
 
-/* A set of AWS credentials.  All strings owned; wiped when freed. */
-struct aws_credentials {
-	char *access_key_id;
-	char *secret_access_key;
-	char *session_token;   /* NULL for long-term keys */
-	int64_t expiration_ms; /* 0 = does not expire */
-	char *source;	       /* "environment", "profile:NAME", "imds", ... never secret */
-};
-struct aws_credentials *aws_credentials_new(const char *akid, const char *secret, const char *token,
-					    int64_t expiration_ms, const char *source);
-struct aws_credentials *aws_credentials_dup(const struct aws_credentials *c);
-/* explicit_bzero()s every secret; NULL-safe. */
-struct aws_credentials *aws_credentials_free(struct aws_credentials *c);
+struct aws_credentials;
 
 struct sigv4_signer;
 int sigv4_signer_new(const char *region, const char *service, struct sigv4_signer **ret);

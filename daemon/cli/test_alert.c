@@ -13,7 +13,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "cli.h"
+#include "cli/cli.h"
 #include "config.h"
 #include "event.h"
 #include "http.h"
