@@ -15,9 +15,8 @@ import sys
 import urllib.parse
 
 sys.path.insert(0, os.path.join(os.environ.get("JW_SOURCE_DIR", "."), "tests", "lib"))
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fleetlib as fc  # noqa: E402
 import jwtest as jw  # noqa: E402
-import test_fleet_common as fc  # noqa: E402
 
 DETAILS = {"statusCode": "INTERNAL_ERROR", "message": "seed audience too small"}
 
