@@ -37,23 +37,6 @@ static int bus_new(struct engine *e, const struct config_eventbridge *b, const s
 	return 0;
 }
 
-/* A bus ARN names its region; PutEvents goes to the daemon's. */
-static int check_bus_region(const struct engine *e, const struct config_eventbridge *b)
-{
-	const char *region, *reason;
-	size_t n;
-
-	if (config_event_bus_check(b->event_bus, &reason, &region, &n) < 0 || !region)
-		return 0;
-	if (strlen(e->endpoint.region) == n && strncmp(e->endpoint.region, region, n) == 0)
-		return 0;
-	return log_error_errno(
-	    -EINVAL,
-	    "eventbridge \"%s\": the event bus is in region %.*s, but this daemon runs in "
-	    "region %s; events go to the daemon's region",
-	    b->name, (int)n, region, e->endpoint.region);
-}
-
 int engine_buses_setup(struct engine *e)
 {
 	const struct config *c = e->cfg;
@@ -66,9 +49,10 @@ int engine_buses_setup(struct engine *e)
 	if (c->n_eventbridges == 0)
 		return 0;
 	for (size_t i = 0; i < c->n_eventbridges; i++) {
-		r = check_bus_region(e, &c->eventbridges[i]);
+		r = config_eventbridge_check_region(&c->eventbridges[i], e->endpoint.region, err,
+						    sizeof(err));
 		if (r < 0)
-			return r;
+			return log_error_errno(r, "%s", err);
 	}
 	/* [aws] endpoint is the Clean Rooms ML endpoint: not for this one. */
 	r = aws_resolve_service_endpoint(&aws_service_eventbridge,

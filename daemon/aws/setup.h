@@ -50,6 +50,11 @@ struct aws_stack {
 	struct aws_endpoint endpoint;
 };
 
+/* The region the configured job ARNs name (the parser made sure they all
+ * name the same) into buf, for aws_settings.fallback_region; NULL when no
+ * ARN is configured (or it does not fit). */
+const char *aws_region_of_jobs(const struct config *cfg, char *buf, size_t size);
+
 /* Resolves the endpoint and region of s into ep: 0, or 1 when it took
  * s->fallback_region; on failure err holds a user-facing message. */
 int aws_settings_resolve_endpoint(const struct aws_settings *s, struct aws_endpoint *ep, char *err,
