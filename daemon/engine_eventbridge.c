@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aws/setup.h"
 #include "engine.h"
 #include "log.h"
 #include "notify/eventbridge.h"
@@ -41,6 +42,7 @@ int engine_buses_setup(struct engine *e)
 {
 	const struct config *c = e->cfg;
 	struct aws_endpoint ep = {0};
+	struct aws_settings as;
 	char err[512];
 	int r = 0;
 
@@ -54,15 +56,9 @@ int engine_buses_setup(struct engine *e)
 		if (r < 0)
 			return log_error_errno(r, "%s", err);
 	}
-	/* [aws] endpoint is the Clean Rooms ML endpoint: not for this one. */
-	r = aws_resolve_service_endpoint(&aws_service_eventbridge,
-					 &(struct aws_endpoint_options){
-					     .region = e->endpoint.region,
-					     .profile = c->aws.profile,
-					     .dualstack = c->aws.dualstack,
-					     .fips = c->aws.fips,
-					 },
-					 &ep, err, sizeof(err));
+	aws_settings_from_config(c, &as);
+	r = aws_settings_service_endpoint(&aws_service_eventbridge, &as, e->endpoint.region, &ep, err,
+					  sizeof(err));
 	if (r < 0)
 		return log_error_errno(r, "eventbridge: %s", err);
 	e->buses = calloc(c->n_eventbridges, sizeof(*e->buses));

@@ -71,6 +71,19 @@ int aws_settings_resolve_endpoint(const struct aws_settings *s, struct aws_endpo
 	return r < 0 ? r : 1;
 }
 
+int aws_settings_service_endpoint(const struct aws_service *svc, const struct aws_settings *s,
+				  const char *region, struct aws_endpoint *ep, char *err, size_t errlen)
+{
+	return aws_resolve_service_endpoint(svc,
+					    &(struct aws_endpoint_options){
+						.region = region,
+						.profile = s->profile,
+						.dualstack = s->dualstack,
+						.fips = s->fips,
+					    },
+					    ep, err, errlen);
+}
+
 int aws_stack_parts_new(struct uv_loop_s *loop, const struct aws_settings *s, const struct aws_endpoint *ep,
 			struct http_ctx **http, struct creds **creds, struct aws_client **client, char *err,
 			size_t errlen)

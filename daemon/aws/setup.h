@@ -60,6 +60,13 @@ const char *aws_region_of_jobs(const struct config *cfg, char *buf, size_t size)
 int aws_settings_resolve_endpoint(const struct aws_settings *s, struct aws_endpoint *ep, char *err,
 				  size_t errlen);
 
+/* The endpoint of another service (svc, e.g. EventBridge) in region, with
+ * the profile, dualstack and fips of s: [aws] endpoint is the Clean Rooms ML
+ * endpoint, not this one's ($AWS_ENDPOINT_URL_<ID> and $AWS_ENDPOINT_URL
+ * are).  On failure err holds a user-facing message. */
+int aws_settings_service_endpoint(const struct aws_service *svc, const struct aws_settings *s,
+				  const char *region, struct aws_endpoint *ep, char *err, size_t errlen);
+
 /* The one constructor of the AWS stack, for the daemon and the commands:
  * on the resolved endpoint ep (borrowed, must outlive them) creates the http
  * context when *http is NULL (with the connection limits of s), then the
