@@ -404,9 +404,9 @@ int cli_test_alert(int argc, char **argv)
 			    "  -c, --config FILE  the configuration (default %s)\n"
 			    "  --hook NAME        only this [webhook \"NAME\"] or [eventbridge \"NAME\"]\n"
 			    "                     (journal: the journal)\n"
-			    "Sends one made-up event, marked as a test, through the journal, every "
-			    "hook\nand every EventBridge bus, "
-			    "and prints what each answered.  Exit 0 when every sink took it.\n",
+			    "Sends one made-up event, marked as a test, through the journal, every hook\n"
+			    "and every EventBridge bus, and prints what each answered.  Exit 0 when\n"
+			    "every sink took it.\n",
 			    CONFIG_DEFAULT_PATH);
 			return 0;
 		} else {

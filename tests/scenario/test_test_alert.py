@@ -59,22 +59,11 @@ def test(t):
     cfg.update(hooks)
     conf = t.write("jobwatchd.conf", jw.ini_text(cfg))
     # Credentials from the environment alone (no profile, no IMDS); EventBridge is the fake.
-    env = {"HOME": t.dir, "AWS_CONFIG_FILE": t.path("no-aws-config"),
-           "AWS_SHARED_CREDENTIALS_FILE": t.path("no-aws-credentials"), "AWS_EC2_METADATA_DISABLED": "true"}
-    for k in list(os.environ):
-        if k.startswith("AWS_"):
-            env.setdefault(k, "")
-    env.update(jw.aws_env(region="eu-west-1"))
-    env["AWS_ENDPOINT_URL_EVENTBRIDGE"] = fake.url
+    env = jw.isolated_aws_env(t, AWS_ENDPOINT_URL_EVENTBRIDGE=fake.url, **jw.aws_env(region="eu-west-1"))
     outputs = []
 
     def run(args, e=None, timeout=60):
-        r = t.run([jw.daemon_path(), "test-alert", "-c", conf] + args, env=e or env, timeout=timeout)
-        outputs.append(r.stdout + r.stderr)
-        for pat in jw.SANITIZER_PATTERNS:
-            if pat in r.stderr:
-                jw.fail("sanitizer report for %s:\n%s" % (args, r.stderr[-4000:]))
-        return r
+        return t.run_cli(["test-alert", "-c", conf] + args, env=e or env, timeout=timeout, outputs=outputs)
 
     def bus_line(out):
         return [ln for ln in out.splitlines() if "eventbridge bus (jobs-bus): " in ln]
