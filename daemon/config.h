@@ -162,6 +162,11 @@ bool config_eventbridge_wants(const struct config_eventbridge *b, enum event_typ
  * region inside value, *ret_region_len its length (0 for a name). */
 int config_event_bus_check(const char *value, const char **reason, const char **ret_region,
 			   size_t *ret_region_len);
+/* A bus ARN names its region, and PutEvents goes to the daemon's: -EINVAL
+ * with a message in err when the ARN of b names another region than
+ * region.  A bus name is fine. */
+int config_eventbridge_check_region(const struct config_eventbridge *b, const char *region, char *err,
+				    size_t errsz);
 /* Source: 1-256 printable ASCII characters without blanks, not starting
  * with "aws." (reserved for AWS services). */
 int config_event_source_check(const char *value, const char **reason);

@@ -119,6 +119,23 @@ int config_event_bus_check(const char *value, const char **reason, const char **
 	return 0;
 }
 
+int config_eventbridge_check_region(const struct config_eventbridge *b, const char *region, char *err,
+				    size_t errsz)
+{
+	const char *in, *reason;
+	size_t n;
+
+	if (config_event_bus_check(b->event_bus, &reason, &in, &n) < 0 || !in)
+		return 0;
+	if (strlen(region) == n && strncmp(region, in, n) == 0)
+		return 0;
+	snprintf(err, errsz,
+		 "eventbridge \"%s\": the event bus is in region %.*s, but this daemon runs in region %s; "
+		 "events go to the daemon's region",
+		 b->name, (int)n, in, region);
+	return -EINVAL;
+}
+
 int config_event_source_check(const char *value, const char **reason)
 {
 	size_t n = strlen(value);

@@ -607,17 +607,9 @@ static int engine_start(struct engine *e)
 		 * must not fail-loop under Restart=on-failure.  Any region
 		 * makes a valid endpoint; jobs need a restart with one set. */
 		as.fallback_region = "us-east-1";
-	} else if (e->cfg->n_arns > 0) {
-		/* The configured ARNs name a region (the parser made sure
-		 * they all name the same). */
-		const char *in;
-		size_t len = arn_region(e->cfg->arns[0], &in);
-
-		if (in && len > 0 && len < sizeof(region_buf)) {
-			memcpy(region_buf, in, len);
-			region_buf[len] = 0;
-			as.fallback_region = region_buf;
-		}
+	} else {
+		/* The configured ARNs name a region. */
+		as.fallback_region = aws_region_of_jobs(e->cfg, region_buf, sizeof(region_buf));
 	}
 	r = aws_settings_resolve_endpoint(&as, &e->endpoint, err, sizeof(err));
 	if (r < 0)

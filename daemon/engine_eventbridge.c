@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aws/setup.h"
 #include "engine.h"
 #include "log.h"
 #include "notify/eventbridge.h"
@@ -37,27 +38,11 @@ static int bus_new(struct engine *e, const struct config_eventbridge *b, const s
 	return 0;
 }
 
-/* A bus ARN names its region; PutEvents goes to the daemon's. */
-static int check_bus_region(const struct engine *e, const struct config_eventbridge *b)
-{
-	const char *region, *reason;
-	size_t n;
-
-	if (config_event_bus_check(b->event_bus, &reason, &region, &n) < 0 || !region)
-		return 0;
-	if (strlen(e->endpoint.region) == n && strncmp(e->endpoint.region, region, n) == 0)
-		return 0;
-	return log_error_errno(
-	    -EINVAL,
-	    "eventbridge \"%s\": the event bus is in region %.*s, but this daemon runs in "
-	    "region %s; events go to the daemon's region",
-	    b->name, (int)n, region, e->endpoint.region);
-}
-
 int engine_buses_setup(struct engine *e)
 {
 	const struct config *c = e->cfg;
 	struct aws_endpoint ep = {0};
+	struct aws_settings as;
 	char err[512];
 	int r = 0;
 
@@ -66,19 +51,14 @@ int engine_buses_setup(struct engine *e)
 	if (c->n_eventbridges == 0)
 		return 0;
 	for (size_t i = 0; i < c->n_eventbridges; i++) {
-		r = check_bus_region(e, &c->eventbridges[i]);
+		r = config_eventbridge_check_region(&c->eventbridges[i], e->endpoint.region, err,
+						    sizeof(err));
 		if (r < 0)
-			return r;
+			return log_error_errno(r, "%s", err);
 	}
-	/* [aws] endpoint is the Clean Rooms ML endpoint: not for this one. */
-	r = aws_resolve_service_endpoint(&aws_service_eventbridge,
-					 &(struct aws_endpoint_options){
-					     .region = e->endpoint.region,
-					     .profile = c->aws.profile,
-					     .dualstack = c->aws.dualstack,
-					     .fips = c->aws.fips,
-					 },
-					 &ep, err, sizeof(err));
+	aws_settings_from_config(c, &as);
+	r = aws_settings_service_endpoint(&aws_service_eventbridge, &as, e->endpoint.region, &ep, err,
+					  sizeof(err));
 	if (r < 0)
 		return log_error_errno(r, "eventbridge: %s", err);
 	e->buses = calloc(c->n_eventbridges, sizeof(*e->buses));

@@ -29,7 +29,8 @@ static void usage(FILE *f)
 	    "                               control API\n"
 	    "  jobwatchd retry [HOOK]       send a webhook's waiting and parked deliveries now\n"
 	    "  jobwatchd test-alert [-c FILE] [--hook NAME]\n"
-	    "                               send a test event through the journal and every hook\n"
+	    "                               send a test event through the journal, every hook\n"
+	    "                               and every EventBridge bus\n"
 	    "  jobwatchd --version | --help\n"
 	    "\nThe default FILE is /etc/jobwatchd/jobwatchd.conf.  See jobwatchd(8), jobwatchd.conf(5).\n");
 }

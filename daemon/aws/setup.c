@@ -36,6 +36,21 @@ void aws_settings_from_config(const struct config *cfg, struct aws_settings *s)
 	};
 }
 
+const char *aws_region_of_jobs(const struct config *cfg, char *buf, size_t size)
+{
+	const char *in;
+	size_t len;
+
+	if (cfg->n_arns == 0)
+		return NULL;
+	len = arn_region(cfg->arns[0], &in);
+	if (!in || len == 0 || len >= size)
+		return NULL;
+	memcpy(buf, in, len);
+	buf[len] = 0;
+	return buf;
+}
+
 int aws_settings_resolve_endpoint(const struct aws_settings *s, struct aws_endpoint *ep, char *err,
 				  size_t errlen)
 {
@@ -54,6 +69,19 @@ int aws_settings_resolve_endpoint(const struct aws_settings *s, struct aws_endpo
 	eo.region = s->fallback_region;
 	r = aws_resolve_endpoint(&eo, ep, err, errlen);
 	return r < 0 ? r : 1;
+}
+
+int aws_settings_service_endpoint(const struct aws_service *svc, const struct aws_settings *s,
+				  const char *region, struct aws_endpoint *ep, char *err, size_t errlen)
+{
+	return aws_resolve_service_endpoint(svc,
+					    &(struct aws_endpoint_options){
+						.region = region,
+						.profile = s->profile,
+						.dualstack = s->dualstack,
+						.fips = s->fips,
+					    },
+					    ep, err, errlen);
 }
 
 int aws_stack_parts_new(struct uv_loop_s *loop, const struct aws_settings *s, const struct aws_endpoint *ep,

@@ -50,10 +50,22 @@ struct aws_stack {
 	struct aws_endpoint endpoint;
 };
 
+/* The region the configured job ARNs name (the parser made sure they all
+ * name the same) into buf, for aws_settings.fallback_region; NULL when no
+ * ARN is configured (or it does not fit). */
+const char *aws_region_of_jobs(const struct config *cfg, char *buf, size_t size);
+
 /* Resolves the endpoint and region of s into ep: 0, or 1 when it took
  * s->fallback_region; on failure err holds a user-facing message. */
 int aws_settings_resolve_endpoint(const struct aws_settings *s, struct aws_endpoint *ep, char *err,
 				  size_t errlen);
+
+/* The endpoint of another service (svc, e.g. EventBridge) in region, with
+ * the profile, dualstack and fips of s: [aws] endpoint is the Clean Rooms ML
+ * endpoint, not this one's ($AWS_ENDPOINT_URL_<ID> and $AWS_ENDPOINT_URL
+ * are).  On failure err holds a user-facing message. */
+int aws_settings_service_endpoint(const struct aws_service *svc, const struct aws_settings *s,
+				  const char *region, struct aws_endpoint *ep, char *err, size_t errlen);
 
 /* The one constructor of the AWS stack, for the daemon and the commands:
  * on the resolved endpoint ep (borrowed, must outlive them) creates the http

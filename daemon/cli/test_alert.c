@@ -1,23 +1,36 @@
 /* `jobwatchd test-alert [-c FILE] [--hook NAME]`: sends one synthetic event
  * (a job that "failed", marked as a test everywhere a person reads it)
- * through the journal and every hook of the configuration, or only the named
- * hook, and prints what each answered.  Nothing is stored: the state database
+ * through the journal, every hook and every [eventbridge] bus of the
+ * configuration, or only the named one, and prints what each answered.  A
+ * bus gets one PutEvents request made and signed as the sink makes it
+ * (notify/eventbridge_request.h), with the daemon's region, endpoint and
+ * credential chain.  Nothing is stored: the state database
  * is not opened, so it runs beside the daemon.  Exit 0 when every sink took
  * it, 1 when one did not, 2 on a usage error. */
 #include <errno.h>
+#include <stdarg.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <uv.h>
 
 #include <cjson/cJSON.h>
 
+#include "aws/client.h"
+#include "aws/endpoint.h"
+#include "aws/errors.h"
+#include "aws/setup.h"
+#include "aws/sigv4.h"
 #include "cli/cli.h"
 #include "config.h"
+#include "creds.h"
 #include "event.h"
 #include "http.h"
 #include "log.h"
+#include "notify/eventbridge_entry.h"
+#include "notify/eventbridge_request.h"
 #include "notify/journal.h"
 #include "notify/payload.h"
 #include "notify/sign.h"
@@ -29,13 +42,29 @@
 #define TEST_CODE	 "JOBWATCHD_TEST_ALERT"
 #define TEST_MESSAGE	 "a test alert sent by jobwatchd test-alert: no job changed"
 
+/* What the [eventbridge] buses share: the daemon's AWS stack, or why there
+ * is none. */
+struct buses {
+	struct http_ctx *http;
+	struct aws_endpoint api; /* the daemon's region */
+	struct aws_endpoint endpoint;
+	struct sigv4_signer *signer;
+	struct creds *creds;
+	struct aws_client *client;
+	struct eventbridge_target target;
+	bool set_up;
+	char error[512]; /* set: no bus can be tried */
+};
+
 struct probe {
-	const char *what; /* "webhook ops", "alertmanager am (host)" */
-	char label[300];
+	char label[600]; /* "webhook ops (json)", "alertmanager am (host)", "eventbridge NAME (BUS)" */
 	bool done;
 	bool ok;
-	char result[300];
+	char result[1024];
 	int64_t started_ms;
+	/* A bus: its request body, sent once the credentials are there. */
+	struct buses *buses;
+	char *body;
 };
 
 static void on_done(void *userdata, const struct http_response *resp)
@@ -51,6 +80,147 @@ static void on_done(void *userdata, const struct http_response *resp)
 	}
 	p->ok = resp->status >= 200 && resp->status < 300;
 	snprintf(p->result, sizeof(p->result), "HTTP %ld in %lld ms", resp->status, (long long)ms);
+}
+
+static void probe_end(struct probe *p, bool ok, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void probe_end(struct probe *p, bool ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	p->done = true;
+	p->ok = ok;
+	va_start(ap, fmt);
+	vsnprintf(p->result, sizeof(p->result), fmt, ap);
+	va_end(ap);
+}
+
+/* The bus's answer: the entry accepted (its EventId) or refused (the
+ * ErrorCode), or the request failed (the status and AWS error type, or the
+ * transport error). */
+static void on_bus_done(void *userdata, const struct http_response *resp)
+{
+	struct probe *p = userdata;
+	long long ms = (long long)((int64_t)now_monotonic_ms() - p->started_ms);
+	struct eventbridge_outcome o = {0};
+	struct aws_error err;
+	char why[700];
+
+	if (resp->error != HTTP_OK || resp->status < 200 || resp->status >= 300) {
+		eventbridge_request_failure(resp, &err, why, sizeof(why));
+		probe_end(p, false, "request failed: %s", why);
+	} else if (eventbridge_response_parse(resp->body, resp->body_len, 1, &o) < 0) {
+		probe_end(p, false, "HTTP %ld in %lld ms, but not a PutEvents answer", resp->status, ms);
+	} else if (o.error_code[0]) {
+		probe_end(p, false, "entry refused: %s: %s", o.error_code,
+			  o.error_message[0] ? o.error_message : "(no message)");
+	} else {
+		probe_end(p, true, "accepted, EventId %s (HTTP %ld in %lld ms)", o.event_id, resp->status,
+			  ms);
+	}
+}
+
+static void on_bus_creds(void *userdata, int error, const struct aws_credentials *cr)
+{
+	struct probe *p = userdata;
+	const char *why;
+	int r;
+
+	if (error < 0) {
+		/* The chain's message names sources and files, never secrets. */
+		why = creds_last_error(p->buses->creds);
+		probe_end(p, false, "no AWS credentials: %s", why ? why : strerror(-error));
+		return;
+	}
+	p->started_ms = (int64_t)now_monotonic_ms();
+	r = eventbridge_request_submit(p->buses->http, &p->buses->target, cr, p->body, strlen(p->body),
+				       on_bus_done, p, NULL);
+	if (r < 0)
+		probe_end(p, false, "cannot start the request: %s", strerror(-r));
+}
+
+/* The daemon's AWS stack, as the engine builds it: its region, the events
+ * endpoint ($AWS_ENDPOINT_URL_EVENTBRIDGE, $AWS_ENDPOINT_URL...), its
+ * credential chain.  A failure is said on every bus. */
+static void buses_setup(struct buses *b, uv_loop_t *loop, const struct config *cfg, struct http_ctx *http)
+{
+	struct aws_settings as;
+	char region[64], err[512];
+	int r;
+
+	b->set_up = true;
+	b->http = http;
+	/* It holds credentials as the daemon does: no core dump or same-user
+	 * ptrace may copy them. */
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	aws_settings_from_config(cfg, &as);
+	as.fallback_region = aws_region_of_jobs(cfg, region, sizeof(region));
+	r = aws_settings_resolve_endpoint(&as, &b->api, err, sizeof(err));
+	if (r >= 0)
+		r = aws_settings_service_endpoint(&aws_service_eventbridge, &as, b->api.region, &b->endpoint,
+						  err, sizeof(err));
+	if (r >= 0) {
+		r = sigv4_signer_new(b->endpoint.region, EVENTBRIDGE_SIGNING_NAME, &b->signer);
+		if (r < 0)
+			snprintf(err, sizeof(err), "cannot set up signing: %s", strerror(-r));
+	}
+	if (r >= 0)
+		r = aws_stack_parts_new(loop, &as, &b->api, &b->http, &b->creds, &b->client, err,
+					sizeof(err));
+	if (r < 0) {
+		snprintf(b->error, sizeof(b->error), "%s", err);
+		return;
+	}
+	b->target = (struct eventbridge_target){
+	    .endpoint = &b->endpoint,
+	    .signer = b->signer,
+	    .ca_file = cfg->aws.ca_file,
+	    .timeout_ms = cfg->aws.timeout_ms,
+	};
+}
+
+static void buses_done(struct buses *b)
+{
+	b->client = aws_client_free(b->client);
+	b->creds = creds_free(b->creds);
+	b->signer = sigv4_signer_free(b->signer);
+	aws_endpoint_done(&b->endpoint);
+	aws_endpoint_done(&b->api);
+}
+
+/* Starts one bus's PutEvents: the test event as the sink's entry, after
+ * the credentials. */
+static void start_bus(struct buses *b, const struct config_eventbridge *eb, const struct event *e,
+		      struct probe *p)
+{
+	_cleanup_free_ char *entry = NULL;
+	char err[512];
+	int r;
+
+	snprintf(p->label, sizeof(p->label), "eventbridge %s (%s)", eb->name, eb->event_bus);
+	p->buses = b;
+	p->started_ms = (int64_t)now_monotonic_ms();
+	if (b->error[0]) {
+		probe_end(p, false, "%s", b->error);
+		return;
+	}
+	if (config_eventbridge_check_region(eb, b->endpoint.region, err, sizeof(err)) < 0) {
+		probe_end(p, false, "%s", err);
+		return;
+	}
+	errno = 0;
+	entry = eventbridge_entry_build(e, eb->event_bus, eb->source);
+	if (!entry) {
+		probe_end(p, false, "cannot build the entry: %s", strerror(errno ? errno : ENOMEM));
+		return;
+	}
+	if (asprintf(&p->body, "{\"Entries\":[%s]}", entry) < 0) {
+		p->body = NULL;
+		probe_end(p, false, "out of memory");
+		return;
+	}
+	r = creds_request(b->creds, on_bus_creds, p);
+	if (r < 0)
+		probe_end(p, false, "no AWS credentials: %s", strerror(-r));
 }
 
 static struct event *test_event(const char *region)
@@ -213,9 +383,10 @@ int cli_test_alert(int argc, char **argv)
 	const char *path = CONFIG_DEFAULT_PATH, *only = NULL;
 	struct config_diag diag = {0};
 	struct config *cfg = NULL;
-	struct probe probes[64] = {{0}};
+	struct probe probes[64] = {};
 	struct http_ctx *http = NULL;
 	struct event *e = NULL;
+	struct buses buses = {0};
 	uv_loop_t loop;
 	size_t n = 0;
 	int c, r, failures = 0;
@@ -228,13 +399,15 @@ int cli_test_alert(int argc, char **argv)
 		} else if (c == 'H') {
 			only = optarg;
 		} else if (c == 'h') {
-			printf("Usage: jobwatchd test-alert [-c FILE] [--hook NAME]\n"
-			       "  -c, --config FILE  the configuration (default %s)\n"
-			       "  --hook NAME        only this [webhook \"NAME\"] (journal: the journal)\n"
-			       "Sends one made-up event, marked as a test, through the journal and every "
-			       "hook,\n"
-			       "and prints what each answered.  Exit 0 when every sink took it.\n",
-			       CONFIG_DEFAULT_PATH);
+			printf(
+			    "Usage: jobwatchd test-alert [-c FILE] [--hook NAME]\n"
+			    "  -c, --config FILE  the configuration (default %s)\n"
+			    "  --hook NAME        only this [webhook \"NAME\"] or [eventbridge \"NAME\"]\n"
+			    "                     (journal: the journal)\n"
+			    "Sends one made-up event, marked as a test, through the journal, every hook\n"
+			    "and every EventBridge bus, and prints what each answered.  Exit 0 when\n"
+			    "every sink took it.\n",
+			    CONFIG_DEFAULT_PATH);
 			return 0;
 		} else {
 			return usage_error();
@@ -285,6 +458,16 @@ int cli_test_alert(int argc, char **argv)
 		else
 			n += (size_t)k;
 	}
+	for (size_t i = 0; r >= 0 && i < cfg->n_eventbridges && n < ELEMENTSOF(probes); i++) {
+		const struct config_eventbridge *eb = &cfg->eventbridges[i];
+		if (only && strcmp(only, eb->name) != 0)
+			continue;
+		found = true;
+		if (!buses.set_up)
+			buses_setup(&buses, &loop, cfg, http);
+		start_bus(&buses, eb, e, &probes[n++]);
+	}
+	/* Not UV_RUN_DEFAULT: the credential chain may keep a refresh timer. */
 	for (bool pending = true; pending;) {
 		pending = false;
 		for (size_t i = 0; i < n; i++)
@@ -296,6 +479,9 @@ int cli_test_alert(int argc, char **argv)
 		printf("  %s: %s%s\n", probes[i].label, probes[i].ok ? "" : "FAILED: ", probes[i].result);
 		failures += !probes[i].ok;
 	}
+	for (size_t i = 0; i < n; i++)
+		free(probes[i].body);
+	buses_done(&buses);
 	http_ctx_free(http);
 	uv_run(&loop, UV_RUN_DEFAULT);
 	(void)uv_loop_close(&loop);
@@ -303,7 +489,8 @@ int cli_test_alert(int argc, char **argv)
 	config_free(cfg);
 	if (!found) {
 		fprintf(stderr, "jobwatchd: test-alert: %s\n",
-			only ? "no such hook (nor journal) in the configuration" : "nothing to send to");
+			only ? "no such hook or eventbridge section (nor journal) in the configuration"
+			     : "nothing to send to");
 		return 1;
 	}
 	return failures ? 1 : 0;

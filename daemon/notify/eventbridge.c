@@ -4,7 +4,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "aws/endpoint.h"
 #include "aws/errors.h"
@@ -15,6 +14,7 @@
 #include "log.h"
 #include "notify/backoff.h"
 #include "notify/eventbridge_entry.h"
+#include "notify/eventbridge_request.h"
 #include "notify/jobset.h"
 #include "notify/webhook.h"
 #include "aws/sigv4.h"
@@ -28,8 +28,6 @@
 #define EB_SCAN_MAX 1024
 /* Bad requests in a row that make the sink "failing". */
 #define EB_FAILING_AFTER 2
-/* Answers are small: one short object per entry. */
-#define EB_MAX_RESPONSE (64 * 1024)
 
 struct eb_batch;
 
@@ -45,7 +43,6 @@ struct eb_sink {
 	char *event_bus;
 	char *source;
 	struct aws_endpoint endpoint;
-	char *url;
 	char *ca_file;
 	uint64_t timeout_ms;
 	double time_scale;
@@ -117,16 +114,13 @@ int eb_sink_new(const struct eb_sink_params *p, struct store *store, struct http
 	s->endpoint.base_path = strdup(p->endpoint->base_path ? p->endpoint->base_path : "");
 	s->endpoint.region = strdup(p->endpoint->region);
 	s->sink = route_eventbridge_sink(p->name);
-	/* PutEvents is POST / (under a custom endpoint's path prefix). */
-	if (asprintf(&s->url, "%s/", p->endpoint->base_url) < 0)
-		s->url = NULL;
 	if (!s->name || !s->event_bus || !s->source || (p->ca_file && !s->ca_file) ||
 	    !s->endpoint.base_url || !s->endpoint.host || !s->endpoint.base_path || !s->endpoint.region ||
-	    !s->sink || !s->url) {
+	    !s->sink) {
 		eb_sink_free(s);
 		return -ENOMEM;
 	}
-	r = sigv4_signer_new(s->endpoint.region, "events", &s->signer);
+	r = sigv4_signer_new(s->endpoint.region, EVENTBRIDGE_SIGNING_NAME, &s->signer);
 	if (r < 0) {
 		eb_sink_free(s);
 		return r;
@@ -161,7 +155,6 @@ struct eb_sink *eb_sink_free(struct eb_sink *s)
 	free(s->sink);
 	free(s->event_bus);
 	free(s->source);
-	free(s->url);
 	free(s->ca_file);
 	free(s);
 	return NULL;
@@ -326,16 +319,8 @@ static void request_failed(struct eb_sink *s, struct eb_batch *b, const struct h
 	int64_t retry_after = -1;
 	const char *ra = resp->error == HTTP_OK ? http_response_header(resp, "x-amz-retry-after") : NULL;
 
-	aws_error_parse(http_response_header(resp, "x-amzn-errortype"),
-			http_response_header(resp, "x-amzn-requestid"),
-			resp->error == HTTP_OK ? resp->body : NULL, resp->body_len, &err);
+	eventbridge_request_failure(resp, &err, s->stats.last_error, sizeof(s->stats.last_error));
 	o = aws_classify(resp->error, resp->status, err.type);
-	if (resp->error != HTTP_OK)
-		set_last_error(s, "%s: %s", http_error_to_string(resp->error), resp->error_text);
-	else
-		set_last_error(s, "HTTP %ld %s: %s", resp->status,
-			       err.type[0] ? err.type : "(no error type)",
-			       err.message[0] ? err.message : "(no message)");
 	s->stats.requests_failed++;
 	if (ra)
 		retry_after = (int64_t)aws_retry_after_ms(ra, 0);
@@ -421,54 +406,14 @@ static void on_creds(void *userdata, int error, const struct aws_credentials *cr
 static int send_batch(struct eb_sink *s, struct eb_batch *b, const struct aws_credentials *cr,
 		      const char *body, size_t body_len)
 {
-	static const char *const signed_hdrs[] = {"Content-Type: application/x-amz-json-1.1",
-						  "X-Amz-Target: AWSEvents.PutEvents", NULL};
-	struct sigv4_signed sig = {0};
-	const char *hdrs[8];
-	_cleanup_free_ char *path = NULL;
-	size_t n = 0;
-	int r;
-
-	if (asprintf(&path, "%s/", s->endpoint.base_path) < 0) {
-		path = NULL;
-		return -ENOMEM;
-	}
-	r = sigv4_sign(s->signer, cr,
-		       &(struct sigv4_request){
-			   .method = "POST",
-			   .host = s->endpoint.host,
-			   .path = path,
-			   .headers = signed_hdrs,
-			   .payload = body,
-			   .payload_len = body_len,
-			   .now = time(NULL),
-			   .normalize_path = true,
-		       },
-		       &sig);
-	if (r < 0)
-		return r;
-	hdrs[n++] = signed_hdrs[0];
-	hdrs[n++] = signed_hdrs[1];
-	hdrs[n++] = "User-Agent: jobwatchd/" JW_VERSION;
-	hdrs[n++] = sig.amz_date;
-	hdrs[n++] = sig.authorization;
-	if (sig.security_token)
-		hdrs[n++] = sig.security_token;
-	hdrs[n] = NULL;
-	r = http_submit(s->http,
-			&(struct http_request){
-			    .method = "POST",
-			    .url = s->url,
-			    .headers = hdrs,
-			    .body = body,
-			    .body_len = body_len,
-			    .timeout_ms = s->timeout_ms,
-			    .max_body = EB_MAX_RESPONSE,
-			    .ca_file = s->ca_file,
-			},
-			on_done, b, &b->transfer);
-	sigv4_signed_done(&sig);
-	return r;
+	return eventbridge_request_submit(s->http,
+					  &(struct eventbridge_target){
+					      .endpoint = &s->endpoint,
+					      .signer = s->signer,
+					      .ca_file = s->ca_file,
+					      .timeout_ms = s->timeout_ms,
+					  },
+					  cr, body, body_len, on_done, b, &b->transfer);
 }
 
 /* The scan: one head per job, due ones picked (at most 10). */

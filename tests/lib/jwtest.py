@@ -163,6 +163,18 @@ def aws_env(akid=AKID, secret=SECRET, token=None, region=REGION):
     return e
 
 
+def isolated_aws_env(t, **extra):
+    """Environment in which only what the test sets reaches the AWS credential chain and endpoint resolution:
+    no shared config or credentials file, no IMDS, every AWS_* variable of the caller blanked; extra on top."""
+    e = {"HOME": t.dir, "AWS_CONFIG_FILE": t.path("no-aws-config"),
+         "AWS_SHARED_CREDENTIALS_FILE": t.path("no-aws-credentials"), "AWS_EC2_METADATA_DISABLED": "true"}
+    for k in list(os.environ):
+        if k.startswith("AWS_"):
+            e.setdefault(k, "")
+    e.update(extra)
+    return e
+
+
 def daemon_path():
     return os.path.join(BUILD_DIR, "jobwatchd")
 
@@ -676,6 +688,17 @@ class T:
         e.update(env or {})
         return subprocess.run(argv, env=e, cwd=self.dir, capture_output=True, text=True, timeout=timeout,
                               input=input)
+
+    def run_cli(self, args, env=None, timeout=60, outputs=None):
+        """`jobwatchd ARGS` to completion (CompletedProcess); a sanitizer report fails the test; stdout and
+        stderr are appended to outputs (a list) when given, for checks over every run."""
+        r = self.run([daemon_path()] + list(args), env=env, timeout=timeout)
+        if outputs is not None:
+            outputs.append(r.stdout + r.stderr)
+        for pat in SANITIZER_PATTERNS:
+            if pat in r.stderr:
+                fail("sanitizer report for %s:\n%s" % (args, r.stderr[-4000:]))
+        return r
 
     def cleanup(self, failed):
         errors = []

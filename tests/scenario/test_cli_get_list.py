@@ -32,22 +32,12 @@ def test(t):
         jobs.append(j)
     fake = t.start_fake({"jobs": jobs}, verify_sigv4=True,
                         credentials=[(jw.AKID, jw.SECRET), (AKID2, SECRET2, jw.TOKEN)])
-    base_env = {"HOME": t.dir, "AWS_CONFIG_FILE": t.path("no-aws-config"),
-                "AWS_SHARED_CREDENTIALS_FILE": t.path("no-aws-credentials"),
-                "AWS_EC2_METADATA_DISABLED": "true", "AWS_ENDPOINT_URL": fake.url}
-    for k in list(os.environ):
-        if k.startswith("AWS_"):
-            base_env.setdefault(k, "")
+    base_env = jw.isolated_aws_env(t, AWS_ENDPOINT_URL=fake.url)
     env = dict(base_env, **jw.aws_env())
     outputs = []
 
     def run(args, e=None, timeout=120):
-        r = t.run([jw.daemon_path()] + args, env=e or env, timeout=timeout)
-        outputs.append(r.stdout + r.stderr)
-        for pat in jw.SANITIZER_PATTERNS:
-            if pat in r.stderr:
-                jw.fail("sanitizer report for %s:\n%s" % (args, r.stderr[-4000:]))
-        return r
+        return t.run_cli(args, env=e or env, timeout=timeout, outputs=outputs)
 
     def lines(r):
         return [json.loads(x) for x in r.stdout.splitlines() if x.strip()]
