@@ -434,7 +434,8 @@ KINDS = {k.name: k for k in [
           "configuredModelAlgorithmAssociations", "status", "statusDetails", "retentionInDays", "numberOfRecords",
           "privacyBudgets", "description", "syntheticDataConfiguration", "payerConfiguration", "createTime",
           "updateTime", "inputChannel", "protectedQueryIdentifier", "numberOfFiles", "sizeInGb", "kmsKeyArn", "tags"),
-         MIC_SUMMARY, MIC_SUMMARY + ("creatorAccountId",), defaults={
+         MIC_SUMMARY, tuple(m for m in MIC_SUMMARY if m != "protectedQueryIdentifier") + ("creatorAccountId",),
+         defaults={
              "configuredModelAlgorithmAssociations": lambda res, fake: [CMAA(res, fake)],
              "retentionInDays": 30, "numberOfRecords": 100000, "privacyBudgets": None,
              "description": lambda res, fake: "fake ML input channel %s" % res.name,
