@@ -340,6 +340,20 @@ def test(t):
         mine = [d for d in items or [] if ident(kind, d) == ident(kind, {k: member(tr, k, kind) for k in idm})]
         c.eq([d["status"] for d in mine], [st], "%s: %s answers the new status" % (kind, lists[0]))
 
+    # deleteAt and faults work for every kind as for audience generation jobs.
+    mic = apis["GetMLInputChannel"]
+    check_error(call(mic, {"mlInputChannelArn": mem_arn(M1, "ml-input-channel", "deleted"),
+                           "membershipIdentifier": M1}), mic, "ResourceNotFoundException", "a deleted ML input channel")
+    tr = next(x for x in truth if x["kind"] == "trained-model" and x["membershipIdentifier"] == M3)
+    fake.add_fault("throttle", job=member(tr, "trainedModelArn", "trained-model"), count=1)
+    params = {"trainedModelArn": member(tr, "trainedModelArn", "trained-model"), "membershipIdentifier": M3}
+    check_error(call(tm, params), tm, "ThrottlingException", "a throttle fault on one trained model")
+    fits(call(tm, params), tm, "that trained model once the fault's count is spent")
+    ex = next(x for x in truth if x["kind"] == "audience-export-job")
+    fake.add_fault("missing_fields", op="list", job=ex["arn"], fields=["audienceSize"], count=1)
+    d = call(apis["ListAudienceExportJobs"], {"maxResults": 100}).json()["audienceExportJobs"]
+    c.eq([x["name"] for x in d if "audienceSize" not in x], [ex["name"]], "a list fault alters one export job only")
+
     # The checker can fail: every kind's answer with a required member dropped, or a member outside the shape.
     for name, api in sorted(apis.items()):
         kind = next(k for k, (g, ls, _) in KINDS.items() if name == g or name in ls)
