@@ -1,9 +1,11 @@
 #!/usr/bin/python3
 """Fake AWS Clean Rooms ML service (restJson1) for jobwatchd tests.
 
-Speaks GetAudienceGenerationJob and ListAudienceGenerationJobs exactly as the
-real service does on the wire, driven by a JSON scenario (timed job status
-sequences and faults), with an unsigned control API under /_fake/ for tests.
+Speaks the Get and List operations of every resource kind with a status
+(audience generation jobs, audience models, trained models, inference jobs, ML
+input channels, export jobs: KINDS and OPS below) exactly as the real service
+does on the wire, driven by a JSON scenario (timed status sequences and
+faults), with an unsigned control API under /_fake/ for tests.
 See tests/fake/README.md for the scenario format and the control API.
 
 Python 3 standard library only.
@@ -730,6 +732,7 @@ class Fake:
         self.start_wall = time.time()
         self._seq = 0
         self.jobs = {}
+        self.collab_of = {}  # membershipIdentifier -> collaborationIdentifier
         self.faults = []
         self.verify = verify  # None or {"credentials": [...], "region": R}
         self.token_key = os.urandom(16)
@@ -738,7 +741,7 @@ class Fake:
         # "jobs" (audience generation jobs unless an entry has "kind") and "resources" are one list.
         for spec in list(scenario.get("jobs", [])) + list(scenario.get("resources", [])):
             j = Job(spec, self)
-            self.jobs[j.key] = j
+            self.jobs[self.check_membership(j)] = j
         for spec in scenario.get("faults", []):
             self.faults.append(Fault(spec, 0.0))
 
@@ -804,6 +807,13 @@ class Fake:
             return None
         return struct.unpack(">I", raw)[0]
 
+    def check_membership(self, j):
+        """A membership belongs to one collaboration: refuse a resource that says otherwise.  Returns its key."""
+        m, c = j.ids.get("membershipIdentifier"), j.ids.get("collaborationIdentifier")
+        if m and c and self.collab_of.setdefault(m, c) != c:
+            raise ScenarioError("membership %s is in collaboration %s, not %s" % (m, self.collab_of[m], c))
+        return j.key
+
     def key_of(self, spec):
         """The key (ARN, "ARN#version" for a trained model version, "parent#name" for an export job) of the
         resource a control request names."""
@@ -826,7 +836,7 @@ class Fake:
                                    **{k: s[k] for k in ("statusDetails",) + kind.carry if k in s}}]
                 s.setdefault("appearAt", now)
                 j = Job(s, self, appear_default=now)
-                self.jobs[j.key] = j
+                self.jobs[self.check_membership(j)] = j
                 return j
             kind = j.kind
             if "name" in spec and kind.arn_member:

@@ -354,6 +354,15 @@ def test(t):
     d = call(apis["ListAudienceExportJobs"], {"maxResults": 100}).json()["audienceExportJobs"]
     c.eq([x["name"] for x in d if "audienceSize" not in x], [ex["name"]], "a list fault alters one export job only")
 
+    # A membership is in one collaboration: the fake refuses a resource that says otherwise.
+    try:
+        fake.control("POST", "/jobs", {"kind": "ml-input-channel", "id": "elsewhere", "membershipIdentifier": M1,
+                                       "collaborationIdentifier": COLLAB_2})
+        refused = None
+    except jw.TestFailure as e:
+        refused = str(e)
+    c.ok(refused and "-> 400" in refused, "a membership in two collaborations is refused: %s" % refused)
+
     # The checker can fail: every kind's answer with a required member dropped, or a member outside the shape.
     for name, api in sorted(apis.items()):
         kind = next(k for k, (g, ls, _) in KINDS.items() if name == g or name in ls)
