@@ -1,9 +1,11 @@
 #!/usr/bin/python3
 """Fake AWS Clean Rooms ML service (restJson1) for jobwatchd tests.
 
-Speaks GetAudienceGenerationJob and ListAudienceGenerationJobs exactly as the
-real service does on the wire, driven by a JSON scenario (timed job status
-sequences and faults), with an unsigned control API under /_fake/ for tests.
+Speaks the Get and List operations of every resource kind with a status
+(audience generation jobs, audience models, trained models, inference jobs, ML
+input channels, export jobs: KINDS and OPS below) exactly as the real service
+does on the wire, driven by a JSON scenario (timed status sequences and
+faults), with an unsigned control API under /_fake/ for tests.
 See tests/fake/README.md for the scenario format and the control API.
 
 Python 3 standard library only.
@@ -28,6 +30,7 @@ import struct
 import sys
 import threading
 import time
+import types
 import urllib.parse
 import uuid
 
@@ -53,6 +56,20 @@ PUTEVENTS_MAX_ENTRIES = 10
 PUTEVENTS_MAX_BYTES = 256 * 1024
 EVENT_BUS_RE = re.compile(r"^(arn:aws[\w-]*:events:[a-z]{2}-[a-z]+-[\w-]+:[0-9]{12}:event-bus/)?[/.\-_A-Za-z0-9]+$")
 DEFAULT_COLLAB = "a1b2c3d4-0000-4000-8000-00000000c011"
+DEFAULT_MEMBERSHIP = "a1b2c3d4-0000-4000-8000-00000000e3b0"
+TM_STATUSES = STATUSES + ("INACTIVE", "CANCEL_PENDING", "CANCEL_IN_PROGRESS", "CANCEL_FAILED")
+TMIJ_STATUSES = ("CREATE_PENDING", "CREATE_IN_PROGRESS", "CREATE_FAILED", "ACTIVE", "CANCEL_PENDING",
+                 "CANCEL_IN_PROGRESS", "CANCEL_FAILED", "INACTIVE")
+MIC_STATUSES = STATUSES + ("INACTIVE",)
+EXPORT_STATUSES = ("CREATE_PENDING", "CREATE_IN_PROGRESS", "CREATE_FAILED", "ACTIVE")
+UUID_PAT = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+MEMBERSHIP_IN_ARN_RE = re.compile(r":[0-9]{12}:membership/(%s)/" % UUID_PAT)
+
+
+def arn_regex(rtype, scoped):
+    """The model's pattern for an ARN of `rtype` (membership-scoped: ...:membership/<uuid>/<rtype>/...)."""
+    return re.compile(r"^arn:aws[-a-z]*:cleanrooms-ml:[-a-z0-9]+:[0-9]{12}:%s%s/[-a-zA-Z0-9_/.]+$" % (
+        "membership/%s/" % UUID_PAT if scoped else "", rtype))
 
 
 def iso(ts):
@@ -250,45 +267,259 @@ class ScenarioError(Exception):
     pass
 
 
+def _uuid_of(res, salt):
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, salt + res.key))
+
+
+def _in_membership(rtype, rid):
+    """Default ARN of a membership-scoped resource in the same membership as `res`."""
+    return lambda res, fake: "arn:aws:cleanrooms-ml:%s:%s:membership/%s/%s/%s" % (
+        fake.region, fake.account, res.ids.get("membershipIdentifier") or DEFAULT_MEMBERSHIP, rtype, rid)
+
+
+def _agj_check(spec):
+    seed = spec.get("seedAudience")
+    if seed is not None and (not isinstance(seed, dict) or ("dataSource" in seed) == ("sqlParameters" in seed)):
+        # What the service requires at StartAudienceGenerationJob, so what a real job has.
+        raise ScenarioError("seedAudience needs exactly one of dataSource and sqlParameters: %r" % (seed,))
+
+
+class Kind:
+    """One row of the resource table: how a kind of Clean Rooms ML resource is named, identified, and answered.
+
+    members: the Get output shape's members in model order (the List summary's for kinds without a Get);
+    summary / collab: the member and collaboration List summaries' members; ids: identity members (set at
+    creation, used by List filters and path labels) with their defaults; carry: step members that carry forward
+    to later steps (like metrics); defaults: the other members' defaults (value or f(res, fake)), each one a
+    scenario key too.  parent: for kinds without an ARN (export jobs), the member naming what they belong to."""
+
+    def __init__(self, name, arn_member, scoped, statuses, members, summary, collab=(), ids=None, carry=(),
+                 defaults=None, parent=None, versioned=False, check=None):
+        self.name, self.arn_member, self.scoped, self.statuses = name, arn_member, scoped, statuses
+        self.members, self.summary, self.collab = members, summary, collab
+        self.ids = dict(ids or {})
+        if scoped:
+            self.ids.setdefault("membershipIdentifier", None)  # from the ARN (or the parent's ARN)
+            self.ids.setdefault("collaborationIdentifier", DEFAULT_COLLAB)
+        self.carry, self.defaults, self.parent, self.versioned = carry, dict(defaults or {}), parent, versioned
+        self.check = check
+        self.arn_re = arn_regex(name, scoped) if arn_member else None
+        self.fields = set(self.defaults) | {"createTime", "creatorAccountId"}
+
+    def arn_for(self, rid, fake, membership=None):
+        if self.scoped:
+            return "arn:aws:cleanrooms-ml:%s:%s:membership/%s/%s/%s" % (fake.region, fake.account,
+                                                                         membership or DEFAULT_MEMBERSHIP,
+                                                                         self.name, rid)
+        return "arn:aws:cleanrooms-ml:%s:%s:%s/%s" % (fake.region, fake.account, self.name, rid)
+
+    def with_parent(self, spec, fake):
+        """The spec with the default parent (export jobs: the default job or trained model) filled in."""
+        if self.parent and not spec.get(self.parent):
+            stub = types.SimpleNamespace(ids={"membershipIdentifier": spec.get("membershipIdentifier")})
+            spec = dict(spec, **{self.parent: ID_DEFAULTS[self.parent](stub, fake)})
+        return spec
+
+    def identity(self, spec, fake):
+        """(arn or None, key, ids) of the resource a scenario entry or control request describes."""
+        ids = {k: spec.get(k, v) for k, v in self.ids.items()}
+        if self.arn_member:
+            arn = spec.get("arn") or spec.get(self.arn_member)
+            if not arn:
+                rid = spec.get("id")
+                if not rid:
+                    raise ScenarioError("%s needs 'arn' or 'id': %r" % (self.name, spec))
+                arn = self.arn_for(rid, fake, ids.get("membershipIdentifier"))
+            if not self.arn_re.match(arn):
+                raise ScenarioError("invalid %s ARN %r" % (self.name, arn))
+            key = arn
+            if self.versioned and spec.get("versionIdentifier"):
+                key = "%s#%s" % (arn, spec["versionIdentifier"])
+        else:
+            arn = None
+            name = spec.get("name") or spec.get("id")
+            if not name:
+                raise ScenarioError("%s needs 'name' (or 'id'): %r" % (self.name, spec))
+            parent = ids[self.parent]
+            key = "%s#%s" % (parent, name)
+        if self.scoped:
+            m = membership_of(arn or ids[self.parent])
+            if ids.get("membershipIdentifier") not in (None, m) and arn:
+                raise ScenarioError("%s: membershipIdentifier %s is not the one in its ARN %s" % (
+                    self.name, ids["membershipIdentifier"], arn))
+            ids["membershipIdentifier"] = ids.get("membershipIdentifier") or m
+        return arn, spec.get("key", key), ids
+
+
+def membership_of(arn):
+    m = MEMBERSHIP_IN_ARN_RE.search(arn or "")
+    return m.group(1) if m else None
+
+
+AGJ_MEMBERS = ("createTime", "updateTime", "audienceGenerationJobArn", "name", "description", "status",
+               "statusDetails", "configuredAudienceModelArn", "seedAudience", "includeSeedInOutput",
+               "collaborationId", "metrics", "startedBy", "tags", "protectedQueryIdentifier")
+TM_COMMON = ("trainedModelArn", "versionIdentifier", "incrementalTrainingDataChannels", "name", "description",
+             "membershipIdentifier", "collaborationIdentifier", "status", "configuredModelAlgorithmAssociationArn")
+TMIJ_SUMMARY = ("trainedModelInferenceJobArn", "configuredModelAlgorithmAssociationArn", "membershipIdentifier",
+                "trainedModelArn", "trainedModelVersionIdentifier", "collaborationIdentifier", "status",
+                "outputConfiguration", "name", "description", "metricsStatus", "metricsStatusDetails", "logsStatus",
+                "logsStatusDetails", "createTime", "updateTime")
+MIC_SUMMARY = ("createTime", "updateTime", "membershipIdentifier", "collaborationIdentifier", "name",
+               "configuredModelAlgorithmAssociations", "protectedQueryIdentifier", "mlInputChannelArn", "status",
+               "description", "payerConfiguration")
+PUBLISH = ("metricsStatus", "metricsStatusDetails", "logsStatus", "logsStatusDetails")
+TAGS = {"team": "ads", "fake": "yes"}
+CMAA = _in_membership("configured-model-algorithm-association", "cmaa-default")
+RECEIVERS = lambda res, fake: {"members": [{"accountId": fake.account}]}  # noqa: E731
+
+# The resource table: one row per kind (names as in the ARNs).  Paths and List operations are in OPS below.
+KINDS = {k.name: k for k in [
+    Kind("audience-generation-job", "audienceGenerationJobArn", False, STATUSES, AGJ_MEMBERS, SUMMARY_FIELDS,
+         ids={"collaborationId": DEFAULT_COLLAB,
+              "configuredAudienceModelArn": None},  # default: the fake's region/account, set by Job
+         carry=("metrics",), check=_agj_check, defaults={
+             "description": lambda res, fake: "fake audience generation job %s" % res.name,
+             # A seed is either an S3 data source or SQL (with its compute), never both.
+             "seedAudience": lambda res, fake: {
+                 "dataSource": {"s3Uri": "s3://fake-seed-bucket/seed/%s.jsonl" % res.name},
+                 "roleArn": "arn:aws:iam::%s:role/fake-seed-reader" % fake.account},
+             "includeSeedInOutput": False,
+             "startedBy": lambda res, fake: fake.account,
+             "tags": TAGS,
+             "protectedQueryIdentifier": lambda res, fake: str(uuid.uuid5(uuid.NAMESPACE_URL, res.arn))}),
+    Kind("audience-model", "audienceModelArn", False, STATUSES,
+         ("createTime", "updateTime", "trainingDataStartTime", "trainingDataEndTime", "audienceModelArn", "name",
+          "trainingDatasetArn", "status", "statusDetails", "kmsKeyArn", "tags", "description"),
+         ("createTime", "updateTime", "audienceModelArn", "name", "trainingDatasetArn", "status", "description"),
+         ids={"trainingDatasetArn": None}, defaults={
+             "trainingDataStartTime": lambda res, fake: iso(res.create_time(fake) - 30 * 86400),
+             "trainingDataEndTime": lambda res, fake: iso(res.create_time(fake) - 86400),
+             "kmsKeyArn": None, "tags": TAGS,
+             "description": lambda res, fake: "fake audience model %s" % res.name}),
+    Kind("trained-model", "trainedModelArn", True, TM_STATUSES,
+         ("membershipIdentifier", "collaborationIdentifier", "trainedModelArn", "versionIdentifier",
+          "incrementalTrainingDataChannels", "name", "description", "status", "statusDetails",
+          "configuredModelAlgorithmAssociationArn", "resourceConfig", "trainingInputMode", "stoppingCondition",
+          "metricsStatus", "metricsStatusDetails", "logsStatus", "logsStatusDetails", "trainingContainerImageDigest",
+          "mlModelTrainingPayerAccountId", "createTime", "updateTime", "hyperparameters", "environment", "kmsKeyArn",
+          "tags", "dataChannels"),
+         ("createTime", "updateTime") + TM_COMMON + ("mlModelTrainingPayerAccountId",),
+         ("createTime", "updateTime") + TM_COMMON + ("creatorAccountId", "mlModelTrainingPayerAccountId"),
+         ids={"versionIdentifier": None, "configuredModelAlgorithmAssociationArn": None}, carry=PUBLISH,
+         versioned=True, defaults={
+             "incrementalTrainingDataChannels": None,
+             "description": lambda res, fake: "fake trained model %s" % res.name,
+             "resourceConfig": {"instanceCount": 1, "instanceType": "ml.m5.xlarge", "volumeSizeInGB": 10},
+             "trainingInputMode": "File", "stoppingCondition": {"maxRuntimeInSeconds": 86400},
+             "trainingContainerImageDigest": lambda res, fake: "sha256:" + hashlib.sha256(
+                 res.key.encode()).hexdigest(),
+             "mlModelTrainingPayerAccountId": None, "hyperparameters": {"epochs": "3"}, "environment": {},
+             "kmsKeyArn": None, "tags": TAGS,
+             "dataChannels": lambda res, fake: [{"mlInputChannelArn": _in_membership(
+                 "ml-input-channel", "mic-default")(res, fake), "channelName": "train"}]}),
+    Kind("trained-model-inference-job", "trainedModelInferenceJobArn", True, TMIJ_STATUSES,
+         ("createTime", "updateTime", "trainedModelInferenceJobArn", "configuredModelAlgorithmAssociationArn", "name",
+          "status", "trainedModelArn", "trainedModelVersionIdentifier", "resourceConfig", "outputConfiguration",
+          "membershipIdentifier", "dataSource", "containerExecutionParameters", "statusDetails", "description",
+          "inferenceContainerImageDigest", "environment", "kmsKeyArn", "metricsStatus", "metricsStatusDetails",
+          "logsStatus", "logsStatusDetails", "tags", "mlModelInferencePayerAccountId"),
+         TMIJ_SUMMARY, TMIJ_SUMMARY + ("creatorAccountId",),
+         ids={"trainedModelArn": None, "trainedModelVersionIdentifier": None,
+              "configuredModelAlgorithmAssociationArn": None}, carry=PUBLISH, defaults={
+             "resourceConfig": {"instanceType": "ml.m5.xlarge", "instanceCount": 1},
+             "outputConfiguration": lambda res, fake: dict(RECEIVERS(res, fake), accept="text/csv"),
+             "dataSource": lambda res, fake: {"mlInputChannelArn": _in_membership(
+                 "ml-input-channel", "mic-default")(res, fake)},
+             "containerExecutionParameters": {"maxPayloadInMB": 6},
+             "description": lambda res, fake: "fake inference job %s" % res.name,
+             "inferenceContainerImageDigest": lambda res, fake: "sha256:" + hashlib.sha256(
+                 res.key.encode()).hexdigest(),
+             "environment": {}, "kmsKeyArn": None, "tags": TAGS, "mlModelInferencePayerAccountId": None}),
+    Kind("ml-input-channel", "mlInputChannelArn", True, MIC_STATUSES,
+         ("membershipIdentifier", "collaborationIdentifier", "mlInputChannelArn", "name",
+          "configuredModelAlgorithmAssociations", "status", "statusDetails", "retentionInDays", "numberOfRecords",
+          "privacyBudgets", "description", "syntheticDataConfiguration", "payerConfiguration", "createTime",
+          "updateTime", "inputChannel", "protectedQueryIdentifier", "numberOfFiles", "sizeInGb", "kmsKeyArn", "tags"),
+         MIC_SUMMARY, tuple(m for m in MIC_SUMMARY if m != "protectedQueryIdentifier") + ("creatorAccountId",),
+         defaults={
+             "configuredModelAlgorithmAssociations": lambda res, fake: [CMAA(res, fake)],
+             "retentionInDays": 30, "numberOfRecords": 100000, "privacyBudgets": None,
+             "description": lambda res, fake: "fake ML input channel %s" % res.name,
+             "syntheticDataConfiguration": None, "payerConfiguration": None,
+             "inputChannel": lambda res, fake: {
+                 "dataSource": {"protectedQueryInputParameters": {"sqlParameters": {
+                     "queryString": "SELECT user_id, item_id, ts FROM interactions"}}},
+                 "roleArn": "arn:aws:iam::%s:role/fake-ml-input-channel" % fake.account},
+             "protectedQueryIdentifier": lambda res, fake: _uuid_of(res, "pq:"),
+             "numberOfFiles": 4.0, "sizeInGb": 0.25, "kmsKeyArn": None, "tags": TAGS}),
+    Kind("audience-export-job", None, False, EXPORT_STATUSES,
+         ("createTime", "updateTime", "name", "audienceGenerationJobArn", "audienceSize", "description", "status",
+          "statusDetails", "outputLocation"), (), parent="audienceGenerationJobArn",
+         ids={"audienceGenerationJobArn": None}, defaults={
+             "audienceSize": {"type": "ABSOLUTE", "value": 10000},
+             "description": lambda res, fake: "fake audience export job %s" % res.name,
+             "outputLocation": lambda res, fake: "s3://fake-export-bucket/%s/" % res.name}),
+    Kind("trained-model-export-job", None, True, EXPORT_STATUSES,
+         ("createTime", "updateTime", "name", "outputConfiguration", "status", "statusDetails", "description",
+          "creatorAccountId", "trainedModelArn", "trainedModelVersionIdentifier", "membershipIdentifier",
+          "collaborationIdentifier"), (), parent="trainedModelArn",
+         ids={"trainedModelArn": None, "trainedModelVersionIdentifier": None}, defaults={
+             "outputConfiguration": RECEIVERS,
+             "description": lambda res, fake: "fake trained model export job %s" % res.name}),
+]}
+AGJ = "audience-generation-job"
+# Defaults of identity members that depend on the fake's region and account (None above).
+ID_DEFAULTS = {
+    "configuredAudienceModelArn": lambda res, fake: "arn:aws:cleanrooms-ml:%s:%s:configured-audience-model/"
+                                                    "cam-default" % (fake.region, fake.account),
+    "trainingDatasetArn": lambda res, fake: "arn:aws:cleanrooms-ml:%s:%s:training-dataset/td-default" % (
+        fake.region, fake.account),
+    "configuredModelAlgorithmAssociationArn": CMAA,
+    "audienceGenerationJobArn": lambda res, fake: KINDS[AGJ].arn_for("agj-default", fake),
+    "trainedModelArn": _in_membership("trained-model", "tm-default"),
+}
+
+
 class Job:
+    """A resource of any kind (an audience generation job unless the scenario entry says otherwise)."""
+
     def __init__(self, spec, fake, appear_default=0.0):
         self.region = fake.region
         self.account = fake.account
-        arn = spec.get("arn")
-        if not arn:
-            jid = spec.get("id")
-            if not jid:
-                raise ScenarioError("job needs 'arn' or 'id': %r" % (spec,))
-            arn = "arn:aws:cleanrooms-ml:%s:%s:audience-generation-job/%s" % (fake.region, fake.account, jid)
-        if not JOB_ARN_RE.match(arn):
-            raise ScenarioError("invalid job ARN %r" % arn)
-        self.arn = arn
+        kind = spec.get("kind", AGJ)
+        if kind not in KINDS:
+            raise ScenarioError("unknown kind %r (known: %s)" % (kind, ", ".join(KINDS)))
+        self.kind = k = KINDS[kind]
+        if k.check:
+            k.check(spec)
+        spec = k.with_parent(spec, fake)
+        self.arn, self.key, self.ids = k.identity(spec, fake)
+        for n, v in self.ids.items():
+            if v is None and n in ID_DEFAULTS:
+                self.ids[n] = ID_DEFAULTS[n](self, fake)
         self.seq = fake.next_seq()
-        self.name = spec.get("name") or arn.rsplit("/", 1)[-1][:63]
-        self.collaboration_id = spec.get("collaborationId", DEFAULT_COLLAB)
-        self.cam_arn = spec.get("configuredAudienceModelArn",
-                                "arn:aws:cleanrooms-ml:%s:%s:configured-audience-model/cam-default" %
-                                (fake.region, fake.account))
+        self.name = spec.get("name") or (self.arn.rsplit("/", 1)[-1][:63] if self.arn else spec["id"])
         self.appear_at = float(spec.get("appearAt", appear_default))
         self.delete_at = float(spec["deleteAt"]) if spec.get("deleteAt") is not None else None
-        self.extra = {k: spec[k] for k in ("description", "seedAudience", "includeSeedInOutput", "startedBy",
-                                           "tags", "protectedQueryIdentifier", "createTime") if k in spec}
-        seed = self.extra.get("seedAudience")
-        if seed is not None and (not isinstance(seed, dict) or
-                                 ("dataSource" in seed) == ("sqlParameters" in seed)):
-            # What the service requires at StartAudienceGenerationJob, so what a real job has.
-            raise ScenarioError("seedAudience needs exactly one of dataSource and sqlParameters: %r" % (seed,))
+        self.extra = {f: spec[f] for f in k.fields if f in spec}
         self.steps = []
         steps = spec.get("steps") or [{"at": self.appear_at, "status": spec.get("status", "CREATE_PENDING")}]
         for s in steps:
             self.add_step(s, fake)
+
+    # the audience generation job's identity members, as the control API and truth() name them
+    collaboration_id = property(lambda self: self.ids.get("collaborationId"),
+                                lambda self, v: self.ids.__setitem__("collaborationId", v))
+    cam_arn = property(lambda self: self.ids.get("configuredAudienceModelArn"),
+                       lambda self, v: self.ids.__setitem__("configuredAudienceModelArn", v))
 
     def add_step(self, s, fake, at=None, update_time=None):
         if "status" not in s:
             raise ScenarioError("step needs 'status': %r" % (s,))
         at = float(s.get("at", self.appear_at)) if at is None else at
         step = {"at": at, "status": s["status"]}
-        for k in ("statusDetails", "metrics"):
+        for k in ("statusDetails",) + self.kind.carry:
             if k in s:
                 step[k] = s[k]
         if update_time is not None:
@@ -307,49 +538,141 @@ class Job:
     def exists(self, now):
         return now >= self.appear_at and (self.delete_at is None or now < self.delete_at)
 
-    def state(self, now, fake):
-        """(status, statusDetails|None, metrics|None, updateTime unix) at scenario time `now`."""
+    def state_full(self, now, fake):
+        """(status, statusDetails|None, {carried member: value}, updateTime unix) at scenario time `now`."""
         cur = self.steps[0]
-        metrics = None
+        carried = {}
         for s in self.steps:
             if s["at"] <= now:
                 cur = s
-                if "metrics" in s:
-                    metrics = s["metrics"]
-        if metrics is None and cur is self.steps[0]:
-            metrics = cur.get("metrics")
+                carried.update({k: s[k] for k in self.kind.carry if k in s})
+        if cur is self.steps[0]:
+            for k in self.kind.carry:
+                if carried.get(k) is None and k in cur:
+                    carried[k] = cur[k]
         ut = cur.get("updateTime")
         if ut is None:
             ut = max(fake.wall_of(cur["at"]), self.create_time(fake))
-        return cur["status"], cur.get("statusDetails"), metrics, ut
+        return cur["status"], cur.get("statusDetails"), carried, ut
 
-    def document(self, now, fake):
-        status, details, metrics, ut = self.state(now, fake)
-        d = {
-            "createTime": iso(self.create_time(fake)),
-            "updateTime": iso(ut),
-            "audienceGenerationJobArn": self.arn,
-            "name": self.name,
-            "description": self.extra.get("description", "fake audience generation job %s" % self.name),
-            "status": status,
-        }
-        if details is not None:
-            d["statusDetails"] = details
-        d["configuredAudienceModelArn"] = self.cam_arn
-        # A seed is either an S3 data source or SQL (with its compute), never both.
-        d["seedAudience"] = self.extra.get("seedAudience", {
-            "dataSource": {"s3Uri": "s3://fake-seed-bucket/seed/%s.jsonl" % self.name},
-            "roleArn": "arn:aws:iam::%s:role/fake-seed-reader" % self.account,
-        })
-        d["includeSeedInOutput"] = self.extra.get("includeSeedInOutput", False)
-        d["collaborationId"] = self.collaboration_id
-        if metrics is not None:
-            d["metrics"] = metrics
-        d["startedBy"] = self.extra.get("startedBy", self.account)
-        d["tags"] = self.extra.get("tags", {"team": "ads", "fake": "yes"})
-        d["protectedQueryIdentifier"] = self.extra.get("protectedQueryIdentifier",
-                                                       str(uuid.uuid5(uuid.NAMESPACE_URL, self.arn)))
+    def state(self, now, fake):
+        """(status, statusDetails|None, metrics|None, updateTime unix) at scenario time `now`."""
+        status, details, carried, ut = self.state_full(now, fake)
+        return status, details, carried.get("metrics"), ut
+
+    def document(self, now, fake, members=None):
+        """The resource as the service describes it: the Get answer (or, with `members`, a List summary)."""
+        k = self.kind
+        status, details, carried, ut = self.state_full(now, fake)
+        live = dict(self.ids, createTime=iso(self.create_time(fake)), updateTime=iso(ut), name=self.name,
+                    status=status, statusDetails=details, creatorAccountId=self.extra.get("creatorAccountId",
+                                                                                          fake.account))
+        live.update(carried)
+        if k.arn_member:
+            live[k.arn_member] = self.arn
+        d = {}
+        for m in k.members if members is None else members:
+            if m in live:
+                v = live[m]
+            elif m in self.extra:
+                v = self.extra[m]
+            else:
+                v = k.defaults.get(m)
+                v = v(self, fake) if callable(v) else v
+            if v is not None:
+                d[m] = v
         return d
+
+    def value(self, member, now, fake):
+        """A member List filters and path labels compare with."""
+        if member == "status":
+            return self.state_full(now, fake)[0]
+        if member == self.kind.arn_member:
+            return self.arn
+        return self.ids.get(member)
+
+
+class Op:
+    """One API operation: its model name, HTTP path (labels in braces), kind, and for a List the member holding
+    the results, the query members that filter them and whether it is the collaboration view."""
+
+    def __init__(self, name, path, kind, result=None, query=(), collab=False):
+        self.name, self.kind, self.result, self.query, self.collab = name, KINDS[kind], result, query, collab
+        self.labels = re.findall(r"\{(\w+)\}", path)
+        strict = re.sub(r"\\\{\w+\\\}", "([^/]*)", re.escape(path))
+        # Second chance: an ARN label sent without encoding its '/' still finds its operation (then a 400).
+        loose = re.sub(r"\\\{\w+Arn\\\}", "(.*)", re.escape(path))
+        self.strict, self.loose = re.compile("^%s$" % strict), re.compile("^%s$" % re.sub(
+            r"\\\{\w+\\\}", "([^/]*)", loose))
+
+
+M = "/memberships/{membershipIdentifier}"
+C = "/collaborations/{collaborationIdentifier}"
+TM_FILTERS = ("trainedModelArn", "trainedModelVersionIdentifier")
+# Every Get and List operation of the kinds above, as the model's "http" traits give them (GET only).
+OPS = [
+    Op("ListAudienceGenerationJobs", "/audience-generation-job", AGJ, "audienceGenerationJobs",
+       ("collaborationId", "configuredAudienceModelArn")),
+    Op("GetAudienceGenerationJob", "/audience-generation-job/{audienceGenerationJobArn}", AGJ),
+    Op("ListAudienceModels", "/audience-model", "audience-model", "audienceModels"),
+    Op("GetAudienceModel", "/audience-model/{audienceModelArn}", "audience-model"),
+    Op("ListTrainedModels", M + "/trained-models", "trained-model", "trainedModels"),
+    Op("ListTrainedModelVersions", M + "/trained-models/{trainedModelArn}/versions", "trained-model",
+       "trainedModels", ("status",)),
+    Op("GetTrainedModel", M + "/trained-models/{trainedModelArn}", "trained-model", query=("versionIdentifier",)),
+    Op("ListCollaborationTrainedModels", C + "/trained-models", "trained-model", "collaborationTrainedModels",
+       collab=True),
+    Op("ListCollaborationTrainedModelExportJobs", C + "/trained-models/{trainedModelArn}/export-jobs",
+       "trained-model-export-job", "collaborationTrainedModelExportJobs", ("trainedModelVersionIdentifier",)),
+    Op("ListTrainedModelInferenceJobs", M + "/trained-model-inference-jobs", "trained-model-inference-job",
+       "trainedModelInferenceJobs", TM_FILTERS),
+    Op("GetTrainedModelInferenceJob", M + "/trained-model-inference-jobs/{trainedModelInferenceJobArn}",
+       "trained-model-inference-job"),
+    Op("ListCollaborationTrainedModelInferenceJobs", C + "/trained-model-inference-jobs",
+       "trained-model-inference-job", "collaborationTrainedModelInferenceJobs", TM_FILTERS, collab=True),
+    Op("ListMLInputChannels", M + "/ml-input-channels", "ml-input-channel", "mlInputChannelsList"),
+    Op("GetMLInputChannel", M + "/ml-input-channels/{mlInputChannelArn}", "ml-input-channel"),
+    Op("ListCollaborationMLInputChannels", C + "/ml-input-channels", "ml-input-channel",
+       "collaborationMLInputChannelsList", collab=True),
+    Op("ListAudienceExportJobs", "/audience-export-job", "audience-export-job", "audienceExportJobs",
+       ("audienceGenerationJobArn",)),
+]
+_UUID_RULE = (UUID_RE, 36, 36)
+# Constraints of the path labels and query members above (pattern, min and max length); `status` is the kind's enum.
+MEMBER_RULES = {
+    "membershipIdentifier": _UUID_RULE, "collaborationIdentifier": _UUID_RULE, "collaborationId": _UUID_RULE,
+    "versionIdentifier": _UUID_RULE, "trainedModelVersionIdentifier": _UUID_RULE,
+    "configuredAudienceModelArn": (CAM_ARN_RE, 20, 2048),
+    "audienceGenerationJobArn": (KINDS[AGJ].arn_re, 20, 2048),
+    "audienceModelArn": (KINDS["audience-model"].arn_re, 20, 2048),
+    "trainedModelArn": (KINDS["trained-model"].arn_re, 20, 2048),
+    "trainedModelInferenceJobArn": (KINDS["trained-model-inference-job"].arn_re, 20, 2048),
+    "mlInputChannelArn": (KINDS["ml-input-channel"].arn_re, 20, 2048),
+}
+
+
+def match_operation(raw_path):
+    """(Op, {label: raw value}) for a path, or (None, None)."""
+    for attr in ("strict", "loose"):
+        for o in OPS:
+            m = getattr(o, attr).match(raw_path)
+            if m:
+                return o, dict(zip(o.labels, m.groups()))
+    return None, None
+
+
+def member_problem(name, value, kind):
+    """A ValidationException message when a label or query value breaks the model's constraint, else None."""
+    if name == "status":
+        if value not in kind.statuses:
+            return "1 validation error detected: Value at 'status' failed to satisfy constraint: Member must " \
+                   "satisfy enum value set: [%s]" % ", ".join(kind.statuses)
+        return None
+    rx, lo, hi = MEMBER_RULES[name]
+    if not rx.match(value) or not lo <= len(value) <= hi:
+        return "1 validation error detected: Value at '%s' failed to satisfy constraint: Member must satisfy " \
+               "regular expression pattern" % name
+    return None
 
 
 class Fault:
@@ -414,6 +737,7 @@ class Fake:
         self.start_wall = time.time()
         self._seq = 0
         self.jobs = {}
+        self.collab_of = {}  # membershipIdentifier -> collaborationIdentifier
         self.faults = []
         self.verify = verify  # None or {"credentials": [...], "region": R}
         self.token_key = os.urandom(16)
@@ -423,9 +747,10 @@ class Fake:
         self.bus_events = []
         self.bus_refuse = {"every": 0, "code": "ThrottlingException", "message": "Rate exceeded", "start": 0}
         self.bus_entry_count = 0
-        for spec in scenario.get("jobs", []):
+        # "jobs" (audience generation jobs unless an entry has "kind") and "resources" are one list.
+        for spec in list(scenario.get("jobs", [])) + list(scenario.get("resources", [])):
             j = Job(spec, self)
-            self.jobs[j.arn] = j
+            self.jobs[self.check_membership(j)] = j
         for spec in scenario.get("faults", []):
             self.faults.append(Fault(spec, 0.0))
 
@@ -491,29 +816,45 @@ class Fake:
             return None
         return struct.unpack(">I", raw)[0]
 
+    def check_membership(self, j):
+        """A membership belongs to one collaboration: refuse a resource that says otherwise.  Returns its key."""
+        m, c = j.ids.get("membershipIdentifier"), j.ids.get("collaborationIdentifier")
+        if m and c and self.collab_of.setdefault(m, c) != c:
+            raise ScenarioError("membership %s is in collaboration %s, not %s" % (m, self.collab_of[m], c))
+        return j.key
+
+    def key_of(self, spec):
+        """The key (ARN, "ARN#version" for a trained model version, "parent#name" for an export job) of the
+        resource a control request names."""
+        if spec.get("key"):
+            return spec["key"]
+        kind = KINDS.get(spec.get("kind", AGJ))
+        if kind is None:
+            raise ScenarioError("unknown kind %r (known: %s)" % (spec.get("kind"), ", ".join(KINDS)))
+        return kind.identity(kind.with_parent(spec, self), self)[1]
+
     def upsert_job(self, spec):
         now = self.now()
         with self.lock:
-            arn = spec.get("arn")
-            if not arn and spec.get("id"):
-                arn = "arn:aws:cleanrooms-ml:%s:%s:audience-generation-job/%s" % (self.region, self.account,
-                                                                                  spec["id"])
-            j = self.jobs.get(arn) if arn else None
+            j = self.jobs.get(self.key_of(spec))
             if j is None:
                 s = dict(spec)
+                kind = KINDS[s.get("kind", AGJ)]
                 if "steps" not in s:
                     s["steps"] = [{"at": now, "status": s.get("status", "CREATE_PENDING"),
-                                   **{k: s[k] for k in ("statusDetails", "metrics") if k in s}}]
+                                   **{k: s[k] for k in ("statusDetails",) + kind.carry if k in s}}]
                 s.setdefault("appearAt", now)
                 j = Job(s, self, appear_default=now)
-                self.jobs[j.arn] = j
+                self.jobs[self.check_membership(j)] = j
                 return j
-            for k in ("name", "collaborationId", "configuredAudienceModelArn"):
-                if k in spec:
-                    setattr(j, {"name": "name", "collaborationId": "collaboration_id",
-                                "configuredAudienceModelArn": "cam_arn"}[k], spec[k])
-            for k in ("description", "seedAudience", "includeSeedInOutput", "startedBy", "tags",
-                      "protectedQueryIdentifier"):
+            kind = j.kind
+            if "name" in spec and kind.arn_member:
+                j.name = spec["name"]
+            for k in j.ids:
+                # not the members that make up the key
+                if k in spec and k not in ("membershipIdentifier", "versionIdentifier", kind.parent):
+                    j.ids[k] = spec[k]
+            for k in kind.fields - {"createTime"}:
                 if k in spec:
                     j.extra[k] = spec[k]
             if "deleteAt" in spec:
@@ -525,7 +866,7 @@ class Fake:
             for s in spec.get("steps", []):
                 j.add_step(s, self)
             if "status" in spec:
-                _, _, _, prev_ut = j.state(now, self)
+                _, _, _, prev_ut = j.state_full(now, self)
                 ut = time.time()
                 if "updateTime" in spec:
                     ut = parse_iso(spec["updateTime"])
@@ -533,22 +874,29 @@ class Fake:
                     ut = prev_ut + 0.001  # updateTime always moves forward
                 # at `now`, after any scripted step at the same instant
                 j.steps = [s for s in j.steps if s["at"] <= now]
-                j.add_step({k: spec[k] for k in ("status", "statusDetails", "metrics") if k in spec}, self,
+                j.add_step({k: spec[k] for k in ("status", "statusDetails") + kind.carry if k in spec}, self,
                            at=now, update_time=ut)
             return j
+
+    def find(self, kind, arn, version, now):
+        """The existing resource of `kind` with that ARN (a trained model: that version, else the latest)."""
+        if not kind.versioned:
+            r = self.jobs.get(arn)
+            return r if r is not None and r.kind is kind and r.exists(now) else None
+        found = [r for r in self.jobs.values() if r.kind is kind and r.arn == arn and r.exists(now)
+                 and version in (None, r.ids.get("versionIdentifier"))]
+        return max(found, key=lambda r: r.seq) if found else None
 
     def truth(self):
         now = self.now()
         out = []
         with self.lock:
             for j in sorted(self.jobs.values(), key=lambda x: x.seq):
-                status, details, metrics, ut = j.state(now, self)
-                out.append({"arn": j.arn, "name": j.name, "exists": j.exists(now),
-                            "deleted": j.delete_at is not None and now >= j.delete_at,
-                            "appeared": now >= j.appear_at, "status": status, "statusDetails": details,
-                            "updateTime": iso(ut), "createTime": iso(j.create_time(self)),
-                            "collaborationId": j.collaboration_id,
-                            "configuredAudienceModelArn": j.cam_arn})
+                status, details, _, ut = j.state_full(now, self)
+                out.append(dict(j.ids, arn=j.key, kind=j.kind.name, name=j.name, exists=j.exists(now),
+                                deleted=j.delete_at is not None and now >= j.delete_at,
+                                appeared=now >= j.appear_at, status=status, statusDetails=details,
+                                updateTime=iso(ut), createTime=iso(j.create_time(self))))
         return {"now": now, "jobs": out}
 
 
@@ -697,8 +1045,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 "connection": h.get("Connection"), "accept-encoding": h.get("Accept-Encoding")}
 
     def route(self, method, raw_path, raw_query):
-        """(op, arn, early_response_or_None)"""
-        prefix = "/audience-generation-job"
+        """(op, arn, early_response_or_None); the operation (OPS) in self.operation, its labels in self.labels"""
+        self.operation, self.labels = None, {}
         target = self.headers.get("X-Amz-Target")
         if raw_path == "/" and method == "POST" and target is not None:
             # awsJson1_1: the operation is in X-Amz-Target, the body is JSON of that content type.
@@ -708,29 +1056,44 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return "putevents", None, json_error(400, "SerializationException",
                                                      "Content-Type must be application/x-amz-json-1.1")
             return "putevents", None, None
-        if raw_path == prefix:
-            if method != "GET":
-                return "list", None, error(404, "UnknownOperationException", "Unknown operation")
-            return "list", None, None
-        if raw_path.startswith(prefix + "/"):
-            label = raw_path[len(prefix) + 1:]
-            if method != "GET":
-                return "get", None, error(404, "UnknownOperationException", "Unknown operation")
-            if not label:
-                return "get", None, error(400, "ValidationException", "audienceGenerationJobArn is required")
-            if ":" in label or "/" in label or not ENCODED_RE.match(label):
+        o, raw = match_operation(raw_path)
+        self.operation, self.labels = o, {}
+        if o is None:
+            return None, None, error(404, "UnknownOperationException", "Unknown operation %s %s" % (method, raw_path))
+        op = "list" if o.result else "get"
+        if method != "GET":
+            return op, None, error(404, "UnknownOperationException", "Unknown operation")
+        for name in o.labels:
+            if not raw[name]:
+                return op, None, error(400, "ValidationException", "%s is required" % name)
+            if ":" in raw[name] or "/" in raw[name] or not ENCODED_RE.match(raw[name]):
                 self.server.note("raw path label not percent-encoded: %r" % raw_path)
-                return "get", None, error(400, "ValidationException",
-                                          "1 validation error detected: the audienceGenerationJobArn URI "
-                                          "label must be percent-encoded (':' as %3A, '/' as %2F)")
-            arn = urllib.parse.unquote(label)
-            if not JOB_ARN_RE.match(arn) or not 20 <= len(arn) <= 2048:
-                return "get", arn, error(400, "ValidationException",
-                                         "1 validation error detected: Value at 'audienceGenerationJobArn' "
-                                         "failed to satisfy constraint: Member must satisfy regular "
-                                         "expression pattern")
-            return "get", arn, None
-        return None, None, error(404, "UnknownOperationException", "Unknown operation %s %s" % (method, raw_path))
+                return op, None, error(400, "ValidationException", "1 validation error detected: the %s URI "
+                                       "label must be percent-encoded (':' as %%3A, '/' as %%2F)" % name)
+        labels = {n: urllib.parse.unquote(v) for n, v in raw.items()}
+        arn = labels.get(o.kind.arn_member) if op == "get" else None
+        for name in o.labels:
+            problem = member_problem(name, labels[name], o.kind)
+            if problem:
+                return op, arn, error(400, "ValidationException", problem)
+        self.labels = labels
+        return op, arn, None
+
+    def parse_query(self, raw_query, o):
+        """({member: value}, None) or (None, a 400 answer): values percent-encoded, the operation's query members
+        within the model's constraints (maxResults and nextToken are checked by the List code)."""
+        q = {}
+        for part in raw_query.split("&") if raw_query else []:
+            k, _, v = part.partition("=")
+            if not ENCODED_RE.match(k) or not ENCODED_RE.match(v):
+                return None, error(400, "ValidationException",
+                                   "query parameter %r is not percent-encoded" % urllib.parse.unquote(k))
+            q[urllib.parse.unquote(k)] = urllib.parse.unquote(v)
+        for name in o.query:
+            problem = member_problem(name, q[name], o.kind) if name in q else None
+            if problem:
+                return None, error(400, "ValidationException", problem)
+        return q, None
 
     def api(self, op, arn, raw_query, fault):
         fake = self.server.fake
@@ -760,22 +1123,23 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if kind in ("reset", "stall"):
             return kind  # acted on by dispatch() once the request is recorded
         now = fake.now()
+        o, labels = self.operation, self.labels
+        k = o.kind
+        q, bad = self.parse_query(raw_query, o) if op == "list" or o.query else ({}, None)
+        if bad:
+            return bad
+        not_found = error(404, "ResourceNotFoundException", "Resource not found: %s" % k.name.replace("-", " "))
         if op == "get":
+            # The resource is looked up in the path's membership: another membership's ARN is not found there.
+            if k.scoped and membership_of(arn) != labels["membershipIdentifier"]:
+                return not_found
             with fake.lock:
-                j = fake.jobs.get(arn)
-                doc = j.document(now, fake) if j is not None and j.exists(now) else None
-            if doc is None:
-                return error(404, "ResourceNotFoundException", "Resource not found: audience generation job")
-            docs = [doc]
-            result = doc
+                j = fake.find(k, arn, q.get("versionIdentifier"), now)
+                pairs = [(j, j.document(now, fake))] if j is not None else []
+            if not pairs:
+                return not_found
+            result = pairs[0][1]
         else:
-            q = {}
-            for part in raw_query.split("&") if raw_query else []:
-                k, _, v = part.partition("=")
-                if not ENCODED_RE.match(k) or not ENCODED_RE.match(v):
-                    return error(400, "ValidationException",
-                                 "query parameter %r is not percent-encoded" % urllib.parse.unquote(k))
-                q[urllib.parse.unquote(k)] = urllib.parse.unquote(v)
             mr = fake.default_max_results
             if "maxResults" in q:
                 try:
@@ -786,35 +1150,34 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     return error(400, "ValidationException", "1 validation error detected: Value at "
                                  "'maxResults' failed to satisfy constraint: Member must have value "
                                  "between 1 and 100")
-            cid = q.get("collaborationId")
-            if cid is not None and not UUID_RE.match(cid):
-                return error(400, "ValidationException", "1 validation error detected: Value at "
-                             "'collaborationId' failed to satisfy constraint")
-            cam = q.get("configuredAudienceModelArn")
-            if cam is not None and (not CAM_ARN_RE.match(cam) or not 20 <= len(cam) <= 2048):
-                return error(400, "ValidationException", "1 validation error detected: Value at "
-                             "'configuredAudienceModelArn' failed to satisfy constraint")
             after = 0
             if "nextToken" in q:
                 tok = q["nextToken"]
                 after = fake.parse_token(tok) if 1 <= len(tok) <= 10240 else None
                 if after is None:
                     return error(400, "ValidationException", "Invalid pagination token")
+            # Path labels and query members filter by the resource's member of the same name.
+            filters = dict(labels, **{n: q[n] for n in o.query if n in q})
+            versions = o.name == "ListTrainedModelVersions"
             with fake.lock:
+                if versions and (membership_of(labels["trainedModelArn"]) != labels["membershipIdentifier"] or
+                                 fake.find(k, labels["trainedModelArn"], None, now) is None):
+                    return not_found  # the one List with a ResourceNotFoundException: no such trained model
                 sel = [j for j in sorted(fake.jobs.values(), key=lambda x: x.seq)
-                       if j.seq > after and j.exists(now) and (cid is None or j.collaboration_id == cid)
-                       and (cam is None or j.cam_arn == cam)]
+                       if j.kind is k and j.exists(now) and all(j.value(n, now, fake) == v for n, v in filters.items())]
+                if k.versioned and not versions:
+                    latest = {j.arn: j for j in sel}  # one answer per trained model: its latest version
+                    sel = [j for j in sel if latest[j.arn] is j]
+                sel = [j for j in sel if j.seq > after]
                 page = sel[:mr]
-                docs = []
-                for j in page:
-                    d = j.document(now, fake)
-                    docs.append({k: d[k] for k in SUMMARY_FIELDS if k in d})
-            result = {"audienceGenerationJobs": docs}
+                members = k.collab if o.collab else (k.summary or k.members)
+                pairs = [(j, j.document(now, fake, members)) for j in page]
+            result = {o.result: [d for _, d in pairs]}
             if len(sel) > mr:
                 result["nextToken"] = fake.make_token(page[-1].seq)
         if kind in ("unknown_status", "invalid_status", "missing_fields"):
-            for d in docs:
-                if fault.job is not None and d["audienceGenerationJobArn"] != fault.job:
+            for j, d in pairs:
+                if fault.job is not None and fault.job not in (j.key, j.arn):
                     continue
                 if kind == "unknown_status":
                     # A value newer than the model: clients must pass it on.

@@ -230,4 +230,5 @@ def test(t):
     c.done()
 
 
-jw.main(test)
+if __name__ == "__main__":  # test_fake_kinds imports Model
+    jw.main(test)
