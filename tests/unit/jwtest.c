@@ -20,6 +20,33 @@
 
 #include "util.h"
 
+struct event *jwt_event_new(enum event_type type, enum job_status prev, enum job_status status,
+			    const char *code, const char *message)
+{
+	struct event *e = calloc(1, sizeof(*e));
+	struct job_observation *o = job_observation_new();
+
+	assert_non_null(e);
+	assert_non_null(o);
+	o->arn = strdup(JWT_EVENT_ARN);
+	o->name = strdup("weekly-lookalike");
+	o->status = status;
+	o->status_code = strdup_or_null(code);
+	o->status_message = strdup_or_null(message);
+	o->configured_audience_model_arn = strdup(JWT_EVENT_CAM_ARN);
+	o->collaboration_id = strdup(JWT_EVENT_COLLAB);
+	o->create_time_ms = 1705320000000; /* 2024-01-15T12:00:00Z */
+	o->update_time_ms = 1705323600500; /* 2024-01-15T13:00:00.500Z */
+	e->job = o;
+	e->type = type;
+	e->previous_status = prev;
+	e->status = status;
+	e->detected_ms = 1705323605000; /* 2024-01-15T13:00:05Z */
+	e->region = strdup("us-east-1");
+	event_compute_id(JWT_EVENT_ARN, prev, status, o->update_time_ms, type, e->id);
+	return e;
+}
+
 /* ---- temporary directories ---- */
 
 char *jwt_tmpdir(const char *tag, char *buf, size_t size)

@@ -15,6 +15,20 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* ---- a sample event ---- */
+
+#include "event.h"
+
+#define JWT_EVENT_ARN	  "arn:aws:cleanrooms-ml:us-east-1:111122223333:audience-generation-job/abcd-1234"
+#define JWT_EVENT_CAM_ARN "arn:aws:cleanrooms-ml:us-east-1:111122223333:configured-audience-model/cam-1"
+#define JWT_EVENT_COLLAB  "11111111-2222-3333-4444-555555555555"
+
+/* An event of JWT_EVENT_ARN ("weekly-lookalike" in us-east-1, created
+ * 2024-01-15T12:00:00Z, updated 13:00:00.500Z, detected 13:00:05Z) with its
+ * statusDetails (code, message: NULL for none); event_free() it. */
+struct event *jwt_event_new(enum event_type type, enum job_status prev, enum job_status status,
+			    const char *code, const char *message);
+
 /* ---- temporary directories ---- */
 
 /* mkdtemp("/tmp/jw-TAG-XXXXXX") into buf (asserts on failure); returns buf. */

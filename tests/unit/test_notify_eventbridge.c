@@ -14,30 +14,18 @@
 #include "event.h"
 #include "model.h"
 #include "notify/eventbridge_entry.h"
+#include "jwtest.h"
 #include "util.h"
 
-#define ARN "arn:aws:cleanrooms-ml:us-east-1:111122223333:audience-generation-job/abcd-1234"
+#define ARN JWT_EVENT_ARN
 
+/* The shared sample event, detected at 13:00:05.042 (Time carries the
+ * milliseconds). */
 static struct event *make_event(enum event_type type, enum job_status prev, enum job_status status)
 {
-	struct event *e = calloc(1, sizeof(*e));
-	struct job_observation *o = job_observation_new();
+	struct event *e = jwt_event_new(type, prev, status, "INSUFFICIENT_SEED", "seed too small");
 
-	assert_non_null(e);
-	assert_non_null(o);
-	o->arn = strdup(ARN);
-	o->name = strdup("weekly-lookalike");
-	o->status = status;
-	o->status_code = strdup("INSUFFICIENT_SEED");
-	o->status_message = strdup("seed too small");
-	o->update_time_ms = 1705323600500;
-	e->job = o;
-	e->type = type;
-	e->previous_status = prev;
-	e->status = status;
 	e->detected_ms = 1705323605042;
-	e->region = strdup("us-east-1");
-	event_compute_id(ARN, prev, status, o->update_time_ms, type, e->id);
 	return e;
 }
 

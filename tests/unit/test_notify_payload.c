@@ -15,38 +15,12 @@
 #include "model.h"
 #include "notify/journal.h"
 #include "notify/payload.h"
+#include "jwtest.h"
 #include "util.h"
 
-#define ARN	"arn:aws:cleanrooms-ml:us-east-1:111122223333:audience-generation-job/abcd-1234"
-#define CAM_ARN "arn:aws:cleanrooms-ml:us-east-1:111122223333:configured-audience-model/cam-1"
-#define COLLAB	"11111111-2222-3333-4444-555555555555"
-
-static struct event *make_event(enum event_type type, enum job_status prev, enum job_status status,
-				const char *code, const char *message)
-{
-	struct event *e = calloc(1, sizeof(*e));
-	struct job_observation *o = job_observation_new();
-
-	assert_non_null(e);
-	assert_non_null(o);
-	o->arn = strdup(ARN);
-	o->name = strdup("weekly-lookalike");
-	o->status = status;
-	o->status_code = strdup_or_null(code);
-	o->status_message = strdup_or_null(message);
-	o->configured_audience_model_arn = strdup(CAM_ARN);
-	o->collaboration_id = strdup(COLLAB);
-	o->create_time_ms = 1705320000000; /* 2024-01-15T12:00:00Z */
-	o->update_time_ms = 1705323600500; /* 2024-01-15T13:00:00.500Z */
-	e->job = o;
-	e->type = type;
-	e->previous_status = prev;
-	e->status = status;
-	e->detected_ms = 1705323605000; /* 2024-01-15T13:00:05Z */
-	e->region = strdup("us-east-1");
-	event_compute_id(ARN, prev, status, o->update_time_ms, type, e->id);
-	return e;
-}
+#define ARN	JWT_EVENT_ARN
+#define CAM_ARN JWT_EVENT_CAM_ARN
+#define COLLAB	JWT_EVENT_COLLAB
 
 static const char *jstr(const cJSON *obj, const char *key)
 {
@@ -59,8 +33,8 @@ static const char *jstr(const cJSON *obj, const char *key)
 static void test_json_status_changed(void **state)
 {
 	struct event *e =
-	    make_event(EVENT_JOB_STATUS_CHANGED, JOB_STATUS_CREATE_IN_PROGRESS, JOB_STATUS_CREATE_FAILED,
-		       "ValidationException", "seed too small\nline 2");
+	    jwt_event_new(EVENT_JOB_STATUS_CHANGED, JOB_STATUS_CREATE_IN_PROGRESS, JOB_STATUS_CREATE_FAILED,
+			  "ValidationException", "seed too small\nline 2");
 	char *body = payload_build(PAYLOAD_FORMAT_JSON, e);
 	cJSON *j, *d, *sd;
 
@@ -95,7 +69,7 @@ static void test_json_status_changed(void **state)
 static void test_json_discovered_metrics(void **state)
 {
 	struct event *e =
-	    make_event(EVENT_JOB_DISCOVERED, JOB_STATUS_INVALID, JOB_STATUS_ACTIVE, NULL, NULL);
+	    jwt_event_new(EVENT_JOB_DISCOVERED, JOB_STATUS_INVALID, JOB_STATUS_ACTIVE, NULL, NULL);
 	struct job_observation *o = e->job;
 	char *body;
 	cJSON *j, *d, *m, *rl, *rm, *as;
@@ -146,8 +120,8 @@ static void test_json_truncates_long_message(void **state)
 	for (size_t i = 0; i + 2 <= n; i += 2)
 		big[i] = (char)0xc3, big[i + 1] = (char)0xa9; /* é */
 	big[n] = '\0';
-	e = make_event(EVENT_JOB_STATUS_CHANGED, JOB_STATUS_CREATE_IN_PROGRESS, JOB_STATUS_CREATE_FAILED,
-		       "X", big);
+	e = jwt_event_new(EVENT_JOB_STATUS_CHANGED, JOB_STATUS_CREATE_IN_PROGRESS, JOB_STATUS_CREATE_FAILED,
+			  "X", big);
 	body = payload_build_json(e);
 	assert_non_null(body);
 	assert_true(strlen(body) < PAYLOAD_MAX_BYTES);
@@ -202,8 +176,8 @@ static void test_summary_lines(void **state)
 	     "msg"},
 	};
 	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
-		struct event *e = make_event(cases[i].type, cases[i].prev, cases[i].status, cases[i].code,
-					     cases[i].message);
+		struct event *e = jwt_event_new(cases[i].type, cases[i].prev, cases[i].status, cases[i].code,
+						cases[i].message);
 		char *line = payload_summary_line(e);
 		assert_non_null(line);
 		assert_string_equal(line, cases[i].want);
@@ -234,8 +208,8 @@ static void test_slack_escape(void **state)
 
 static void test_slack_payload(void **state)
 {
-	struct event *e = make_event(EVENT_JOB_STATUS_CHANGED, JOB_STATUS_CREATE_IN_PROGRESS,
-				     JOB_STATUS_CREATE_FAILED, "Code", "<@U123> & friends");
+	struct event *e = jwt_event_new(EVENT_JOB_STATUS_CHANGED, JOB_STATUS_CREATE_IN_PROGRESS,
+					JOB_STATUS_CREATE_FAILED, "Code", "<@U123> & friends");
 	char *body = payload_build(PAYLOAD_FORMAT_SLACK, e);
 	cJSON *j, *blocks, *sec, *ctx, *el;
 	const char *want = "audience generation job \"weekly-lookalike\" CREATE_IN_PROGRESS \xe2\x86\x92 "
@@ -281,7 +255,7 @@ static void test_alertmanager_relevance(void **state)
 	    {EVENT_JOB_GONE, JOB_STATUS_ACTIVE, JOB_STATUS_GONE, true},
 	};
 	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
-		struct event *e = make_event(cases[i].type, cases[i].prev, cases[i].status, NULL, NULL);
+		struct event *e = jwt_event_new(cases[i].type, cases[i].prev, cases[i].status, NULL, NULL);
 		char *body = payload_build_alertmanager(e);
 		assert_int_equal(payload_alertmanager_relevant(e), cases[i].relevant);
 		if (cases[i].relevant)
@@ -307,10 +281,10 @@ static cJSON *am_parse(struct event *e)
 
 static void test_alertmanager_firing_and_resolved(void **state)
 {
-	struct event *f = make_event(EVENT_JOB_STATUS_CHANGED, JOB_STATUS_CREATE_IN_PROGRESS,
-				     JOB_STATUS_CREATE_FAILED, "ValidationException", "bad seed");
+	struct event *f = jwt_event_new(EVENT_JOB_STATUS_CHANGED, JOB_STATUS_CREATE_IN_PROGRESS,
+					JOB_STATUS_CREATE_FAILED, "ValidationException", "bad seed");
 	struct event *r =
-	    make_event(EVENT_JOB_STATUS_CHANGED, JOB_STATUS_CREATE_FAILED, JOB_STATUS_ACTIVE, NULL, NULL);
+	    jwt_event_new(EVENT_JOB_STATUS_CHANGED, JOB_STATUS_CREATE_FAILED, JOB_STATUS_ACTIVE, NULL, NULL);
 	cJSON *jf = am_parse(f), *jr = am_parse(r);
 	cJSON *a, *l, *an, *gl, *alerts;
 	char fp[17];
@@ -381,11 +355,11 @@ static void test_alertmanager_firing_and_resolved(void **state)
 
 static void test_alertmanager_stuck_gone(void **state)
 {
-	struct event *s = make_event(EVENT_JOB_STUCK, JOB_STATUS_CREATE_IN_PROGRESS,
-				     JOB_STATUS_CREATE_IN_PROGRESS, NULL, NULL);
-	struct event *r = make_event(EVENT_JOB_STATUS_CHANGED, JOB_STATUS_CREATE_IN_PROGRESS,
-				     JOB_STATUS_ACTIVE, NULL, NULL);
-	struct event *g = make_event(EVENT_JOB_GONE, JOB_STATUS_ACTIVE, JOB_STATUS_GONE, NULL, NULL);
+	struct event *s = jwt_event_new(EVENT_JOB_STUCK, JOB_STATUS_CREATE_IN_PROGRESS,
+					JOB_STATUS_CREATE_IN_PROGRESS, NULL, NULL);
+	struct event *r = jwt_event_new(EVENT_JOB_STATUS_CHANGED, JOB_STATUS_CREATE_IN_PROGRESS,
+					JOB_STATUS_ACTIVE, NULL, NULL);
+	struct event *g = jwt_event_new(EVENT_JOB_GONE, JOB_STATUS_ACTIVE, JOB_STATUS_GONE, NULL, NULL);
 	cJSON *js = am_parse(s), *jr = am_parse(r), *jg = am_parse(g);
 	cJSON *as = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(js, "alerts"), 0);
 	cJSON *ar = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(jr, "alerts"), 0);
@@ -425,8 +399,8 @@ static void test_formats_and_journal_meta(void **state)
 	assert_null(payload_format_to_string(PAYLOAD_FORMAT_INVALID));
 
 	/* Journal priorities and ids: pure, so pinned here. */
-	e = make_event(EVENT_JOB_STATUS_CHANGED, JOB_STATUS_CREATE_IN_PROGRESS, JOB_STATUS_CREATE_FAILED,
-		       NULL, NULL);
+	e = jwt_event_new(EVENT_JOB_STATUS_CHANGED, JOB_STATUS_CREATE_IN_PROGRESS, JOB_STATUS_CREATE_FAILED,
+			  NULL, NULL);
 	assert_int_equal(journal_priority(e), 3);
 	e->status = JOB_STATUS_ACTIVE;
 	assert_int_equal(journal_priority(e), 5);
