@@ -278,48 +278,48 @@ int api_status_filter_parse(const char *s, int *ret)
 	return 0;
 }
 
-int api_parse_watch_request(const char *body, size_t len, char **ret_arn, char *err, size_t errsize)
+int api_parse_watch_request(const char *body, size_t len, char **ret_arn, char *err, size_t errsz)
 {
 	cJSON *j, *arn;
 	char *copy;
 
 	if (len > API_BODY_MAX) {
-		snprintf(err, errsize, "request body larger than %u bytes", API_BODY_MAX);
+		snprintf(err, errsz, "request body larger than %u bytes", API_BODY_MAX);
 		return -E2BIG;
 	}
 	if (!body || len == 0) {
-		snprintf(err, errsize, "expected a JSON body {\"arn\": \"...\"}");
+		snprintf(err, errsz, "expected a JSON body {\"arn\": \"...\"}");
 		return -EINVAL;
 	}
 	if (memchr(body, '\0', len)) {
-		snprintf(err, errsize, "request body contains a NUL byte");
+		snprintf(err, errsz, "request body contains a NUL byte");
 		return -EINVAL;
 	}
 	j = cJSON_ParseWithLength(body, len);
 	if (!j) {
-		snprintf(err, errsize, "request body is not valid JSON");
+		snprintf(err, errsz, "request body is not valid JSON");
 		return -EINVAL;
 	}
 	if (!cJSON_IsObject(j)) {
 		cJSON_Delete(j);
-		snprintf(err, errsize, "expected a JSON object {\"arn\": \"...\"}");
+		snprintf(err, errsz, "expected a JSON object {\"arn\": \"...\"}");
 		return -EINVAL;
 	}
 	arn = cJSON_GetObjectItemCaseSensitive(j, "arn");
 	if (!cJSON_IsString(arn) || !arn->valuestring) {
 		cJSON_Delete(j);
-		snprintf(err, errsize, "missing string member \"arn\"");
+		snprintf(err, errsz, "missing string member \"arn\"");
 		return -EINVAL;
 	}
 	if (!arn_is_audience_generation_job(arn->valuestring)) {
 		cJSON_Delete(j);
-		snprintf(err, errsize, "\"arn\" is not an audience generation job ARN");
+		snprintf(err, errsz, "\"arn\" is not an audience generation job ARN");
 		return -EINVAL;
 	}
 	copy = strdup(arn->valuestring);
 	cJSON_Delete(j);
 	if (!copy) {
-		snprintf(err, errsize, "out of memory");
+		snprintf(err, errsz, "out of memory");
 		return -ENOMEM;
 	}
 	*ret_arn = copy;

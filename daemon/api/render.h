@@ -136,7 +136,7 @@ int api_status_filter_parse(const char *s, int *ret);
 
 /* POST /v1/jobs body: {"arn": "..."}.  Returns 0 with *ret_arn (malloc'd),
  * or -EINVAL / -E2BIG with a client-facing message in err. */
-int api_parse_watch_request(const char *body, size_t len, char **ret_arn, char *err, size_t errsize);
+int api_parse_watch_request(const char *body, size_t len, char **ret_arn, char *err, size_t errsz);
 
 /* ---- /v1/webhooks ---- */
 

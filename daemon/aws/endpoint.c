@@ -13,13 +13,13 @@
 
 #define AWS_CONFIG_FILE_MAX (1024 * 1024)
 
-__attribute__((format(printf, 4, 5))) static int errf(char *err, size_t errlen, int r, const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static int errf(char *err, size_t errsz, int r, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (err && errlen) {
+	if (err && errsz) {
 		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
+		vsnprintf(err, errsz, fmt, ap);
 		va_end(ap);
 	}
 	return r;
@@ -47,7 +47,7 @@ static const char *env_nonempty(const char *name)
 /* The shared config file ($AWS_CONFIG_FILE, default ~/.aws/config), parsed;
  * *ret stays NULL when there is none.  A missing file is not an error (most
  * servers have none); an unreadable or broken one is. */
-static int load_config_file(struct creds_ini **ret, char *err, size_t errlen)
+static int load_config_file(struct creds_ini **ret, char *err, size_t errsz)
 {
 	_cleanup_free_ char *path = NULL, *text = NULL;
 	char perr[160];
@@ -75,12 +75,12 @@ static int load_config_file(struct creds_ini **ret, char *err, size_t errlen)
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0) {
-		snprintf(err, errlen, "AWS config file %s: %s", path, strerror(-r));
+		snprintf(err, errsz, "AWS config file %s: %s", path, strerror(-r));
 		return r;
 	}
 	r = creds_ini_parse(text, len, CREDS_INI_CONFIG, ret, perr, sizeof(perr));
 	if (r < 0)
-		snprintf(err, errlen, "AWS config file %s: %s", path, perr);
+		snprintf(err, errsz, "AWS config file %s: %s", path, perr);
 	return r;
 }
 
@@ -95,7 +95,7 @@ static const char *profile_name(const struct aws_endpoint_options *o)
 }
 
 static int resolve_region(const struct aws_endpoint_options *o, const struct creds_ini *ini, char **ret,
-			  char *err, size_t errlen)
+			  char *err, size_t errsz)
 {
 	const char *v = NULL, *from = NULL;
 	char *region;
@@ -109,9 +109,9 @@ static int resolve_region(const struct aws_endpoint_options *o, const struct cre
 	else if (!str_empty(v = creds_ini_get(ini, profile_name(o), "region")))
 		from = "the AWS config file";
 	if (str_empty(v))
-		return errf(err, errlen, -ENOENT, "no AWS region: set [aws] region or AWS_REGION");
+		return errf(err, errsz, -ENOENT, "no AWS region: set [aws] region or AWS_REGION");
 	if (!region_is_valid(v))
-		return errf(err, errlen, -EINVAL, "invalid AWS region in %s", from);
+		return errf(err, errsz, -EINVAL, "invalid AWS region in %s", from);
 	region = strdup(v);
 	if (!region)
 		return -ENOMEM;
@@ -119,15 +119,15 @@ static int resolve_region(const struct aws_endpoint_options *o, const struct cre
 	return 0;
 }
 
-int aws_resolve_region(const struct aws_endpoint_options *o, char **ret, char *err, size_t errlen)
+int aws_resolve_region(const struct aws_endpoint_options *o, char **ret, char *err, size_t errsz)
 {
 	struct creds_ini *ini = NULL;
 	int r;
 
 	*ret = NULL;
-	r = load_config_file(&ini, err, errlen);
+	r = load_config_file(&ini, err, errsz);
 	if (r >= 0)
-		r = resolve_region(o, ini, ret, err, errlen);
+		r = resolve_region(o, ini, ret, err, errsz);
 	creds_ini_free(ini);
 	return r;
 }
@@ -181,7 +181,7 @@ static const char *configured_endpoint(const struct aws_service *service, const 
 	return NULL;
 }
 
-int aws_endpoint_parse_url(const char *url, struct aws_endpoint *ret, char *err, size_t errlen)
+int aws_endpoint_parse_url(const char *url, struct aws_endpoint *ret, char *err, size_t errsz)
 {
 	const char *auth, *auth_end, *host_end, *port = NULL;
 	bool https;
@@ -189,23 +189,23 @@ int aws_endpoint_parse_url(const char *url, struct aws_endpoint *ret, char *err,
 
 	*ret = (struct aws_endpoint){};
 	if (!url)
-		return errf(err, errlen, -EINVAL, "no endpoint URL");
+		return errf(err, errsz, -EINVAL, "no endpoint URL");
 	if (str_startswith(url, "https://"))
 		https = true, auth = url + 8;
 	else if (str_startswith(url, "http://"))
 		https = false, auth = url + 7;
 	else
-		return errf(err, errlen, -EINVAL, "endpoint URL must start with https:// or http://");
+		return errf(err, errsz, -EINVAL, "endpoint URL must start with https:// or http://");
 	if (strpbrk(url, "?#@ \t\r\n"))
-		return errf(err, errlen, -EINVAL,
+		return errf(err, errsz, -EINVAL,
 			    "endpoint URL must not contain a query, fragment, user info or blanks");
 	auth_end = auth + strcspn(auth, "/");
 	if (auth_end == auth)
-		return errf(err, errlen, -EINVAL, "endpoint URL has no host");
+		return errf(err, errsz, -EINVAL, "endpoint URL has no host");
 	if (*auth == '[') {
 		host_end = memchr(auth, ']', (size_t)(auth_end - auth));
 		if (!host_end)
-			return errf(err, errlen, -EINVAL, "endpoint URL has a bad IPv6 host");
+			return errf(err, errsz, -EINVAL, "endpoint URL has a bad IPv6 host");
 		host_end++;
 	} else {
 		host_end = memchr(auth, ':', (size_t)(auth_end - auth));
@@ -217,11 +217,11 @@ int aws_endpoint_parse_url(const char *url, struct aws_endpoint *ret, char *err,
 		char pbuf[8];
 		size_t n = (size_t)(auth_end - host_end - 1);
 		if (*host_end != ':' || n == 0 || n >= sizeof(pbuf))
-			return errf(err, errlen, -EINVAL, "endpoint URL has a bad port");
+			return errf(err, errsz, -EINVAL, "endpoint URL has a bad port");
 		memcpy(pbuf, host_end + 1, n);
 		pbuf[n] = '\0';
 		if (parse_int64(pbuf, 1, 65535, &p) < 0)
-			return errf(err, errlen, -EINVAL, "endpoint URL has a bad port");
+			return errf(err, errsz, -EINVAL, "endpoint URL has a bad port");
 		if (p != (https ? 443 : 80))
 			port = host_end;
 	}
@@ -299,13 +299,13 @@ static bool fips_is_plain(const struct aws_service *svc, const char *region, boo
 }
 
 int aws_resolve_endpoint(const struct aws_endpoint_options *o, struct aws_endpoint *ret, char *err,
-			 size_t errlen)
+			 size_t errsz)
 {
-	return aws_resolve_service_endpoint(&aws_service_cleanroomsml, o, ret, err, errlen);
+	return aws_resolve_service_endpoint(&aws_service_cleanroomsml, o, ret, err, errsz);
 }
 
 int aws_resolve_service_endpoint(const struct aws_service *svc, const struct aws_endpoint_options *o,
-				 struct aws_endpoint *ret, char *err, size_t errlen)
+				 struct aws_endpoint *ret, char *err, size_t errsz)
 {
 	_cleanup_free_ char *region = NULL, *url = NULL;
 	struct creds_ini *ini = NULL;
@@ -315,9 +315,9 @@ int aws_resolve_service_endpoint(const struct aws_service *svc, const struct aws
 	bool fips, dualstack, is_custom;
 	int r;
 
-	r = load_config_file(&ini, err, errlen);
+	r = load_config_file(&ini, err, errsz);
 	if (r >= 0)
-		r = resolve_region(o, ini, &region, err, errlen);
+		r = resolve_region(o, ini, &region, err, errsz);
 	if (r < 0) {
 		creds_ini_free(ini);
 		return r;
@@ -351,10 +351,10 @@ int aws_resolve_service_endpoint(const struct aws_service *svc, const struct aws
 
 	if (is_custom) {
 		if (fips)
-			return errf(err, errlen, -EINVAL,
+			return errf(err, errsz, -EINVAL,
 				    "FIPS and a custom endpoint (%s) are not supported together", from);
 		if (dualstack)
-			return errf(err, errlen, -EINVAL,
+			return errf(err, errsz, -EINVAL,
 				    "dual-stack and a custom endpoint (%s) are not supported together",
 				    from);
 	} else {
@@ -377,12 +377,12 @@ int aws_resolve_service_endpoint(const struct aws_service *svc, const struct aws
 	}
 	if (!url)
 		return -ENOMEM;
-	r = aws_endpoint_parse_url(url, &e, err, errlen);
+	r = aws_endpoint_parse_url(url, &e, err, errsz);
 	if (r < 0) {
-		if (is_custom && err && errlen) {
+		if (is_custom && err && errsz) {
 			char tmp[256];
 			snprintf(tmp, sizeof(tmp), "%s", err);
-			snprintf(err, errlen, "%s: %s", from, tmp);
+			snprintf(err, errsz, "%s: %s", from, tmp);
 		}
 		return r;
 	}
@@ -391,7 +391,7 @@ int aws_resolve_service_endpoint(const struct aws_service *svc, const struct aws
 	 * token in a header -- would cross the network in clear. */
 	if (is_custom && str_startswith(url, "http://") && !url_host_is_loopback(url)) {
 		aws_endpoint_done(&e);
-		return errf(err, errlen, -EINVAL,
+		return errf(err, errsz, -EINVAL,
 			    "%s: plain http is only allowed to a loopback host (127.0.0.0/8, ::1, "
 			    "localhost); use https",
 			    from);

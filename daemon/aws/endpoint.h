@@ -48,19 +48,19 @@ struct aws_endpoint {
 
 /* Resolves the region only.  *ret owned.  err gets a message on -EINVAL /
  * -ENOENT ("no AWS region: set [aws] region or AWS_REGION"). */
-int aws_resolve_region(const struct aws_endpoint_options *o, char **ret, char *err, size_t errlen);
+int aws_resolve_region(const struct aws_endpoint_options *o, char **ret, char *err, size_t errsz);
 
 /* Resolves region and endpoint.  On failure err holds a message for the user. */
 int aws_resolve_endpoint(const struct aws_endpoint_options *o, struct aws_endpoint *ret, char *err,
-			 size_t errlen);
+			 size_t errsz);
 /* The same for another service: [aws] endpoint (o->endpoint) is the Clean
  * Rooms ML endpoint, so callers for other services pass it NULL. */
 int aws_resolve_service_endpoint(const struct aws_service *svc, const struct aws_endpoint_options *o,
-				 struct aws_endpoint *ret, char *err, size_t errlen);
+				 struct aws_endpoint *ret, char *err, size_t errsz);
 void aws_endpoint_done(struct aws_endpoint *e);
 
 /* Splits an http(s) URL into Host header value (":port" only when not the
  * scheme's default) and path prefix (without trailing '/').  Exposed for tests. */
-int aws_endpoint_parse_url(const char *url, struct aws_endpoint *ret, char *err, size_t errlen);
+int aws_endpoint_parse_url(const char *url, struct aws_endpoint *ret, char *err, size_t errsz);
 
 #endif

@@ -15,7 +15,7 @@
 
 struct pctx {
 	char *err;
-	size_t errlen;
+	size_t errsz;
 	const char *prefix; /* "" or "audienceGenerationJobs[3]." */
 };
 
@@ -24,12 +24,12 @@ __attribute__((format(printf, 2, 3))) static int fail(struct pctx *p, const char
 	va_list ap;
 	int n;
 
-	if (p->err && p->errlen) {
-		n = snprintf(p->err, p->errlen, "%s", p->prefix);
-		if (n < 0 || (size_t)n >= p->errlen)
+	if (p->err && p->errsz) {
+		n = snprintf(p->err, p->errsz, "%s", p->prefix);
+		if (n < 0 || (size_t)n >= p->errsz)
 			return -EBADMSG;
 		va_start(ap, fmt);
-		vsnprintf(p->err + n, p->errlen - (size_t)n, fmt, ap);
+		vsnprintf(p->err + n, p->errsz - (size_t)n, fmt, ap);
 		va_end(ap);
 	}
 	return -EBADMSG;
@@ -389,14 +389,14 @@ static int parse_body(struct pctx *p, const char *body, size_t len, cJSON **ret)
 	return 0;
 }
 
-int aws_parse_get(const char *body, size_t len, struct job_observation **ret, char *err, size_t errlen)
+int aws_parse_get(const char *body, size_t len, struct job_observation **ret, char *err, size_t errsz)
 {
-	struct pctx p = {.err = err, .errlen = errlen, .prefix = ""};
+	struct pctx p = {.err = err, .errsz = errsz, .prefix = ""};
 	struct job_observation *o;
 	cJSON *j = NULL;
 	int r;
 
-	if (err && errlen)
+	if (err && errsz)
 		err[0] = '\0';
 	r = parse_body(&p, body, len, &j);
 	if (r < 0)
@@ -426,9 +426,9 @@ void aws_job_array_free(struct job_observation **items, size_t n)
 }
 
 int aws_parse_list(const char *body, size_t len, struct job_observation ***ret_items, size_t *ret_n,
-		   size_t *ret_skipped, char **ret_next_token, char *err, size_t errlen)
+		   size_t *ret_skipped, char **ret_next_token, char *err, size_t errsz)
 {
-	struct pctx p = {.err = err, .errlen = errlen, .prefix = ""};
+	struct pctx p = {.err = err, .errsz = errsz, .prefix = ""};
 	struct job_observation **items = NULL;
 	char *token = NULL, prefix[64];
 	const cJSON *arr, *e;
@@ -436,7 +436,7 @@ int aws_parse_list(const char *body, size_t len, struct job_observation ***ret_i
 	size_t n = 0, skipped = 0;
 	int count, idx = 0, r;
 
-	if (err && errlen)
+	if (err && errsz)
 		err[0] = '\0';
 	r = parse_body(&p, body, len, &j);
 	if (r < 0)

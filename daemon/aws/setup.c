@@ -52,7 +52,7 @@ const char *aws_region_of_jobs(const struct config *cfg, char *buf, size_t size)
 }
 
 int aws_settings_resolve_endpoint(const struct aws_settings *s, struct aws_endpoint *ep, char *err,
-				  size_t errlen)
+				  size_t errsz)
 {
 	struct aws_endpoint_options eo = {
 	    .region = s->region,
@@ -63,16 +63,16 @@ int aws_settings_resolve_endpoint(const struct aws_settings *s, struct aws_endpo
 	};
 	int r;
 
-	r = aws_resolve_endpoint(&eo, ep, err, errlen);
+	r = aws_resolve_endpoint(&eo, ep, err, errsz);
 	if (r != -ENOENT || eo.region || !s->fallback_region)
 		return r;
 	eo.region = s->fallback_region;
-	r = aws_resolve_endpoint(&eo, ep, err, errlen);
+	r = aws_resolve_endpoint(&eo, ep, err, errsz);
 	return r < 0 ? r : 1;
 }
 
 int aws_settings_service_endpoint(const struct aws_service *svc, const struct aws_settings *s,
-				  const char *region, struct aws_endpoint *ep, char *err, size_t errlen)
+				  const char *region, struct aws_endpoint *ep, char *err, size_t errsz)
 {
 	return aws_resolve_service_endpoint(svc,
 					    &(struct aws_endpoint_options){
@@ -81,12 +81,12 @@ int aws_settings_service_endpoint(const struct aws_service *svc, const struct aw
 						.dualstack = s->dualstack,
 						.fips = s->fips,
 					    },
-					    ep, err, errlen);
+					    ep, err, errsz);
 }
 
 int aws_stack_parts_new(struct uv_loop_s *loop, const struct aws_settings *s, const struct aws_endpoint *ep,
 			struct http_ctx **http, struct creds **creds, struct aws_client **client, char *err,
-			size_t errlen)
+			size_t errsz)
 {
 	struct http_ctx *own_http = NULL;
 	unsigned max_conn = s->max_connections ? s->max_connections : 8;
@@ -102,7 +102,7 @@ int aws_stack_parts_new(struct uv_loop_s *loop, const struct aws_settings *s, co
 		    },
 		    &own_http);
 		if (r < 0) {
-			snprintf(err, errlen, "cannot set up HTTP: %s", strerror(-r));
+			snprintf(err, errsz, "cannot set up HTTP: %s", strerror(-r));
 			return r;
 		}
 		*http = own_http;
@@ -115,7 +115,7 @@ int aws_stack_parts_new(struct uv_loop_s *loop, const struct aws_settings *s, co
 		      },
 		      creds);
 	if (r < 0) {
-		snprintf(err, errlen, "cannot set up the AWS credential chain: %s", strerror(-r));
+		snprintf(err, errsz, "cannot set up the AWS credential chain: %s", strerror(-r));
 		goto fail;
 	}
 	r = aws_client_new(loop, *http, *creds,
@@ -128,7 +128,7 @@ int aws_stack_parts_new(struct uv_loop_s *loop, const struct aws_settings *s, co
 			   },
 			   client);
 	if (r < 0) {
-		snprintf(err, errlen, "cannot set up the AWS client: %s", strerror(-r));
+		snprintf(err, errsz, "cannot set up the AWS client: %s", strerror(-r));
 		*creds = creds_free(*creds);
 		goto fail;
 	}
@@ -142,7 +142,7 @@ fail:
 }
 
 int aws_client_from_config(struct uv_loop_s *loop, struct http_ctx *http, const struct aws_settings *s,
-			   struct aws_stack **ret, char *err, size_t errlen)
+			   struct aws_stack **ret, char *err, size_t errsz)
 {
 	struct aws_stack *st;
 	int r;
@@ -151,12 +151,12 @@ int aws_client_from_config(struct uv_loop_s *loop, struct http_ctx *http, const 
 	if (!st)
 		return -ENOMEM;
 	st->loop = loop;
-	r = aws_settings_resolve_endpoint(s, &st->endpoint, err, errlen);
+	r = aws_settings_resolve_endpoint(s, &st->endpoint, err, errsz);
 	if (r < 0)
 		goto fail;
 	st->http = http;
 	st->own_http = !http;
-	r = aws_stack_parts_new(loop, s, &st->endpoint, &st->http, &st->creds, &st->client, err, errlen);
+	r = aws_stack_parts_new(loop, s, &st->endpoint, &st->http, &st->creds, &st->client, err, errsz);
 	if (r < 0) {
 		st->own_http = false;
 		goto fail;

@@ -58,14 +58,14 @@ const char *aws_region_of_jobs(const struct config *cfg, char *buf, size_t size)
 /* Resolves the endpoint and region of s into ep: 0, or 1 when it took
  * s->fallback_region; on failure err holds a user-facing message. */
 int aws_settings_resolve_endpoint(const struct aws_settings *s, struct aws_endpoint *ep, char *err,
-				  size_t errlen);
+				  size_t errsz);
 
 /* The endpoint of another service (svc, e.g. EventBridge) in region, with
  * the profile, dualstack and fips of s: [aws] endpoint is the Clean Rooms ML
  * endpoint, not this one's ($AWS_ENDPOINT_URL_<ID> and $AWS_ENDPOINT_URL
  * are).  On failure err holds a user-facing message. */
 int aws_settings_service_endpoint(const struct aws_service *svc, const struct aws_settings *s,
-				  const char *region, struct aws_endpoint *ep, char *err, size_t errlen);
+				  const char *region, struct aws_endpoint *ep, char *err, size_t errsz);
 
 /* The one constructor of the AWS stack, for the daemon and the commands:
  * on the resolved endpoint ep (borrowed, must outlive them) creates the http
@@ -75,13 +75,13 @@ int aws_settings_service_endpoint(const struct aws_service *svc, const struct aw
  * err holds a user-facing message and what this call created is freed. */
 int aws_stack_parts_new(struct uv_loop_s *loop, const struct aws_settings *s, const struct aws_endpoint *ep,
 			struct http_ctx **http, struct creds **creds, struct aws_client **client, char *err,
-			size_t errlen);
+			size_t errsz);
 
 /* Resolves endpoint and region, then aws_stack_parts_new() (http created
  * when NULL).  On failure err holds a user-facing message and nothing is
  * left allocated. */
 int aws_client_from_config(struct uv_loop_s *loop, struct http_ctx *http, const struct aws_settings *s,
-			   struct aws_stack **ret, char *err, size_t errlen);
+			   struct aws_stack **ret, char *err, size_t errsz);
 /* Frees client, creds and (if owned) http, in that order; the loop must run
  * afterwards for close callbacks.  NULL-safe. */
 struct aws_stack *aws_stack_free(struct aws_stack *st);

@@ -17,15 +17,15 @@
 #define SIGN_HEADERS_MAX     64
 #define SIGN_HEADER_LINE_MAX 8192
 
-static void set_err(char *err, size_t err_size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t err_size, const char *fmt, ...)
+static void set_err(char *err, size_t errsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void set_err(char *err, size_t errsz, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (!err || err_size == 0)
+	if (!err || errsz == 0)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(err, err_size, fmt, ap);
+	vsnprintf(err, errsz, fmt, ap);
 	va_end(ap);
 }
 
@@ -41,7 +41,7 @@ static bool is_b64_char(char c)
 	       c == '/';
 }
 
-int sign_key_from_secret(const char *secret, struct sign_key *ret, char *err, size_t err_size)
+int sign_key_from_secret(const char *secret, struct sign_key *ret, char *err, size_t errsz)
 {
 	/* Base64 of SIGN_KEY_MAX bytes is 88 characters; anything longer is
 	 * not a secret we can use. */
@@ -51,17 +51,17 @@ int sign_key_from_secret(const char *secret, struct sign_key *ret, char *err, si
 
 	sign_key_wipe(ret);
 	if (!secret || !str_startswith(secret, SIGN_SECRET_PREFIX)) {
-		set_err(err, err_size, "the secret does not start with \"" SIGN_SECRET_PREFIX "\"");
+		set_err(err, errsz, "the secret does not start with \"" SIGN_SECRET_PREFIX "\"");
 		return -EINVAL;
 	}
 	secret += strlen(SIGN_SECRET_PREFIX);
 	n = strlen(secret);
 	if (n == 0) {
-		set_err(err, err_size, "the secret is empty after \"" SIGN_SECRET_PREFIX "\"");
+		set_err(err, errsz, "the secret is empty after \"" SIGN_SECRET_PREFIX "\"");
 		return -EINVAL;
 	}
 	if (n > 88) {
-		set_err(err, err_size, "the secret is too long (at most %d key bytes)", SIGN_KEY_MAX);
+		set_err(err, errsz, "the secret is too long (at most %d key bytes)", SIGN_KEY_MAX);
 		return -EINVAL;
 	}
 	/* Strict alphabet check first: EVP_DecodeBlock would skip some bytes
@@ -70,7 +70,7 @@ int sign_key_from_secret(const char *secret, struct sign_key *ret, char *err, si
 		n--, pad++;
 	for (size_t i = 0; i < n; i++)
 		if (!is_b64_char(secret[i])) {
-			set_err(err, err_size,
+			set_err(err, errsz,
 				"the secret is not valid base64 after \"" SIGN_SECRET_PREFIX
 				"\" (character %zu)",
 				i + 1 + strlen(SIGN_SECRET_PREFIX));
@@ -78,7 +78,7 @@ int sign_key_from_secret(const char *secret, struct sign_key *ret, char *err, si
 		}
 	/* Padded standard base64, as the reference libraries decode it. */
 	if ((n + pad) % 4 != 0) {
-		set_err(err, err_size,
+		set_err(err, errsz,
 			"the secret is not valid base64 after \"" SIGN_SECRET_PREFIX
 			"\" (bad length or padding)");
 		return -EINVAL;
@@ -88,7 +88,7 @@ int sign_key_from_secret(const char *secret, struct sign_key *ret, char *err, si
 	dec = EVP_DecodeBlock(out, in, (int)len);
 	if (dec < 0) {
 		explicit_bzero(in, sizeof(in));
-		set_err(err, err_size, "the secret is not valid base64 after \"" SIGN_SECRET_PREFIX "\"");
+		set_err(err, errsz, "the secret is not valid base64 after \"" SIGN_SECRET_PREFIX "\"");
 		return -EINVAL;
 	}
 	/* EVP_DecodeBlock counts the padding as zero bytes. */
@@ -96,8 +96,7 @@ int sign_key_from_secret(const char *secret, struct sign_key *ret, char *err, si
 	if (len == 0 || len > SIGN_KEY_MAX) {
 		explicit_bzero(in, sizeof(in));
 		explicit_bzero(out, sizeof(out));
-		set_err(err, err_size, "the secret decodes to %zu bytes (1..%d expected)", len,
-			SIGN_KEY_MAX);
+		set_err(err, errsz, "the secret decodes to %zu bytes (1..%d expected)", len, SIGN_KEY_MAX);
 		return -EINVAL;
 	}
 	memcpy(ret->bytes, out, len);
@@ -109,13 +108,13 @@ int sign_key_from_secret(const char *secret, struct sign_key *ret, char *err, si
 
 /* An absolute path is used as is; anything else names a systemd credential
  * (LoadCredential=NAME:...) under $CREDENTIALS_DIRECTORY. */
-static int resolve_path(const char *path, char **ret, char *err, size_t err_size)
+static int resolve_path(const char *path, char **ret, char *err, size_t errsz)
 {
 	const char *dir, *base;
 	struct dynbuf b;
 
 	if (str_empty(path)) {
-		set_err(err, err_size, "empty file name");
+		set_err(err, errsz, "empty file name");
 		return -EINVAL;
 	}
 	if (path[0] == '/') {
@@ -124,45 +123,44 @@ static int resolve_path(const char *path, char **ret, char *err, size_t err_size
 	}
 	dir = getenv("CREDENTIALS_DIRECTORY");
 	if (str_empty(dir)) {
-		set_err(err, err_size,
-			"\"%s\" is not an absolute path and $CREDENTIALS_DIRECTORY is not set", path);
+		set_err(err, errsz, "\"%s\" is not an absolute path and $CREDENTIALS_DIRECTORY is not set",
+			path);
 		return -ENOENT;
 	}
 	base = strrchr(path, '/');
 	base = base ? base + 1 : path;
 	if (str_empty(base) || strcmp(base, ".") == 0 || strcmp(base, "..") == 0) {
-		set_err(err, err_size, "\"%s\" does not name a credential", path);
+		set_err(err, errsz, "\"%s\" does not name a credential", path);
 		return -EINVAL;
 	}
 	dynbuf_init(&b, 4096);
 	if (dynbuf_appendf(&b, "%s/%s", dir, base) < 0) {
 		dynbuf_free(&b);
-		set_err(err, err_size, "credential path too long");
+		set_err(err, errsz, "credential path too long");
 		return -ENAMETOOLONG;
 	}
 	*ret = dynbuf_take(&b);
 	return 0;
 }
 
-static int read_secret_file(const char *setting, char **ret_path, char **ret_text, char *err,
-			    size_t err_size)
+static int read_secret_file(const char *setting, char **ret_path, char **ret_text, char *err, size_t errsz)
 {
 	_cleanup_free_ char *path = NULL;
 	size_t len = 0;
 	int r;
 
-	r = resolve_path(setting, &path, err, err_size);
+	r = resolve_path(setting, &path, err, errsz);
 	if (r < 0)
 		return r;
 	r = read_file_capped(path, SIGN_FILE_MAX, ret_text, &len);
 	if (r < 0) {
-		set_err(err, err_size, "cannot read %s: %s", path, strerror(-r));
+		set_err(err, errsz, "cannot read %s: %s", path, strerror(-r));
 		return r;
 	}
 	if (memchr(*ret_text, '\0', len)) {
 		secret_free(*ret_text);
 		*ret_text = NULL;
-		set_err(err, err_size, "%s contains a NUL byte", path);
+		set_err(err, errsz, "%s contains a NUL byte", path);
 		return -EINVAL;
 	}
 	*ret_path = path;
@@ -170,20 +168,20 @@ static int read_secret_file(const char *setting, char **ret_path, char **ret_tex
 	return 0;
 }
 
-int sign_key_load_file(const char *secret_file, struct sign_key *ret, char *err, size_t err_size)
+int sign_key_load_file(const char *secret_file, struct sign_key *ret, char *err, size_t errsz)
 {
 	_cleanup_free_ char *path = NULL;
 	char *text = NULL, e2[200];
 	int r;
 
 	sign_key_wipe(ret);
-	r = read_secret_file(secret_file, &path, &text, err, err_size);
+	r = read_secret_file(secret_file, &path, &text, err, errsz);
 	if (r < 0)
 		return r;
 	r = sign_key_from_secret(strstrip(text), ret, e2, sizeof(e2));
 	secret_free(text);
 	if (r < 0)
-		set_err(err, err_size, "%s: %s", path, e2);
+		set_err(err, errsz, "%s: %s", path, e2);
 	return r;
 }
 
@@ -276,7 +274,7 @@ char **sign_headers_copy(const char *const *headers)
 	return r;
 }
 
-int sign_headers_parse(const char *text, char ***ret, char *err, size_t err_size)
+int sign_headers_parse(const char *text, char ***ret, char *err, size_t errsz)
 {
 	char **list = calloc(SIGN_HEADERS_MAX + 1, sizeof(char *));
 	size_t n = 0;
@@ -295,7 +293,7 @@ int sign_headers_parse(const char *text, char ***ret, char *err, size_t err_size
 		lineno++;
 		p = nl ? nl + 1 : NULL;
 		if (len > SIGN_HEADER_LINE_MAX) {
-			set_err(err, err_size, "line %u: too long", lineno);
+			set_err(err, errsz, "line %u: too long", lineno);
 			r = -E2BIG;
 			break;
 		}
@@ -309,7 +307,7 @@ int sign_headers_parse(const char *text, char ***ret, char *err, size_t err_size
 		colon = strchr(name, ':');
 		if (!colon) {
 			explicit_bzero(line, sizeof(line));
-			set_err(err, err_size, "line %u: expected \"Name: value\"", lineno);
+			set_err(err, errsz, "line %u: expected \"Name: value\"", lineno);
 			r = -EINVAL;
 			break;
 		}
@@ -321,12 +319,12 @@ int sign_headers_parse(const char *text, char ***ret, char *err, size_t err_size
 			}
 		if (nlen == 0) {
 			explicit_bzero(line, sizeof(line));
-			set_err(err, err_size, "line %u: invalid header name", lineno);
+			set_err(err, errsz, "line %u: invalid header name", lineno);
 			r = -EINVAL;
 			break;
 		}
 		if (header_reserved(name, nlen)) {
-			set_err(err, err_size,
+			set_err(err, errsz,
 				"line %u: header \"%.*s\" is set by jobwatchd and cannot be overridden",
 				lineno, (int)nlen, name);
 			explicit_bzero(line, sizeof(line));
@@ -341,7 +339,7 @@ int sign_headers_parse(const char *text, char ***ret, char *err, size_t err_size
 			}
 		if (!value) {
 			explicit_bzero(line, sizeof(line));
-			set_err(err, err_size,
+			set_err(err, errsz,
 				"line %u: the value of \"%.*s\" contains a control character (CR, LF)",
 				lineno, (int)nlen, name);
 			r = -EINVAL;
@@ -349,7 +347,7 @@ int sign_headers_parse(const char *text, char ***ret, char *err, size_t err_size
 		}
 		if (n == SIGN_HEADERS_MAX) {
 			explicit_bzero(line, sizeof(line));
-			set_err(err, err_size, "more than %d headers", SIGN_HEADERS_MAX);
+			set_err(err, errsz, "more than %d headers", SIGN_HEADERS_MAX);
 			r = -E2BIG;
 			break;
 		}
@@ -358,7 +356,7 @@ int sign_headers_parse(const char *text, char ***ret, char *err, size_t err_size
 		explicit_bzero(line, sizeof(line));
 		if (r < 0) {
 			dynbuf_free(&b);
-			set_err(err, err_size, "line %u: out of memory", lineno);
+			set_err(err, errsz, "line %u: out of memory", lineno);
 			break;
 		}
 		list[n++] = dynbuf_take(&b);
@@ -371,18 +369,18 @@ int sign_headers_parse(const char *text, char ***ret, char *err, size_t err_size
 	return 0;
 }
 
-int sign_headers_load_file(const char *path, char ***ret, char *err, size_t err_size)
+int sign_headers_load_file(const char *path, char ***ret, char *err, size_t errsz)
 {
 	_cleanup_free_ char *resolved = NULL;
 	char *text = NULL, e2[200];
 	int r;
 
-	r = read_secret_file(path, &resolved, &text, err, err_size);
+	r = read_secret_file(path, &resolved, &text, err, errsz);
 	if (r < 0)
 		return r;
 	r = sign_headers_parse(text, ret, e2, sizeof(e2));
 	secret_free(text);
 	if (r < 0)
-		set_err(err, err_size, "%s: %s", resolved, e2);
+		set_err(err, errsz, "%s: %s", resolved, e2);
 	return r;
 }

@@ -64,10 +64,10 @@ static void clear_env(void)
 	setenv("HOME", tmpdir, 1);
 }
 
-static char *region_of(const struct aws_endpoint_options *o, int *ret_r, char *err, size_t errlen)
+static char *region_of(const struct aws_endpoint_options *o, int *ret_r, char *err, size_t errsz)
 {
 	char *r = NULL;
-	*ret_r = aws_resolve_region(o, &r, err, errlen);
+	*ret_r = aws_resolve_region(o, &r, err, errsz);
 	return r;
 }
 
