@@ -620,14 +620,99 @@ static void correct_clock(struct aws_client *c, const struct http_response *resp
 	    (double)-c->clock_offset_ms / 1000.0, http_response_header(resp, "date"), (double)-was / 1000.0);
 }
 
+/* What one attempt came to, as the caller sees it: the request's facts,
+ * and for a failure (outcome not AWS_OK) its error type and message. */
+static void result_fill(const struct aws_call *call, const struct http_response *resp,
+			const struct aws_error *err, enum aws_outcome outcome, struct aws_result *res)
+{
+	*res = (struct aws_result){
+	    .outcome = outcome,
+	    .transport = resp->error,
+	    .http_status = resp->status,
+	    .attempts = call->attempts,
+	    .elapsed_ms = now_monotonic_ms() - call->start_ms,
+	};
+	memcpy(res->request_id, err->request_id, sizeof(res->request_id));
+	if (outcome == AWS_OK)
+		return;
+	if (resp->error != HTTP_OK) {
+		set_error(
+		    res, http_error_to_string(resp->error) ? http_error_to_string(resp->error) : "transport",
+		    "%s", resp->error_text[0] ? resp->error_text : "transport error");
+		if (outcome == AWS_PROTOCOL)
+			set_error(res, "protocol", "response body over the %d byte cap", AWS_MAX_BODY);
+		return;
+	}
+	if (err->type[0])
+		memcpy(res->error_type, err->type, sizeof(res->error_type));
+	else
+		snprintf(res->error_type, sizeof(res->error_type), "HTTP %ld", resp->status);
+	memcpy(res->error_message, err->message, sizeof(res->error_message));
+}
+
+/* A failed attempt goes again when that may help: once after a clock
+ * correction (skewed: it was signed with an offset no longer ours), once
+ * after a credential refresh, and within the standard mode's attempts and
+ * retry quota for a retryable outcome.  Returns true when the call was
+ * queued again. */
+static bool retry_if_worth(struct aws_client *c, struct aws_call *call, const struct http_response *resp,
+			   const struct aws_result *res, bool skewed)
+{
+	enum aws_outcome outcome = res->outcome;
+	unsigned cost;
+	uint64_t delay;
+
+	if (skewed && (outcome == AWS_AUTH || outcome == AWS_AUTH_EXPIRED) && !call->skew_retried) {
+		/* Refused for the time it was signed with: once more, with the
+		 * corrected clock, outside the attempt budget. */
+		call->skew_retried = true;
+		c->stats.retries++;
+		queue_push(c, LIST_READY, call, true);
+		schedule_kick(c);
+		return true;
+	}
+	if (outcome == AWS_AUTH_EXPIRED && !call->auth_retried) {
+		/* Fresh credentials may fix it: one refresh, one retry, outside
+		 * the standard mode's attempt budget and quota. */
+		log_debug("%s: %s, refreshing credentials", aws_op_to_string(call->op), res->error_type);
+		call->auth_retried = true;
+		c->stats.retries++;
+		c->stats.auth_refreshes++;
+		creds_invalidate(c->creds);
+		queue_push(c, LIST_READY, call, true);
+		schedule_kick(c);
+		return true;
+	}
+	if (!aws_outcome_is_retryable(outcome) ||
+	    call->attempts >= (call->max_attempts ? call->max_attempts : c->max_attempts))
+		return false;
+	cost = aws_retry_quota_acquire(&c->quota, resp->error == HTTP_ERR_TIMEOUT);
+	if (cost == 0) {
+		c->stats.quota_exhausted++;
+		log_debug("%s: retry quota exhausted, not retrying", aws_op_to_string(call->op));
+		return false;
+	}
+	delay = aws_retry_backoff_ms(call->attempts, client_random(c));
+	if (resp->error == HTTP_OK)
+		delay = aws_retry_after_ms(http_response_header(resp, "x-amz-retry-after"), delay);
+	log_debug("%s: %s (attempt %u), retrying in %" PRIu64 " ms", aws_op_to_string(call->op),
+		  res->error_type, call->attempts, delay);
+	call->last_retry_cost = cost;
+	call->due_ms = now_monotonic_ms() + delay;
+	c->stats.retries++;
+	queue_push(c, LIST_DELAYED, call, false);
+	schedule_kick(c);
+	return true;
+}
+
 static void on_http_done(void *userdata, const struct http_response *resp)
 {
 	struct aws_call *call = userdata;
 	struct aws_client *c = call->client;
-	struct aws_result res = {};
+	struct aws_result res;
 	struct aws_error err;
 	enum aws_outcome outcome;
-	bool skewed;
+	bool ok = resp->error == HTTP_OK && resp->status >= 200 && resp->status < 300, skewed;
 
 	call->transfer = NULL;
 	if (!c) {
@@ -642,36 +727,15 @@ static void on_http_done(void *userdata, const struct http_response *resp)
 	 * earlier one (several requests may be in flight) moved it. */
 	skewed = call->signed_offset_ms != c->clock_offset_ms;
 
-	aws_error_parse(
-	    http_response_header(resp, "x-amzn-errortype"), http_response_header(resp, "x-amzn-requestid"),
-	    resp->error == HTTP_OK && (resp->status < 200 || resp->status >= 300) ? resp->body : NULL,
-	    resp->body_len, &err);
-	res.transport = resp->error;
-	res.http_status = resp->status;
-	res.attempts = call->attempts;
-	res.elapsed_ms = now_monotonic_ms() - call->start_ms;
-	memcpy(res.request_id, err.request_id, sizeof(res.request_id));
-
-	if (resp->error == HTTP_OK && resp->status >= 200 && resp->status < 300) {
+	aws_error_parse(http_response_header(resp, "x-amzn-errortype"),
+			http_response_header(resp, "x-amzn-requestid"),
+			resp->error == HTTP_OK && !ok ? resp->body : NULL, resp->body_len, &err);
+	outcome = ok ? AWS_OK : aws_classify(resp->error, resp->status, err.type);
+	result_fill(call, resp, &err, outcome, &res);
+	if (ok) {
 		adapt_rate(c, false);
 		deliver(c, call, resp, &res);
 		return;
-	}
-	outcome = aws_classify(resp->error, resp->status, err.type);
-	res.outcome = outcome;
-	if (resp->error != HTTP_OK) {
-		set_error(&res,
-			  http_error_to_string(resp->error) ? http_error_to_string(resp->error)
-							    : "transport",
-			  "%s", resp->error_text[0] ? resp->error_text : "transport error");
-		if (outcome == AWS_PROTOCOL)
-			set_error(&res, "protocol", "response body over the %d byte cap", AWS_MAX_BODY);
-	} else {
-		if (err.type[0])
-			memcpy(res.error_type, err.type, sizeof(res.error_type));
-		else
-			snprintf(res.error_type, sizeof(res.error_type), "HTTP %ld", resp->status);
-		memcpy(res.error_message, err.message, sizeof(res.error_message));
 	}
 	c->stats.requests[call->op][outcome]++;
 	if (outcome == AWS_THROTTLED)
@@ -684,50 +748,8 @@ static void on_http_done(void *userdata, const struct http_response *resp)
 	if (resp->error == HTTP_OK)
 		adapt_rate(c, outcome == AWS_THROTTLED);
 	call->last = res;
-
-	if (skewed && (outcome == AWS_AUTH || outcome == AWS_AUTH_EXPIRED) && !call->skew_retried) {
-		/* Refused for the time it was signed with: once more, with the
-		 * corrected clock, outside the attempt budget. */
-		call->skew_retried = true;
-		c->stats.retries++;
-		queue_push(c, LIST_READY, call, true);
-		schedule_kick(c);
-		return;
-	}
-	if (outcome == AWS_AUTH_EXPIRED && !call->auth_retried) {
-		/* Fresh credentials may fix it: one refresh, one retry, outside
-		 * the standard mode's attempt budget and quota. */
-		log_debug("%s: %s, refreshing credentials", aws_op_to_string(call->op), res.error_type);
-		call->auth_retried = true;
-		c->stats.retries++;
-		c->stats.auth_refreshes++;
-		creds_invalidate(c->creds);
-		queue_push(c, LIST_READY, call, true);
-		schedule_kick(c);
-		return;
-	}
-	if (aws_outcome_is_retryable(outcome) &&
-	    call->attempts < (call->max_attempts ? call->max_attempts : c->max_attempts)) {
-		unsigned cost = aws_retry_quota_acquire(&c->quota, resp->error == HTTP_ERR_TIMEOUT);
-		if (cost > 0) {
-			uint64_t delay = aws_retry_backoff_ms(call->attempts, client_random(c));
-
-			if (resp->error == HTTP_OK)
-				delay = aws_retry_after_ms(http_response_header(resp, "x-amz-retry-after"),
-							   delay);
-			log_debug("%s: %s (attempt %u), retrying in %" PRIu64 " ms",
-				  aws_op_to_string(call->op), res.error_type, call->attempts, delay);
-			call->last_retry_cost = cost;
-			call->due_ms = now_monotonic_ms() + delay;
-			c->stats.retries++;
-			queue_push(c, LIST_DELAYED, call, false);
-			schedule_kick(c);
-			return;
-		}
-		c->stats.quota_exhausted++;
-		log_debug("%s: retry quota exhausted, not retrying", aws_op_to_string(call->op));
-	}
-	call_fail(c, call, &res);
+	if (!retry_if_worth(c, call, resp, &res, skewed))
+		call_fail(c, call, &res);
 }
 
 static int call_new(struct aws_client *c, enum aws_op op, void *userdata, struct aws_call **ret)
