@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include <uv.h>
 
@@ -139,6 +140,12 @@ static inline int64_t engine_now_wall_ms(const struct engine *e)
 	int64_t offset = e->aws ? aws_client_stats(e->aws)->clock_offset_ms : 0;
 
 	return (int64_t)now_realtime_ms() + offset;
+}
+
+/* Uniform in [0, 1): the jitter of schedules. */
+static inline double engine_random(void)
+{
+	return (double)random() / ((double)RAND_MAX + 1.0);
 }
 
 /* engine_poll.c */

@@ -38,11 +38,6 @@ void engine_warn_poll_failure(struct engine *e, const char *arn, const char *wha
 		e->warn_suppressed++;
 }
 
-static double rnd(void)
-{
-	return (double)random() / ((double)RAND_MAX + 1.0);
-}
-
 static int64_t class_interval_ms(const struct sched_poll_config *c, enum status_class cls)
 {
 	switch (cls) {
@@ -131,7 +126,7 @@ static size_t respread_due(struct engine *e, int64_t now)
 			continue;
 		sched_set(e->sched, &j->sched,
 			  sched_initial_poll_ms(now, k++, due, e->pollcfg.interval_ms, e->cfg->aws.max_rps,
-						rnd()));
+						engine_random()));
 	}
 	return due;
 }

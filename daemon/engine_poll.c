@@ -18,11 +18,6 @@ static void poll_set_state(struct tracked_job *j, enum poll_state s)
 	j->poll.state = (int8_t)s;
 }
 
-static double rnd(void)
-{
-	return (double)random() / ((double)RAND_MAX + 1.0);
-}
-
 /* soon: the poll failed for the service's reasons and saw nothing, so the
  * job is already an interval behind; the next look comes half an interval
  * after the failed poll started (at once when its retries took longer:
@@ -40,7 +35,7 @@ static void reschedule(struct engine *e, struct tracked_job *j, const struct tra
 		sched_remove(e->sched, &j->sched);
 		return;
 	}
-	due = sched_next_poll_ms(now, tr->class, &e->pollcfg, j->poll.job_failures, rnd());
+	due = sched_next_poll_ms(now, tr->class, &e->pollcfg, j->poll.job_failures, engine_random());
 	if (soon && due > now) {
 		int64_t spent = elapsed_ms < (uint64_t)(due - now) ? (int64_t)elapsed_ms : due - now;
 
@@ -399,7 +394,7 @@ void engine_schedule_initial(struct engine *e)
 			continue;
 		sched_set(e->sched, &j->sched,
 			  sched_initial_poll_ms(now, k++, total, e->pollcfg.interval_ms, e->cfg->aws.max_rps,
-						rnd()));
+						engine_random()));
 	}
 }
 
