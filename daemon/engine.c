@@ -654,6 +654,8 @@ static int engine_start(struct engine *e)
 		return r;
 
 	r = aws_stack_parts_new(&e->loop, &as, &e->endpoint, &e->http, &e->creds, &e->aws, err, sizeof(err));
+	if (r >= 0)
+		aws_client_set_clock(e->aws, &e->clock);
 	if (r < 0)
 		return log_error_errno(r, "%s", err);
 

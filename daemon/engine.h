@@ -118,6 +118,9 @@ struct engine {
 	char last_api_error[256];
 
 	struct breaker breaker;
+	/* The corrected clock everything signs with (aws/clock.h): the client's
+	 * and the EventBridge sinks' answers correct it. */
+	struct aws_clock clock;
 	bool breaker_closed_shown; /* what STATUS= last said about the breaker */
 };
 

@@ -29,6 +29,7 @@ static int bus_new(struct engine *e, const struct config_eventbridge *b, const s
 		.endpoint = ep,
 		.ca_file = e->cfg->aws.ca_file,
 		.timeout_ms = e->cfg->aws.timeout_ms,
+		.clock = &e->clock,
 		.wakeup_changed = bus_wakeup_changed,
 		.userdata = e,
 	    },

@@ -99,7 +99,8 @@ struct aws_client {
 	struct aws_cubic cubic;
 	struct aws_retry_quota quota;
 	struct aws_client_stats stats;
-	int64_t clock_offset_ms; /* the service's clock minus ours, once they differ by AWS_CLOCK_SKEW_MS */
+	struct aws_clock own_clock;
+	struct aws_clock *clock; /* own_clock, or the one aws_client_set_clock() gave */
 
 	unsigned depth; /* callbacks into the user in progress */
 	bool freeing;
@@ -335,14 +336,14 @@ static bool start_attempt(struct aws_client *c, struct aws_call *call, const str
 		set_error(&res, "request", "cannot build the request URL: %s", strerror(-r));
 		goto fail;
 	}
-	call->signed_offset_ms = c->clock_offset_ms;
+	call->signed_offset_ms = c->clock->offset_ms;
 	r = sigv4_sign(c->signer, cr,
 		       &(struct sigv4_request){
 			   .method = "GET",
 			   .host = c->endpoint.host,
 			   .path = path.data,
 			   .query = query.len ? query.data : NULL,
-			   .now = (time_t)(((int64_t)now_realtime_ms() + c->clock_offset_ms) / 1000),
+			   .now = (time_t)(aws_clock_now_ms(c->clock) / 1000),
 			   .normalize_path = true,
 		       },
 		       &sig);
@@ -601,25 +602,6 @@ static void deliver(struct aws_client *c, struct aws_call *call, const struct ht
 	schedule_kick(c);
 }
 
-/* Clock skew correction, as the SDKs for JS and Go do: when the service's
- * Date is 5 minutes or more away from our (corrected) clock, later requests
- * are signed with the service's time.  A wrong local clock would otherwise
- * have every request refused as "Signature expired". */
-static void correct_clock(struct aws_client *c, const struct http_response *resp)
-{
-	int64_t server_ms, now = (int64_t)now_realtime_ms(), was = c->clock_offset_ms;
-
-	if (resp->error != HTTP_OK || parse_http_date_ms(http_response_header(resp, "date"), &server_ms) < 0)
-		return;
-	if (llabs(server_ms - (now + was)) < AWS_CLOCK_SKEW_MS)
-		return;
-	c->clock_offset_ms = server_ms - now;
-	log_warning(
-	    "the local clock is %+.0f s off the service's (its Date header says %s); signing with the "
-	    "service's time from now on (was %+.0f s)",
-	    (double)-c->clock_offset_ms / 1000.0, http_response_header(resp, "date"), (double)-was / 1000.0);
-}
-
 /* What one attempt came to, as the caller sees it: the request's facts,
  * and for a failure (outcome not AWS_OK) its error type and message. */
 static void result_fill(const struct aws_call *call, const struct http_response *resp,
@@ -722,10 +704,10 @@ static void on_http_done(void *userdata, const struct http_response *resp)
 	}
 	queue_remove(c, call);
 	record_latency(c, resp->elapsed_ms);
-	correct_clock(c, resp);
+	aws_clock_correct(c->clock, resp, "Clean Rooms ML");
 	/* Signed with an offset that is no longer ours: this answer or an
 	 * earlier one (several requests may be in flight) moved it. */
-	skewed = call->signed_offset_ms != c->clock_offset_ms;
+	skewed = call->signed_offset_ms != c->clock->offset_ms;
 
 	aws_error_parse(http_response_header(resp, "x-amzn-errortype"),
 			http_response_header(resp, "x-amzn-requestid"),
@@ -905,6 +887,7 @@ int aws_client_new(struct uv_loop_s *loop, struct http_ctx *http, struct creds *
 	c->loop = loop;
 	c->http = http;
 	c->creds = creds;
+	c->clock = &c->own_clock;
 	c->timeout_ms = opts->timeout_ms ? opts->timeout_ms : AWS_DEFAULT_TIMEOUT_MS;
 	c->max_attempts = opts->max_attempts ? opts->max_attempts : AWS_RETRY_MAX_ATTEMPTS;
 	c->random = opts->random;
@@ -960,13 +943,24 @@ const struct aws_client_stats *aws_client_stats(const struct aws_client *c)
 	m->stats.retry_quota_available = c->quota.available;
 	m->stats.queued = c->lists[LIST_READY].n + c->lists[LIST_DELAYED].n + c->lists[LIST_CREDS].n;
 	m->stats.inflight = c->lists[LIST_INFLIGHT].n;
-	m->stats.clock_offset_ms = c->clock_offset_ms;
+	m->stats.clock_offset_ms = c->clock->offset_ms;
 	return &c->stats;
 }
 
 const char *aws_client_region(const struct aws_client *c)
 {
 	return c->endpoint.region;
+}
+
+struct aws_clock *aws_client_clock(struct aws_client *c)
+{
+	return c ? c->clock : NULL;
+}
+
+void aws_client_set_clock(struct aws_client *c, struct aws_clock *k)
+{
+	if (c)
+		c->clock = k ? k : &c->own_clock;
 }
 
 void aws_result_format(const struct aws_result *r, char *buf, size_t size)

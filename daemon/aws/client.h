@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "aws/clock.h"
 #include "aws/endpoint.h"
 #include "aws/errors.h"
 #include "http.h"
@@ -91,9 +92,7 @@ void aws_call_set_max_attempts(struct aws_call *call, unsigned max_attempts);
 /* Cancels one call: its callback runs with AWS_CANCELLED before this returns. */
 void aws_call_cancel(struct aws_call *call);
 
-#define AWS_LATENCY_BUCKETS 11
-/* The SDKs correct their clock when the service's differs by this much. */
-#define AWS_CLOCK_SKEW_MS      (5 * 60 * 1000)
+#define AWS_LATENCY_BUCKETS    11
 #define AWS_DEFAULT_TIMEOUT_MS 15000
 extern const uint64_t aws_latency_bounds_ms[AWS_LATENCY_BUCKETS]; /* 5 .. 10000 ms, upper bounds */
 
@@ -123,6 +122,11 @@ void aws_client_set_max_rps(struct aws_client *c, double max_rps);
 int aws_client_set_transport(struct aws_client *c, const char *ca_file, uint64_t timeout_ms);
 const struct aws_client_stats *aws_client_stats(const struct aws_client *c);
 const char *aws_client_region(const struct aws_client *c);
+/* The corrected clock the client signs with (aws/clock.h): its own, which
+ * lives as long as the client, or the one given to aws_client_set_clock()
+ * (borrowed: it must outlive the client; NULL goes back to its own). */
+struct aws_clock *aws_client_clock(struct aws_client *c);
+void aws_client_set_clock(struct aws_client *c, struct aws_clock *k);
 
 /* Formats "TYPE: MESSAGE (request id ID)" for user-facing messages. */
 void aws_result_format(const struct aws_result *r, char *buf, size_t size);

@@ -175,6 +175,7 @@ static void buses_setup(struct buses *b, uv_loop_t *loop, const struct config *c
 	    .signer = b->signer,
 	    .ca_file = cfg->aws.ca_file,
 	    .timeout_ms = cfg->aws.timeout_ms,
+	    .clock = aws_client_clock(b->client),
 	};
 }
 

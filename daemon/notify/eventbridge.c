@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "aws/clock.h"
 #include "aws/endpoint.h"
 #include "aws/errors.h"
 #include "aws/retry.h"
@@ -46,7 +47,8 @@ struct eb_sink {
 	char *ca_file;
 	uint64_t timeout_ms;
 	double time_scale;
-	int64_t max_age_ms; /* scaled */
+	int64_t max_age_ms;	 /* scaled */
+	struct aws_clock *clock; /* borrowed; NULL = the local clock */
 	void (*wakeup_changed)(void *userdata);
 	void *userdata;
 
@@ -69,6 +71,7 @@ struct eb_sink {
 struct eb_batch {
 	struct eb_sink *sink; /* NULL once the sink is gone */
 	struct http_transfer *transfer;
+	int64_t signed_offset_ms; /* the clock offset it was signed with */
 	size_t n;
 	struct eb_item {
 		int64_t seq;
@@ -126,6 +129,7 @@ int eb_sink_new(const struct eb_sink_params *p, struct store *store, struct http
 		return r;
 	}
 	s->timeout_ms = p->timeout_ms ? p->timeout_ms : 15000;
+	s->clock = p->clock;
 	s->time_scale = p->time_scale > 0 ? p->time_scale : webhook_time_scale_from_env();
 	s->max_age_ms = scaled(s, WEBHOOK_MAX_AGE_DEFAULT_MS);
 	s->wakeup_changed = p->wakeup_changed;
@@ -310,9 +314,12 @@ static void settle_entries(struct eb_sink *s, struct eb_batch *b, const struct e
 		streak_ended(s, now_ms);
 }
 
-/* The request as a whole failed: every entry is tried again. */
+/* The request as a whole failed: every entry is tried again.  skewed: it
+ * was signed with a clock offset that is no longer ours (this answer, or an
+ * earlier one of any service, corrected the clock): a refusal for its
+ * signature is then no fault of the entries. */
 static void request_failed(struct eb_sink *s, struct eb_batch *b, const struct http_response *resp,
-			   int64_t now_ms)
+			   bool skewed, int64_t now_ms)
 {
 	struct aws_error err;
 	enum aws_outcome o;
@@ -324,6 +331,15 @@ static void request_failed(struct eb_sink *s, struct eb_batch *b, const struct h
 	s->stats.requests_failed++;
 	if (ra)
 		retry_after = (int64_t)aws_retry_after_ms(ra, 0);
+	if (skewed && (o == AWS_AUTH || o == AWS_AUTH_EXPIRED)) {
+		/* Not the entries' fault, nor the credentials': again soon. */
+		log_info("eventbridge %s: PutEvents refused for the time it was signed with (%s); sending "
+			 "again with the corrected clock",
+			 s->name, s->stats.last_error);
+		for (size_t i = 0; i < b->n; i++)
+			retry_later(s, &b->items[i], false, -1, now_ms);
+		return;
+	}
 	if (o == AWS_AUTH_EXPIRED)
 		creds_invalidate(s->creds);
 	if (o == AWS_THROTTLED || o == AWS_TRANSIENT) {
@@ -354,6 +370,7 @@ static void on_done(void *userdata, const struct http_response *resp)
 		return;
 	}
 	s->inflight = NULL;
+	aws_clock_correct(s->clock, resp, "EventBridge");
 	if (resp->error == HTTP_ERR_CANCELLED) {
 		/* Shutdown or reload: nothing was learned. */
 	} else if (resp->error == HTTP_OK && resp->status >= 200 && resp->status < 300) {
@@ -372,7 +389,8 @@ static void on_done(void *userdata, const struct http_response *resp)
 			settle_entries(s, b, out, now_ms);
 		}
 	} else {
-		request_failed(s, b, resp, now_ms);
+		request_failed(s, b, resp, b->signed_offset_ms != (s->clock ? s->clock->offset_ms : 0),
+			       now_ms);
 	}
 	free(b);
 	eb_sink_run(s, now_ms);
@@ -406,12 +424,14 @@ static void on_creds(void *userdata, int error, const struct aws_credentials *cr
 static int send_batch(struct eb_sink *s, struct eb_batch *b, const struct aws_credentials *cr,
 		      const char *body, size_t body_len)
 {
+	b->signed_offset_ms = s->clock ? s->clock->offset_ms : 0;
 	return eventbridge_request_submit(s->http,
 					  &(struct eventbridge_target){
 					      .endpoint = &s->endpoint,
 					      .signer = s->signer,
 					      .ca_file = s->ca_file,
 					      .timeout_ms = s->timeout_ms,
+					      .clock = s->clock,
 					  },
 					  cr, body, body_len, on_done, b, &b->transfer);
 }

@@ -49,6 +49,10 @@ struct eb_sink_params {
 	const char *ca_file;		     /* NULL = system store */
 	uint64_t timeout_ms;		     /* per request; 0 = 15 s */
 	double time_scale;		     /* 0 = $JW_WEBHOOK_TIME_SCALE or 1.0 */
+	/* The daemon's corrected clock (aws_client_clock()), borrowed: signs
+	 * the requests, and the bus's answers correct it too.  NULL = the
+	 * local clock, uncorrected. */
+	struct aws_clock *clock;
 	void (*wakeup_changed)(void *userdata);
 	void *userdata;
 };

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "aws/clock.h"
 #include "aws/endpoint.h"
 #include "aws/errors.h"
 #include "aws/sigv4.h"
@@ -43,7 +44,7 @@ int eventbridge_request_submit(struct http_ctx *http, const struct eventbridge_t
 			   .headers = signed_hdrs,
 			   .payload = body,
 			   .payload_len = body_len,
-			   .now = time(NULL),
+			   .now = (time_t)(aws_clock_now_ms(t->clock) / 1000),
 			   .normalize_path = true,
 		       },
 		       &sig);

@@ -14,6 +14,7 @@
 
 #define EVENTBRIDGE_SIGNING_NAME "events"
 
+struct aws_clock;
 struct aws_credentials;
 struct aws_endpoint;
 struct aws_error;
@@ -25,6 +26,7 @@ struct eventbridge_target {
 	struct sigv4_signer *signer;	     /* endpoint region, EVENTBRIDGE_SIGNING_NAME */
 	const char *ca_file;		     /* NULL = system store */
 	uint64_t timeout_ms;
+	const struct aws_clock *clock; /* signing time (aws/clock.h); NULL = the local clock */
 };
 
 /* Signs body with cr and starts the POST to the endpoint's "/" (under a

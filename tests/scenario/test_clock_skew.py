@@ -69,6 +69,7 @@ def test(t):
     jw.check(not jw.sqlite_rows(db, "SELECT id FROM events WHERE type != 'job.discovered'"),
              "events other than the first sight")
     concurrent(t)
+    eventbridge(t)
 
 
 def concurrent(t):
@@ -91,6 +92,34 @@ def concurrent(t):
              len(refused(fake)))
     jw.check("poll of" not in err, "a poll signed before the correction failed: %s" % err[-2000:])
     jw.check_eq(err.count("the local clock is"), 1, "corrections logged")
+
+
+def eventbridge(t):
+    """The EventBridge sinks sign with the same corrected clock: with the service an hour ahead, the first Get
+    is refused and corrects the clock, and every PutEvents after it is accepted at once -- before, each one was
+    signed with the local clock, refused as "Signature expired" five times and parked.  Then the service's
+    clock comes back: the next Get and the bus's own answers follow it, and the next transition reaches the
+    bus too."""
+    fake = t.start_fake({"clockOffsetS": HOUR, "jobs": [{"id": "e", "steps": [{"at": 0, "status": "CREATE_IN_PROGRESS"}]}]},
+                        verify_sigv4=True)
+    a = fake.arn("e")
+    db = t.path("state-eventbridge.db")
+    cfg = lc.daemon_config(fake, db, [a], interval="500ms")
+    cfg['eventbridge "bus"'] = {"event_bus": "jobs-bus"}
+    env = jw.aws_env()
+    env["AWS_ENDPOINT_URL_EVENTBRIDGE"] = fake.url
+    d = t.start_daemon(cfg, env=env)
+    jw.wait_until(lambda: len(fake.bus_events()) >= 1, 20, "job.discovered on the bus despite the skew")
+    fake.control("POST", "/clock", {"offsetS": 0})
+    fake.set_job(a, "ACTIVE")
+    jw.wait_until(lambda: len(fake.bus_events()) >= 2, 20, "the next transition on the bus after the clock moved")
+    d.stop()
+    err = d.stderr_text()
+    types = [e["DetailType"] for e in fake.bus_events()]
+    jw.check_eq(types, ["Audience Generation Job Discovered", "Audience Generation Job Status Change"],
+                "entries on the bus")
+    jw.check("PutEvents refused:" not in err, "a PutEvents refused for good: %s" % err[-2000:])
+    jw.check(not jw.sqlite_rows(db, "SELECT seq FROM deliveries WHERE state != 'done'"), "deliveries not done")
 
 
 jw.main(test)
