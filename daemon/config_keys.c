@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "config_internal.h"
+#include "kinds.h"
 #include "util.h"
 
 #define ARN_LINE_MAX	    2048
@@ -383,11 +384,14 @@ static void read_arn_file(struct key_ctx *x, const char *value)
 			if (*s == 0 || *s == '#')
 				continue;
 		}
-		if (!s || !arn_is_audience_generation_job(s)) {
+		if (!s || resource_kind_from_arn(s, NULL) == KIND_INVALID) {
+			char why[256];
+			resource_kind_arn_problem(s, why, sizeof(why));
 			if (++bad <= ARN_FILE_MAX_ERRORS)
 				config_report(x->p, false, &at, x->label, key_name(x->k),
-					      "not an audience-generation-job ARN (file named at %s:%u)",
-					      x->loc.file, x->loc.line);
+					      "not an audience-generation-job ARN (file named at %s:%u) nor "
+					      "one of another kind: %s",
+					      x->loc.file, x->loc.line, s ? why : "line too long");
 			continue;
 		}
 		if (!x->p->arn_other.set) {
@@ -659,8 +663,11 @@ KEY_PARSER(parse_percent_key)
 
 KEY_PARSER(parse_arn)
 {
-	if (!arn_is_audience_generation_job(value))
-		FAIL("not an audience-generation-job ARN: %s", q);
+	if (resource_kind_from_arn(value, NULL) == KIND_INVALID) {
+		char why[256];
+		resource_kind_arn_problem(value, why, sizeof(why));
+		FAIL("not an audience-generation-job ARN nor one of another kind: %s: %s", q, why);
+	}
 	config_note_arn_region(x->p, &x->loc, x->label, key_name(x->k), value);
 	arn_append(x->p, x, value);
 }

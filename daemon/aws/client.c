@@ -45,6 +45,8 @@ struct aws_call {
 	struct list_node node;	   /* in client->lists[list] */
 	enum call_list list;
 	enum aws_op op;
+	enum resource_kind kind;		  /* Get: the ARN's */
+	char membership[KIND_MEMBERSHIP_ID_SIZE]; /* Get of a membership-scoped kind */
 	char *arn;
 	char *collaboration_id;
 	char *model_arn;
@@ -280,8 +282,22 @@ static int build_path_query(struct aws_client *c, struct aws_call *call, struct 
 	r = dynbuf_appends(path, c->endpoint.base_path);
 	if (r < 0)
 		return r;
+	/* The kind's path: /memberships/{m}/trained-models/{arn} or
+	 * /audience-generation-job/{arn}, the membership from the ARN. */
 	if (call->op == AWS_OP_GET) {
-		r = dynbuf_appends(path, "/audience-generation-job/");
+		const struct resource_kind_info *ki = resource_kind_info(call->kind);
+		if (ki->membership_scoped) {
+			r = dynbuf_appends(path, "/memberships/");
+			if (r >= 0)
+				r = dynbuf_appends(path, call->membership);
+			if (r < 0)
+				return r;
+		}
+		r = dynbuf_appends(path, "/");
+		if (r >= 0)
+			r = dynbuf_appends(path, ki->get_path);
+		if (r >= 0)
+			r = dynbuf_appends(path, "/");
 		if (r >= 0)
 			r = uri_encode(call->arn, strlen(call->arn), path);
 		return r;
@@ -525,7 +541,7 @@ static void deliver(struct aws_client *c, struct aws_call *call, const struct ht
 	int r;
 
 	if (call->op == AWS_OP_GET)
-		r = aws_parse_get(resp->body, resp->body_len, &job, perr, sizeof(perr));
+		r = aws_parse_get_kind(call->kind, resp->body, resp->body_len, &job, perr, sizeof(perr));
 	else
 		r = aws_parse_list(resp->body, resp->body_len, &items, &n, &skipped, &token, perr,
 				   sizeof(perr));
@@ -771,11 +787,16 @@ int aws_get_job(struct aws_client *c, const char *arn, aws_get_fn cb, void *user
 	struct aws_call *call;
 	int r;
 
-	if (!c || !cb || c->freeing || !arn_is_audience_generation_job(arn))
+	char membership[KIND_MEMBERSHIP_ID_SIZE];
+	enum resource_kind kind = resource_kind_from_arn(arn, membership);
+
+	if (!c || !cb || c->freeing || kind == KIND_INVALID)
 		return -EINVAL;
 	r = call_new(c, AWS_OP_GET, userdata, &call);
 	if (r < 0)
 		return r;
+	call->kind = kind;
+	memcpy(call->membership, membership, sizeof(membership));
 	call->get_cb = cb;
 	call->arn = strdup(arn);
 	if (!call->arn) {

@@ -75,7 +75,8 @@ int aws_client_new(struct uv_loop_s *loop, struct http_ctx *http, struct creds *
  * loop must run afterwards for handle close callbacks.  NULL-safe. */
 struct aws_client *aws_client_free(struct aws_client *c);
 
-/* GetAudienceGenerationJob.  -EINVAL for an invalid ARN, -ENOMEM; on success
+/* The Get of the ARN's kind (GetAudienceGenerationJob, GetTrainedModel, ...;
+ * kinds.h); the observation carries the kind.  -EINVAL for an ARN of no kind, -ENOMEM; on success
  * cb runs exactly once.  *ret (optional) is valid until cb starts. */
 int aws_get_job(struct aws_client *c, const char *arn, aws_get_fn cb, void *userdata, struct aws_call **ret);
 /* ListAudienceGenerationJobs with optional filters, every page (maxResults

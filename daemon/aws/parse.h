@@ -29,6 +29,9 @@
 /* Parses a GetAudienceGenerationJob body.  On success *ret is owned by the
  * caller.  On failure returns -EBADMSG (or -ENOMEM) and writes a message to err. */
 int aws_parse_get(const char *body, size_t len, struct job_observation **ret, char *err, size_t errsz);
+/* The same for the Get of any kind (GetTrainedModel, ...): o->kind is kind. */
+int aws_parse_get_kind(enum resource_kind kind, const char *body, size_t len, struct job_observation **ret,
+		       char *err, size_t errsz);
 
 /* Parses one ListAudienceGenerationJobs page.  *ret_items (array and items,
  * from_list set) and *ret_next_token (NULL on the last page) are owned by the

@@ -11,6 +11,7 @@
 #include <uv.h>
 
 #include "aws/client.h"
+#include "kinds.h"
 #include "aws/parse.h"
 #include "aws/setup.h"
 #include "cli/cli.h"
@@ -247,9 +248,13 @@ int cli_get(int argc, char **argv)
 		return 2;
 	}
 	for (size_t i = 0; i < n; i++)
-		if (!arn_is_audience_generation_job(argv[optind + (int)i])) {
-			fprintf(stderr, "jobwatchd: get: \"%s\" is not an audience generation job ARN\n",
-				argv[optind + (int)i]);
+		if (resource_kind_from_arn(argv[optind + (int)i], NULL) == KIND_INVALID) {
+			char why[256];
+			resource_kind_arn_problem(argv[optind + (int)i], why, sizeof(why));
+			fprintf(stderr,
+				"jobwatchd: get: \"%s\" is not an audience generation job ARN nor one of "
+				"another watched kind: %s\n",
+				argv[optind + (int)i], why);
 			return 2;
 		}
 	for (size_t i = 0; i < n; i++) {
