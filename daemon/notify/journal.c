@@ -47,7 +47,8 @@ int journal_priority(const struct event *e)
 	if (e->job && ((e->job->metrics_status && strcmp(e->job->metrics_status, "PUBLISH_FAILED") == 0) ||
 		       (e->job->logs_status && strcmp(e->job->logs_status, "PUBLISH_FAILED") == 0)))
 		return LOG_WARNING;
-	if (e->status == JOB_STATUS_ACTIVE)
+	/* ACTIVE, and INACTIVE for the kinds that have it. */
+	if (job_status_class(e->status) == STATUS_CLASS_SETTLED)
 		return LOG_NOTICE;
 	return LOG_INFO;
 }
