@@ -11,6 +11,8 @@ static const struct resource_kind_info kinds[_KIND_MAX] = {
     [KIND_AUDIENCE_GENERATION_JOB] =
 	{
 	    .type = "audience-generation-job",
+	    .list_operation = "ListAudienceGenerationJobs",
+	    .list_result_key = "audienceGenerationJobs",
 	    .noun = "audience generation job",
 	    .get_operation = "GetAudienceGenerationJob",
 	    .get_path = "audience-generation-job",
@@ -24,6 +26,8 @@ static const struct resource_kind_info kinds[_KIND_MAX] = {
     [KIND_AUDIENCE_MODEL] =
 	{
 	    .type = "audience-model",
+	    .list_operation = "ListAudienceModels",
+	    .list_result_key = "audienceModels",
 	    .noun = "audience model",
 	    .get_operation = "GetAudienceModel",
 	    .get_path = "audience-model",
@@ -36,6 +40,8 @@ static const struct resource_kind_info kinds[_KIND_MAX] = {
     [KIND_TRAINED_MODEL] =
 	{
 	    .type = "trained-model",
+	    .list_operation = "ListTrainedModels",
+	    .list_result_key = "trainedModels",
 	    .noun = "trained model",
 	    .membership_scoped = true,
 	    .get_operation = "GetTrainedModel",
@@ -53,6 +59,8 @@ static const struct resource_kind_info kinds[_KIND_MAX] = {
     [KIND_TRAINED_MODEL_INFERENCE_JOB] =
 	{
 	    .type = "trained-model-inference-job",
+	    .list_operation = "ListTrainedModelInferenceJobs",
+	    .list_result_key = "trainedModelInferenceJobs",
 	    .noun = "trained model inference job",
 	    .membership_scoped = true,
 	    .get_operation = "GetTrainedModelInferenceJob",
@@ -69,6 +77,8 @@ static const struct resource_kind_info kinds[_KIND_MAX] = {
     [KIND_ML_INPUT_CHANNEL] =
 	{
 	    .type = "ml-input-channel",
+	    .list_operation = "ListMLInputChannels",
+	    .list_result_key = "mlInputChannelsList",
 	    .noun = "ML input channel",
 	    .membership_scoped = true,
 	    .get_operation = "GetMLInputChannel",

@@ -34,8 +34,12 @@ struct resource_kind_info {
 	const char *get_operation;   /* "GetTrainedModel" */
 	const char *get_path;	     /* path segment before the ARN label: "trained-models" */
 	const char *arn_member;	     /* the answer's ARN member: "trainedModelArn" */
-	const char *list_operations; /* for documentation and `jobwatchd kinds` */
-	const char *iam_actions;     /* what the daemon's role needs for this kind */
+	const char *list_operations; /* every List of the kind, for documentation */
+	/* The List discovery uses: its path is the Get's without the ARN
+	 * ([/memberships/<uuid>]/<get_path>), its result under this key. */
+	const char *list_operation;
+	const char *list_result_key;
+	const char *iam_actions; /* what the daemon's role needs for this kind */
 	/* The status values of the kind's enum in the model, space-separated. */
 	const char *statuses;
 	/* The answer carries metricsStatus/logsStatus (PUBLISH_FAILED is

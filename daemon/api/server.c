@@ -13,11 +13,11 @@
 #include <uv.h>
 
 #include "api/guard.h"
-#include "kinds.h"
 #include "api/handlers.h"
 #include "api/listen.h"
 #include "api/render.h"
 #include "config.h"
+#include "kinds.h"
 #include "log.h"
 #include "util.h"
 

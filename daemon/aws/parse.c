@@ -352,17 +352,27 @@ static int parse_summary(struct pctx *p, const cJSON *j, struct job_observation 
 	return set_status(p, o, status);
 }
 
+/* statusDetails: the same shape (StatusDetails) in every kind's answer. */
+static int parse_status_details(struct pctx *p, const cJSON *j, struct job_observation *o)
+{
+	const cJSON *sd;
+	int r;
+
+	if ((r = get_object(p, j, "statusDetails", &sd)) < 0 || !sd)
+		return r;
+	if ((r = get_string(p, sd, "statusCode", false, &o->status_code)) < 0)
+		return r;
+	return get_string(p, sd, "message", false, &o->status_message);
+}
+
 static int parse_full(struct pctx *p, const cJSON *j, struct job_observation *o)
 {
-	const cJSON *sd, *seed, *metrics, *inc;
+	const cJSON *seed, *metrics, *inc;
 	int r;
 
 	if ((r = parse_summary(p, j, o)) < 0)
 		return r;
-	if ((r = get_object(p, j, "statusDetails", &sd)) < 0)
-		return r;
-	if (sd && ((r = get_string(p, sd, "statusCode", false, &o->status_code)) < 0 ||
-		   (r = get_string(p, sd, "message", false, &o->status_message)) < 0))
+	if ((r = parse_status_details(p, j, o)) < 0)
 		return r;
 	if ((r = get_object(p, j, "seedAudience", &seed)) < 0)
 		return r;
@@ -393,7 +403,6 @@ static int parse_resource(struct pctx *p, const cJSON *j, enum resource_kind kin
 {
 	const struct resource_kind_info *ki = resource_kind_info(kind);
 	_cleanup_free_ char *status = NULL;
-	const cJSON *sd;
 	int r;
 
 	o->kind = kind;
@@ -411,10 +420,7 @@ static int parse_resource(struct pctx *p, const cJSON *j, enum resource_kind kin
 		return fail(p, "field \"name\" is empty");
 	if ((r = set_status(p, o, status)) < 0)
 		return r;
-	if ((r = get_object(p, j, "statusDetails", &sd)) < 0)
-		return r;
-	if (sd && ((r = get_string(p, sd, "statusCode", false, &o->status_code)) < 0 ||
-		   (r = get_string(p, sd, "message", false, &o->status_message)) < 0))
+	if ((r = parse_status_details(p, j, o)) < 0)
 		return r;
 	if (ki->publish_status &&
 	    ((r = get_string(p, j, "metricsStatus", false, &o->metrics_status)) < 0 ||
@@ -492,6 +498,18 @@ void aws_job_array_free(struct job_observation **items, size_t n)
 int aws_parse_list(const char *body, size_t len, struct job_observation ***ret_items, size_t *ret_n,
 		   size_t *ret_skipped, char **ret_next_token, char *err, size_t errsz)
 {
+	return aws_parse_list_kind(KIND_AUDIENCE_GENERATION_JOB, body, len, ret_items, ret_n, ret_skipped,
+				   ret_next_token, err, errsz);
+}
+
+int aws_parse_list_kind(enum resource_kind kind, const char *body, size_t len,
+			struct job_observation ***ret_items, size_t *ret_n, size_t *ret_skipped,
+			char **ret_next_token, char *err, size_t errsz)
+{
+	const char *key = resource_kind_info(kind) ? resource_kind_info(kind)->list_result_key : NULL;
+
+	if (!key)
+		return -EINVAL;
 	struct pctx p = {.err = err, .errsz = errsz, .prefix = ""};
 	struct job_observation **items = NULL;
 	char *token = NULL, prefix[64];
@@ -513,19 +531,18 @@ int aws_parse_list(const char *body, size_t len, struct job_observation ***ret_i
 			 AWS_MAX_NEXT_TOKEN);
 		goto out;
 	}
-	arr = cJSON_GetObjectItemCaseSensitive(j, "audienceGenerationJobs");
+	arr = cJSON_GetObjectItemCaseSensitive(j, key);
 	if (!arr || cJSON_IsNull(arr)) {
-		r = fail(&p, "missing required field \"audienceGenerationJobs\"");
+		r = fail(&p, "missing required field \"%s\"", key);
 		goto out;
 	}
 	if (!cJSON_IsArray(arr)) {
-		r = fail(&p, "field \"audienceGenerationJobs\" is not an array");
+		r = fail(&p, "field \"%s\" is not an array", key);
 		goto out;
 	}
 	count = cJSON_GetArraySize(arr);
 	if (count > AWS_MAX_PAGE_ITEMS) {
-		r = fail(&p, "field \"audienceGenerationJobs\" has %d entries (max %d)", count,
-			 AWS_MAX_PAGE_ITEMS);
+		r = fail(&p, "field \"%s\" has %d entries (max %d)", key, count, AWS_MAX_PAGE_ITEMS);
 		goto out;
 	}
 	if (count > 0) {
@@ -542,7 +559,7 @@ int aws_parse_list(const char *body, size_t len, struct job_observation ***ret_i
 	{
 		struct job_observation *o;
 
-		snprintf(prefix, sizeof(prefix), "audienceGenerationJobs[%d]: ", idx++);
+		snprintf(prefix, sizeof(prefix), "%s[%d]: ", key, idx++);
 		p.prefix = prefix;
 		p.err = skipped ? NULL : err;
 		if (!cJSON_IsObject(e)) {
@@ -556,7 +573,10 @@ int aws_parse_list(const char *body, size_t len, struct job_observation ***ret_i
 			goto out;
 		}
 		o->from_list = true;
-		r = parse_summary(&p, e, o);
+		if (kind == KIND_AUDIENCE_GENERATION_JOB)
+			r = parse_summary(&p, e, o);
+		else
+			r = parse_resource(&p, e, kind, o);
 		if (r == -ENOMEM) {
 			job_observation_free(o);
 			goto out;

@@ -40,6 +40,11 @@ int aws_parse_get_kind(enum resource_kind kind, const char *body, size_t len, st
  * reason in err; only a page that is broken as a whole fails. */
 int aws_parse_list(const char *body, size_t len, struct job_observation ***ret_items, size_t *ret_n,
 		   size_t *ret_skipped, char **ret_next_token, char *err, size_t errsz);
+/* The same for the List of any kind (kinds.h list_result_key; summaries
+ * parsed like the kind's Get answer, from_list set). */
+int aws_parse_list_kind(enum resource_kind kind, const char *body, size_t len,
+			struct job_observation ***ret_items, size_t *ret_n, size_t *ret_skipped,
+			char **ret_next_token, char *err, size_t errsz);
 
 /* Frees an items array as returned by aws_parse_list(); NULL-safe. */
 void aws_job_array_free(struct job_observation **items, size_t n);

@@ -1,7 +1,6 @@
 /* jobwatchd status / watch / unwatch / forget / retry: blocking libcurl requests to the
  * daemon's control API, by default over its unix socket. */
 #include "cli/cli.h"
-#include "kinds.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -15,6 +14,7 @@
 
 #include "cli/status_text.h"
 #include "config.h"
+#include "kinds.h"
 #include "util.h"
 
 #define CTL_RESPONSE_MAX (512u * 1024 * 1024)
