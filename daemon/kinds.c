@@ -11,6 +11,7 @@ static const struct resource_kind_info kinds[_KIND_MAX] = {
     [KIND_AUDIENCE_GENERATION_JOB] =
 	{
 	    .type = "audience-generation-job",
+	    .title = "Audience Generation Job",
 	    .list_operation = "ListAudienceGenerationJobs",
 	    .list_result_key = "audienceGenerationJobs",
 	    .noun = "audience generation job",
@@ -26,6 +27,7 @@ static const struct resource_kind_info kinds[_KIND_MAX] = {
     [KIND_AUDIENCE_MODEL] =
 	{
 	    .type = "audience-model",
+	    .title = "Audience Model",
 	    .list_operation = "ListAudienceModels",
 	    .list_result_key = "audienceModels",
 	    .noun = "audience model",
@@ -40,6 +42,7 @@ static const struct resource_kind_info kinds[_KIND_MAX] = {
     [KIND_TRAINED_MODEL] =
 	{
 	    .type = "trained-model",
+	    .title = "Trained Model",
 	    .list_operation = "ListTrainedModels",
 	    .list_result_key = "trainedModels",
 	    .noun = "trained model",
@@ -59,6 +62,7 @@ static const struct resource_kind_info kinds[_KIND_MAX] = {
     [KIND_TRAINED_MODEL_INFERENCE_JOB] =
 	{
 	    .type = "trained-model-inference-job",
+	    .title = "Trained Model Inference Job",
 	    .list_operation = "ListTrainedModelInferenceJobs",
 	    .list_result_key = "trainedModelInferenceJobs",
 	    .noun = "trained model inference job",
@@ -77,6 +81,7 @@ static const struct resource_kind_info kinds[_KIND_MAX] = {
     [KIND_ML_INPUT_CHANNEL] =
 	{
 	    .type = "ml-input-channel",
+	    .title = "ML Input Channel",
 	    .list_operation = "ListMLInputChannels",
 	    .list_result_key = "mlInputChannelsList",
 	    .noun = "ML input channel",

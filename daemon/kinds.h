@@ -31,6 +31,7 @@ struct resource_kind_info {
 	 * the Get path then starts with /memberships/<uuid>. */
 	bool membership_scoped;
 	const char *noun;	     /* for humans: "trained model" */
+	const char *title;	     /* in EventBridge detail types: "Trained Model" */
 	const char *get_operation;   /* "GetTrainedModel" */
 	const char *get_path;	     /* path segment before the ARN label: "trained-models" */
 	const char *arn_member;	     /* the answer's ARN member: "trainedModelArn" */

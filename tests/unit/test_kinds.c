@@ -61,6 +61,7 @@ static void test_table(void **state)
 		const struct resource_kind_info *i = resource_kind_info((enum resource_kind)k);
 		assert_non_null(i->type);
 		assert_non_null(i->noun);
+		assert_non_null(i->title);
 		assert_non_null(i->get_operation);
 		assert_non_null(i->get_path);
 		assert_non_null(i->arn_member);
