@@ -91,27 +91,31 @@ char *alerts_describe(const struct am_condition *c, void *userdata)
 	const struct tracked_job *j = tracker_find(x->tracker, c->arn);
 	_cleanup_free_ char *prev = NULL, *summary = NULL;
 	const char *status, *name;
+	enum resource_kind kind;
 	cJSON *o;
 	char *out;
 
 	if (!j)
 		return NULL;
+	kind = resource_kind_from_arn(j->arn, NULL);
+	if (kind == KIND_INVALID)
+		kind = KIND_AUDIENCE_GENERATION_JOB;
 	status = j->gone ? "GONE" : job_status_to_string((enum job_status)j->status);
 	name = !str_empty(j->name) ? j->name : arn_job_id(j->arn);
 	if (status && strcmp(c->alertname, PAYLOAD_ALERT_FAILED) == 0)
 		(void)store_previous_status(x->store, j->arn, status, &prev);
 	{
 		const char *who = name ? name : j->arn, *st = status ? status : "?";
+		const char *noun = resource_kind_info(kind)->noun;
 		int r;
 		if (strcmp(c->alertname, PAYLOAD_ALERT_GONE) == 0)
-			r = asprintf(&summary, "audience generation job \"%s\" is gone", who);
+			r = asprintf(&summary, "%s \"%s\" is gone", noun, who);
 		else if (strcmp(c->alertname, PAYLOAD_ALERT_NOT_FOUND) == 0)
-			r = asprintf(&summary, "audience generation job \"%s\" is not found (check the ARN)",
-				     who);
+			r = asprintf(&summary, "%s \"%s\" is not found (check the ARN)", noun, who);
 		else if (strcmp(c->alertname, PAYLOAD_ALERT_STUCK) == 0)
-			r = asprintf(&summary, "audience generation job \"%s\" stuck in %s", who, st);
+			r = asprintf(&summary, "%s \"%s\" stuck in %s", noun, who, st);
 		else
-			r = asprintf(&summary, "audience generation job \"%s\" is %s", who, st);
+			r = asprintf(&summary, "%s \"%s\" is %s", noun, who, st);
 		if (r < 0)
 			summary = NULL;
 	}
@@ -119,6 +123,7 @@ char *alerts_describe(const struct am_condition *c, void *userdata)
 		return NULL;
 	struct payload_alert pa = {
 	    .alertname = c->alertname,
+	    .resource_type = kind != KIND_AUDIENCE_GENERATION_JOB ? resource_kind_to_string(kind) : NULL,
 	    .arn = j->arn,
 	    .name = j->name,
 	    .collaboration_id = j->collaboration_id,

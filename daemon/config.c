@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "config_internal.h"
+#include "kinds.h"
 #include "util.h"
 
 #define CONFIG_MAX_FILE_BYTES (16u << 20)
@@ -428,19 +429,50 @@ static void check_http_tls(struct config_parser *p, const struct config *c)
 	free(host);
 }
 
+/* Which kinds a [discover] section lists: those its identifiers allow
+ * (audience generation jobs with collaboration_id or
+ * configured_audience_model_arn, the membership-scoped kinds with
+ * membership_id), or those `kinds` names, each of which must have its
+ * identifier.  Audience models are listed account-wide: only when named. */
+static void check_discover_kinds(struct config_parser *p, struct config_discover *d,
+				 const struct config_loc *at, bool key_seen)
+{
+	bool agj_ids = d->collaboration_id || d->configured_audience_model_arn;
+	unsigned allowed = 1u << KIND_AUDIENCE_MODEL;
+	char label[64];
+
+	snprintf(label, sizeof(label), "discover \"%s\"", d->name);
+	if (agj_ids)
+		allowed |= 1u << KIND_AUDIENCE_GENERATION_JOB;
+	for (int k = 0; k < _KIND_MAX; k++)
+		if (d->membership_id && resource_kind_info((enum resource_kind)k)->membership_scoped)
+			allowed |= 1u << k;
+	if (!d->kinds) {
+		d->kinds = allowed & ~(1u << KIND_AUDIENCE_MODEL);
+		if (!d->kinds && !key_seen)
+			config_report(
+			    p, false, at, label, "collaboration_id",
+			    "missing: set collaboration_id and/or configured_audience_model_arn (or "
+			    "membership_id, or kinds)");
+		return;
+	}
+	for (int k = 0; k < _KIND_MAX; k++)
+		if ((d->kinds & (1u << k)) && !(allowed & (1u << k)))
+			config_report(p, false, at, label, "kinds", "%s needs %s",
+				      resource_kind_to_string((enum resource_kind)k),
+				      k == KIND_AUDIENCE_GENERATION_JOB
+					  ? "collaboration_id or configured_audience_model_arn"
+					  : "membership_id");
+}
+
 static void check_cross(struct config_parser *p)
 {
 	struct config *c = p->c;
 	char label[64];
 
-	for (size_t i = 0; i < c->n_discover; i++) {
-		const struct config_discover *d = &c->discover[i];
-		if (d->collaboration_id || d->configured_audience_model_arn || p->discover_locs[i].key_seen)
-			continue;
-		snprintf(label, sizeof(label), "discover \"%s\"", d->name);
-		config_report(p, false, &p->discover_locs[i].header, label, "collaboration_id",
-			      "missing: set collaboration_id and/or configured_audience_model_arn");
-	}
+	for (size_t i = 0; i < c->n_discover; i++)
+		check_discover_kinds(p, &c->discover[i], &p->discover_locs[i].header,
+				     p->discover_locs[i].key_seen);
 	for (size_t i = 0; i < c->n_webhooks; i++) {
 		const struct config_webhook *w = &c->webhooks[i];
 		if (w->url && w->format != PAYLOAD_FORMAT_ALERTMANAGER && strpbrk(w->url, " \t")) {
@@ -589,6 +621,7 @@ struct config *config_free(struct config *c)
 		free(c->discover[i].name);
 		free(c->discover[i].collaboration_id);
 		free(c->discover[i].configured_audience_model_arn);
+		free(c->discover[i].membership_id);
 	}
 	free(c->discover);
 	free(c->state_path);

@@ -23,6 +23,10 @@ struct config_discover {
 	char *name;
 	char *collaboration_id;		     /* NULL when unset */
 	char *configured_audience_model_arn; /* NULL when unset */
+	char *membership_id;		     /* NULL when unset (membership-scoped Lists) */
+	/* What the section lists: bit (1u << enum resource_kind).  Set from
+	 * `kinds`, else every kind its identifiers allow (config.c). */
+	unsigned kinds;
 	uint64_t interval_ms;
 };
 

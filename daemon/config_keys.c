@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "config_internal.h"
+#include "kinds.h"
 #include "util.h"
 
 #define ARN_LINE_MAX	    2048
@@ -31,6 +32,7 @@ enum key_type {
 	KT_ARN,
 	KT_ARN_FILE,
 	KT_UUID,
+	KT_KINDS,
 	KT_MODEL_ARN,
 	KT_PATH,
 	KT_WEBHOOK_URL,
@@ -84,6 +86,8 @@ static const struct key_def keys[] = {
     {"discover.collaboration_id", CONFIG_SECTION_DISCOVER, KT_UUID, D(collaboration_id), NULL, 0, 0},
     {"discover.configured_audience_model_arn", CONFIG_SECTION_DISCOVER, KT_MODEL_ARN,
      D(configured_audience_model_arn), NULL, 0, 0},
+    {"discover.membership_id", CONFIG_SECTION_DISCOVER, KT_UUID, D(membership_id), NULL, 0, 0},
+    {"discover.kinds", CONFIG_SECTION_DISCOVER, KT_KINDS, D(kinds), NULL, 0, 0},
     {"discover.interval", CONFIG_SECTION_DISCOVER, KT_DURATION, D(interval_ms), "5m", 1, DURATION_MAX_MS},
     {"state.path", CONFIG_SECTION_STATE, KT_PATH, G(state_path), NULL, 0, 0},
     {"journal.enabled", CONFIG_SECTION_JOURNAL, KT_BOOL, G(journal_enabled), "yes", 0, 0},
@@ -383,11 +387,14 @@ static void read_arn_file(struct key_ctx *x, const char *value)
 			if (*s == 0 || *s == '#')
 				continue;
 		}
-		if (!s || !arn_is_audience_generation_job(s)) {
+		if (!s || resource_kind_from_arn(s, NULL) == KIND_INVALID) {
+			char why[256];
+			resource_kind_arn_problem(s, why, sizeof(why));
 			if (++bad <= ARN_FILE_MAX_ERRORS)
 				config_report(x->p, false, &at, x->label, key_name(x->k),
-					      "not an audience-generation-job ARN (file named at %s:%u)",
-					      x->loc.file, x->loc.line);
+					      "not an audience-generation-job ARN (file named at %s:%u) nor "
+					      "one of another kind: %s",
+					      x->loc.file, x->loc.line, s ? why : "line too long");
 			continue;
 		}
 		if (!x->p->arn_other.set) {
@@ -409,6 +416,20 @@ static void read_arn_file(struct key_ctx *x, const char *value)
 	fclose(f);
 }
 
+/* The next word of a list separated by spaces, tabs or commas, NUL-terminated
+ * in place; NULL at the end.  *cursor moves past it. */
+static char *next_word(char **cursor)
+{
+	char *t = *cursor + strspn(*cursor, " \t,");
+	size_t n = strcspn(t, " \t,");
+
+	if (!*t)
+		return NULL;
+	*cursor = t + n + (t[n] != 0);
+	t[n] = 0;
+	return t;
+}
+
 /* The `on` filter of a webhook or an eventbridge section. */
 static void set_on(struct key_ctx *x, bool *ret_all, unsigned *ret_types, unsigned *ret_statuses,
 		   const char *value)
@@ -416,24 +437,17 @@ static void set_on(struct key_ctx *x, bool *ret_all, unsigned *ret_types, unsign
 	_cleanup_free_ char *copy = strdup(value);
 	unsigned types = 0, statuses = 0;
 	bool all = false, ok = true, any = false;
-	char *t = copy;
+	char *cursor = copy, *t;
 
 	if (!copy) {
 		x->p->oom = true;
 		return;
 	}
-	for (;;) {
+	while ((t = next_word(&cursor))) {
 		enum event_type et;
 		enum job_status st;
 		char q[80];
-		size_t n;
 
-		t += strspn(t, " \t,");
-		if (!*t)
-			break;
-		n = strcspn(t, " \t,");
-		if (t[n])
-			t[n++] = 0;
 		et = event_type_from_string(t);
 		st = job_status_from_string(t);
 		any = true;
@@ -452,7 +466,6 @@ static void set_on(struct key_ctx *x, bool *ret_all, unsigned *ret_types, unsign
 				  q);
 			ok = false;
 		}
-		t += n;
 	}
 	if (!any) {
 		key_error(x, "empty list");
@@ -659,8 +672,11 @@ KEY_PARSER(parse_percent_key)
 
 KEY_PARSER(parse_arn)
 {
-	if (!arn_is_audience_generation_job(value))
-		FAIL("not an audience-generation-job ARN: %s", q);
+	if (resource_kind_from_arn(value, NULL) == KIND_INVALID) {
+		char why[256];
+		resource_kind_arn_problem(value, why, sizeof(why));
+		FAIL("not an audience-generation-job ARN nor one of another kind: %s: %s", q, why);
+	}
 	config_note_arn_region(x->p, &x->loc, x->label, key_name(x->k), value);
 	arn_append(x->p, x, value);
 }
@@ -685,6 +701,33 @@ KEY_PARSER(parse_format)
 	if (f < 0)
 		FAIL("invalid format %s (json, slack, alertmanager or alertmanager-webhook)", q);
 	*(enum payload_format *)field = f;
+}
+
+/* "trained-model, ml-input-channel": resource kinds (kinds.h), by the type
+ * their ARNs name, separated by spaces or commas. */
+KEY_PARSER(parse_kinds)
+{
+	_cleanup_free_ char *copy = strdup(value);
+	char *cursor = copy, *t;
+	unsigned kinds = 0;
+
+	if (!copy) {
+		x->p->oom = true;
+		return;
+	}
+	while ((t = next_word(&cursor))) {
+		enum resource_kind k = resource_kind_from_string(t);
+
+		if (k == KIND_INVALID) {
+			char kq[96];
+			config_quote(t, kq, sizeof(kq));
+			FAIL("unknown resource kind %s (kinds: %s)", kq, resource_kind_names());
+		}
+		kinds |= 1u << k;
+	}
+	if (!kinds)
+		FAIL("no resource kind given");
+	*(unsigned *)field = kinds;
 }
 
 KEY_PARSER(parse_on)
@@ -758,6 +801,7 @@ static key_parser_fn *const key_parsers[] = {
     [KT_ARN] = parse_arn,
     [KT_ARN_FILE] = parse_arn_file,
     [KT_UUID] = parse_checked_string,
+    [KT_KINDS] = parse_kinds,
     [KT_MODEL_ARN] = parse_model_arn,
     [KT_PATH] = parse_path,
     [KT_WEBHOOK_URL] = parse_webhook_url,

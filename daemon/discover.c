@@ -18,6 +18,9 @@ struct discovery_section {
 	char *source; /* "discover:NAME" */
 	char *collaboration_id;
 	char *model_arn;
+	char *membership_id;
+	unsigned kinds;	  /* bit (1u << enum resource_kind) */
+	int listing_kind; /* the kind whose List is in flight */
 	uint64_t interval_ms;
 	uv_timer_t timer;
 	struct aws_call *call; /* the listing in flight, NULL when idle */
@@ -142,7 +145,7 @@ static void section_handle(struct discovery_section *s, struct job_observation *
 	case DISCOVER_NEW:
 		if (s->listing_capped)
 			return;
-		if (!arn_is_audience_generation_job(summary->arn)) {
+		if (resource_kind_from_arn(summary->arn, NULL) == KIND_INVALID) {
 			log_warning("discover %s: ignoring a job with an invalid ARN", s->name);
 			return;
 		}
@@ -196,11 +199,34 @@ static void section_vanished_pass(struct discovery_section *s)
 }
 
 static void section_timer_cb(uv_timer_t *t);
+static void on_listing_end(struct discovery_section *s, const struct aws_result *res);
 
 static void section_rearm(struct discovery_section *s)
 {
 	if (!s->d->freeing)
 		uv_timer_start(&s->timer, section_timer_cb, s->interval_ms, 0);
+}
+
+static void on_page(void *userdata, const struct aws_result *res, struct job_observation **items, size_t n,
+		    bool final);
+
+/* Starts the List of the section's first kind from `from` on; KIND_INVALID
+ * when there is none left. */
+static int section_list_from(struct discovery_section *s, int from)
+{
+	for (int k = from; k < _KIND_MAX; k++) {
+		if (!(s->kinds & (1u << k)))
+			continue;
+		s->listing_kind = k;
+		if (k == KIND_AUDIENCE_GENERATION_JOB)
+			return aws_list_jobs(s->d->aws, s->collaboration_id, s->model_arn, on_page, s,
+					     &s->call);
+		return aws_list_kind(
+		    s->d->aws, (enum resource_kind)k,
+		    resource_kind_info((enum resource_kind)k)->membership_scoped ? s->membership_id : NULL,
+		    on_page, s, &s->call);
+	}
+	return KIND_INVALID;
 }
 
 static void on_page(void *userdata, const struct aws_result *res, struct job_observation **items, size_t n,
@@ -226,7 +252,29 @@ static void on_page(void *userdata, const struct aws_result *res, struct job_obs
 	free(items);
 	if (!final)
 		return;
+	/* One listing of a section is the List of each of its kinds in turn;
+	 * the vanished pass needs all of them. */
+	if (res->outcome == AWS_OK && !s->d->freeing) {
+		int r = section_list_from(s, s->listing_kind + 1);
+		if (r >= 0)
+			return;
+		s->call = NULL;
+		if (r != KIND_INVALID) {
+			struct aws_result failed = {.outcome = AWS_CLIENT};
+			snprintf(failed.error_type, sizeof(failed.error_type), "internal");
+			snprintf(failed.error_message, sizeof(failed.error_message), "cannot list %s: %s",
+				 resource_kind_to_string((enum resource_kind)(s->listing_kind)),
+				 strerror(-r));
+			res = &failed;
+			on_listing_end(s, res);
+			return;
+		}
+	}
+	on_listing_end(s, res);
+}
 
+static void on_listing_end(struct discovery_section *s, const struct aws_result *res)
+{
 	s->stats.listings_completed++;
 	/* One line per listing, not per job: a fleet is 100k jobs. */
 	if (s->listing_added)
@@ -266,7 +314,7 @@ static void section_timer_cb(uv_timer_t *t)
 	s->listing_added = 0;
 	s->listing_capped = false;
 	s->stats.listings++;
-	r = aws_list_jobs(s->d->aws, s->collaboration_id, s->model_arn, on_page, s, &s->call);
+	r = section_list_from(s, 0);
 	if (r < 0) {
 		s->call = NULL;
 		s->stats.listings_failed++;
@@ -284,6 +332,7 @@ static void section_free(struct discovery_section *s)
 	free(s->source);
 	free(s->collaboration_id);
 	free(s->model_arn);
+	free(s->membership_id);
 	free(s->seen);
 	free(s);
 }
@@ -338,6 +387,10 @@ int discovery_new(struct uv_loop_s *loop, struct aws_client *aws, struct tracker
 		s->name = strdup(secs[i].name ? secs[i].name : "");
 		s->collaboration_id = strdup_or_null(secs[i].collaboration_id);
 		s->model_arn = strdup_or_null(secs[i].configured_audience_model_arn);
+		s->membership_id = strdup_or_null(secs[i].membership_id);
+		/* A section built without the configuration's defaults lists
+		 * audience generation jobs, as before. */
+		s->kinds = secs[i].kinds ? secs[i].kinds : 1u << KIND_AUDIENCE_GENERATION_JOB;
 		s->interval_ms = secs[i].interval_ms ? secs[i].interval_ms : 300000;
 		if (dynbuf_appendf(&src, DISCOVERY_SOURCE_PREFIX "%s", s->name ? s->name : "") < 0) {
 			dynbuf_free(&src);
@@ -346,7 +399,8 @@ int discovery_new(struct uv_loop_s *loop, struct aws_client *aws, struct tracker
 			s->source = dynbuf_take(&src);
 		}
 		if (!s->name || !s->source || (secs[i].collaboration_id && !s->collaboration_id) ||
-		    (secs[i].configured_audience_model_arn && !s->model_arn)) {
+		    (secs[i].configured_audience_model_arn && !s->model_arn) ||
+		    (secs[i].membership_id && !s->membership_id)) {
 			section_free(s);
 			d->secs[d->n_secs] = NULL;
 			goto oom;

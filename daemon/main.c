@@ -20,6 +20,7 @@ static void usage(FILE *f)
 	    "  jobwatchd get [-c FILE] [--region R] ARN...\n"
 	    "                               print jobs as JSON, one per line\n"
 	    "  jobwatchd list [-c FILE] [--collaboration-id ID] [--configured-audience-model-arn ARN]\n"
+	    "                 [--kind KIND [--membership-id ID]]\n"
 	    "                               print job summaries across all pages\n"
 	    "  jobwatchd status [--socket PATH | --url URL --token-file FILE] [ARN...]\n"
 	    "                               print the watched jobs of a running daemon, or the\n"

@@ -6,10 +6,18 @@
 #include "util.h"
 
 static const char *const status_names[_JOB_STATUS_MAX_WITH_GONE] = {
-    [JOB_STATUS_CREATE_PENDING] = "CREATE_PENDING", [JOB_STATUS_CREATE_IN_PROGRESS] = "CREATE_IN_PROGRESS",
-    [JOB_STATUS_CREATE_FAILED] = "CREATE_FAILED",   [JOB_STATUS_ACTIVE] = "ACTIVE",
-    [JOB_STATUS_DELETE_PENDING] = "DELETE_PENDING", [JOB_STATUS_DELETE_IN_PROGRESS] = "DELETE_IN_PROGRESS",
-    [JOB_STATUS_DELETE_FAILED] = "DELETE_FAILED",   [JOB_STATUS_GONE] = "GONE",
+    [JOB_STATUS_CREATE_PENDING] = "CREATE_PENDING",
+    [JOB_STATUS_CREATE_IN_PROGRESS] = "CREATE_IN_PROGRESS",
+    [JOB_STATUS_CREATE_FAILED] = "CREATE_FAILED",
+    [JOB_STATUS_ACTIVE] = "ACTIVE",
+    [JOB_STATUS_DELETE_PENDING] = "DELETE_PENDING",
+    [JOB_STATUS_DELETE_IN_PROGRESS] = "DELETE_IN_PROGRESS",
+    [JOB_STATUS_DELETE_FAILED] = "DELETE_FAILED",
+    [JOB_STATUS_CANCEL_PENDING] = "CANCEL_PENDING",
+    [JOB_STATUS_CANCEL_IN_PROGRESS] = "CANCEL_IN_PROGRESS",
+    [JOB_STATUS_CANCEL_FAILED] = "CANCEL_FAILED",
+    [JOB_STATUS_INACTIVE] = "INACTIVE",
+    [JOB_STATUS_GONE] = "GONE",
 };
 
 /* Unknown values, interned once and never freed: a status is an int8_t in
@@ -99,11 +107,15 @@ enum status_class job_status_class(enum job_status s)
 	case JOB_STATUS_CREATE_IN_PROGRESS:
 	case JOB_STATUS_DELETE_PENDING:
 	case JOB_STATUS_DELETE_IN_PROGRESS:
+	case JOB_STATUS_CANCEL_PENDING:
+	case JOB_STATUS_CANCEL_IN_PROGRESS:
 		return STATUS_CLASS_WORKING;
 	case JOB_STATUS_ACTIVE:
+	case JOB_STATUS_INACTIVE:
 		return STATUS_CLASS_SETTLED;
 	case JOB_STATUS_CREATE_FAILED:
 	case JOB_STATUS_DELETE_FAILED:
+	case JOB_STATUS_CANCEL_FAILED:
 		return STATUS_CLASS_FAILED;
 	case JOB_STATUS_GONE:
 		return STATUS_CLASS_GONE;
@@ -118,14 +130,16 @@ enum status_class job_status_class(enum job_status s)
 
 bool job_status_is_failed(enum job_status s)
 {
-	return s == JOB_STATUS_CREATE_FAILED || s == JOB_STATUS_DELETE_FAILED;
+	return job_status_class(s) == STATUS_CLASS_FAILED;
 }
 
 struct job_observation *job_observation_new(void)
 {
 	struct job_observation *o = calloc(1, sizeof(*o));
-	if (o)
+	if (o) {
 		o->status = JOB_STATUS_INVALID;
+		o->kind = KIND_AUDIENCE_GENERATION_JOB;
+	}
 	return o;
 }
 
@@ -182,6 +196,10 @@ struct job_observation *job_observation_free(struct job_observation *o)
 		free(o->relevance_metrics[i].audience_size_type);
 	free(o->relevance_metrics);
 	free_pairs(o->tags, o->n_tags);
+	free(o->metrics_status);
+	free(o->metrics_status_details);
+	free(o->logs_status);
+	free(o->logs_status_details);
 	free(o);
 	return NULL;
 }

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kinds.h"
+
 enum job_status {
 	JOB_STATUS_CREATE_PENDING,
 	JOB_STATUS_CREATE_IN_PROGRESS,
@@ -15,6 +17,11 @@ enum job_status {
 	JOB_STATUS_DELETE_PENDING,
 	JOB_STATUS_DELETE_IN_PROGRESS,
 	JOB_STATUS_DELETE_FAILED,
+	/* The trained model, inference job and ML input channel kinds. */
+	JOB_STATUS_CANCEL_PENDING,
+	JOB_STATUS_CANCEL_IN_PROGRESS,
+	JOB_STATUS_CANCEL_FAILED,
+	JOB_STATUS_INACTIVE,
 	_JOB_STATUS_MAX,
 	/* Not an API value: the job answered 404 after having been seen. */
 	JOB_STATUS_GONE = _JOB_STATUS_MAX,
@@ -38,7 +45,7 @@ enum job_status {
  * failed_interval). */
 enum status_class {
 	STATUS_CLASS_WORKING, /* *_PENDING, *_IN_PROGRESS */
-	STATUS_CLASS_SETTLED, /* ACTIVE */
+	STATUS_CLASS_SETTLED, /* ACTIVE, INACTIVE */
 	STATUS_CLASS_FAILED,  /* *_FAILED */
 	STATUS_CLASS_GONE,    /* deleted: never polled again */
 	_STATUS_CLASS_MAX,
@@ -73,6 +80,7 @@ struct relevance_metric {
  * fills the summary subset and sets from_list).  All strings are owned and
  * may be NULL when the field was absent.  Freed by job_observation_free(). */
 struct job_observation {
+	enum resource_kind kind; /* from the ARN */
 	char *arn;
 	char *name;
 	char *description;
@@ -116,6 +124,13 @@ struct job_observation {
 
 	size_t n_tags;
 	char **tags; /* key, value, key, value ... */
+
+	/* Trained models and inference jobs: metricsStatus, logsStatus
+	 * (PUBLISH_SUCCEEDED | PUBLISH_FAILED) and their details. */
+	char *metrics_status;
+	char *metrics_status_details;
+	char *logs_status;
+	char *logs_status_details;
 
 	bool from_list; /* only summary fields are set */
 };

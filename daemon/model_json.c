@@ -177,8 +177,11 @@ int job_observation_from_json_blob(const char *json, struct job_observation **re
 	r = get_time(j, "createTime", &o->create_time_ms);
 	if (r >= 0)
 		r = get_time(j, "updateTime", &o->update_time_ms);
-	if (r >= 0)
-		r = dup_str(j, "audienceGenerationJobArn", &o->arn);
+	/* The ARN member is the kind's (audienceGenerationJobArn, ...). */
+	for (int k = 0; r >= 0 && k < _KIND_MAX && !o->arn; k++)
+		r = dup_str(j, resource_kind_info((enum resource_kind)k)->arn_member, &o->arn);
+	if (r >= 0 && o->arn && resource_kind_from_arn(o->arn, NULL) != KIND_INVALID)
+		o->kind = resource_kind_from_arn(o->arn, NULL);
 	if (r >= 0)
 		r = dup_str(j, "name", &o->name);
 	if (r >= 0)
@@ -205,6 +208,8 @@ int job_observation_from_json_blob(const char *json, struct job_observation **re
 	}
 	if (r >= 0)
 		r = dup_str(j, "collaborationId", &o->collaboration_id);
+	if (r >= 0 && !o->collaboration_id)
+		r = dup_str(j, "collaborationIdentifier", &o->collaboration_id);
 	v = cJSON_GetObjectItemCaseSensitive(j, "metrics");
 	if (r >= 0 && cJSON_IsObject(v))
 		r = parse_metrics(v, o);
@@ -214,6 +219,14 @@ int job_observation_from_json_blob(const char *json, struct job_observation **re
 		r = get_pairs(cJSON_GetObjectItemCaseSensitive(j, "tags"), &o->tags, &o->n_tags);
 	if (r >= 0)
 		r = dup_str(j, "protectedQueryIdentifier", &o->protected_query_identifier);
+	if (r >= 0)
+		r = dup_str(j, "metricsStatus", &o->metrics_status);
+	if (r >= 0)
+		r = dup_str(j, "metricsStatusDetails", &o->metrics_status_details);
+	if (r >= 0)
+		r = dup_str(j, "logsStatus", &o->logs_status);
+	if (r >= 0)
+		r = dup_str(j, "logsStatusDetails", &o->logs_status_details);
 	cJSON_Delete(j);
 	if (r < 0) {
 		job_observation_free(o);
@@ -251,7 +264,10 @@ char *job_observation_to_json(const struct job_observation *o)
 		return NULL;
 	add_time(j, "createTime", o->create_time_ms);
 	add_time(j, "updateTime", o->update_time_ms);
-	add_str(j, "audienceGenerationJobArn", o->arn);
+	add_str(j,
+		resource_kind_info(o->kind) ? resource_kind_info(o->kind)->arn_member
+					    : "audienceGenerationJobArn",
+		o->arn);
 	add_str(j, "name", o->name);
 	add_str(j, "description", o->description);
 	add_str(j, "status", job_status_to_string(o->status));
@@ -291,7 +307,8 @@ char *job_observation_to_json(const struct job_observation *o)
 	}
 	if (o->has_include_seed_in_output)
 		cJSON_AddBoolToObject(j, "includeSeedInOutput", o->include_seed_in_output);
-	add_str(j, "collaborationId", o->collaboration_id);
+	add_str(j, o->kind == KIND_AUDIENCE_GENERATION_JOB ? "collaborationId" : "collaborationIdentifier",
+		o->collaboration_id);
 	if (o->has_metrics) {
 		cJSON *m = cJSON_AddObjectToObject(j, "metrics");
 		cJSON *rl = cJSON_AddArrayToObject(m, "relevanceMetrics");
@@ -314,6 +331,10 @@ char *job_observation_to_json(const struct job_observation *o)
 			add_str(t, o->tags[2 * i], o->tags[2 * i + 1]);
 	}
 	add_str(j, "protectedQueryIdentifier", o->protected_query_identifier);
+	add_str(j, "metricsStatus", o->metrics_status);
+	add_str(j, "metricsStatusDetails", o->metrics_status_details);
+	add_str(j, "logsStatus", o->logs_status);
+	add_str(j, "logsStatusDetails", o->logs_status_details);
 	out = cJSON_PrintUnformatted(j);
 	cJSON_Delete(j);
 	return out;

@@ -584,7 +584,10 @@ static void event_init(struct tracker *t, struct event *e, enum event_type type,
 static void observation_from_job(const struct tracked_job *j, enum job_status status,
 				 struct job_observation *o)
 {
+	enum resource_kind kind = resource_kind_from_arn(j->arn, NULL);
+
 	*o = (struct job_observation){
+	    .kind = kind == KIND_INVALID ? KIND_AUDIENCE_GENERATION_JOB : kind,
 	    .arn = j->arn,
 	    .name = j->name,
 	    .status = status,

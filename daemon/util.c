@@ -1,5 +1,7 @@
 #include "util.h"
 
+#include "kinds.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -490,38 +492,52 @@ int read_file_capped(const char *path, size_t max, char **ret, size_t *ret_len)
 	return *ret ? 0 : -ENOMEM;
 }
 
-/* arn:aws[-a-z]*:cleanrooms-ml:[-a-z0-9]+:[0-9]{12}:<type>/[-a-zA-Z0-9_/.]+ */
-static bool arn_matches(const char *s, const char *type)
+/* arn:aws[-a-z]*:cleanrooms-ml:[-a-z0-9]+:[0-9]{12}:<resource>, 20..2048
+ * characters: the part every Clean Rooms ML ARN shares.  Returns the resource
+ * part, or NULL. */
+const char *arn_cleanrooms_ml_resource(const char *s)
 {
 	const char *p = s;
-	size_t n, tl = strlen(type);
+	size_t n;
 
 	if (!s)
-		return false;
+		return NULL;
 	n = strlen(s);
 	if (n < 20 || n > 2048)
-		return false;
+		return NULL;
 	if (strncmp(p, "arn:aws", 7) != 0)
-		return false;
+		return NULL;
 	p += 7;
 	while ((*p >= 'a' && *p <= 'z') || *p == '-')
 		p++;
 	if (strncmp(p, ":cleanrooms-ml:", 15) != 0)
-		return false;
+		return NULL;
 	p += 15;
 	n = strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789-");
 	if (n == 0 || p[n] != ':')
-		return false;
+		return NULL;
 	p += n + 1;
 	n = strspn(p, "0123456789");
 	if (n != 12 || p[n] != ':')
-		return false;
-	p += 13;
-	if (strncmp(p, type, tl) != 0 || p[tl] != '/')
-		return false;
-	p += tl + 1;
-	n = strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_/.");
+		return NULL;
+	return p + 13;
+}
+
+bool arn_resource_id_is_valid(const char *p)
+{
+	size_t n = strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_/.");
 	return n > 0 && p[n] == '\0';
+}
+
+/* <prefix>:<type>/[-a-zA-Z0-9_/.]+ */
+static bool arn_matches(const char *s, const char *type)
+{
+	const char *p = arn_cleanrooms_ml_resource(s);
+	size_t tl = strlen(type);
+
+	if (!p || strncmp(p, type, tl) != 0 || p[tl] != '/')
+		return false;
+	return arn_resource_id_is_valid(p + tl + 1);
 }
 
 bool arn_is_audience_generation_job(const char *s)
@@ -573,8 +589,7 @@ bool arn_in_region(const char *arn, const char *region)
 
 const char *arn_job_id(const char *arn)
 {
-	const char *p = arn ? strstr(arn, ":audience-generation-job/") : NULL;
-	return p ? p + strlen(":audience-generation-job/") : NULL;
+	return resource_kind_arn_id(arn);
 }
 
 void hex_encode(const unsigned char *in, size_t n, char *out)

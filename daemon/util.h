@@ -81,6 +81,11 @@ int read_file_capped(const char *path, size_t max, char **ret, size_t *ret_len);
 
 /* Validation of identifiers that come from config, the API or the control
  * socket.  Patterns from the Clean Rooms ML service model. */
+/* The resource part of a Clean Rooms ML ARN (after the account), or NULL
+ * when s is not one. */
+const char *arn_cleanrooms_ml_resource(const char *s);
+/* [-a-zA-Z0-9_/.]+ to the end: the id part of the ARN patterns. */
+bool arn_resource_id_is_valid(const char *p);
 bool arn_is_audience_generation_job(const char *s);
 bool arn_is_configured_audience_model(const char *s);
 bool uuid_is_valid(const char *s);

@@ -211,15 +211,20 @@ class Demo:
             self.scenario = json.load(f)
         account = self.scenario.get("account", "111122223333")
         self.names = {}
-        for j in self.scenario["jobs"]:
+        # Audience generation jobs ("jobs") and resources of the other kinds ("resources", with their ARN):
+        # the others show their kind after their name.
+        self.entries = self.scenario["jobs"] + self.scenario.get("resources", [])
+        for j in self.entries:
             arn = j.get("arn") or "arn:aws:cleanrooms-ml:%s:%s:audience-generation-job/%s" % (REGION, account,
                                                                                               j["id"])
-            self.names[arn] = j.get("name") or arn.rsplit("/", 1)[-1]
-        self.late = {arn for arn, j in zip(self.names, self.scenario["jobs"]) if j.get("appearAt", 0) > 0}
+            name = j.get("name") or arn.rsplit("/", 1)[-1]
+            kind = j.get("kind", "audience-generation-job")
+            self.names[arn] = name if kind == "audience-generation-job" else "%s [%s]" % (name, kind)
+        self.late = {arn for arn, j in zip(self.names, self.entries) if j.get("appearAt", 0) > 0}
         # Where each job ends: its last step's status, or GONE when the scenario deletes it.  The demo ends
         # once every job got there (and everything was delivered), not after a fixed time.
         self.final = {arn: "GONE" if "deleteAt" in j else (j.get("steps") or [{"status": "CREATE_PENDING"}])[-1][
-            "status"] for arn, j in zip(self.names, self.scenario["jobs"])}
+            "status"] for arn, j in zip(self.names, self.entries)}
         self.width = max(len(n) for n in self.names.values())
         # What happened (filled by the live view).
         self.events = []  # rows of the events table
@@ -307,14 +312,15 @@ class Demo:
 
     def header(self, binary, check_line):
         n_jobs = len(self.scenario["jobs"])
+        n_other = len(self.scenario.get("resources", []))
         faults = []
         for f in self.scenario.get("faults", []):
             what = {"throttle": "429 burst", "503": "a 503", "500": "a 500"}.get(f["kind"], f["kind"])
             faults.append("%s at ~%gs" % (what, f.get("from", 0)))
         faults = ", ".join(faults) or "no faults"
         out(S.bold("jobwatchd demo") + " " + S.dim("-- everything on 127.0.0.1, no AWS account, no root"))
-        out("  fake Clean Rooms ML  %s  %s" % (self.fake_url, S.dim("(%d jobs; SigV4 checked; %s)" % (n_jobs,
-                                                                                                    faults))))
+        out("  fake Clean Rooms ML  %s  %s" % (self.fake_url, S.dim("(%d jobs, %d other resources; SigV4 checked; %s)" % (
+            n_jobs, n_other, faults))))
         out("  webhook receiver     http://127.0.0.1:%d  %s" % (self.recv_port,
                                                                 S.dim("(Standard Webhooks signatures checked)")))
         out("  jobwatchd            %s run -c %s" % (os.path.relpath(binary, self.src) if binary.startswith(
@@ -342,7 +348,7 @@ class Demo:
         def colour(s):
             if s and s.endswith("_FAILED"):
                 return S.red(s)
-            if s == "ACTIVE":
+            if s in ("ACTIVE", "INACTIVE"):
                 return S.green(s)
             return s
 
@@ -446,6 +452,7 @@ class Demo:
             "gone": len({e["arn"] for e in ev if e["type"] == "job.gone"}),
             "stuck": len({e["arn"] for e in ev if e["type"] == "job.stuck"}),
             "active": sum(1 for st in self.last_status().values() if st == "ACTIVE"),
+            "other_kinds": len({e["arn"] for e in ev if ":membership/" in e["arn"]}),
             "late": len({e["arn"] for e in ev if e["type"] == "job.discovered" and e["arn"] in self.late}),
             "verified": sum(1 for p in self.json_posts if p.get("verified") is True),
             "rejected": sum(1 for p in self.json_posts if p.get("verified") is not True),
@@ -523,6 +530,7 @@ class Demo:
             ("a deleted job gone", f["gone"] >= 1),
             ("a stuck job", f["stuck"] >= 1),
             ("jobs reaching ACTIVE", f["active"] >= 1),
+            ("a trained model and an inference job watched beside the jobs", f["other_kinds"] >= 2),
             ("every job in its final state", self.last_status() == self.final),
             ("the late job discovered", f["late"] >= len(self.late)),
             ("every event delivered, signature verified",

@@ -42,7 +42,11 @@ _jobwatchd() {
 		COMPREPLY=($(compgen -W "text json" -- "$cur"))
 		return
 		;;
-	--region | --collaboration-id | --configured-audience-model-arn | --url | --hook | --history)
+	--kind)
+		COMPREPLY=($(compgen -W "audience-generation-job audience-model trained-model trained-model-inference-job ml-input-channel" -- "$cur"))
+		return
+		;;
+	--region | --collaboration-id | --configured-audience-model-arn | --membership-id | --url | --hook | --history)
 		return
 		;;
 	esac
@@ -53,7 +57,7 @@ _jobwatchd() {
 	run) opts="-c --config --log-level --log-target --log-format --strict" ;;
 	check-config) opts="-c --config --strict" ;;
 	get) opts="-c --config --region --help" ;;
-	list) opts="-c --config --region --collaboration-id --configured-audience-model-arn --help" ;;
+	list) opts="-c --config --region --collaboration-id --configured-audience-model-arn --kind --membership-id --help" ;;
 	status) opts="--socket --url --token-file --ca-file --all --json --history --help" ;;
 	watch) opts="--socket --url --token-file --ca-file --no-check --help" ;;
 	unwatch | forget | retry) opts="--socket --url --token-file --ca-file --help" ;;

@@ -31,6 +31,8 @@ static void count_jobs(struct tracker *t, struct api_metrics_input *in, uint64_t
 		if (s < 0 || s >= _JOB_STATUS_MAX_WITH_GONE)
 			s = _JOB_STATUS_MAX_WITH_GONE;
 		in->jobs_by_status[s]++;
+		if (resource_kind_from_arn(j->arn, NULL) != KIND_INVALID)
+			in->jobs_by_kind[resource_kind_from_arn(j->arn, NULL)]++;
 		if (!j->gone)
 			(*pollable)++;
 	}

@@ -8,6 +8,7 @@
 #include <cjson/cJSON.h>
 
 #include "api/render.h"
+#include "kinds.h"
 
 int api_json_string(struct dynbuf *out, const char *s)
 {
@@ -98,6 +99,7 @@ static int job_members(const struct tracked_job *j, struct dynbuf *out)
 	int r = 0;
 
 	STR(true, "arn", j->arn);
+	STR(false, "resourceType", resource_kind_to_string(resource_kind_from_arn(j->arn, NULL)));
 	STR(false, "name", j->name);
 	STR(false, "status", job_status_name(j));
 	STR(false, "statusCode", j->status_code);
@@ -311,9 +313,10 @@ int api_parse_watch_request(const char *body, size_t len, char **ret_arn, char *
 		snprintf(err, errsz, "missing string member \"arn\"");
 		return -EINVAL;
 	}
-	if (!arn_is_audience_generation_job(arn->valuestring)) {
+	if (resource_kind_from_arn(arn->valuestring, NULL) == KIND_INVALID) {
 		cJSON_Delete(j);
-		snprintf(err, errsz, "\"arn\" is not an audience generation job ARN");
+		snprintf(err, errsz,
+			 "\"arn\" is not an audience generation job ARN nor one of another watched kind");
 		return -EINVAL;
 	}
 	copy = strdup(arn->valuestring);

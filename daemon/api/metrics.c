@@ -88,6 +88,13 @@ static int render_jobs(const struct api_metrics_input *in, struct dynbuf *b)
 		r = sample_u64(b, "jobwatchd_jobs", l, in->jobs_by_status[s]);
 	}
 	if (r >= 0)
+		r = family(b, "jobwatchd_jobs_by_kind", "gauge",
+			   "Watched jobs by resource kind (audience-generation-job, trained-model, ...).");
+	for (int k = 0; r >= 0 && k < _KIND_MAX; k++) {
+		const char *l[] = {"kind", resource_kind_to_string((enum resource_kind)k), NULL};
+		r = sample_u64(b, "jobwatchd_jobs_by_kind", l, in->jobs_by_kind[k]);
+	}
+	if (r >= 0)
 		r = family(b, "jobwatchd_jobs_known", "gauge", "Jobs in the state table, watched or not.");
 	if (r >= 0)
 		r = sample_u64(b, "jobwatchd_jobs_known", NULL, in->jobs_known);

@@ -52,6 +52,7 @@ struct api_metrics_am {
 struct api_metrics_input {
 	/* Watched jobs by status; [_JOB_STATUS_MAX_WITH_GONE] = never seen. */
 	uint64_t jobs_by_status[_JOB_STATUS_MAX_WITH_GONE + 1];
+	uint64_t jobs_by_kind[_KIND_MAX];
 	uint64_t jobs_known; /* in the table, watched or not */
 	bool has_events;
 	int64_t events[_EVENT_TYPE_MAX];

@@ -17,6 +17,7 @@
 #include "api/listen.h"
 #include "api/render.h"
 #include "config.h"
+#include "kinds.h"
 #include "log.h"
 #include "util.h"
 
@@ -111,8 +112,9 @@ static void route(struct api *a, struct MHD_Connection *conn, const char *url, c
 		 * the same. */
 		const char *arn = url + sizeof(jobs_prefix) - 1;
 
-		if (!arn_is_audience_generation_job(arn)) {
-			reply_error(rp, 400, "not an audience generation job ARN");
+		if (resource_kind_from_arn(arn, NULL) == KIND_INVALID) {
+			reply_error(rp, 400,
+				    "not an audience generation job ARN nor one of another watched kind");
 			return;
 		}
 		if (is_get(method))

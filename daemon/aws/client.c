@@ -45,6 +45,8 @@ struct aws_call {
 	struct list_node node;	   /* in client->lists[list] */
 	enum call_list list;
 	enum aws_op op;
+	enum resource_kind kind;		  /* Get: the ARN's */
+	char membership[KIND_MEMBERSHIP_ID_SIZE]; /* Get of a membership-scoped kind */
 	char *arn;
 	char *collaboration_id;
 	char *model_arn;
@@ -116,6 +118,18 @@ const char *aws_op_to_string(enum aws_op op)
 	if (op < 0 || op >= _AWS_OP_MAX)
 		return NULL;
 	return op_names[op];
+}
+
+/* The operation as the service names it, for log lines and error
+ * messages: the kind's own (GetTrainedModel, ListMLInputChannels, ...).  The
+ * /metrics operation label stays the AWS_OP_* one. */
+static const char *call_op_name(const struct aws_call *call)
+{
+	const struct resource_kind_info *ki = resource_kind_info(call->kind);
+
+	if (!ki)
+		return aws_op_to_string(call->op);
+	return call->op == AWS_OP_GET ? ki->get_operation : ki->list_operation;
 }
 
 static void queue_remove(struct aws_client *c, struct aws_call *call)
@@ -281,10 +295,36 @@ static int build_path_query(struct aws_client *c, struct aws_call *call, struct 
 	r = dynbuf_appends(path, c->endpoint.base_path);
 	if (r < 0)
 		return r;
-	if (call->op == AWS_OP_GET) {
-		r = dynbuf_appends(path, "/audience-generation-job/");
+	/* The kind's path: /memberships/{m}/trained-models/{arn} or
+	 * /audience-generation-job/{arn}, the membership from the ARN; its
+	 * List (other than ListAudienceGenerationJobs) is the same path
+	 * without the ARN. */
+	if (call->op == AWS_OP_GET || call->kind != KIND_AUDIENCE_GENERATION_JOB) {
+		const struct resource_kind_info *ki = resource_kind_info(call->kind);
+		if (ki->membership_scoped) {
+			r = dynbuf_appends(path, "/memberships/");
+			if (r >= 0)
+				r = dynbuf_appends(path, call->membership);
+			if (r < 0)
+				return r;
+		}
+		r = dynbuf_appends(path, "/");
 		if (r >= 0)
-			r = uri_encode(call->arn, strlen(call->arn), path);
+			r = dynbuf_appends(path, ki->get_path);
+		if (call->op == AWS_OP_GET) {
+			if (r >= 0)
+				r = dynbuf_appends(path, "/");
+			if (r >= 0)
+				r = uri_encode(call->arn, strlen(call->arn), path);
+			return r;
+		}
+		if (r >= 0)
+			r = dynbuf_appends(query, "maxResults=100");
+		if (r >= 0 && call->next_token) {
+			r = dynbuf_appends(query, "&nextToken=");
+			if (r >= 0)
+				r = uri_encode(call->next_token, strlen(call->next_token), query);
+		}
 		return r;
 	}
 	r = dynbuf_appends(path, "/audience-generation-job");
@@ -378,7 +418,7 @@ static bool start_attempt(struct aws_client *c, struct aws_call *call, const str
 		set_error(&res, "transport", "cannot start the request: %s", strerror(-r));
 		goto fail;
 	}
-	log_debug("%s %s (attempt %u)", aws_op_to_string(call->op), path.data, call->attempts);
+	log_debug("%s %s (attempt %u)", call_op_name(call), path.data, call->attempts);
 	queue_push(c, LIST_INFLIGHT, call, false);
 	dynbuf_free(&path);
 	dynbuf_free(&query);
@@ -526,17 +566,17 @@ static void deliver(struct aws_client *c, struct aws_call *call, const struct ht
 	int r;
 
 	if (call->op == AWS_OP_GET)
-		r = aws_parse_get(resp->body, resp->body_len, &job, perr, sizeof(perr));
+		r = aws_parse_get_kind(call->kind, resp->body, resp->body_len, &job, perr, sizeof(perr));
 	else
-		r = aws_parse_list(resp->body, resp->body_len, &items, &n, &skipped, &token, perr,
-				   sizeof(perr));
+		r = aws_parse_list_kind(call->kind, resp->body, resp->body_len, &items, &n, &skipped, &token,
+					perr, sizeof(perr));
 	if (r < 0) {
 		res->outcome = AWS_PROTOCOL;
-		set_error(res, "protocol", "malformed %s response: %s", aws_op_to_string(call->op),
+		set_error(res, "protocol", "malformed %s response: %s", call_op_name(call),
 			  r == -ENOMEM ? "out of memory" : perr);
 		/* This is the one place that knows the request id of a broken
 		 * answer, so it is logged here; the poll just fails. */
-		log_warning("%s: protocol error (request id %s): %s", aws_op_to_string(call->op),
+		log_warning("%s: protocol error (request id %s): %s", call_op_name(call),
 			    res->request_id[0] ? res->request_id : "none", res->error_message);
 		c->stats.requests[call->op][AWS_PROTOCOL]++;
 		call_fail(c, call, res);
@@ -545,7 +585,7 @@ static void deliver(struct aws_client *c, struct aws_call *call, const struct ht
 	if (skipped > 0) {
 		c->stats.list_entries_skipped += skipped;
 		log_warning("%s: skipped %zu of %zu entries that do not fit the model (request id %s): %s",
-			    aws_op_to_string(call->op), skipped, skipped + n,
+			    call_op_name(call), skipped, skipped + n,
 			    res->request_id[0] ? res->request_id : "none", perr);
 	}
 	/* Sensitive members leave the client only when asked for: nothing
@@ -656,7 +696,7 @@ static bool retry_if_worth(struct aws_client *c, struct aws_call *call, const st
 	if (outcome == AWS_AUTH_EXPIRED && !call->auth_retried) {
 		/* Fresh credentials may fix it: one refresh, one retry, outside
 		 * the standard mode's attempt budget and quota. */
-		log_debug("%s: %s, refreshing credentials", aws_op_to_string(call->op), res->error_type);
+		log_debug("%s: %s, refreshing credentials", call_op_name(call), res->error_type);
 		call->auth_retried = true;
 		c->stats.retries++;
 		c->stats.auth_refreshes++;
@@ -671,14 +711,14 @@ static bool retry_if_worth(struct aws_client *c, struct aws_call *call, const st
 	cost = aws_retry_quota_acquire(&c->quota, resp->error == HTTP_ERR_TIMEOUT);
 	if (cost == 0) {
 		c->stats.quota_exhausted++;
-		log_debug("%s: retry quota exhausted, not retrying", aws_op_to_string(call->op));
+		log_debug("%s: retry quota exhausted, not retrying", call_op_name(call));
 		return false;
 	}
 	delay = aws_retry_backoff_ms(call->attempts, client_random(c));
 	if (resp->error == HTTP_OK)
 		delay = aws_retry_after_ms(http_response_header(resp, "x-amz-retry-after"), delay);
-	log_debug("%s: %s (attempt %u), retrying in %" PRIu64 " ms", aws_op_to_string(call->op),
-		  res->error_type, call->attempts, delay);
+	log_debug("%s: %s (attempt %u), retrying in %" PRIu64 " ms", call_op_name(call), res->error_type,
+		  call->attempts, delay);
 	call->last_retry_cost = cost;
 	call->due_ms = now_monotonic_ms() + delay;
 	c->stats.retries++;
@@ -753,11 +793,16 @@ int aws_get_job(struct aws_client *c, const char *arn, aws_get_fn cb, void *user
 	struct aws_call *call;
 	int r;
 
-	if (!c || !cb || c->freeing || !arn_is_audience_generation_job(arn))
+	char membership[KIND_MEMBERSHIP_ID_SIZE];
+	enum resource_kind kind = resource_kind_from_arn(arn, membership);
+
+	if (!c || !cb || c->freeing || kind == KIND_INVALID)
 		return -EINVAL;
 	r = call_new(c, AWS_OP_GET, userdata, &call);
 	if (r < 0)
 		return r;
+	call->kind = kind;
+	memcpy(call->membership, membership, sizeof(membership));
 	call->get_cb = cb;
 	call->arn = strdup(arn);
 	if (!call->arn) {
@@ -796,6 +841,31 @@ int aws_list_jobs(struct aws_client *c, const char *collaboration_id,
 		call_free(call);
 		return -ENOMEM;
 	}
+	queue_push(c, LIST_READY, call, false);
+	schedule_kick(c);
+	if (ret)
+		*ret = call;
+	return 0;
+}
+
+int aws_list_kind(struct aws_client *c, enum resource_kind kind, const char *membership_id,
+		  aws_list_page_fn cb, void *userdata, struct aws_call **ret)
+{
+	const struct resource_kind_info *ki = resource_kind_info(kind);
+	struct aws_call *call;
+	int r;
+
+	if (!c || !cb || c->freeing || !ki || kind == KIND_AUDIENCE_GENERATION_JOB ||
+	    ki->membership_scoped != (membership_id != NULL) ||
+	    (membership_id && !uuid_is_valid(membership_id)))
+		return -EINVAL;
+	r = call_new(c, AWS_OP_LIST, userdata, &call);
+	if (r < 0)
+		return r;
+	call->page_cb = cb;
+	call->kind = kind;
+	if (membership_id)
+		memcpy(call->membership, membership_id, KIND_MEMBERSHIP_ID_SIZE);
 	queue_push(c, LIST_READY, call, false);
 	schedule_kick(c);
 	if (ret)

@@ -76,7 +76,8 @@ int aws_client_new(struct uv_loop_s *loop, struct http_ctx *http, struct creds *
  * loop must run afterwards for handle close callbacks.  NULL-safe. */
 struct aws_client *aws_client_free(struct aws_client *c);
 
-/* GetAudienceGenerationJob.  -EINVAL for an invalid ARN, -ENOMEM; on success
+/* The Get of the ARN's kind (GetAudienceGenerationJob, GetTrainedModel, ...;
+ * kinds.h); the observation carries the kind.  -EINVAL for an ARN of no kind, -ENOMEM; on success
  * cb runs exactly once.  *ret (optional) is valid until cb starts. */
 int aws_get_job(struct aws_client *c, const char *arn, aws_get_fn cb, void *userdata, struct aws_call **ret);
 /* ListAudienceGenerationJobs with optional filters, every page (maxResults
@@ -84,6 +85,12 @@ int aws_get_job(struct aws_client *c, const char *arn, aws_get_fn cb, void *user
 int aws_list_jobs(struct aws_client *c, const char *collaboration_id,
 		  const char *configured_audience_model_arn, aws_list_page_fn cb, void *userdata,
 		  struct aws_call **ret);
+/* The List of another kind (ListAudienceModels, ListTrainedModels,
+ * ListTrainedModelInferenceJobs, ListMLInputChannels: kinds.h), every page;
+ * membership_id exactly for the membership-scoped kinds.  Summaries carry
+ * the kind. */
+int aws_list_kind(struct aws_client *c, enum resource_kind kind, const char *membership_id,
+		  aws_list_page_fn cb, void *userdata, struct aws_call **ret);
 /* Limits one call to max_attempts HTTP attempts (0: the client's setting),
  * e.g. a breaker probe, which is itself the retry.  Call it right after
  * starting the call: the first attempt goes out from the loop, later.  The

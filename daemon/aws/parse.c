@@ -43,6 +43,13 @@ static const struct {
 	size_t max;
 } model_lengths[] = {
     {"audienceGenerationJobArn", 2048},
+    {"audienceModelArn", 2048},
+    {"trainedModelArn", 2048},
+    {"trainedModelInferenceJobArn", 2048},
+    {"mlInputChannelArn", 2048},
+    {"collaborationIdentifier", 36},
+    {"metricsStatus", JOB_STATUS_UNKNOWN_MAX_LEN},
+    {"logsStatus", JOB_STATUS_UNKNOWN_MAX_LEN},
     {"configuredAudienceModelArn", 2048},
     {"name", 63},
     {"description", 255},
@@ -304,6 +311,23 @@ static int parse_metrics(struct pctx *p, const cJSON *m, struct job_observation 
 	return 0;
 }
 
+/* An unknown value is a status (the service's enum grows); only a value
+ * that cannot be an enum value at all is an error. */
+static int set_status(struct pctx *p, struct job_observation *o, const char *status)
+{
+	o->status = job_status_from_api(status);
+	if (o->status == JOB_STATUS_INVALID) {
+		char shown[64];
+		size_t k = 0;
+		/* The value goes into a log line: keep it short and printable. */
+		for (const char *c = status; *c && k + 1 < sizeof(shown); c++)
+			shown[k++] = (*c >= 0x20 && *c < 0x7f && *c != '"') ? *c : '?';
+		shown[k] = '\0';
+		return fail(p, "field \"status\" has an invalid value \"%s\"", shown);
+	}
+	return 0;
+}
+
 /* The members shared by the full answer and the list summary. */
 static int parse_summary(struct pctx *p, const cJSON *j, struct job_observation *o)
 {
@@ -325,32 +349,30 @@ static int parse_summary(struct pctx *p, const cJSON *j, struct job_observation 
 		return fail(p, "field \"audienceGenerationJobArn\" is not an audience generation job ARN");
 	if (str_empty(o->name))
 		return fail(p, "field \"name\" is empty");
-	/* An unknown value is a status (the service's enum grows); only a
-	 * value that cannot be an enum value at all is an error. */
-	o->status = job_status_from_api(status);
-	if (o->status == JOB_STATUS_INVALID) {
-		char shown[64];
-		size_t k = 0;
-		/* The value goes into a log line: keep it short and printable. */
-		for (const char *c = status; *c && k + 1 < sizeof(shown); c++)
-			shown[k++] = (*c >= 0x20 && *c < 0x7f && *c != '"') ? *c : '?';
-		shown[k] = '\0';
-		return fail(p, "field \"status\" has an invalid value \"%s\"", shown);
-	}
-	return 0;
+	return set_status(p, o, status);
+}
+
+/* statusDetails: the same shape (StatusDetails) in every kind's answer. */
+static int parse_status_details(struct pctx *p, const cJSON *j, struct job_observation *o)
+{
+	const cJSON *sd;
+	int r;
+
+	if ((r = get_object(p, j, "statusDetails", &sd)) < 0 || !sd)
+		return r;
+	if ((r = get_string(p, sd, "statusCode", false, &o->status_code)) < 0)
+		return r;
+	return get_string(p, sd, "message", false, &o->status_message);
 }
 
 static int parse_full(struct pctx *p, const cJSON *j, struct job_observation *o)
 {
-	const cJSON *sd, *seed, *metrics, *inc;
+	const cJSON *seed, *metrics, *inc;
 	int r;
 
 	if ((r = parse_summary(p, j, o)) < 0)
 		return r;
-	if ((r = get_object(p, j, "statusDetails", &sd)) < 0)
-		return r;
-	if (sd && ((r = get_string(p, sd, "statusCode", false, &o->status_code)) < 0 ||
-		   (r = get_string(p, sd, "message", false, &o->status_message)) < 0))
+	if ((r = parse_status_details(p, j, o)) < 0)
 		return r;
 	if ((r = get_object(p, j, "seedAudience", &seed)) < 0)
 		return r;
@@ -372,6 +394,43 @@ static int parse_full(struct pctx *p, const cJSON *j, struct job_observation *o)
 	return get_string(p, j, "protectedQueryIdentifier", false, &o->protected_query_identifier);
 }
 
+/* The Get answer of a kind other than audience generation jobs: the members
+ * every kind's answer has (the kind's ARN member, name, status,
+ * statusDetails, times), the collaboration and the metrics/logs publishing
+ * status of the kinds that have one.  The kind's own configuration members
+ * are not kept: nothing downstream reports them. */
+static int parse_resource(struct pctx *p, const cJSON *j, enum resource_kind kind, struct job_observation *o)
+{
+	const struct resource_kind_info *ki = resource_kind_info(kind);
+	_cleanup_free_ char *status = NULL;
+	int r;
+
+	o->kind = kind;
+	if ((r = get_time(p, j, "createTime", &o->create_time_ms)) < 0 ||
+	    (r = get_time(p, j, "updateTime", &o->update_time_ms)) < 0 ||
+	    (r = get_string(p, j, ki->arn_member, true, &o->arn)) < 0 ||
+	    (r = get_string(p, j, "name", true, &o->name)) < 0 ||
+	    (r = get_string(p, j, "status", true, &status)) < 0 ||
+	    (r = get_string(p, j, "description", false, &o->description)) < 0 ||
+	    (r = get_string(p, j, "collaborationIdentifier", false, &o->collaboration_id)) < 0)
+		return r;
+	if (resource_kind_from_arn(o->arn, NULL) != kind)
+		return fail(p, "field \"%s\" is not a %s ARN", ki->arn_member, ki->type);
+	if (str_empty(o->name))
+		return fail(p, "field \"name\" is empty");
+	if ((r = set_status(p, o, status)) < 0)
+		return r;
+	if ((r = parse_status_details(p, j, o)) < 0)
+		return r;
+	if (ki->publish_status &&
+	    ((r = get_string(p, j, "metricsStatus", false, &o->metrics_status)) < 0 ||
+	     (r = get_string(p, j, "metricsStatusDetails", false, &o->metrics_status_details)) < 0 ||
+	     (r = get_string(p, j, "logsStatus", false, &o->logs_status)) < 0 ||
+	     (r = get_string(p, j, "logsStatusDetails", false, &o->logs_status_details)) < 0))
+		return r;
+	return get_string_map(p, j, "tags", AWS_MAX_TAGS, 128, 256, &o->tags, &o->n_tags);
+}
+
 static int parse_body(struct pctx *p, const char *body, size_t len, cJSON **ret)
 {
 	if (!body || len == 0)
@@ -391,6 +450,12 @@ static int parse_body(struct pctx *p, const char *body, size_t len, cJSON **ret)
 
 int aws_parse_get(const char *body, size_t len, struct job_observation **ret, char *err, size_t errsz)
 {
+	return aws_parse_get_kind(KIND_AUDIENCE_GENERATION_JOB, body, len, ret, err, errsz);
+}
+
+int aws_parse_get_kind(enum resource_kind kind, const char *body, size_t len, struct job_observation **ret,
+		       char *err, size_t errsz)
+{
 	struct pctx p = {.err = err, .errsz = errsz, .prefix = ""};
 	struct job_observation *o;
 	cJSON *j = NULL;
@@ -406,7 +471,12 @@ int aws_parse_get(const char *body, size_t len, struct job_observation **ret, ch
 		cJSON_Delete(j);
 		return -ENOMEM;
 	}
-	r = parse_full(&p, j, o);
+	if (kind == KIND_AUDIENCE_GENERATION_JOB)
+		r = parse_full(&p, j, o);
+	else if (resource_kind_info(kind))
+		r = parse_resource(&p, j, kind, o);
+	else
+		r = -EINVAL;
 	cJSON_Delete(j);
 	if (r < 0) {
 		job_observation_free(o);
@@ -428,6 +498,18 @@ void aws_job_array_free(struct job_observation **items, size_t n)
 int aws_parse_list(const char *body, size_t len, struct job_observation ***ret_items, size_t *ret_n,
 		   size_t *ret_skipped, char **ret_next_token, char *err, size_t errsz)
 {
+	return aws_parse_list_kind(KIND_AUDIENCE_GENERATION_JOB, body, len, ret_items, ret_n, ret_skipped,
+				   ret_next_token, err, errsz);
+}
+
+int aws_parse_list_kind(enum resource_kind kind, const char *body, size_t len,
+			struct job_observation ***ret_items, size_t *ret_n, size_t *ret_skipped,
+			char **ret_next_token, char *err, size_t errsz)
+{
+	const char *key = resource_kind_info(kind) ? resource_kind_info(kind)->list_result_key : NULL;
+
+	if (!key)
+		return -EINVAL;
 	struct pctx p = {.err = err, .errsz = errsz, .prefix = ""};
 	struct job_observation **items = NULL;
 	char *token = NULL, prefix[64];
@@ -449,19 +531,18 @@ int aws_parse_list(const char *body, size_t len, struct job_observation ***ret_i
 			 AWS_MAX_NEXT_TOKEN);
 		goto out;
 	}
-	arr = cJSON_GetObjectItemCaseSensitive(j, "audienceGenerationJobs");
+	arr = cJSON_GetObjectItemCaseSensitive(j, key);
 	if (!arr || cJSON_IsNull(arr)) {
-		r = fail(&p, "missing required field \"audienceGenerationJobs\"");
+		r = fail(&p, "missing required field \"%s\"", key);
 		goto out;
 	}
 	if (!cJSON_IsArray(arr)) {
-		r = fail(&p, "field \"audienceGenerationJobs\" is not an array");
+		r = fail(&p, "field \"%s\" is not an array", key);
 		goto out;
 	}
 	count = cJSON_GetArraySize(arr);
 	if (count > AWS_MAX_PAGE_ITEMS) {
-		r = fail(&p, "field \"audienceGenerationJobs\" has %d entries (max %d)", count,
-			 AWS_MAX_PAGE_ITEMS);
+		r = fail(&p, "field \"%s\" has %d entries (max %d)", key, count, AWS_MAX_PAGE_ITEMS);
 		goto out;
 	}
 	if (count > 0) {
@@ -478,7 +559,7 @@ int aws_parse_list(const char *body, size_t len, struct job_observation ***ret_i
 	{
 		struct job_observation *o;
 
-		snprintf(prefix, sizeof(prefix), "audienceGenerationJobs[%d]: ", idx++);
+		snprintf(prefix, sizeof(prefix), "%s[%d]: ", key, idx++);
 		p.prefix = prefix;
 		p.err = skipped ? NULL : err;
 		if (!cJSON_IsObject(e)) {
@@ -492,7 +573,10 @@ int aws_parse_list(const char *body, size_t len, struct job_observation ***ret_i
 			goto out;
 		}
 		o->from_list = true;
-		r = parse_summary(&p, e, o);
+		if (kind == KIND_AUDIENCE_GENERATION_JOB)
+			r = parse_summary(&p, e, o);
+		else
+			r = parse_resource(&p, e, kind, o);
 		if (r == -ENOMEM) {
 			job_observation_free(o);
 			goto out;

@@ -29,6 +29,9 @@
 /* Parses a GetAudienceGenerationJob body.  On success *ret is owned by the
  * caller.  On failure returns -EBADMSG (or -ENOMEM) and writes a message to err. */
 int aws_parse_get(const char *body, size_t len, struct job_observation **ret, char *err, size_t errsz);
+/* The same for the Get of any kind (GetTrainedModel, ...): o->kind is kind. */
+int aws_parse_get_kind(enum resource_kind kind, const char *body, size_t len, struct job_observation **ret,
+		       char *err, size_t errsz);
 
 /* Parses one ListAudienceGenerationJobs page.  *ret_items (array and items,
  * from_list set) and *ret_next_token (NULL on the last page) are owned by the
@@ -37,6 +40,11 @@ int aws_parse_get(const char *body, size_t len, struct job_observation **ret, ch
  * reason in err; only a page that is broken as a whole fails. */
 int aws_parse_list(const char *body, size_t len, struct job_observation ***ret_items, size_t *ret_n,
 		   size_t *ret_skipped, char **ret_next_token, char *err, size_t errsz);
+/* The same for the List of any kind (kinds.h list_result_key; summaries
+ * parsed like the kind's Get answer, from_list set). */
+int aws_parse_list_kind(enum resource_kind kind, const char *body, size_t len,
+			struct job_observation ***ret_items, size_t *ret_n, size_t *ret_skipped,
+			char **ret_next_token, char *err, size_t errsz);
 
 /* Frees an items array as returned by aws_parse_list(); NULL-safe. */
 void aws_job_array_free(struct job_observation **items, size_t n);

@@ -15,6 +15,7 @@
 #include "aws/setup.h"
 #include "cli/cli.h"
 #include "config.h"
+#include "kinds.h"
 #include "log.h"
 #include "util.h"
 
@@ -25,6 +26,8 @@ struct cli_opts {
 	char arn_region[64]; /* get: the region all ARNs name ("" if they differ) */
 	const char *collaboration_id;
 	const char *model_arn;
+	const char *membership_id;
+	enum resource_kind kind; /* list: what to list */
 	bool show_sensitive;
 };
 
@@ -33,6 +36,8 @@ enum {
 	OPT_COLLABORATION_ID,
 	OPT_MODEL_ARN,
 	OPT_SHOW_SENSITIVE,
+	OPT_KIND,
+	OPT_MEMBERSHIP_ID,
 };
 
 static int parse_opts(const char *cmd, bool is_list, int argc, char **argv, struct cli_opts *o)
@@ -49,15 +54,18 @@ static int parse_opts(const char *cmd, bool is_list, int argc, char **argv, stru
 	    {"region", required_argument, NULL, OPT_REGION},
 	    {"collaboration-id", required_argument, NULL, OPT_COLLABORATION_ID},
 	    {"configured-audience-model-arn", required_argument, NULL, OPT_MODEL_ARN},
+	    {"kind", required_argument, NULL, OPT_KIND},
+	    {"membership-id", required_argument, NULL, OPT_MEMBERSHIP_ID},
 	    {"help", no_argument, NULL, 'h'},
 	    {},
 	};
 	int c;
 
-	*o = (struct cli_opts){.config_path = CONFIG_DEFAULT_PATH};
+	*o = (struct cli_opts){.config_path = CONFIG_DEFAULT_PATH, .kind = KIND_AUDIENCE_GENERATION_JOB};
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+c:h", is_list ? list_options : get_options, NULL)) != -1) {
+	/* A leading ':' tells a missing value (':') from an unknown option. */
+	while ((c = getopt_long(argc, argv, "+:c:h", is_list ? list_options : get_options, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			o->config_path = optarg;
@@ -79,6 +87,27 @@ static int parse_opts(const char *cmd, bool is_list, int argc, char **argv, stru
 			}
 			o->collaboration_id = optarg;
 			break;
+		case OPT_KIND:
+			o->kind = resource_kind_from_string(optarg);
+			if (o->kind == KIND_INVALID) {
+				fprintf(stderr, "jobwatchd: %s: --kind: not a resource kind (%s)\n", cmd,
+					resource_kind_names());
+				return -EINVAL;
+			}
+			break;
+		case OPT_MEMBERSHIP_ID:
+			if (!uuid_is_valid(optarg)) {
+				fprintf(stderr,
+					"jobwatchd: %s: --membership-id is not a membership id (UUID)\n",
+					cmd);
+				return -EINVAL;
+			}
+			o->membership_id = optarg;
+			break;
+		case ':':
+			fprintf(stderr, "jobwatchd: %s: option \"%s\" needs a value\n", cmd,
+				argv[optind - 1]);
+			return -EINVAL;
 		case OPT_MODEL_ARN:
 			if (!arn_is_configured_audience_model(optarg)) {
 				fprintf(stderr,
@@ -93,7 +122,8 @@ static int parse_opts(const char *cmd, bool is_list, int argc, char **argv, stru
 			if (is_list)
 				printf(
 				    "Usage: jobwatchd list [-c FILE] [--region R] [--collaboration-id ID]\n"
-				    "                      [--configured-audience-model-arn ARN]\n");
+				    "                      [--configured-audience-model-arn ARN]\n"
+				    "                      [--kind KIND [--membership-id ID]]\n");
 			else
 				printf("Usage: jobwatchd get [-c FILE] [--region R] [--show-sensitive] "
 				       "ARN...\n");
@@ -247,9 +277,13 @@ int cli_get(int argc, char **argv)
 		return 2;
 	}
 	for (size_t i = 0; i < n; i++)
-		if (!arn_is_audience_generation_job(argv[optind + (int)i])) {
-			fprintf(stderr, "jobwatchd: get: \"%s\" is not an audience generation job ARN\n",
-				argv[optind + (int)i]);
+		if (resource_kind_from_arn(argv[optind + (int)i], NULL) == KIND_INVALID) {
+			char why[256];
+			resource_kind_arn_problem(argv[optind + (int)i], why, sizeof(why));
+			fprintf(stderr,
+				"jobwatchd: get: \"%s\" is not an audience generation job ARN nor one of "
+				"another watched kind: %s\n",
+				argv[optind + (int)i], why);
 			return 2;
 		}
 	for (size_t i = 0; i < n; i++) {
@@ -361,10 +395,25 @@ int cli_list(int argc, char **argv)
 		fprintf(stderr, "jobwatchd: list: unexpected argument \"%s\"\n", argv[optind]);
 		return 2;
 	}
+	/* Each List takes the filters of its own kind. */
+	if (o.kind != KIND_AUDIENCE_GENERATION_JOB && (o.collaboration_id || o.model_arn)) {
+		fprintf(stderr,
+			"jobwatchd: list: --collaboration-id and --configured-audience-model-arn are "
+			"for audience generation jobs\n");
+		return 2;
+	}
+	if (resource_kind_info(o.kind)->membership_scoped != (o.membership_id != NULL)) {
+		fprintf(stderr, "jobwatchd: list: --membership-id is %s --kind %s\n",
+			o.membership_id ? "not for" : "needed with", resource_kind_to_string(o.kind));
+		return 2;
+	}
 	if (run_start("list", &o, &run) < 0)
 		return 1;
 	ls.run = &run;
-	r = aws_list_jobs(run.stack->client, o.collaboration_id, o.model_arn, on_page, &ls, NULL);
+	if (o.kind == KIND_AUDIENCE_GENERATION_JOB)
+		r = aws_list_jobs(run.stack->client, o.collaboration_id, o.model_arn, on_page, &ls, NULL);
+	else
+		r = aws_list_kind(run.stack->client, o.kind, o.membership_id, on_page, &ls, NULL);
 	if (r < 0) {
 		fprintf(stderr, "jobwatchd: list: cannot start the request: %s\n", strerror(-r));
 		run_finish(&run);

@@ -14,6 +14,7 @@
 
 #include "cli/status_text.h"
 #include "config.h"
+#include "kinds.h"
 #include "util.h"
 
 #define CTL_RESPONSE_MAX (512u * 1024 * 1024)
@@ -608,9 +609,11 @@ static int each_arn(const struct ctl *c, int argc, char **argv, int first, enum 
 	for (int i = first; i < argc; i++) {
 		int r;
 
-		if (!arn_is_audience_generation_job(argv[i])) {
-			fprintf(stderr, "jobwatchd %s: %s is not an audience generation job ARN\n", argv[0],
-				argv[i]);
+		if (resource_kind_from_arn(argv[i], NULL) == KIND_INVALID) {
+			fprintf(stderr,
+				"jobwatchd %s: %s is not an audience generation job ARN nor one of another "
+				"watched kind\n",
+				argv[0], argv[i]);
 			rc = 1;
 			continue;
 		}

@@ -168,6 +168,8 @@ static void print_job(FILE *f, const cJSON *j, int64_t now_ms)
 	int64_t failures = int_of(j, "failures");
 
 	text_line(f, "Job:", str_of(j, "arn"));
+	if (str_of(j, "resourceType") && strcmp(str_of(j, "resourceType"), "audience-generation-job") != 0)
+		text_line(f, "Kind:", str_of(j, "resourceType"));
 	text_line(f, "Name:", str_of(j, "name"));
 	label(f, "Status:");
 	put_text(f, str_of(j, "status") ? str_of(j, "status") : "UNKNOWN (not polled successfully yet)");

@@ -7,6 +7,7 @@
 #include <cjson/cJSON.h>
 
 #include "aws/errors.h"
+#include "kinds.h"
 #include "notify/payload.h"
 #include "util.h"
 
@@ -61,15 +62,23 @@ static char *build_detail(const struct event *e)
 
 char *eventbridge_entry_build(const struct event *e, const char *event_bus, const char *source)
 {
+	static const char agj[] = "Audience Generation Job ";
 	_cleanup_free_ char *detail = NULL;
 	const char *type = eventbridge_detail_type(e ? e->type : EVENT_TYPE_INVALID);
+	const struct resource_kind_info *ki = e && e->job ? resource_kind_info(e->job->kind) : NULL;
 	cJSON *entry, *res;
-	char when[32];
+	char when[32], kind_type[96];
 	char *out;
 
 	if (!e || !e->job || str_empty(e->job->arn) || !type || str_empty(event_bus) || str_empty(source)) {
 		errno = EINVAL;
 		return NULL;
+	}
+	/* The other kinds say what they are ("Trained Model Status Change");
+	 * an audience generation job's detail types stay as they were. */
+	if (ki && e->job->kind != KIND_AUDIENCE_GENERATION_JOB) {
+		snprintf(kind_type, sizeof(kind_type), "%s %s", ki->title, type + strlen(agj));
+		type = kind_type;
 	}
 	detail = build_detail(e);
 	if (!detail)

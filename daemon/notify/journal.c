@@ -11,9 +11,10 @@
 #include "notify/payload.h"
 #include "util.h"
 
-/* Fields of one entry: MESSAGE, MESSAGE_ID, PRIORITY, SYSLOG_IDENTIFIER and
- * the eleven JOB_ and EVENT_ fields. */
-#define JOURNAL_MAX_FIELDS 16
+/* Fields of one entry: MESSAGE, MESSAGE_ID, PRIORITY, SYSLOG_IDENTIFIER, the
+ * eleven JOB_ and EVENT_ fields and, for kinds other than audience generation
+ * jobs, RESOURCE_TYPE, RESOURCE_ARN and the four of metrics/logs publishing. */
+#define JOURNAL_MAX_FIELDS 22
 /* Per-run cap so a large backlog does not starve the loop. */
 #define JOURNAL_SINK_BATCH	  256
 #define JOURNAL_SINK_MAX_ATTEMPTS 5
@@ -41,7 +42,13 @@ int journal_priority(const struct event *e)
 	/* A status this version does not know may be a failure: warn. */
 	if (e->type == EVENT_JOB_STUCK || e->type == EVENT_JOB_NOT_FOUND || job_status_is_unknown(e->status))
 		return LOG_WARNING;
-	if (e->status == JOB_STATUS_ACTIVE)
+	/* A trained model or inference job whose metrics or logs could not be
+	 * published: the status moved on, but something needs a look. */
+	if (e->job && ((e->job->metrics_status && strcmp(e->job->metrics_status, "PUBLISH_FAILED") == 0) ||
+		       (e->job->logs_status && strcmp(e->job->logs_status, "PUBLISH_FAILED") == 0)))
+		return LOG_WARNING;
+	/* ACTIVE, and INACTIVE for the kinds that have it. */
+	if (job_status_class(e->status) == STATUS_CLASS_SETTLED)
 		return LOG_NOTICE;
 	return LOG_INFO;
 }
@@ -95,6 +102,7 @@ int journal_send_event(const struct event *e)
 	_cleanup_free_ char *msg = journal_format_message(e);
 	struct fields f = {.n = 0};
 	char prio[4], ut[40];
+	bool other = o && o->kind != KIND_AUDIENCE_GENERATION_JOB;
 	int r = 0;
 
 	if (!msg)
@@ -121,6 +129,13 @@ int journal_send_event(const struct event *e)
 	    {"JOB_UPDATE_TIME", ut[0] ? ut : NULL},
 	    {"JOB_COLLABORATION_ID", o ? o->collaboration_id : NULL},
 	    {"JOB_CONFIGURED_AUDIENCE_MODEL_ARN", o ? o->configured_audience_model_arn : NULL},
+	    /* Audience generation jobs' entries keep exactly their fields. */
+	    {"RESOURCE_TYPE", other ? resource_kind_to_string(o->kind) : NULL},
+	    {"RESOURCE_ARN", other ? o->arn : NULL},
+	    {"RESOURCE_METRICS_STATUS", o ? o->metrics_status : NULL},
+	    {"RESOURCE_METRICS_STATUS_DETAILS", o ? o->metrics_status_details : NULL},
+	    {"RESOURCE_LOGS_STATUS", o ? o->logs_status : NULL},
+	    {"RESOURCE_LOGS_STATUS_DETAILS", o ? o->logs_status_details : NULL},
 	};
 	if (!log_journal_available()) {
 		/* Outside systemd (a container, a foreground run) libsystemd

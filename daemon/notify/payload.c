@@ -7,6 +7,7 @@
 #include <cjson/cJSON.h>
 #include <openssl/evp.h>
 
+#include "kinds.h"
 #include "util.h"
 
 static const char *const payload_format_names[_PAYLOAD_FORMAT_MAX] = {
@@ -89,6 +90,9 @@ char *payload_summary_line(const struct event *e)
 	const char *st = status_or_null(e->status), *prev = status_or_null(e->previous_status);
 	_cleanup_free_ char *name = clip_text(display_name(e), PAYLOAD_MAX_NAME, true);
 	_cleanup_free_ char *msg = NULL, *code = NULL;
+	const char *noun = resource_kind_info(o ? o->kind : KIND_AUDIENCE_GENERATION_JOB)
+			       ? resource_kind_info(o ? o->kind : KIND_AUDIENCE_GENERATION_JOB)->noun
+			       : "resource";
 	struct dynbuf b;
 
 	if (!name)
@@ -106,34 +110,32 @@ char *payload_summary_line(const struct event *e)
 	dynbuf_init(&b, 4096);
 	switch (e->type) {
 	case EVENT_JOB_DISCOVERED:
-		dynbuf_appendf(&b, "audience generation job \"%s\" discovered in status %s", name,
-			       st ? st : "?");
+		dynbuf_appendf(&b, "%s \"%s\" discovered in status %s", noun, name, st ? st : "?");
 		break;
 	case EVENT_JOB_STATUS_CHANGED:
-		dynbuf_appendf(&b, "audience generation job \"%s\" %s \xe2\x86\x92 %s", name,
-			       prev ? prev : "?", st ? st : "?");
+		dynbuf_appendf(&b, "%s \"%s\" %s \xe2\x86\x92 %s", noun, name, prev ? prev : "?",
+			       st ? st : "?");
 		break;
 	case EVENT_JOB_STUCK: {
 		char since[40] = "";
 		if (o && o->update_time_ms > 0)
 			format_iso8601_ms(o->update_time_ms, since, sizeof(since));
-		dynbuf_appendf(&b, "audience generation job \"%s\" stuck in %s", name, st ? st : "?");
+		dynbuf_appendf(&b, "%s \"%s\" stuck in %s", noun, name, st ? st : "?");
 		if (since[0])
 			dynbuf_appendf(&b, " since %s", since);
 		break;
 	}
 	case EVENT_JOB_GONE:
-		dynbuf_appendf(&b, "audience generation job \"%s\" is gone (last status %s)", name,
-			       prev ? prev : "?");
+		dynbuf_appendf(&b, "%s \"%s\" is gone (last status %s)", noun, name, prev ? prev : "?");
 		break;
 	case EVENT_JOB_NOT_FOUND:
 		dynbuf_appendf(&b,
-			       "audience generation job \"%s\" not found: the service has answered "
+			       "%s \"%s\" not found: the service has answered "
 			       "ResourceNotFoundException since it was first asked for (check the ARN)",
-			       name);
+			       noun, name);
 		break;
 	default:
-		dynbuf_appendf(&b, "audience generation job \"%s\": unknown event", name);
+		dynbuf_appendf(&b, "%s \"%s\": unknown event", noun, name);
 		break;
 	}
 	/* The reason only matters where there is one: failures and stuck jobs
@@ -264,6 +266,12 @@ static char *build_json(const struct event *e, size_t message_max, bool with_met
 	format_iso8601_ms(e->detected_ms, ts, sizeof(ts));
 	cJSON_AddStringToObject(root, "timestamp", ts);
 	data = cJSON_AddObjectToObject(root, "data");
+	/* Other kinds say what they are; an audience generation job's payload
+	 * stays as it always was, so that existing receivers keep working. */
+	if (o && o->kind != KIND_AUDIENCE_GENERATION_JOB) {
+		add_str(data, "resourceType", resource_kind_to_string(o->kind));
+		add_str(data, "resourceArn", o->arn);
+	}
 	add_str_or_null(data, "jobArn", o ? o->arn : NULL);
 	add_str_or_null(data, "name", o ? o->name : NULL);
 	add_str_or_null(data, "previousStatus", status_or_null(e->previous_status));
@@ -284,6 +292,10 @@ static char *build_json(const struct event *e, size_t message_max, bool with_met
 		add_time(data, "updateTime", o->update_time_ms);
 		add_str(data, "configuredAudienceModelArn", o->configured_audience_model_arn);
 		add_str(data, "collaborationId", o->collaboration_id);
+		add_str(data, "metricsStatus", o->metrics_status);
+		add_str(data, "metricsStatusDetails", o->metrics_status_details);
+		add_str(data, "logsStatus", o->logs_status);
+		add_str(data, "logsStatusDetails", o->logs_status_details);
 		if (with_metrics)
 			add_metrics(data, o);
 	}
@@ -364,7 +376,7 @@ static bool am_firing(const struct event *e)
 
 static bool am_resolving(const struct event *e)
 {
-	return e->type == EVENT_JOB_STATUS_CHANGED && e->status == JOB_STATUS_ACTIVE;
+	return e->type == EVENT_JOB_STATUS_CHANGED && job_status_class(e->status) == STATUS_CLASS_SETTLED;
 }
 
 bool payload_alertmanager_relevant(const struct event *e)
@@ -431,6 +443,7 @@ cJSON *payload_alert_build(const struct payload_alert *a, size_t message_max)
 	cJSON_AddStringToObject(l, "job_name", name);
 	add_str(l, "collaboration_id", a->collaboration_id ? a->collaboration_id : "");
 	add_str(l, "region", a->region ? a->region : "");
+	add_str(l, "resource_type", a->resource_type);
 	cJSON_AddStringToObject(l, "severity",
 				strcmp(a->alertname, PAYLOAD_ALERT_STUCK) == 0 ||
 					strcmp(a->alertname, PAYLOAD_ALERT_NOT_FOUND) == 0
@@ -473,6 +486,8 @@ static char *build_alertmanager(const struct event *e, size_t message_max)
 
 	struct payload_alert pa = {
 	    .alertname = alertname,
+	    .resource_type =
+		o && o->kind != KIND_AUDIENCE_GENERATION_JOB ? resource_kind_to_string(o->kind) : NULL,
 	    .arn = arn,
 	    .name = o && !str_empty(o->name) ? o->name : NULL,
 	    .collaboration_id = o ? o->collaboration_id : NULL,

@@ -52,6 +52,9 @@ enum payload_format payload_format_from_string(const char *s);
 /* What an alert says about a job; every field borrowed, NULL when unknown. */
 struct payload_alert {
 	const char *alertname; /* PAYLOAD_ALERT_* */
+	/* Label resource_type: NULL for audience generation jobs, whose labels
+	 * stay as they were. */
+	const char *resource_type;
 	const char *arn;
 	const char *name;
 	const char *collaboration_id;

@@ -80,6 +80,36 @@ static void test_detail_types(void **state)
 	assert_null(eventbridge_detail_type(EVENT_TYPE_INVALID));
 }
 
+/* Issue 15: an event of another kind has its kind's detail type; the
+ * Detail carries resourceType and resourceArn like the json webhook. */
+static void test_other_kind(void **state)
+{
+	static const char ij[] = "arn:aws:cleanrooms-ml:us-east-1:123456789012:membership/"
+				 "a1b2c3d4-0000-4000-8000-00000000e3b0/trained-model-inference-job/ij";
+	struct event *e = make_event(EVENT_JOB_STATUS_CHANGED, JOB_STATUS_ACTIVE, JOB_STATUS_INACTIVE);
+	char *s;
+	cJSON *j, *d;
+
+	(void)state;
+	free(e->job->arn);
+	e->job->arn = strdup(ij);
+	e->job->kind = KIND_TRAINED_MODEL_INFERENCE_JOB;
+	s = eventbridge_entry_build(e, "ops-bus", "jobwatchd");
+	assert_non_null(s);
+	j = cJSON_Parse(s);
+	assert_string_equal(cJSON_GetObjectItem(j, "DetailType")->valuestring,
+			    "Trained Model Inference Job Status Change");
+	assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "Resources"), 0)->valuestring, ij);
+	d = cJSON_Parse(cJSON_GetObjectItem(j, "Detail")->valuestring);
+	assert_string_equal(cJSON_GetObjectItem(d, "resourceType")->valuestring,
+			    "trained-model-inference-job");
+	assert_string_equal(cJSON_GetObjectItem(d, "resourceArn")->valuestring, ij);
+	cJSON_Delete(d);
+	cJSON_Delete(j);
+	free(s);
+	event_free(e);
+}
+
 static void test_response(void **state)
 {
 	static const char ok[] = "{\"FailedEntryCount\":1,\"Entries\":[{\"EventId\":\"a-1\"},"
@@ -132,7 +162,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_entry),    cmocka_unit_test(test_detail_types),
 	    cmocka_unit_test(test_response), cmocka_unit_test(test_retryable),
-	    cmocka_unit_test(test_invalid),
+	    cmocka_unit_test(test_invalid),  cmocka_unit_test(test_other_kind),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -425,6 +425,83 @@ static void test_formats_and_journal_meta(void **state)
 	assert_null(journal_message_id(EVENT_TYPE_INVALID));
 }
 
+/* Issue 15: an event of another kind says what it is (resourceType,
+ * resourceArn, the kind's noun in the summary, resource_type label) and
+ * carries metricsStatus/logsStatus; PUBLISH_FAILED makes the journal entry a
+ * warning although the status itself is not a failure.  An audience
+ * generation job's body has none of these members. */
+static void test_other_kinds(void **state)
+{
+	static const char tm[] = "arn:aws:cleanrooms-ml:us-east-1:123456789012:membership/"
+				 "a1b2c3d4-0000-4000-8000-00000000e3b0/trained-model/tm1";
+	struct event *e = jwt_event_new(EVENT_JOB_STATUS_CHANGED, JOB_STATUS_CREATE_IN_PROGRESS,
+					JOB_STATUS_INACTIVE, NULL, NULL);
+	char *body, *line;
+	cJSON *j, *d, *l;
+
+	free(e->job->arn);
+	e->job->arn = strdup(tm);
+	e->job->kind = KIND_TRAINED_MODEL;
+	free(e->job->configured_audience_model_arn);
+	e->job->configured_audience_model_arn = NULL;
+	assert_int_equal(journal_priority(e), 5);
+	e->job->metrics_status = strdup("PUBLISH_FAILED");
+	e->job->metrics_status_details = strdup("no metrics");
+	e->job->logs_status = strdup("PUBLISH_SUCCEEDED");
+	assert_int_equal(journal_priority(e), 4);
+
+	body = payload_build(PAYLOAD_FORMAT_JSON, e);
+	assert_non_null(body);
+	j = cJSON_Parse(body);
+	d = cJSON_GetObjectItemCaseSensitive(j, "data");
+	assert_string_equal(jstr(d, "resourceType"), "trained-model");
+	assert_string_equal(jstr(d, "resourceArn"), tm);
+	assert_string_equal(jstr(d, "jobArn"), tm);
+	assert_string_equal(jstr(d, "status"), "INACTIVE");
+	assert_string_equal(jstr(d, "metricsStatus"), "PUBLISH_FAILED");
+	assert_string_equal(jstr(d, "metricsStatusDetails"), "no metrics");
+	assert_string_equal(jstr(d, "logsStatus"), "PUBLISH_SUCCEEDED");
+	cJSON_Delete(j);
+	free(body);
+
+	line = payload_summary_line(e);
+	assert_string_equal(line,
+			    "trained model \"weekly-lookalike\" CREATE_IN_PROGRESS \xe2\x86\x92 INACTIVE");
+	free(line);
+
+	/* INACTIVE settles: it resolves like ACTIVE; CANCEL_FAILED fires. */
+	e->status = e->job->status = JOB_STATUS_CANCEL_FAILED;
+	body = payload_build(PAYLOAD_FORMAT_ALERTMANAGER_WEBHOOK, e);
+	assert_non_null(body);
+	j = cJSON_Parse(body);
+	assert_string_equal(jstr(j, "status"), "firing");
+	l = cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "alerts"), 0), "labels");
+	assert_string_equal(jstr(l, "resource_type"), "trained-model");
+	cJSON_Delete(j);
+	free(body);
+	event_free(e);
+
+	e = jwt_event_new(EVENT_JOB_STATUS_CHANGED, JOB_STATUS_CREATE_IN_PROGRESS, JOB_STATUS_ACTIVE, NULL,
+			  NULL);
+	body = payload_build(PAYLOAD_FORMAT_JSON, e);
+	j = cJSON_Parse(body);
+	d = cJSON_GetObjectItemCaseSensitive(j, "data");
+	assert_null(cJSON_GetObjectItemCaseSensitive(d, "resourceType"));
+	assert_null(cJSON_GetObjectItemCaseSensitive(d, "resourceArn"));
+	assert_null(cJSON_GetObjectItemCaseSensitive(d, "metricsStatus"));
+	cJSON_Delete(j);
+	free(body);
+	body = payload_build(PAYLOAD_FORMAT_ALERTMANAGER_WEBHOOK, e);
+	j = cJSON_Parse(body);
+	l = cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "alerts"), 0), "labels");
+	assert_null(cJSON_GetObjectItemCaseSensitive(l, "resource_type"));
+	cJSON_Delete(j);
+	free(body);
+	event_free(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -438,6 +515,7 @@ int main(void)
 	    cmocka_unit_test(test_alertmanager_firing_and_resolved),
 	    cmocka_unit_test(test_alertmanager_stuck_gone),
 	    cmocka_unit_test(test_formats_and_journal_meta),
+	    cmocka_unit_test(test_other_kinds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
