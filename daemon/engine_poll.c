@@ -244,19 +244,12 @@ static enum poll_next on_answer(struct engine *e, struct tracked_job *j, const s
 	return POLL_NEXT_INTERVAL;
 }
 
-/* What the callback of one Get needs: the engine and the job (borrowed:
- * nothing forgets a job while its Get is in flight).  Owned by the call;
- * on_get() frees it. */
-struct poll_call {
-	struct engine *engine;
-	struct tracked_job *job;
-};
-
 static void on_get(void *userdata, const struct aws_result *res, struct job_observation *obs)
 {
-	struct poll_call *pc = userdata;
-	struct tracked_job *j = pc->job;
-	struct engine *e = pc->engine;
+	/* The job (nothing forgets a job while its Get is in flight), and the
+	 * engine that sent it. */
+	struct tracked_job *j = userdata;
+	struct engine *e = j->poll.engine;
 	int64_t now = engine_now_mono_ms(e);
 	bool probe = e->probe_job == j, repoll = j->poll.state == POLL_SENT_REPOLL;
 	/* Stays so only if the tracker could not say (the job is always in
@@ -264,7 +257,6 @@ static void on_get(void *userdata, const struct aws_result *res, struct job_obse
 	struct tracker_result tr = {.class = STATUS_CLASS_INVALID, .not_found = _TRACKER_NOT_FOUND_INVALID};
 	enum poll_next next;
 
-	free(pc);
 	e->inflight--;
 	poll_set_state(j, POLL_IDLE);
 	if (probe)
@@ -304,7 +296,6 @@ static void poll_dispatch(struct engine *e)
 	while (!e->stopping && e->inflight < e->max_inflight) {
 		bool probe = !breaker_allows_polls(&e->breaker);
 		struct aws_call *call = NULL;
-		struct poll_call *pc;
 		struct tracked_job *j;
 		int r;
 
@@ -316,12 +307,9 @@ static void poll_dispatch(struct engine *e)
 		j = tracker_job_from_sched(n);
 		if (!j->watched || j->gone || job_poll_in_flight(&j->poll))
 			continue;
-		pc = malloc(sizeof(*pc));
-		if (pc)
-			*pc = (struct poll_call){.engine = e, .job = j};
-		r = pc ? aws_get_job(e->aws, j->arn, on_get, pc, &call) : -ENOMEM;
+		j->poll.engine = e;
+		r = aws_get_job(e->aws, j->arn, on_get, j, &call);
 		if (r < 0) {
-			free(pc);
 			log_warning_errno(r, "cannot poll %s: %m", j->arn);
 			/* Try again later rather than spinning on it. */
 			sched_set(e->sched, &j->sched, now + e->pollcfg.interval_ms);

@@ -22,7 +22,13 @@ enum poll_state {
 	_POLL_STATE_INVALID = -EINVAL,
 };
 
+struct engine;
+
 struct job_poll {
+	/* The engine whose Get is in flight (set by poll_dispatch(), read by
+	 * its callback, which gets the job as userdata: no allocation per
+	 * poll). */
+	struct engine *engine;
 	/* Monotonic: the first ResourceNotFoundException of a run of them
 	 * (0 = none): for a job seen before, the one awaiting its
 	 * confirmation; for a job never seen, the start of its grace period. */

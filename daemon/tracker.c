@@ -1,6 +1,6 @@
 /* The job table and transition detection (see tracker.h).
  *
- * Memory per job: one struct tracked_job (176 bytes on x86-64) plus its
+ * Memory per job: one struct tracked_job (200 bytes on x86-64) plus its
  * strings, one 8-byte slot in the insertion-order array and two 8-byte slots
  * in the open-addressing index (load factor <= 1/2).  No per-job OS handle:
  * polling is driven by the sched heap through the embedded sched_node. */

@@ -118,7 +118,7 @@ struct fx {
 	char last_poll_soon[256];
 };
 
-/* The engine's poll_call: what the callback of one Get needs. */
+/* What the callback of one Get needs here: the fixture and the job. */
 struct get_ctx {
 	struct fx *f;
 	struct tracked_job *j;
