@@ -2,8 +2,12 @@
  *
  * This is the only file that includes both <uv.h> and <curl/curl.h>.  The
  * rules it follows (docs/internals/http.md has the reasons):
- *  - one uv_poll_t per socket, stored with curl_multi_assign(), stopped and
- *    closed on CURL_POLL_REMOVE and freed only in its close callback;
+ *  - one uv_poll_t per socket, stored with curl_multi_assign(); on
+ *    CURL_POLL_REMOVE it is parked (kept, watching for the peer's close) so
+ *    that the next transfer on the same keep-alive connection costs no
+ *    epoll_ctl(), and it is closed when libcurl closes the socket (our
+ *    CURLOPT_CLOSESOCKETFUNCTION), before the fd number can be reused;
+ *    freed only in its close callback;
  *  - one non-repeating uv_timer_t for libcurl's timeout; a timeout of 0 is
  *    served from a uv_idle_t on the next loop iteration;
  *  - curl_multi_info_read() is drained after every curl_multi_socket_action();
@@ -19,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <uv.h>
@@ -34,6 +39,8 @@ struct http_sock {
 	uv_poll_t poll;
 	struct http_ctx *ctx;
 	curl_socket_t fd;
+	int events;	       /* UV_READABLE | UV_WRITABLE the handle watches; 0 = stopped */
+	bool parked;	       /* libcurl dropped it (CURL_POLL_REMOVE) but has not closed it */
 	struct list_node node; /* in ctx->socks until closed */
 };
 
@@ -51,9 +58,16 @@ struct http_ctx {
 	struct list_node done;	    /* finished transfers whose done() is due, in order */
 	size_t q_len;
 	struct list_node socks;
+	/* The open socket of each fd (parked or not), for the next transfer on
+	 * a kept-alive connection and for the close callback. */
+	struct http_sock **by_fd;
+	size_t by_fd_size;
 	/* Easy handles of finished transfers, reset and kept for the next
 	 * ones: creating one per request showed up in the profile. */
-	CURL *easy_pool[HTTP_EASY_POOL_MAX];
+	struct {
+		CURL *easy;
+		struct http_easy_profile prof; /* the options it still has */
+	} easy_pool[HTTP_EASY_POOL_MAX];
 	size_t n_easy_pool;
 	char *user_agent;
 	struct http_stats stats;
@@ -112,6 +126,7 @@ static void ctx_handle_closed(struct http_ctx *ctx)
 {
 	if (--ctx->open_handles > 0 || !ctx->freeing)
 		return;
+	free(ctx->by_fd);
 	free(ctx->user_agent);
 	free(ctx);
 }
@@ -138,6 +153,8 @@ static void sock_close(struct http_sock *s)
 
 	list_del(&s->node);
 	ctx->stats.sockets--;
+	if ((size_t)s->fd < ctx->by_fd_size && ctx->by_fd[s->fd] == s)
+		ctx->by_fd[s->fd] = NULL;
 	uv_poll_stop(&s->poll);
 	uv_close((uv_handle_t *)&s->poll, on_sock_closed);
 }
@@ -198,8 +215,16 @@ static void transfer_complete(struct http_transfer *t)
 	ctx->stats.inflight--;
 	/* transfer_detach() took it out of the multi handle: reusable. */
 	if (t->easy && !t->in_multi && !ctx->freeing && ctx->n_easy_pool < HTTP_EASY_POOL_MAX) {
-		curl_easy_reset(t->easy);
-		ctx->easy_pool[ctx->n_easy_pool++] = t->easy;
+		/* A GET keeps its options for the next GET alike; anything
+		 * else starts from a reset handle. */
+		if (t->easy_prof.valid)
+			http_easy_park(t->easy);
+		else
+			curl_easy_reset(t->easy);
+		ctx->easy_pool[ctx->n_easy_pool].easy = t->easy;
+		ctx->easy_pool[ctx->n_easy_pool].prof = t->easy_prof;
+		ctx->n_easy_pool++;
+		t->easy_prof = (struct http_easy_profile){0};
 		t->easy = NULL;
 	}
 	http_transfer_free(t);
@@ -225,11 +250,13 @@ static void transfer_finish(struct http_transfer *t, CURLcode c)
 	snprintf(t->resp.ip, sizeof(t->resp.ip), "%s", ip ? ip : "");
 	t->resp.body = t->body.data ? t->body.data : http_empty_body;
 	t->resp.body_len = t->body.len;
-	t->resp.headers = t->headers;
-	t->resp.n_headers = t->n_headers;
-	if (e == HTTP_OK)
+	if (http_transfer_headers_index(t) < 0)
+		http_transfer_set_error(t, HTTP_ERR_OTHER, "out of memory for the response headers");
+	else if (e == HTTP_OK) {
+		t->resp.headers = t->headers;
+		t->resp.n_headers = t->n_headers;
 		http_transfer_set_error(t, e, "");
-	else if (c == CURLE_WRITE_ERROR && t->cap_error != HTTP_OK)
+	} else if (c == CURLE_WRITE_ERROR && t->cap_error != HTTP_OK)
 		http_transfer_set_error(t, e, t->cap_text);
 	else
 		http_transfer_set_error(t, e, t->errbuf[0] ? t->errbuf : curl_easy_strerror(c));
@@ -282,6 +309,14 @@ static void on_poll(uv_poll_t *h, int status, int events)
 	struct http_sock *s = h->data;
 	int flags = 0;
 
+	if (s->parked) {
+		/* An idle kept-alive connection that became readable: the peer
+		 * closed it (or sent junk).  libcurl finds out when it next
+		 * checks the connection; until then, no busy loop on it. */
+		uv_poll_stop(h);
+		s->events = 0;
+		return;
+	}
 	/* libuv reports socket errors (EPOLLERR) as a negative status and
 	 * stops the handle; libcurl must hear about it or the transfer stalls. */
 	if (status < 0)
@@ -333,20 +368,90 @@ static void idle_kick(struct http_ctx *ctx)
 
 /* ---- libcurl callbacks (no libcurl calls in here except assign) --------- */
 
+static int sock_remember(struct http_ctx *ctx, struct http_sock *s)
+{
+	size_t fd = (size_t)s->fd;
+
+	if (fd >= ctx->by_fd_size) {
+		size_t n = ctx->by_fd_size ? ctx->by_fd_size : 64;
+		struct http_sock **a;
+
+		while (n <= fd)
+			n *= 2;
+		a = realloc(ctx->by_fd, n * sizeof(*a));
+		if (!a)
+			return -ENOMEM;
+		memset(a + ctx->by_fd_size, 0, (n - ctx->by_fd_size) * sizeof(*a));
+		ctx->by_fd = a;
+		ctx->by_fd_size = n;
+	}
+	ctx->by_fd[fd] = s;
+	return 0;
+}
+
+static struct http_sock *sock_open(struct http_ctx *ctx, curl_socket_t fd)
+{
+	struct http_sock *s;
+	int r;
+
+	if (fd < 0)
+		return NULL;
+	if ((size_t)fd < ctx->by_fd_size && ctx->by_fd[fd]) {
+		/* A kept-alive connection's socket, parked since its last
+		 * transfer: the handle (and its epoll registration) is reused. */
+		s = ctx->by_fd[fd];
+		s->parked = false;
+		return s;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	r = uv_poll_init_socket(ctx->loop, &s->poll, fd);
+	if (r < 0) {
+		/* UV_EEXIST would mean a second handle on one fd. */
+		log_debug_errno(r, "uv_poll_init_socket(%d): %s", (int)fd, uv_strerror(r));
+		free(s);
+		return NULL;
+	}
+	s->poll.data = s;
+	s->ctx = ctx;
+	s->fd = fd;
+	list_add_head(&ctx->socks, &s->node);
+	ctx->open_handles++;
+	ctx->stats.sockets++;
+	if (sock_remember(ctx, s) < 0) {
+		sock_close(s);
+		return NULL;
+	}
+	return s;
+}
+
 static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
 {
 	struct http_ctx *ctx = userp;
 	struct http_sock *s = socketp;
 	int events = 0, r;
 
+	(void)easy;
 	if (what == CURL_POLL_REMOVE) {
-		if (s) {
+		if (!s)
+			return 0;
+		/* The entry may come back for the same fd: libcurl then
+		 * starts from NULL (and sock_open() finds a parked handle).
+		 * Only a connection that was waiting for an answer is parked:
+		 * it is established, and libcurl 7.88 closes established
+		 * sockets through our close callback.  A socket that was still
+		 * connecting (waiting to be writable) may be a losing attempt,
+		 * which libcurl closes without the callback (cf-socket.c,
+		 * "not active"): its handle goes now, while the fd is open. */
+		if (ctx->cleaning || s->events != UV_READABLE) {
 			sock_close(s);
-			/* The entry may come back for the same fd: it must then
-			 * start from NULL and get a fresh handle. */
 			if (!ctx->cleaning)
 				(void)curl_multi_assign(ctx->multi, fd, NULL);
+			return 0;
 		}
+		(void)curl_multi_assign(ctx->multi, fd, NULL);
+		s->parked = true;
 		return 0;
 	}
 	if (ctx->cleaning)
@@ -354,22 +459,9 @@ static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, v
 	if (!s) {
 		CURLMcode mc;
 
-		s = calloc(1, sizeof(*s));
+		s = sock_open(ctx, fd);
 		if (!s)
 			return -1;
-		r = uv_poll_init_socket(ctx->loop, &s->poll, fd);
-		if (r < 0) {
-			/* UV_EEXIST would mean a second handle on one fd. */
-			log_debug_errno(r, "uv_poll_init_socket(%d): %s", (int)fd, uv_strerror(r));
-			free(s);
-			return -1;
-		}
-		s->poll.data = s;
-		s->ctx = ctx;
-		s->fd = fd;
-		list_add_head(&ctx->socks, &s->node);
-		ctx->open_handles++;
-		ctx->stats.sockets++;
 		mc = curl_multi_assign(ctx->multi, fd, s);
 		if (mc != CURLM_OK) {
 			log_debug("curl_multi_assign: %s", curl_multi_strerror(mc));
@@ -381,12 +473,30 @@ static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, v
 		events |= UV_READABLE;
 	if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT)
 		events |= UV_WRITABLE;
+	/* uv_poll_start() always takes the fd out of epoll and puts it back
+	 * (two system calls): only when the set changes. */
+	if (events == s->events)
+		return 0;
 	r = uv_poll_start(&s->poll, events, on_poll);
 	if (r < 0) {
+		s->events = 0;
 		log_debug_errno(r, "uv_poll_start(%d): %s", (int)fd, uv_strerror(r));
 		return -1;
 	}
+	s->events = events;
 	return 0;
+}
+
+/* libcurl closes every connection socket through this (set on each easy
+ * handle, kept by the connection): the socket's handle is closed first,
+ * so no handle outlives its fd and a reused fd number starts afresh. */
+static int on_curl_closesocket(void *clientp, curl_socket_t fd)
+{
+	struct http_ctx *ctx = clientp;
+
+	if (fd >= 0 && (size_t)fd < ctx->by_fd_size && ctx->by_fd[fd])
+		sock_close(ctx->by_fd[fd]);
+	return close(fd);
 }
 
 /* libcurl's doc: a single non-repeating timer, -1 deletes it, and 0 is a
@@ -510,8 +620,11 @@ void http_ctx_free(struct http_ctx *ctx)
 	 * sockets; the socket callback closes those poll handles. */
 	ctx->cleaning = true;
 	curl_multi_cleanup(ctx->multi);
-	while (ctx->n_easy_pool)
-		curl_easy_cleanup(ctx->easy_pool[--ctx->n_easy_pool]);
+	while (ctx->n_easy_pool) {
+		ctx->n_easy_pool--;
+		curl_easy_cleanup(ctx->easy_pool[ctx->n_easy_pool].easy);
+		http_easy_profile_clear(&ctx->easy_pool[ctx->n_easy_pool].prof);
+	}
 	ctx->multi = NULL;
 	while (!list_empty(&ctx->socks))
 		sock_close(list_first_entry(&ctx->socks, struct http_sock, node));
@@ -562,12 +675,22 @@ int http_submit(struct http_ctx *ctx, const struct http_request *req, http_done_
 	t->start_ms = now_monotonic_ms();
 	t->resp.body = http_empty_body;
 	dynbuf_init(&t->body, 0);
-	t->easy = ctx->n_easy_pool ? ctx->easy_pool[--ctx->n_easy_pool] : curl_easy_init();
+	dynbuf_init(&t->header_text, 2 * HTTP_MAX_RESPONSE_HEADER_BYTES);
+	if (ctx->n_easy_pool) {
+		ctx->n_easy_pool--;
+		t->easy = ctx->easy_pool[ctx->n_easy_pool].easy;
+		t->easy_prof = ctx->easy_pool[ctx->n_easy_pool].prof;
+	} else
+		t->easy = curl_easy_init();
 	if (!t->easy) {
 		http_transfer_free(t);
 		return -ENOMEM;
 	}
-	r = http_transfer_setup(t, req, ctx->user_agent);
+	r = http_transfer_setup(t, req, ctx->user_agent, &t->easy_prof);
+	if (r >= 0 &&
+	    (curl_easy_setopt(t->easy, CURLOPT_CLOSESOCKETFUNCTION, on_curl_closesocket) != CURLE_OK ||
+	     curl_easy_setopt(t->easy, CURLOPT_CLOSESOCKETDATA, (void *)ctx) != CURLE_OK))
+		r = -EINVAL;
 	if (r < 0) {
 		http_transfer_free(t);
 		return r;

@@ -49,19 +49,18 @@ void http_transfer_free(struct http_transfer *t)
 		return;
 	if (t->easy)
 		curl_easy_cleanup(t->easy);
+	http_easy_profile_clear(&t->easy_prof);
 	/* Request headers carry Authorization and session tokens. */
-	for (struct curl_slist *l = t->req_headers; l; l = l->next)
-		explicit_bzero(l->data, strlen(l->data));
-	curl_slist_free_all(t->req_headers);
+	if (t->req_headers) {
+		explicit_bzero(t->req_headers, t->req_headers_size);
+		free(t->req_headers);
+	}
 	if (t->req_body) {
 		explicit_bzero(t->req_body, t->req_body_len);
 		free(t->req_body);
 	}
 	dynbuf_free(&t->body);
-	for (size_t i = 0; i < t->n_headers; i++) {
-		free(t->headers[i].name);
-		free(t->headers[i].value);
-	}
+	dynbuf_free(&t->header_text);
 	free(t->headers);
 	free(t);
 }
@@ -138,6 +137,10 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userp)
 	size_t n = size * nmemb;
 	int r;
 
+	/* Most answers are a few hundred bytes to a few KiB: one allocation
+	 * rather than doubling from 64. */
+	if (t->body.alloc == 0 && n < 2048)
+		(void)dynbuf_reserve(&t->body, t->body.max < 2048 ? t->body.max : 2048);
 	r = dynbuf_append(&t->body, ptr, n);
 	if (r == -E2BIG) {
 		t->cap_error = HTTP_ERR_TOO_LARGE;
@@ -152,15 +155,6 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userp)
 	return n;
 }
 
-static void headers_clear(struct http_transfer *t)
-{
-	for (size_t i = 0; i < t->n_headers; i++) {
-		free(t->headers[i].name);
-		free(t->headers[i].value);
-	}
-	t->n_headers = 0;
-}
-
 static size_t header_too_large(struct http_transfer *t, const char *what)
 {
 	t->cap_error = HTTP_ERR_TOO_LARGE;
@@ -168,15 +162,15 @@ static size_t header_too_large(struct http_transfer *t, const char *what)
 	return 0;
 }
 
-/* Collects "name: value" lines.  A status line starts a new header block
- * (1xx interim responses), so only the final response's headers remain. */
+/* Collects "name: value" lines into one buffer of "name\0value\0" pairs
+ * (http_transfer_headers_index() points the array into it at the end).  A
+ * status line starts a new header block (1xx interim responses), so only
+ * the final response's headers remain. */
 static size_t on_header(char *buf, size_t size, size_t nmemb, void *userp)
 {
 	struct http_transfer *t = userp;
-	size_t n = size * nmemb, len = n, name_len;
+	size_t n = size * nmemb, len = n, name_len, at;
 	const char *colon, *v, *end;
-	struct http_header_kv *kv;
-	char *name, *value;
 
 	t->header_bytes += n;
 	if (t->header_bytes > HTTP_MAX_RESPONSE_HEADER_BYTES)
@@ -184,7 +178,8 @@ static size_t on_header(char *buf, size_t size, size_t nmemb, void *userp)
 	while (len > 0 && (buf[len - 1] == '\r' || buf[len - 1] == '\n'))
 		len--;
 	if (len >= 5 && memcmp(buf, "HTTP/", 5) == 0) {
-		headers_clear(t);
+		dynbuf_reset(&t->header_text);
+		t->n_headers = 0;
 		return n;
 	}
 	colon = len > 0 ? memchr(buf, ':', len) : NULL;
@@ -201,24 +196,36 @@ static size_t on_header(char *buf, size_t size, size_t nmemb, void *userp)
 		v++;
 	while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
 		end--;
-	kv = realloc(t->headers, (t->n_headers + 1) * sizeof(*kv));
-	if (!kv)
+	at = t->header_text.len;
+	if (dynbuf_append(&t->header_text, buf, name_len) < 0 || dynbuf_append(&t->header_text, "", 1) < 0 ||
+	    dynbuf_append(&t->header_text, v, (size_t)(end - v)) < 0 ||
+	    dynbuf_append(&t->header_text, "", 1) < 0)
 		return 0;
-	t->headers = kv;
-	name = strndup(buf, name_len);
-	value = strndup(v, (size_t)(end - v));
-	if (!name || !value) {
-		free(name);
-		free(value);
-		return 0;
-	}
-	for (char *p = name; *p; p++)
+	for (char *p = t->header_text.data + at; *p; p++)
 		if (*p >= 'A' && *p <= 'Z')
 			*p = (char)(*p - 'A' + 'a');
-	kv[t->n_headers].name = name;
-	kv[t->n_headers].value = value;
 	t->n_headers++;
 	return n;
+}
+
+int http_transfer_headers_index(struct http_transfer *t)
+{
+	const char *p = t->header_text.data;
+
+	if (t->n_headers == 0)
+		return 0;
+	t->headers = calloc(t->n_headers, sizeof(*t->headers));
+	if (!t->headers) {
+		t->n_headers = 0;
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < t->n_headers; i++) {
+		t->headers[i].name = (char *)p;
+		p += strlen(p) + 1;
+		t->headers[i].value = (char *)p;
+		p += strlen(p) + 1;
+	}
+	return 0;
 }
 
 static bool method_valid(const char *m)
@@ -237,44 +244,62 @@ static bool header_has_name(const char *h, const char *name)
 	return strncasecmp(h, name, n) == 0 && h[n] == ':';
 }
 
-/* Copies the caller's headers; refuses CR/LF (header injection) and adds
- * "Expect:" (libcurl's 100-continue wait costs a round trip on every POST)
- * and an Accept unless the caller has its own. */
-static int build_headers(const struct http_request *req, struct curl_slist **ret)
+/* Copies the caller's headers into one block -- the list nodes, then the
+ * strings -- so that a request costs one allocation and one wipe; refuses
+ * CR/LF (header injection) and adds "Expect:" (libcurl's 100-continue wait
+ * costs a round trip on every POST) and an Accept unless the caller has its
+ * own.  libcurl only reads the list (CURLOPT_HTTPHEADER); it is ours. */
+static int build_headers(const struct http_request *req, struct curl_slist **ret, size_t *ret_size)
 {
-	struct curl_slist *list = NULL, *l;
-	bool have_accept = false, have_expect = false;
-	size_t n = 0;
+	static const char expect[] = "Expect:", accept[] = "Accept: */*";
+	/* Only a request with a body can make libcurl wait for a 100. */
+	bool have_accept = false, have_expect = !(req->body && req->body_len > 0);
+	size_t n = 0, text = 0, size, k = 0;
+	struct curl_slist *nodes;
+	char *p;
 
 	for (const char *const *h = req->headers; h && *h; h++) {
-		if (++n > HTTP_MAX_REQUEST_HEADERS || strpbrk(*h, "\r\n") || !strchr(*h, ':')) {
-			curl_slist_free_all(list);
+		if (++n > HTTP_MAX_REQUEST_HEADERS || strpbrk(*h, "\r\n") || !strchr(*h, ':'))
 			return -EINVAL;
-		}
 		have_accept = have_accept || header_has_name(*h, "Accept");
 		have_expect = have_expect || header_has_name(*h, "Expect");
-		l = curl_slist_append(list, *h);
-		if (!l)
-			goto oom;
-		list = l;
+		text += strlen(*h) + 1;
 	}
-	if (!have_expect) {
-		l = curl_slist_append(list, "Expect:");
-		if (!l)
-			goto oom;
-		list = l;
+	if (!have_expect)
+		text += sizeof(expect);
+	if (!have_accept)
+		text += sizeof(accept);
+	size = (n + 2) * sizeof(*nodes) + text;
+	nodes = malloc(size);
+	if (!nodes)
+		return -ENOMEM;
+	p = (char *)(nodes + n + 2);
+#define ADD(str)                                                                                            \
+	do {                                                                                                \
+		size_t l_ = strlen(str) + 1;                                                                \
+		memcpy(p, (str), l_);                                                                       \
+		nodes[k].data = p;                                                                          \
+		nodes[k].next = &nodes[k + 1];                                                              \
+		p += l_;                                                                                    \
+		k++;                                                                                        \
+	} while (0)
+	for (const char *const *h = req->headers; h && *h; h++)
+		ADD(*h);
+	if (!have_expect)
+		ADD(expect);
+	if (!have_accept)
+		ADD(accept);
+#undef ADD
+	if (k == 0) {
+		free(nodes);
+		*ret = NULL;
+		*ret_size = 0;
+		return 0;
 	}
-	if (!have_accept) {
-		l = curl_slist_append(list, "Accept: */*");
-		if (!l)
-			goto oom;
-		list = l;
-	}
-	*ret = list;
+	nodes[k - 1].next = NULL;
+	*ret = nodes;
+	*ret_size = size;
 	return 0;
-oom:
-	curl_slist_free_all(list);
-	return -ENOMEM;
 }
 
 static int set_method(struct http_transfer *t, CURL *e, const struct http_request *req)
@@ -308,12 +333,85 @@ static int set_method(struct http_transfer *t, CURL *e, const struct http_reques
 	return 0;
 }
 
-int http_transfer_setup(struct http_transfer *t, const struct http_request *req, const char *user_agent)
+void http_easy_profile_clear(struct http_easy_profile *p)
+{
+	free(p->ca_file);
+	*p = (struct http_easy_profile){0};
+}
+
+/* What a GET without a body leaves set on its easy handle besides the
+ * URL, the headers and the pointers to its transfer. */
+static int profile_of(const struct http_request *req, uint64_t timeout, uint64_t connect, size_t max_body,
+		      struct http_easy_profile *ret)
+{
+	bool has_body = req->body && req->body_len > 0;
+
+	*ret = (struct http_easy_profile){0};
+	if ((req->method && strcmp(req->method, "GET") != 0) || has_body)
+		return 0;
+	*ret = (struct http_easy_profile){
+	    .valid = true,
+	    .http2 = req->http2,
+	    .no_proxy = req->no_proxy,
+	    .timeout_ms = timeout,
+	    .connect_ms = connect,
+	    .max_body = max_body,
+	};
+	if (req->ca_file) {
+		ret->ca_file = strdup(req->ca_file);
+		if (!ret->ca_file)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static bool profile_equal(const struct http_easy_profile *a, const struct http_easy_profile *b)
+{
+	return a->valid && b->valid && a->http2 == b->http2 && a->no_proxy == b->no_proxy &&
+	       a->timeout_ms == b->timeout_ms && a->connect_ms == b->connect_ms &&
+	       a->max_body == b->max_body &&
+	       (a->ca_file && b->ca_file ? strcmp(a->ca_file, b->ca_file) == 0 : a->ca_file == b->ca_file);
+}
+
+/* The options that point at this transfer, set for every request. */
+static CURLcode set_transfer_options(struct http_transfer *t, const struct http_request *req)
+{
+	CURL *e = t->easy;
+	CURLcode c = CURLE_OK;
+
+	if (c == CURLE_OK)
+		c = curl_easy_setopt(e, CURLOPT_URL, req->url);
+	if (c == CURLE_OK)
+		c = curl_easy_setopt(e, CURLOPT_PRIVATE, (void *)t);
+	if (c == CURLE_OK)
+		c = curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
+	if (c == CURLE_OK)
+		c = curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->req_headers);
+	if (c == CURLE_OK)
+		c = curl_easy_setopt(e, CURLOPT_WRITEDATA, (void *)t);
+	if (c == CURLE_OK)
+		c = curl_easy_setopt(e, CURLOPT_HEADERDATA, (void *)t);
+	return c;
+}
+
+void http_easy_park(CURL *e)
+{
+	/* Nothing in a pooled handle may point at a freed transfer. */
+	curl_easy_setopt(e, CURLOPT_PRIVATE, NULL);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, NULL);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, NULL);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, NULL);
+}
+
+int http_transfer_setup(struct http_transfer *t, const struct http_request *req, const char *user_agent,
+			struct http_easy_profile *prof)
 {
 	uint64_t timeout = req->timeout_ms ? req->timeout_ms : HTTP_DEFAULT_TIMEOUT_MS;
 	uint64_t connect =
 	    req->connect_timeout_ms ? req->connect_timeout_ms : HTTP_DEFAULT_CONNECT_TIMEOUT_MS;
 	size_t max_body = req->max_body ? req->max_body : HTTP_DEFAULT_MAX_BODY;
+	struct http_easy_profile want;
 	CURL *e = t->easy;
 	CURLcode c = CURLE_OK;
 	int r;
@@ -324,9 +422,25 @@ int http_transfer_setup(struct http_transfer *t, const struct http_request *req,
 		timeout = (uint64_t)LONG_MAX;
 	dynbuf_init(&t->body, max_body);
 
-	r = build_headers(req, &t->req_headers);
+	r = build_headers(req, &t->req_headers, &t->req_headers_size);
 	if (r < 0)
 		return r;
+	r = profile_of(req, timeout, connect, max_body, &want);
+	if (r < 0)
+		return r;
+	if (profile_equal(prof, &want)) {
+		/* The same kind of GET as this handle's last one: its options
+		 * stand, libcurl resets the transfer's state itself. */
+		http_easy_profile_clear(&want);
+		c = set_transfer_options(t, req);
+		if (c != CURLE_OK)
+			return log_debug_errno(EINVAL, "curl_easy_setopt: %s", curl_easy_strerror(c));
+		return 0;
+	}
+	if (prof->valid)
+		curl_easy_reset(e);
+	http_easy_profile_clear(prof);
+	*prof = want;
 	r = set_method(t, e, req);
 	if (r < 0)
 		return r;
@@ -336,9 +450,7 @@ int http_transfer_setup(struct http_transfer *t, const struct http_request *req,
 		if (c == CURLE_OK)                                                                          \
 			c = curl_easy_setopt(e, opt, val);                                                  \
 	} while (0)
-	SET(CURLOPT_URL, req->url);
-	SET(CURLOPT_PRIVATE, (void *)t);
-	SET(CURLOPT_ERRORBUFFER, t->errbuf);
+	c = set_transfer_options(t, req);
 	SET(CURLOPT_NOSIGNAL, 1L);
 	SET(CURLOPT_TIMEOUT_MS, (long)timeout);
 	SET(CURLOPT_CONNECTTIMEOUT_MS, (long)connect);
@@ -350,11 +462,8 @@ int http_transfer_setup(struct http_transfer *t, const struct http_request *req,
 	SET(CURLOPT_TCP_KEEPALIVE, 1L);
 	SET(CURLOPT_TCP_KEEPIDLE, 60L);
 	SET(CURLOPT_TCP_KEEPINTVL, 30L);
-	SET(CURLOPT_HTTPHEADER, t->req_headers);
 	SET(CURLOPT_WRITEFUNCTION, on_body);
-	SET(CURLOPT_WRITEDATA, (void *)t);
 	SET(CURLOPT_HEADERFUNCTION, on_header);
-	SET(CURLOPT_HEADERDATA, (void *)t);
 	/* Refuses a body announced too large before reading any of it. */
 	SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max_body);
 	if (req->http2) {
@@ -369,7 +478,10 @@ int http_transfer_setup(struct http_transfer *t, const struct http_request *req,
 	if (user_agent)
 		SET(CURLOPT_USERAGENT, user_agent);
 #undef SET
-	if (c != CURLE_OK)
+	if (c != CURLE_OK) {
+		/* Half set: not to be taken for a configured handle. */
+		http_easy_profile_clear(prof);
 		return log_debug_errno(EINVAL, "curl_easy_setopt: %s", curl_easy_strerror(c));
+	}
 	return 0;
 }

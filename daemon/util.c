@@ -24,6 +24,26 @@ void dynbuf_init(struct dynbuf *b, size_t max)
 	b->max = max;
 }
 
+int dynbuf_reserve(struct dynbuf *b, size_t n)
+{
+	if (n > b->max || b->len > b->max - n)
+		return -E2BIG;
+	if (b->len + n + 1 > b->alloc) {
+		size_t a = b->alloc ? b->alloc : 64;
+		char *d;
+		while (a < b->len + n + 1)
+			a *= 2;
+		if (a > b->max + 1)
+			a = b->max + 1;
+		d = realloc(b->data, a);
+		if (!d)
+			return -ENOMEM;
+		b->data = d;
+		b->alloc = a;
+	}
+	return 0;
+}
+
 int dynbuf_append(struct dynbuf *b, const void *p, size_t n)
 {
 	if (n > b->max || b->len > b->max - n)
@@ -384,21 +404,50 @@ uint64_t now_monotonic_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* RFC 3986 unreserved bytes: ALPHA DIGIT - . _ ~ */
+static const unsigned char uri_unreserved[256] = {
+    ['-'] = 1, ['.'] = 1, ['_'] = 1, ['~'] = 1, ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1,
+    ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1, ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1,
+    ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1,
+    ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1,
+    ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1,
+    ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1,
+    ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1,
+    ['x'] = 1, ['y'] = 1, ['z'] = 1,
+};
+
 int uri_encode(const char *in, size_t len, struct dynbuf *out)
 {
 	static const char hex[] = "0123456789ABCDEF";
+	char *start, *p;
+	int r;
+
+	/* Room for the worst case, then one pass written in place: this runs
+	 * twice per request (the URL, the canonical request) over an ARN. */
+	if (len > SIZE_MAX / 3)
+		return -E2BIG;
+	r = dynbuf_reserve(out, 3 * len);
+	if (r == -E2BIG) {
+		size_t need = 0;
+		for (size_t i = 0; i < len; i++)
+			need += uri_unreserved[(unsigned char)in[i]] ? 1 : 3;
+		r = dynbuf_reserve(out, need);
+	}
+	if (r < 0)
+		return r;
+	start = p = out->data + out->len;
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)in[i];
-		int r;
-		if (isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-			r = dynbuf_append(out, &in[i], 1);
-		} else {
-			char e[3] = {'%', hex[c >> 4], hex[c & 15]};
-			r = dynbuf_append(out, e, 3);
+		if (uri_unreserved[c])
+			*p++ = (char)c;
+		else {
+			*p++ = '%';
+			*p++ = hex[c >> 4];
+			*p++ = hex[c & 15];
 		}
-		if (r < 0)
-			return r;
 	}
+	out->len += (size_t)(p - start);
+	out->data[out->len] = '\0';
 	return 0;
 }
 

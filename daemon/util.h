@@ -26,6 +26,8 @@ struct dynbuf {
 	size_t max;
 };
 void dynbuf_init(struct dynbuf *b, size_t max);
+/* Makes room for n more bytes (and the NUL) without changing len. */
+int dynbuf_reserve(struct dynbuf *b, size_t n);
 int dynbuf_append(struct dynbuf *b, const void *p, size_t n);
 int dynbuf_appends(struct dynbuf *b, const char *s);
 int dynbuf_appendf(struct dynbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

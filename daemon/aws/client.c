@@ -366,11 +366,20 @@ static bool start_attempt(struct aws_client *c, struct aws_call *call, const str
 	dynbuf_init(&path, AWS_MAX_URL);
 	dynbuf_init(&query, AWS_MAX_URL);
 	dynbuf_init(&url, 2 * AWS_MAX_URL);
-	r = build_path_query(c, call, &path, &query);
+	r = dynbuf_reserve(&path, 256);
 	if (r >= 0)
-		r = dynbuf_appendf(&url, "%s%s%s%s", c->endpoint.base_url,
-				   path.data + strlen(c->endpoint.base_path), query.len ? "?" : "",
-				   query.len ? query.data : "");
+		r = build_path_query(c, call, &path, &query);
+	if (r >= 0)
+		r = dynbuf_reserve(&url, strlen(c->endpoint.base_url) + path.len + query.len + 1);
+	if (r >= 0)
+		r = dynbuf_appends(&url, c->endpoint.base_url);
+	if (r >= 0)
+		r = dynbuf_appends(&url, path.data + strlen(c->endpoint.base_path));
+	if (r >= 0 && query.len) {
+		r = dynbuf_append(&url, "?", 1);
+		if (r >= 0)
+			r = dynbuf_append(&url, query.data, query.len);
+	}
 	if (r < 0) {
 		result_from_call(call, AWS_CLIENT, &res);
 		set_error(&res, "request", "cannot build the request URL: %s", strerror(-r));

@@ -69,7 +69,7 @@ static const struct {
 static size_t model_length(const char *name)
 {
 	for (size_t i = 0; i < ELEMENTSOF(model_lengths); i++)
-		if (strcmp(model_lengths[i].name, name) == 0)
+		if (model_lengths[i].name[0] == name[0] && strcmp(model_lengths[i].name, name) == 0)
 			return model_lengths[i].max;
 	return AWS_MAX_STRING;
 }
@@ -431,6 +431,62 @@ static int parse_resource(struct pctx *p, const cJSON *j, enum resource_kind kin
 	return get_string_map(p, j, "tags", AWS_MAX_TAGS, 128, 256, &o->tags, &o->n_tags);
 }
 
+/* The tree of a Get answer is built in one block and dropped at once:
+ * its nodes and strings were a malloc and a free each, half of the
+ * parse's cost.  cJSON's hooks are process-wide, so outside a parse (and
+ * for what does not fit the block) they are plain malloc and free. */
+#define ARENA_SIZE (64 * 1024)
+
+static struct {
+	_Alignas(16) char block[ARENA_SIZE];
+	size_t used;
+	bool active;
+	bool spilled; /* something of the tree is outside the block */
+} arena;
+
+static void *arena_malloc(size_t n)
+{
+	if (arena.active) {
+		size_t a = (n + 15) & ~(size_t)15;
+		if (a >= n && a <= ARENA_SIZE - arena.used) {
+			void *ptr = arena.block + arena.used;
+			arena.used += a;
+			return ptr;
+		}
+		arena.spilled = true;
+	}
+	return malloc(n);
+}
+
+static void arena_free(void *ptr)
+{
+	if ((char *)ptr >= arena.block && (char *)ptr < arena.block + ARENA_SIZE)
+		return;
+	free(ptr);
+}
+
+static void arena_begin(void)
+{
+	static bool hooked;
+
+	if (!hooked) {
+		cJSON_InitHooks(&(cJSON_Hooks){.malloc_fn = arena_malloc, .free_fn = arena_free});
+		hooked = true;
+	}
+	arena.used = 0;
+	arena.spilled = false;
+	arena.active = true;
+}
+
+/* Drops the tree parsed since arena_begin(); nothing may point into it. */
+static void arena_end(cJSON *j)
+{
+	arena.active = false;
+	if (j && arena.spilled)
+		cJSON_Delete(j); /* frees what spilled, skips the block */
+	arena.used = 0;
+}
+
 static int parse_body(struct pctx *p, const char *body, size_t len, cJSON **ret)
 {
 	if (!body || len == 0)
@@ -463,12 +519,15 @@ int aws_parse_get_kind(enum resource_kind kind, const char *body, size_t len, st
 
 	if (err && errsz)
 		err[0] = '\0';
+	arena_begin();
 	r = parse_body(&p, body, len, &j);
-	if (r < 0)
+	if (r < 0) {
+		arena_end(NULL);
 		return r;
+	}
 	o = job_observation_new();
 	if (!o) {
-		cJSON_Delete(j);
+		arena_end(j);
 		return -ENOMEM;
 	}
 	if (kind == KIND_AUDIENCE_GENERATION_JOB)
@@ -477,7 +536,7 @@ int aws_parse_get_kind(enum resource_kind kind, const char *body, size_t len, st
 		r = parse_resource(&p, j, kind, o);
 	else
 		r = -EINVAL;
-	cJSON_Delete(j);
+	arena_end(j);
 	if (r < 0) {
 		job_observation_free(o);
 		return r;

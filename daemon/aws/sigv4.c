@@ -41,6 +41,7 @@ struct sigv4_signer {
 	 * its SHA-256, to notice when the credentials were replaced. */
 	bool key_valid;
 	char key_date[9];
+	bool mac_keyed; /* mac_ctx holds the key of s->key (as it is now) */
 	unsigned char key_secret_hash[32];
 	unsigned char key[32];
 	unsigned key_derivations;
@@ -83,6 +84,7 @@ static void signer_forget_key(struct sigv4_signer *s)
 	explicit_bzero(s->key_secret_hash, sizeof(s->key_secret_hash));
 	explicit_bzero(s->key_date, sizeof(s->key_date));
 	s->key_valid = false;
+	s->mac_keyed = false;
 }
 
 struct sigv4_signer *sigv4_signer_free(struct sigv4_signer *s)
@@ -120,10 +122,17 @@ static int hmac(struct sigv4_signer *s, const void *key, size_t key_len, const v
 {
 	size_t n = 0;
 
-	if (EVP_MAC_init(s->mac_ctx, key, key_len, NULL) != 1 ||
+	/* Keyed with the signing key already (the last request's): OpenSSL
+	 * reuses the key's HMAC state when init gets no key, sparing the
+	 * key set-up on every request. */
+	bool same = key == s->key && s->mac_keyed;
+
+	s->mac_keyed = false;
+	if (EVP_MAC_init(s->mac_ctx, same ? NULL : key, same ? 0 : key_len, NULL) != 1 ||
 	    EVP_MAC_update(s->mac_ctx, data, len) != 1 || EVP_MAC_final(s->mac_ctx, out, &n, 32) != 1 ||
 	    n != 32)
 		return -EIO;
+	s->mac_keyed = key == s->key;
 	return 0;
 }
 

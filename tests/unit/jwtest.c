@@ -142,6 +142,16 @@ bool jwt_send_filler(struct jwt_conn *c, size_t n)
 	return true;
 }
 
+unsigned jwt_conn_peer_port(struct jwt_conn *c)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+
+	if (getpeername(c->fd, (struct sockaddr *)&a, &len) < 0 || a.sin_family != AF_INET)
+		return 0;
+	return ntohs(a.sin_port);
+}
+
 void jwt_conn_close(struct jwt_conn *c, bool reset)
 {
 	pthread_mutex_lock(&c->srv->lock);

@@ -76,6 +76,8 @@ bool jwt_send_response(struct jwt_conn *c, int status, const char *extra_headers
 bool jwt_send_filler(struct jwt_conn *c, size_t n);
 /* Closes the connection now; reset sends an RST instead of a FIN. */
 void jwt_conn_close(struct jwt_conn *c, bool reset);
+/* The client's port of the connection: which connection a request came on. */
+unsigned jwt_conn_peer_port(struct jwt_conn *c);
 /* Never answers: waits until the client (or jwt_server_stop) hangs up. */
 void jwt_conn_wait_hangup(struct jwt_conn *c);
 

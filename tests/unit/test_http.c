@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -50,6 +51,13 @@ static bool srv_respond(struct jwt_conn *c, const struct jwt_request *rq, void *
 		return jwt_send_response(c, 200,
 					 "Content-Type: text/plain\r\nX-Test-Header: Hello-World\r\n", path,
 					 strlen(path));
+	if (strcmp(path, "/peer") == 0 || strcmp(path, "/peer-then-close") == 0) {
+		/* Keep-alive answers naming the client's port; the second
+		 * closes the connection after it, unannounced. */
+		char port[16];
+		snprintf(port, sizeof(port), "%u", jwt_conn_peer_port(c));
+		return jwt_send_response(c, 200, NULL, port, strlen(port)) && strcmp(path, "/peer") == 0;
+	}
 	if (str_startswith(path, "/close")) {
 		jwt_send_response(c, 200, "Connection: close\r\n", path, strlen(path));
 		return false;
@@ -672,6 +680,75 @@ static void test_follow_up(void **state)
 	result_clear(&r[1]);
 }
 
+static void on_settle(uv_timer_t *t)
+{
+	uv_stop(t->loop);
+}
+
+/* Lets the loop run for ms with nothing to do; returns the CPU time it
+ * took (a busy loop takes all of it). */
+static double idle_for(uint64_t ms)
+{
+	struct rusage r0, r1;
+	uv_timer_t t;
+
+	getrusage(RUSAGE_SELF, &r0);
+	assert_int_equal(uv_timer_init(&loop, &t), 0);
+	uv_timer_start(&t, on_settle, ms, 0);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	uv_close((uv_handle_t *)&t, NULL);
+	uv_run(&loop, UV_RUN_NOWAIT);
+	getrusage(RUSAGE_SELF, &r1);
+	return (double)(r1.ru_utime.tv_sec - r0.ru_utime.tv_sec + r1.ru_stime.tv_sec - r0.ru_stime.tv_sec) +
+	       (double)(r1.ru_utime.tv_usec - r0.ru_utime.tv_usec + r1.ru_stime.tv_usec -
+			r0.ru_stime.tv_usec) /
+		   1e6;
+}
+
+/* A kept-alive connection's socket stays watched between transfers
+ * (parked): the next request reuses it.  When the server closes it while
+ * idle, the parked socket is readable for good; the loop must not spin on
+ * it, and libcurl's close of it (through our close callback) must close
+ * its handle, so the next request gets a new connection and nothing is
+ * left open. */
+static void test_keepalive_parked(void **state)
+{
+	struct result r[4] = {0};
+	struct http_stats st;
+	double cpu;
+
+	env_setup(NULL);
+	get("/peer", &r[0], 0, 0);
+	run_loop();
+	get("/peer", &r[1], 0, 0);
+	run_loop();
+	http_ctx_stats(ctx, &st);
+	assert_int_equal(st.sockets, 1);
+	get("/peer-then-close", &r[2], 0, 0);
+	run_loop();
+	cpu = idle_for(400);
+	get("/peer", &r[3], 0, 0);
+	run_loop();
+	http_ctx_stats(ctx, &st);
+	env_teardown();
+	for (size_t i = 0; i < ELEMENTSOF(r); i++) {
+		assert_int_equal(r[i].calls, 1);
+		if (r[i].error != HTTP_OK)
+			fail_msg("request %zu: %s (%s)", i, http_error_to_string(r[i].error),
+				 r[i].error_text);
+	}
+	/* One connection for the first three, a new one after the close. */
+	assert_string_equal(r[1].body, r[0].body);
+	assert_string_equal(r[2].body, r[0].body);
+	assert_string_not_equal(r[3].body, r[0].body);
+	assert_int_equal(st.sockets, 1);
+	/* 400 ms of a spinning loop would be ~400 ms of CPU. */
+	if (cpu > 0.2)
+		fail_msg("the loop used %.3f s of CPU in 0.4 s idle: busy on a closed connection", cpu);
+	for (size_t i = 0; i < ELEMENTSOF(r); i++)
+		result_clear(&r[i]);
+}
+
 static struct result free_r[6];
 
 static void free_now(void)
@@ -903,6 +980,7 @@ int main(void)
 	    cmocka_unit_test(test_concurrent),
 	    cmocka_unit_test(test_connection_churn),
 	    cmocka_unit_test(test_follow_up),
+	    cmocka_unit_test(test_keepalive_parked),
 	    cmocka_unit_test(test_free_inflight),
 	    cmocka_unit_test(test_free_from_callback),
 	    cmocka_unit_test(test_tls),
