@@ -5,7 +5,11 @@
  * their transfer ends, driven by curl_multi_perform + curl_multi_poll.
  *
  * usage: bench_bare_curl --url URL [--handles N] [--max-host-connections M]
- *                        [--http2 --ca FILE] [--seconds S]
+ *                        [--http2 --ca FILE] [--rate R] [--seconds S]
+ *
+ * --rate R starts R transfers a second (one at a time, on the multi handle's
+ * poll timeout) instead of re-adding each handle when it ends: the reference
+ * for jobwatchd held to [aws] max_rps.
  *
  * Runs until SIGTERM/SIGINT (or S seconds), then prints one JSON line:
  * requests completed, failures, connections opened.  bench/bench.py
@@ -69,13 +73,13 @@ static double now_s(void)
 static void usage(void)
 {
 	fprintf(stderr, "usage: bench_bare_curl --url URL [--handles N] [--max-host-connections M] "
-			"[--http2 --ca FILE] [--seconds S]\n");
+			"[--http2 --ca FILE] [--rate R] [--seconds S]\n");
 }
 
 int main(int argc, char **argv)
 {
 	const char *url = NULL, *ca = NULL;
-	long handles = 64, max_host = 64, seconds = 0;
+	long handles = 64, max_host = 64, seconds = 0, rate = 0;
 	int http2 = 0;
 	/* A constant Authorization header of SigV4's shape and size (~200
 	 * bytes), built once: what a signed request carries, without signing. */
@@ -86,6 +90,9 @@ int main(int argc, char **argv)
 	    "Signature=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 	struct curl_slist *headers = NULL;
 	CURL *easy[BARE_MAX_HANDLES];
+	CURL *idle[BARE_MAX_HANDLES]; /* with --rate: handles not in a transfer */
+	long n_idle = 0;
+	double next_start = 0;
 	CURLM *multi;
 	struct sigaction sa;
 	unsigned long long done = 0, failed = 0;
@@ -113,6 +120,8 @@ int main(int argc, char **argv)
 			r = parse_long(v, 1, BARE_MAX_HANDLES, &handles);
 		else if (strcmp(a, "--max-host-connections") == 0)
 			r = parse_long(v, 1, 100000, &max_host);
+		else if (strcmp(a, "--rate") == 0)
+			r = parse_long(v, 0, 1000000, &rate);
 		else if (strcmp(a, "--seconds") == 0)
 			r = parse_long(v, 0, INT_MAX, &seconds);
 		else
@@ -174,14 +183,32 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		easy[i] = e;
-		curl_multi_add_handle(multi, e);
+		if (rate)
+			idle[n_idle++] = e;
+		else
+			curl_multi_add_handle(multi, e);
 	}
 
 	t0 = now_s();
+	next_start = t0;
 	while (!stop_requested && (seconds == 0 || now_s() - t0 < (double)seconds)) {
 		int running, q;
 		CURLMsg *m;
-		CURLMcode mc = curl_multi_perform(multi, &running);
+		CURLMcode mc;
+		int timeout_ms = 1000;
+
+		if (rate) {
+			double t = now_s();
+
+			/* A start that is due and finds no idle handle is skipped. */
+			while (next_start <= t) {
+				if (n_idle > 0)
+					curl_multi_add_handle(multi, idle[--n_idle]);
+				next_start += 1.0 / (double)rate;
+			}
+			timeout_ms = (int)((next_start - t) * 1000.0) + 1;
+		}
+		mc = curl_multi_perform(multi, &running);
 
 		if (mc != CURLM_OK) {
 			fprintf(stderr, "bench_bare_curl: curl_multi_perform: %s\n",
@@ -208,9 +235,12 @@ int main(int argc, char **argv)
 				conns += n;
 			}
 			curl_multi_remove_handle(multi, m->easy_handle);
-			curl_multi_add_handle(multi, m->easy_handle);
+			if (rate)
+				idle[n_idle++] = m->easy_handle;
+			else
+				curl_multi_add_handle(multi, m->easy_handle);
 		}
-		mc = curl_multi_poll(multi, NULL, 0, 1000, NULL);
+		mc = curl_multi_poll(multi, NULL, 0, timeout_ms, NULL);
 		if (mc != CURLM_OK) {
 			fprintf(stderr, "bench_bare_curl: curl_multi_poll: %s\n", curl_multi_strerror(mc));
 			return 1;
@@ -219,8 +249,9 @@ int main(int argc, char **argv)
 	t1 = now_s();
 
 	printf("{\"requests\": %llu, \"failed\": %llu, \"seconds\": %.3f, \"handles\": %ld, "
-	       "\"max_host_connections\": %ld, \"http2\": %s, \"connects\": %ld, \"curl\": \"%s\"}\n",
-	       done, failed, t1 - t0, handles, max_host, http2 ? "true" : "false", conns,
+	       "\"max_host_connections\": %ld, \"http2\": %s, \"rate\": %ld, \"connects\": %ld, \"curl\": "
+	       "\"%s\"}\n",
+	       done, failed, t1 - t0, handles, max_host, http2 ? "true" : "false", rate, conns,
 	       curl_version_info(CURLVERSION_NOW)->version);
 	fflush(stdout);
 	for (long i = 0; i < handles; i++) {

@@ -773,7 +773,7 @@ def main():
         if "aws_rate" in only:
             import aws_rate  # bench/aws_rate.py: imports this module's helpers
             try:
-                results["aws_rate"] = aws_rate.run_aws_rate(a.binary, tmp, ng, ca)
+                results["aws_rate"] = aws_rate.run_aws_rate(a.binary, tmp, ng, ca, bare=a.bare)
             except Exception as e:
                 results["aws_rate"] = {"error": str(e)[:300]}
                 log("AWS-rate run not measured: %s" % e)

@@ -80,6 +80,63 @@ def main():
                  R.get("concurrency", 64), R.get("window_s", 5),
                  "; whole command %.0f s" % total_s if total_s else ""))
     L.append("")
+    bare_h = [R.get(k) for k in ("bare_http", "bare_http_end") if (R.get(k) or {}).get("rps")]
+    bare_t = [R.get(k) for k in ("bare_tls", "bare_tls_end") if (R.get(k) or {}).get("rps")]
+    bare_h_rps = mean(*[b["rps"] for b in bare_h])
+    bare_t_rps = mean(*[b["rps"] for b in bare_t])
+    bare_h_cpu = mean(*[b.get("cpu_s_per_10k") for b in bare_h])
+    bare_t_cpu = mean(*[b.get("cpu_s_per_10k") for b in bare_t])
+    ar = R.get("aws_rate") or {}
+    db, dg = R.get("detection_bulk") or {}, R.get("detection_gets") or {}
+    if bare_h or bare_t or ar or db or dg:
+        L.append("## Ratios and targets (issue 18)")
+        L.append("")
+        L.append("| measure | value | target | verdict |")
+        L.append("|---|---|---|---|")
+        for label, jw, bare_rps, bare_cpu in (
+                ("HTTP/1.1 (64 connections)", h10, bare_h_rps, bare_h_cpu),
+                ("TLS, both HTTP/2 (1,024 streams on %s / %s connections)" % (
+                    g(t10, "connections") or "?", (bare_t[0].get("connections") if bare_t else None) or "?"),
+                 t10, bare_t_rps, bare_t_cpu)):
+            rr = ratio(g(jw, "polls_per_s"), bare_rps)
+            cr = ratio(g(jw, "cpu_s_per_10k"), bare_cpu)
+            L.append("| jobwatchd polls/s ÷ bare libcurl loop req/s, 10k jobs, %s | %s (%s / %s) | ≥ 0.8 | %s |" % (
+                label, fmt(rr, 3), fmt(g(jw, "polls_per_s")), fmt(bare_rps), verdict(rr is not None and rr >= 0.8)))
+            L.append("| jobwatchd CPU per poll ÷ bare loop CPU per request, %s | %s (%s / %s s per 10k) | ≤ 1.3 | "
+                     "%s |" % (label, fmt(cr, 2), fmt(g(jw, "cpu_s_per_10k"), 2), fmt(bare_cpu, 2),
+                               verdict(cr is not None and cr <= 1.3)))
+        if ar.get("requests"):
+            L.append("| at the rates AWS allows: CPU, 10k settled jobs, `max_rps = 5`, defaults, TLS | %s %% of "
+                     "one core (%s s in %.0f s) | ≤ 0.1 %% | %s |" % (
+                         fmt(ar["cpu_pct"], 3), fmt(ar["cpu_s"], 3), ar["seconds"],
+                         verdict(ar["cpu_pct"] <= 0.1)))
+            L.append("| at the rates AWS allows: loop wake-ups per API request | %s (%s wake-ups/s, %s req/s) | "
+                     "≤ 3 | %s |" % (fmt(ar.get("wakeups_per_request"), 2), fmt(ar["wakeups_per_s"], 1),
+                                     fmt(ar["rps"], 2), verdict(ar.get("wakeups_per_request") is not None and
+                                                               ar["wakeups_per_request"] <= 3)))
+            L.append("| at the rates AWS allows: RSS | %s MiB | — | info |" % fmt(ar["rss_kib"] / 1024, 1))
+            bp = ar.get("bare") or {}
+            if bp.get("requests"):
+                L.append("| *the bare libcurl loop at the same 5 req/s over TLS/HTTP/2: CPU, wake-ups per request* | "
+                         "%s %% of one core, %s | — | info |" % (fmt(bp["cpu_pct"], 3),
+                                                                 fmt(bp.get("wakeups_per_request"), 2)))
+        elif ar:
+            L.append("| at the rates AWS allows | not measured (%s) | — | n/a |" % ar.get("error", "?"))
+        if db.get("changes"):
+            bound = 2 * db["list_interval_s"]
+            L.append("| detection delay, bulk refresh (listing every %s s), `max_rps = 5`, 10k jobs, 1 %%/min "
+                     "changing: p99 (p50) | %s s (%s s), %s of %s detected | ≤ 2 × listing interval = %s s | %s |" % (
+                         db["list_interval_s"], fmt(db.get("p99_s"), 1), fmt(db.get("p50_s"), 1), db["detected"],
+                         db["changes"], bound, verdict(db.get("p99_s") is not None and db["p99_s"] <= bound and
+                                                       not db.get("undetected"))))
+        elif db:
+            L.append("| detection delay, bulk refresh | not measured (%s) | — | n/a |" % db.get("error", "?"))
+        if dg.get("changes"):
+            L.append("| detection delay, Gets alone at `max_rps = 5`: p99 (p50) of the detected | %s s (%s s), %s of "
+                     "%s detected within %.0f s; a job is polled once per %s s | — | info |" % (
+                         fmt(dg.get("p99_s"), 1), fmt(dg.get("p50_s"), 1), dg["detected"], dg["changes"],
+                         dg["measured_s"], fmt(dg["cycle_s"])))
+        L.append("")
     L.append("## Ratios and targets (issue 8)")
     L.append("")
     L.append("| measure | value | target | verdict |")
@@ -179,6 +236,87 @@ def main():
     for key, label in (("http", "nginx HTTP/1.1"), ("tls", "nginx TLS (wrk speaks HTTP/1.1)")):
         a, b = R.get("wrk_" + key) or {}, R.get("wrk_%s_end" % key) or {}
         L.append("| %s | %s / %s |" % (label, fmt(a.get("rps")), fmt(b.get("rps"))))
+    if bare_h or bare_t:
+        L.append("")
+        L.append("## The bare libcurl multi loop (bench/bare_curl.c), same nginx and path")
+        L.append("")
+        L.append("Easy handles set up once and re-added as soon as their transfer ends, `curl_multi_perform` + "
+                 "`curl_multi_poll`, a constant ~200-byte Authorization header, no signing, no parsing (libcurl "
+                 "%s). HTTP/1.1: 64 handles, `CURLMOPT_MAX_HOST_CONNECTIONS = 64`. TLS: "
+                 "`CURL_HTTP_VERSION_2TLS`, `CURLOPT_PIPEWAIT`, multiplexing, the bench's CA, and jobwatchd's "
+                 "arrangement there: 1,024 transfers in flight (what it admits: 16 per connection) with "
+                 "`CURLMOPT_MAX_HOST_CONNECTIONS = 64`. Connections = established TCP connections of the process "
+                 "to nginx at the end of the window (`ss -p`); jobwatchd's in the same column of its table." % (
+                     ((bare_h or bare_t)[0].get("self") or {}).get("curl", "?")))
+        L.append("")
+        L.append("| transport | transfers in flight | connections | req/s (start / end of run) | "
+                 "CPU s / 10k requests (start / end) | jobwatchd at 10k jobs: polls/s, CPU s / 10k, connections |")
+        L.append("|---|---|---|---|---|---|")
+        for key, label, jw in (("http", "HTTP/1.1", h10), ("tls", "TLS, HTTP/2", t10)):
+            a, b = R.get("bare_" + key) or {}, R.get("bare_%s_end" % key) or {}
+            L.append("| %s | %s | %s | %s / %s | %s / %s | %s, %s, %s |" % (
+                label, fmt(a.get("handles") or b.get("handles")), a.get("connections", "n/a"), fmt(a.get("rps")),
+                fmt(b.get("rps")), fmt(a.get("cpu_s_per_10k"), 2), fmt(b.get("cpu_s_per_10k"), 2),
+                fmt(g(jw, "polls_per_s")), fmt(g(jw, "cpu_s_per_10k"), 2), g(jw, "connections") or "n/a"))
+    if ar.get("requests"):
+        L.append("")
+        L.append("## At the rates AWS allows (issue 18)")
+        L.append("")
+        L.append("%s settled (ACTIVE) jobs from an arn_file, polled over TLS (HTTP/2, %s connection(s)) from the "
+                 "bench's nginx with the shipped defaults: `[aws] max_rps = 5`, `max_connections = 8`, `[poll] "
+                 "interval = 30s`, `settled_interval = 1h`. The state database comes from a first daemon that "
+                 "polled every job once, so each answer is unchanged; a daemon starting on it polls every job once "
+                 "(2,000 s at 5 calls/s), held to max_rps by its token bucket — the highest rate the defaults "
+                 "allow (after that sweep 10k jobs / 1 h = 2.8 calls/s). Window of %.0f s after %.0f s of "
+                 "warm-up: **%s requests (%s/s), CPU %s s = %s %% of one core, %s wake-ups (%s voluntary + %s "
+                 "involuntary context switches over %s thread(s)) = %s/s = %s per request, RSS %s MiB** "
+                 "(peak %s MiB), %s failed polls." % (
+                     fmt(ar["n"]), ar.get("connections"), ar["seconds"], ar.get("warmup_s", 0), ar["requests"],
+                     fmt(ar["rps"], 2), fmt(ar["cpu_s"], 3), fmt(ar["cpu_pct"], 3),
+                     ar["voluntary"] + ar["involuntary"], ar["voluntary"], ar["involuntary"], ar["threads"],
+                     fmt(ar["wakeups_per_s"], 1), fmt(ar["wakeups_per_request"], 2), fmt(ar["rss_kib"] / 1024, 1),
+                     fmt(ar["hwm_kib"] / 1024, 1), (ar.get("non2xx") or 0) + (ar.get("poll_warnings") or 0)))
+        bp = ar.get("bare") or {}
+        if bp.get("requests"):
+            L.append("")
+            L.append("The reference at that rate: bench/bare_curl.c starting 5 transfers a second over TLS/HTTP/2 "
+                     "(`--rate 5`, no signing, no parsing), measured the same way over %.0f s: %s requests, "
+                     "CPU %s %% of one core (%s ms per request; jobwatchd %s ms), %s wake-ups per request." % (
+                         bp["seconds"], bp["requests"], fmt(bp["cpu_pct"], 3),
+                         fmt(bp["cpu_s"] / bp["requests"] * 1000, 3), fmt(ar["cpu_s"] / ar["requests"] * 1000, 3),
+                         fmt(bp.get("wakeups_per_request"), 2)))
+    if db or dg:
+        L.append("")
+        L.append("## Detection delay on a fixed API budget (issue 18)")
+        L.append("")
+        L.append("10k ACTIVE jobs in one collaboration on tests/fake/fake_crml.py, `[aws] max_rps = 5`; 1 % of the "
+                 "jobs a minute change status (ACTIVE → DELETE_PENDING, one every 0.6 s, chosen at random, through "
+                 "the fake's control API, whose `updateTime` is the moment of the change) for %s s. Delay = the "
+                 "event's `detected_ms` (state database) − that `updateTime`. The daemon first sees every job once "
+                 "at `max_rps = 1000` (10k first Gets at 5/s would take 33 minutes), then a SIGHUP sets "
+                 "`max_rps = 5` and the changes start." % fmt((db or dg).get("flip_s")))
+        L.append("")
+        L.append("| mode | changes | detected | p50 | p99 | max | API calls/s in the window (Gets + List pages) |")
+        L.append("|---|---|---|---|---|---|---|")
+        for r, label in ((db, "bulk refresh: `[discover]` every %s s, `settled_interval = 1h`" %
+                          db.get("list_interval_s")),
+                         (dg, "Gets alone, `settled_interval = 1s` (Gets spend the whole budget)")):
+            if not r.get("changes"):
+                if r:
+                    L.append("| %s | not measured (%s) | | | | | |" % (label, r.get("error", "?")))
+                continue
+            L.append("| %s | %s | %s | %s s | %s s | %s s | %s (%s + %s in %.0f s) |" % (
+                label, r["changes"], r["detected"], fmt(r.get("p50_s"), 1), fmt(r.get("p99_s"), 1),
+                fmt(r.get("max_s"), 1), fmt(r.get("api_calls_per_s"), 2), r.get("gets"), r.get("lists"),
+                r.get("measured_s", 0)))
+        if dg.get("changes"):
+            L.append("")
+            L.append("Gets alone at 5 calls/s poll each of the 10k jobs once per %s s, so a change waits %s s on "
+                     "average and up to %s s; in a window of %.0f s only the changes whose job came up in the "
+                     "round-robin after the change are detected — the %s others are censored (not yet seen when "
+                     "the run ended), so the percentiles of the detected understate the delay." % (
+                         fmt(dg["cycle_s"]), fmt(dg["expected_mean_s"]), fmt(dg["cycle_s"]), dg["measured_s"],
+                         dg["undetected"]))
     L.append("")
     L.append("## Transition latency")
     L.append("")
@@ -250,6 +388,18 @@ def main():
              "moments and shown next to nginx's count.")
     L.append("- CPU = utime + stime of the process (/proc/PID/stat) over the window; peak RSS = VmHWM; "
              "start→READY = spawn to the READY=1 datagram on NOTIFY_SOCKET. SDK CPU = process.cpuUsage().")
+    L.append("- The bare libcurl loop (bench/bare_curl.c) is measured like jobwatchd: nginx's request counter "
+             "and utime + stime from /proc/PID/stat over the same 5-s window after warm-up, once at the start "
+             "and once at the end of the run (as wrk); the ratios use the mean of both. It counts its own "
+             "transfers too (non-200 or failed ones must be none).")
+    L.append("- At the rates AWS allows: CPU = the sum over threads of /proc/PID/task/*/schedstat (run time in "
+             "ns; utime + stime ticks of 10 ms are too coarse for a fraction of a per cent); wake-ups = the "
+             "increase of voluntary_ctxt_switches + nonvoluntary_ctxt_switches summed over /proc/PID/task/*/status: "
+             "each time the loop thread blocks in epoll_wait and is woken (a timer, a socket) is one voluntary "
+             "switch, a preemption one involuntary (threads that exit inside the window take their counts "
+             "along; jobwatchd has one thread there). Requests from nginx's counter over the same window.")
+    L.append("- Detection delay: the change's time is the fake's `updateTime`, set when the control API flips "
+             "the job; detection is the `detected_ms` of the job.status_changed event in the state database.")
     L.append("- CPU per poll, jobwatchd against the SDK: the target row compares both programs polling as fast as "
              "they can with the same concurrency (64 keep-alive connections; the SDK keeps 64 calls in flight, "
              "jobwatchd admits more but HTTP/1.1 puts 64 on the wire), which is what issue 8 asks. Per-poll CPU "
