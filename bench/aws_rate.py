@@ -206,6 +206,7 @@ def run_detection(binary, tmp, mode, n=10000, list_interval_s=60, flip_s=60.0, p
         res.update({"measured_s": secs, "gets": st.get("op", {}).get("get", 0),
                     "lists": st.get("op", {}).get("list", 0)})
         res["api_calls_per_s"] = (res["gets"] + res["lists"]) / secs
+        t_end = time.time()
         truth = {j["arn"]: B.parse_iso(j["updateTime"]) for j in B.http_json("GET", fake_url + "/_fake/jobs")["jobs"]
                  if j["arn"] in flipped}
     finally:
@@ -216,6 +217,9 @@ def run_detection(binary, tmp, mode, n=10000, list_interval_s=60, flip_s=60.0, p
     delays = sorted(det[a] / 1000.0 - truth[a] for a in det if a in truth)
     res.update({"changes": len(flipped), "detected": len(delays), "undetected": len(flipped) - len(delays),
                 "p50_s": B.pct(delays, 50), "p99_s": B.pct(delays, 99), "max_s": delays[-1] if delays else None})
+    waited = [t_end - truth[a] for a in flipped if a in truth and a not in det]
+    if waited:
+        res.update({"censored_min_s": min(waited), "censored_max_s": max(waited)})
     if mode == "gets":
         # Each job is polled once per n / max_rps seconds: a change waits half of that on average.
         res["cycle_s"] = n / float(AWS_MAX_RPS)

@@ -22,6 +22,10 @@ def fmt(v, nd=0):
     return "{:,.{}f}".format(v, nd)
 
 
+def secs(v):
+    return "n/a" if v is None else fmt(v, 1) + " s"
+
+
 def verdict(ok):
     if ok is None:
         return "n/a"
@@ -132,9 +136,9 @@ def main():
         elif db:
             L.append("| detection delay, bulk refresh | not measured (%s) | — | n/a |" % db.get("error", "?"))
         if dg.get("changes"):
-            L.append("| detection delay, Gets alone at `max_rps = 5`: p99 (p50) of the detected | %s s (%s s), %s of "
+            L.append("| detection delay, Gets alone at `max_rps = 5`: p99 (p50) of the detected | %s (%s), %s of "
                      "%s detected within %.0f s; a job is polled once per %s s | — | info |" % (
-                         fmt(dg.get("p99_s"), 1), fmt(dg.get("p50_s"), 1), dg["detected"], dg["changes"],
+                         secs(dg.get("p99_s")), secs(dg.get("p50_s")), dg["detected"], dg["changes"],
                          dg["measured_s"], fmt(dg["cycle_s"])))
         L.append("")
     L.append("## Ratios and targets (issue 8)")
@@ -289,7 +293,7 @@ def main():
         L.append("")
         L.append("## Detection delay on a fixed API budget (issue 18)")
         L.append("")
-        L.append("10k ACTIVE jobs in one collaboration on tests/fake/fake_crml.py, `[aws] max_rps = 5`; 1 % of the "
+        L.append("10k ACTIVE jobs in one collaboration on tests/fake/fake_crml.py, `[aws] max_rps = 5`; 1 %% of the "
                  "jobs a minute change status (ACTIVE → DELETE_PENDING, one every 0.6 s, chosen at random, through "
                  "the fake's control API, whose `updateTime` is the moment of the change) for %s s. Delay = the "
                  "event's `detected_ms` (state database) − that `updateTime`. The daemon first sees every job once "
@@ -305,18 +309,19 @@ def main():
                 if r:
                     L.append("| %s | not measured (%s) | | | | | |" % (label, r.get("error", "?")))
                 continue
-            L.append("| %s | %s | %s | %s s | %s s | %s s | %s (%s + %s in %.0f s) |" % (
-                label, r["changes"], r["detected"], fmt(r.get("p50_s"), 1), fmt(r.get("p99_s"), 1),
-                fmt(r.get("max_s"), 1), fmt(r.get("api_calls_per_s"), 2), r.get("gets"), r.get("lists"),
+            L.append("| %s | %s | %s | %s | %s | %s | %s (%s + %s in %.0f s) |" % (
+                label, r["changes"], r["detected"], secs(r.get("p50_s")), secs(r.get("p99_s")),
+                secs(r.get("max_s")), fmt(r.get("api_calls_per_s"), 2), r.get("gets"), r.get("lists"),
                 r.get("measured_s", 0)))
         if dg.get("changes"):
             L.append("")
             L.append("Gets alone at 5 calls/s poll each of the 10k jobs once per %s s, so a change waits %s s on "
                      "average and up to %s s; in a window of %.0f s only the changes whose job came up in the "
                      "round-robin after the change are detected — the %s others are censored (not yet seen when "
-                     "the run ended), so the percentiles of the detected understate the delay." % (
+                     "the run ended, %s–%s s after their change), so the percentiles of the detected understate "
+                     "the delay." % (
                          fmt(dg["cycle_s"]), fmt(dg["expected_mean_s"]), fmt(dg["cycle_s"]), dg["measured_s"],
-                         dg["undetected"]))
+                         dg["undetected"], fmt(dg.get("censored_min_s")), fmt(dg.get("censored_max_s"))))
     L.append("")
     L.append("## Transition latency")
     L.append("")
