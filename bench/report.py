@@ -250,7 +250,7 @@ def main():
                  "`CURL_HTTP_VERSION_2TLS`, `CURLOPT_PIPEWAIT`, multiplexing, the bench's CA, and jobwatchd's "
                  "arrangement there: 1,024 transfers in flight (what it admits: 16 per connection) with "
                  "`CURLMOPT_MAX_HOST_CONNECTIONS = 64`. Connections = established TCP connections of the process "
-                 "to nginx at the end of the window (`ss -p`); jobwatchd's in the same column of its table." % (
+                 "to nginx at the end of the window (`ss -p`); jobwatchd's in the last column." % (
                      ((bare_h or bare_t)[0].get("self") or {}).get("curl", "?")))
         L.append("")
         L.append("| transport | transfers in flight | connections | req/s (start / end of run) | "
