@@ -107,6 +107,45 @@ def proc_status_kib(pid, key):
     return 0
 
 
+def proc_wakeups(pid):
+    """Context switches of every thread of the process, summed (/proc/PID/task/*/status): a thread blocked in
+    epoll_wait (or any wait) that is woken counts one voluntary switch, a preemption one involuntary.  Threads
+    that exited between two readings take their counts with them (see docs/internals/performance.md)."""
+    vol = invol = threads = 0
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/status" % (pid, tid)) as f:
+                for line in f:
+                    if line.startswith("voluntary_ctxt_switches:"):
+                        vol += int(line.split()[1])
+                    elif line.startswith("nonvoluntary_ctxt_switches:"):
+                        invol += int(line.split()[1])
+            threads += 1
+        except FileNotFoundError:
+            pass
+    return vol, invol, threads
+
+
+def proc_cpu_ns(pid):
+    """CPU time of every thread in nanoseconds (/proc/PID/task/*/schedstat, first field): finer than the 10-ms
+    ticks of utime + stime, which matters at a fraction of a per cent of a core."""
+    total = 0
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
+                total += int(f.read().split()[0])
+        except (FileNotFoundError, IndexError, ValueError):
+            pass
+    return total
+
+
+def tcp_conns(pid, port):
+    """Established TCP connections of process pid to 127.0.0.1:port (ss -p)."""
+    out = subprocess.run(["ss", "-Htnp", "state", "established", "dst", "127.0.0.1:%d" % port],
+                         capture_output=True, text=True).stdout
+    return sum(1 for line in out.splitlines() if "pid=%d," % pid in line)
+
+
 def aws_env(home):
     e = {k: v for k, v in os.environ.items()
          if not k.startswith("AWS_") and k not in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "JOURNAL_STREAM",
@@ -369,7 +408,8 @@ def run_daemon(binary, tmp, ng, n, tls, warmup, window, tag, ca=None, restart=Fa
         res["sweep_s"] = time.monotonic() - d.t_spawn - res["ready_s"]
         time.sleep(0.5)
         window_stats("", window)
-        res.update({"hwm_kib": proc_status_kib(d.pid, "VmHWM"), "rss_kib": proc_status_kib(d.pid, "VmRSS")})
+        res.update({"hwm_kib": proc_status_kib(d.pid, "VmHWM"), "rss_kib": proc_status_kib(d.pid, "VmRSS"),
+                    "connections": tcp_conns(d.pid, ng.tls_port if tls else ng.port)})
         res["poll_warnings"], tail = d.poll_warnings()
         if res["poll_warnings"] or res["non2xx"] or res.get("sweep_non2xx"):
             log("%s: %d poll warnings, %d non-2xx answers:\n%s" % (tag, res["poll_warnings"], res["non2xx"], tail))
@@ -383,6 +423,44 @@ def run_daemon(binary, tmp, ng, n, tls, warmup, window, tag, ca=None, restart=Fa
             res["ready_restart_s"] = d.wait_ready()
         finally:
             d.stop()
+    log("%s: %s" % (tag, json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in res.items()})))
+    return res
+
+
+# The bare loop's arrangement: 64 handles on 64 HTTP/1.1 connections; over TLS as many transfers in flight as
+# jobwatchd admits there (16 streams per connection, engine.c) with the same CURLMOPT_MAX_HOST_CONNECTIONS and
+# CURLOPT_PIPEWAIT, so libcurl opens the same number of HTTP/2 connections for both.
+BARE_TLS_HANDLES = 16 * CONCURRENCY
+
+
+def run_bare(bare_bin, ng, tls, ca, warmup, window, tag):
+    """bench/bare_curl.c against the same nginx and path: requests/s counted by nginx, CPU from /proc."""
+    path = "/audience-generation-job/" + urllib.request.quote(job_arn(7), safe="")
+    argv = [bare_bin, "--url", (ng.tls_url if tls else ng.http_url) + path, "--max-host-connections",
+            str(CONCURRENCY), "--handles", str(BARE_TLS_HANDLES if tls else CONCURRENCY)]
+    if tls:
+        argv += ["--http2", "--ca", ca]
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    res = {"tls": tls, "tag": tag, "handles": BARE_TLS_HANDLES if tls else CONCURRENCY,
+           "max_host_connections": CONCURRENCY}
+    try:
+        time.sleep(warmup)
+        bad0, r0, c0, t0 = ng.bad_count(), ng.requests(), proc_cpu_s(p.pid), time.monotonic()
+        time.sleep(window)
+        bad1, r1, c1, t1 = ng.bad_count(), ng.requests(), proc_cpu_s(p.pid), time.monotonic()
+        res["connections"] = tcp_conns(p.pid, ng.tls_port if tls else ng.port)
+        polls = r1 - r0 - 1  # minus our own status request
+        res.update({"requests": polls, "seconds": t1 - t0, "rps": polls / (t1 - t0), "cpu_s": c1 - c0,
+                    "cpu_s_per_10k": (c1 - c0) / polls * 1e4 if polls > 0 else None, "non2xx": bad1 - bad0})
+    finally:
+        p.send_signal(signal.SIGTERM)
+        out, err = p.communicate(timeout=30)
+    try:
+        res["self"] = json.loads(out.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        raise RuntimeError("bench_bare_curl printed no summary: %s" % err[-2000:])
+    if res["self"]["failed"] or res["non2xx"]:
+        log("%s: %d failed transfers, %d non-2xx: %s" % (tag, res["self"]["failed"], res["non2xx"], err[-1000:]))
     log("%s: %s" % (tag, json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in res.items()})))
     return res
 
@@ -591,19 +669,30 @@ def run_bulk_refresh(binary, tmp, n=1000, list_interval_s=2, measure_s=20):
     return res
 
 
+PARTS = ("ceiling", "jobwatchd", "sdk", "aws_rate", "transitions", "webhook_outage", "bulk_refresh", "detection",
+         "outage")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--binary", required=True)
+    ap.add_argument("--bare", help="bench_bare_curl (bench/bare_curl.c), the bare libcurl reference")
     ap.add_argument("--node-modules", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--window", type=float, default=5.0)
     ap.add_argument("--warmup", type=float, default=2.0)
     ap.add_argument("--sizes", default="1000,10000,100000")
+    ap.add_argument("--only", default=",".join(PARTS),
+                    help="comma-separated parts to run (default all): %s; 'jobwatchd' with --sizes 10000 is the "
+                         "quick way to the rows the ratios need" % ", ".join(PARTS))
     ap.add_argument("--keep", action="store_true", help="keep the temp dir")
     ap.add_argument("--profile", metavar="PERF_DATA",
                     help="only: perf record jobwatchd at 10k jobs as fast as it can (PERF_DATA.http, .tls), paced "
                          "(.http-paced), and at 1k jobs (.http-1000)")
     a = ap.parse_args()
+    only = set(a.only.split(","))
+    if only - set(PARTS):
+        ap.error("unknown part(s): %s" % ", ".join(sorted(only - set(PARTS))))
 
     tmp = tempfile.mkdtemp(prefix="jwbench-")
     os.makedirs(os.path.join(tmp, "home"), exist_ok=True)
@@ -614,7 +703,7 @@ def main():
                         "cpu": next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo")
                                      if l.startswith("model name")), "?")},
                "loadavg_start": open("/proc/loadavg").read().split()[:3],
-               "window_s": a.window, "warmup_s": a.warmup, "concurrency": CONCURRENCY}
+               "window_s": a.window, "warmup_s": a.warmup, "concurrency": CONCURRENCY, "parts": sorted(only)}
     ng = None
     try:
         tls_dir = os.path.join(tmp, "tls")
@@ -636,48 +725,84 @@ def main():
                 run_daemon(a.binary, tmp, ng, 1000, False, a.warmup, a.window, "http-1000",
                            perf=a.profile + ".http-1000")]
             return
-        wrk(ng.http_url + path, 1)  # warm-up
-        results["wrk_http"] = wrk(ng.http_url + path, 5)
-        results["wrk_tls"] = wrk(ng.tls_url + path, 5)
-        log("wrk: http %.0f req/s, tls %.0f req/s" % (results["wrk_http"]["rps"], results["wrk_tls"]["rps"]))
 
-        runs = []
-        for n in sizes:
-            runs.append(run_daemon(a.binary, tmp, ng, n, False, a.warmup, a.window, "http-%d" % n,
-                                   restart=(n == max(sizes))))
-        runs.append(run_daemon(a.binary, tmp, ng, 10000, True, a.warmup, a.window, "tls-10000", ca=ca))
-        # Paced: the same 10k jobs held to PACED_RPS by [aws] max_rps, for the equal-rate CPU comparison.
-        runs.append(run_daemon(a.binary, tmp, ng, 10000, False, a.warmup, a.window, "http-10000-paced",
-                               max_rps=PACED_RPS))
-        runs.append(run_daemon(a.binary, tmp, ng, 10000, True, a.warmup, a.window, "tls-10000-paced", ca=ca,
-                               max_rps=PACED_RPS))
-        results["jobwatchd"] = runs
-        results["paced_rps"] = PACED_RPS
-        # The SDK as fast as it can with the same 64 sockets / calls in flight (the target of issue 8: both
-        # programs polling as fast as they can at the same concurrency), and paced at PACED_RPS (equal work rate;
-        # per-poll cost falls as the rate rises, for both programs).
-        results["sdk"] = [run_sdk(a.node_modules, tmp, ng, 10000, False, ca, a.warmup, a.window),
-                          run_sdk(a.node_modules, tmp, ng, 10000, True, ca, a.warmup, a.window),
-                          run_sdk(a.node_modules, tmp, ng, 10000, False, ca, a.warmup, a.window, rate=PACED_RPS),
-                          run_sdk(a.node_modules, tmp, ng, 10000, True, ca, a.warmup, a.window, rate=PACED_RPS)]
-        # wrk again at the end: the box is shared, the ceiling moves; the report uses the mean of both runs.
-        results["wrk_http_end"] = wrk(ng.http_url + path, 5)
-        results["wrk_tls_end"] = wrk(ng.tls_url + path, 5)
+        def ceiling(suffix):
+            # wrk and the bare libcurl loop, at the start and again at the end of the run: the box is shared,
+            # the ceiling moves; the report uses the mean of both.
+            if suffix == "":
+                wrk(ng.http_url + path, 1)  # warm-up
+            results["wrk_http" + suffix] = wrk(ng.http_url + path, 5)
+            results["wrk_tls" + suffix] = wrk(ng.tls_url + path, 5)
+            log("wrk%s: http %.0f req/s, tls %.0f req/s" % (suffix, results["wrk_http" + suffix]["rps"],
+                                                          results["wrk_tls" + suffix]["rps"]))
+            if a.bare:
+                for tls in (False, True):
+                    key = "bare_%s%s" % ("tls" if tls else "http", suffix)
+                    try:
+                        results[key] = run_bare(a.bare, ng, tls, ca, a.warmup, a.window, key)
+                    except Exception as e:  # never lose the other results to it
+                        results[key] = {"error": str(e)[:300]}
+                        log("%s not measured: %s" % (key, e))
+
+        if "ceiling" in only:
+            ceiling("")
+        if "jobwatchd" in only:
+            runs = []
+            for n in sizes:
+                runs.append(run_daemon(a.binary, tmp, ng, n, False, a.warmup, a.window, "http-%d" % n,
+                                       restart=(n == max(sizes))))
+            runs.append(run_daemon(a.binary, tmp, ng, 10000, True, a.warmup, a.window, "tls-10000", ca=ca))
+            # Paced: the same 10k jobs held to PACED_RPS by [aws] max_rps, for the equal-rate CPU comparison.
+            runs.append(run_daemon(a.binary, tmp, ng, 10000, False, a.warmup, a.window, "http-10000-paced",
+                                   max_rps=PACED_RPS))
+            runs.append(run_daemon(a.binary, tmp, ng, 10000, True, a.warmup, a.window, "tls-10000-paced", ca=ca,
+                                   max_rps=PACED_RPS))
+            results["jobwatchd"] = runs
+            results["paced_rps"] = PACED_RPS
+        if "sdk" in only:
+            # The SDK as fast as it can with the same 64 sockets / calls in flight (the target of issue 8: both
+            # programs polling as fast as they can at the same concurrency), and paced at PACED_RPS (equal work
+            # rate; per-poll cost falls as the rate rises, for both programs).
+            results["sdk"] = [run_sdk(a.node_modules, tmp, ng, 10000, False, ca, a.warmup, a.window),
+                              run_sdk(a.node_modules, tmp, ng, 10000, True, ca, a.warmup, a.window),
+                              run_sdk(a.node_modules, tmp, ng, 10000, False, ca, a.warmup, a.window,
+                                      rate=PACED_RPS),
+                              run_sdk(a.node_modules, tmp, ng, 10000, True, ca, a.warmup, a.window, rate=PACED_RPS)]
+        if "ceiling" in only:
+            ceiling("_end")
+        if "aws_rate" in only:
+            import aws_rate  # bench/aws_rate.py: imports this module's helpers
+            try:
+                results["aws_rate"] = aws_rate.run_aws_rate(a.binary, tmp, ng, ca, bare=a.bare)
+            except Exception as e:
+                results["aws_rate"] = {"error": str(e)[:300]}
+                log("AWS-rate run not measured: %s" % e)
         ng.stop()
         ng = None
-        results["transitions"] = run_transitions(a.binary, tmp, 500, 20, 5, 1000)
-        try:
-            results["webhook_outage"] = webhook_outage.run_webhook_outage(sys.modules[__name__], a.binary, tmp)
-        except Exception as e:  # never lose the other results to it
-            results["webhook_outage"] = {"error": str(e)[:300]}
-            log("webhook outage not measured: %s" % e)
-        try:
-            results["bulk_refresh"] = run_bulk_refresh(a.binary, tmp)
-        except Exception as e:  # discovery is newer than the rest; never lose the other results to it
-            results["bulk_refresh"] = {"error": str(e)[:300]}
-            log("bulk refresh not measured: %s" % e)
+        if "transitions" in only:
+            results["transitions"] = run_transitions(a.binary, tmp, 500, 20, 5, 1000)
+        if "webhook_outage" in only:
+            try:
+                results["webhook_outage"] = webhook_outage.run_webhook_outage(sys.modules[__name__], a.binary, tmp)
+            except Exception as e:  # never lose the other results to it
+                results["webhook_outage"] = {"error": str(e)[:300]}
+                log("webhook outage not measured: %s" % e)
+        if "bulk_refresh" in only:
+            try:
+                results["bulk_refresh"] = run_bulk_refresh(a.binary, tmp)
+            except Exception as e:  # discovery is newer than the rest; never lose the other results to it
+                results["bulk_refresh"] = {"error": str(e)[:300]}
+                log("bulk refresh not measured: %s" % e)
+        if "detection" in only:
+            import aws_rate
+            for mode in ("bulk", "gets"):
+                try:
+                    results["detection_" + mode] = aws_rate.run_detection(a.binary, tmp, mode)
+                except Exception as e:
+                    results["detection_" + mode] = {"error": str(e)[:300]}
+                    log("detection (%s) not measured: %s" % (mode, e))
         outage_s = float(os.environ.get("JW_BENCH_OUTAGE_S", "600"))
-        if outage_s > 0:
+        if outage_s > 0 and "outage" in only:
             import api_outage as outage_bench  # bench/api_outage.py: imports this module's helpers
             try:
                 results["outage"] = outage_bench.run_outage(a.binary, tmp, 1000, outage_s)

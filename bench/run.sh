@@ -1,9 +1,9 @@
 #!/bin/bash
 # `make bench`: bench/run.sh BUILD_DIR
 #
-# Benchmarks jobwatchd against the loopback ceiling (wrk on nginx) and against the official AWS SDK for
-# JavaScript v2, and writes bench/results/latest.{md,png,json}.  Needs the Debian packages of
-# `scripts/deps.sh --bench` and node + npm.  Everything shares this machine's cores; only ratios measured in the
+# Benchmarks jobwatchd against the loopback ceiling (wrk on nginx), a bare libcurl multi loop (bench/bare_curl.c)
+# and the official AWS SDK for JavaScript v2, and writes bench/results/latest.{md,png,json}.  Needs the Debian
+# packages of `scripts/deps.sh --bench` and node + npm.  Everything shares this machine's cores; only ratios measured in the
 # same run mean anything.
 #
 # Environment: JW_BENCH_NODE_MODULES (default ~/.cache/jobwatchd-bench: where aws-sdk is installed, never
@@ -26,14 +26,19 @@ done
 # default `make` tree can be an unoptimized -O0 one) a RelWithDebInfo tree BUILD_DIR-bench is built.
 bt=$(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$build/CMakeCache.txt" 2>/dev/null || true)
 case $bt in
-Release | RelWithDebInfo) bin=$build/jobwatchd ;;
+Release | RelWithDebInfo) tree=$build ;;
 *)
 	echo "bench: $build is not an optimized build (CMAKE_BUILD_TYPE='$bt'); building $build-bench" >&2
 	cmake -S "$src" -B "$build-bench" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	cmake --build "$build-bench" -j"$(nproc)" --target jobwatchd >/dev/null
-	bin=$build-bench/jobwatchd
+	tree=$build-bench
 	;;
 esac
+bin=$tree/jobwatchd
+# The bare libcurl multi loop (bench/bare_curl.c), the third reference next to wrk and the SDK.  The configure
+# step picks up the target in a tree configured before it existed.
+cmake -S "$src" -B "$tree" >/dev/null
+cmake --build "$tree" --target bench_bare_curl >/dev/null
 
 if [ ! -f "$nm_dir/node_modules/aws-sdk/package.json" ]; then
 	mkdir -p "$nm_dir"
@@ -41,7 +46,7 @@ if [ ! -f "$nm_dir/node_modules/aws-sdk/package.json" ]; then
 	(cd "$nm_dir" && npm install --no-audit --no-fund --loglevel=error >/dev/null)
 fi
 
-python3 "$src/bench/bench.py" --binary "$bin" --node-modules "$nm_dir/node_modules" \
+python3 "$src/bench/bench.py" --binary "$bin" --bare "$tree/bench_bare_curl" --node-modules "$nm_dir/node_modules" \
 	--out "$out" --window "$window"
 python3 "$src/bench/report.py" "$out/latest.json" "$out/latest.md" "$out/latest.png" --total-s $(($(date +%s) - t0))
 echo "bench: wrote $out/latest.md and $out/latest.png in $(($(date +%s) - t0)) s"
