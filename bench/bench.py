@@ -55,8 +55,8 @@ AKID = "AKIDJWBENCHEXAMPLE01"
 SECRET = "jwBenchSecretKey/Zz9+NotARealKey0000000000"
 CONCURRENCY = 64  # wrk -c64, the daemon's max_connections, the SDK's sockets and calls in flight
 # "As fast as it can": the largest [aws] max_rps the configuration accepts.  The engine then admits
-# min(2*max_rps+1, 16*max_connections, 4096) = 1024 requests; 64 are on the wire over HTTP/1.1, the rest wait in
-# libcurl's queue (over HTTP/2 they are multiplexed as streams).
+# min(2*max_rps+1, max_connections, 4096) = 64 requests, one per HTTP/1.1 connection or as HTTP/2 streams (before
+# issue 18 it admitted 16 per connection, 1024, and over HTTP/1.1 the rest waited in libcurl's queue).
 FAST_RPS = 100000
 # The common rate of the "equal work" CPU comparison: low enough that both programs keep it on this box.
 PACED_RPS = 1000
@@ -427,10 +427,10 @@ def run_daemon(binary, tmp, ng, n, tls, warmup, window, tag, ca=None, restart=Fa
     return res
 
 
-# The bare loop's arrangement: 64 handles on 64 HTTP/1.1 connections; over TLS as many transfers in flight as
-# jobwatchd admits there (16 streams per connection, engine.c) with the same CURLMOPT_MAX_HOST_CONNECTIONS and
-# CURLOPT_PIPEWAIT, so libcurl opens the same number of HTTP/2 connections for both.
-BARE_TLS_HANDLES = 16 * CONCURRENCY
+# The bare loop's arrangement is jobwatchd's: 64 transfers in flight (the engine admits max_connections), on 64
+# HTTP/1.1 connections, or over TLS as HTTP/2 streams with the same CURLMOPT_MAX_HOST_CONNECTIONS and
+# CURLOPT_PIPEWAIT, so libcurl makes the same connections for both.
+BARE_TLS_HANDLES = CONCURRENCY
 
 
 def run_bare(bare_bin, ng, tls, ca, warmup, window, tag):

@@ -99,7 +99,7 @@ def main():
         L.append("|---|---|---|---|")
         for label, jw, bare_rps, bare_cpu in (
                 ("HTTP/1.1 (64 connections)", h10, bare_h_rps, bare_h_cpu),
-                ("TLS, both HTTP/2 (1,024 streams on %s / %s connections)" % (
+                ("TLS, both HTTP/2 (64 streams on %s / %s connections)" % (
                     g(t10, "connections") or "?", (bare_t[0].get("connections") if bare_t else None) or "?"),
                  t10, bare_t_rps, bare_t_cpu)):
             rr = ratio(g(jw, "polls_per_s"), bare_rps)
@@ -197,8 +197,8 @@ def main():
     L.append("")
     L.append("`[aws] max_connections = 64`, `[poll] interval = settled_interval = 1ms`, `jitter = 0%%`; "
              "`max_rps = 100000` (the configuration's maximum: as fast as it can) or %s (paced). *Admitted* = "
-             "requests the engine lets be in flight, min(2 × max_rps + 1, 16 × max_connections, 4096); over "
-             "HTTP/1.1 only 64 are on the wire, the rest wait in libcurl. *Sweep* = the first poll of every job "
+             "requests the engine lets be in flight, min(2 × max_rps + 1, max_connections, 4096): one per "
+             "HTTP/1.1 connection, or HTTP/2 streams. *Sweep* = the first poll of every job "
              "(records its first status and a job.status_changed event; measured when it lasts longer than "
              "warm-up + window); *steady* = later polls (nothing changed). Polls/s are counted by nginx and by "
              "the daemon's own /metrics (`jobwatchd_api_requests_total`)." % fmt(paced_rps))
@@ -209,7 +209,7 @@ def main():
     L.append("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in runs:
         mr = r.get("max_rps", 1000)
-        adm = max(4, min(2 * mr + 1, 16 * r.get("max_connections", 64), 4096))
+        adm = max(4, min(2 * mr + 1, r.get("max_connections", 64), 4096))
         L.append("| %s | %s | %s (%s) | %s / %s | %s | %s | %s | %s | %s | %s | %s |" % (
             fmt(r["n"]), "TLS, HTTP/2" if r["tls"] else "HTTP/1.1", fmt(mr), fmt(adm), fmt(r.get("polls_per_s")),
             fmt(r.get("daemon_polls_per_s")), fmt(r.get("cpu_s_per_10k"), 2), fmt(r.get("sweep_cpu_s_per_10k"), 2),
@@ -248,7 +248,7 @@ def main():
                  "`curl_multi_poll`, a constant ~200-byte Authorization header, no signing, no parsing (libcurl "
                  "%s). HTTP/1.1: 64 handles, `CURLMOPT_MAX_HOST_CONNECTIONS = 64`. TLS: "
                  "`CURL_HTTP_VERSION_2TLS`, `CURLOPT_PIPEWAIT`, multiplexing, the bench's CA, and jobwatchd's "
-                 "arrangement there: 1,024 transfers in flight (what it admits: 16 per connection) with "
+                 "arrangement there: 64 transfers in flight (what it admits: max_connections) with "
                  "`CURLMOPT_MAX_HOST_CONNECTIONS = 64`. Connections = established TCP connections of the process "
                  "to nginx at the end of the window (`ss -p`); jobwatchd's in the last column." % (
                      ((bare_h or bare_t)[0].get("self") or {}).get("curl", "?")))

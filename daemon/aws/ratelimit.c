@@ -53,6 +53,25 @@ uint64_t aws_token_bucket_acquire(struct aws_token_bucket *b, uint64_t now_ms)
 	return ms < 1.0 ? 1 : (uint64_t)ms;
 }
 
+uint64_t aws_token_bucket_wait(const struct aws_token_bucket *b, double n, uint64_t now_ms)
+{
+	double tokens, ms;
+
+	if (b->rate <= 0)
+		return 0;
+	if (n > b->capacity)
+		n = b->capacity;
+	tokens = b->tokens;
+	if (now_ms > b->last_ms)
+		tokens += (double)(now_ms - b->last_ms) * b->rate / 1000.0;
+	if (tokens > b->capacity)
+		tokens = b->capacity;
+	if (tokens >= n - 1e-9)
+		return 0;
+	ms = ceil((n - tokens) * 1000.0 / b->rate - 1e-6);
+	return ms < 1.0 ? 1 : (uint64_t)ms;
+}
+
 double aws_cubic_k(double w_max)
 {
 	return cbrt(w_max * (1.0 - AWS_CUBIC_BETA) / AWS_CUBIC_C);

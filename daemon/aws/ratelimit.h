@@ -30,6 +30,9 @@ void aws_token_bucket_set_rate(struct aws_token_bucket *b, double rate, uint64_t
 /* Takes one token and returns 0, or returns the ms until one is available
  * (>= 1) without taking anything. */
 uint64_t aws_token_bucket_acquire(struct aws_token_bucket *b, uint64_t now_ms);
+/* The ms until n tokens (at most the capacity) are there; 0 if they are.
+ * Takes nothing. */
+uint64_t aws_token_bucket_wait(const struct aws_token_bucket *b, double n, uint64_t now_ms);
 
 struct aws_cubic {
 	double max_rps; /* ceiling; <= 0 = none */

@@ -117,6 +117,30 @@ static void test_quota(void **state)
 	assert_false(aws_outcome_is_retryable(AWS_AUTH_EXPIRED));
 }
 
+/* The wait for a batch: tokens for n calls, never more than the capacity
+ * (a second's worth), taking nothing. */
+static void test_bucket_wait(void **state)
+{
+	struct aws_token_bucket b;
+
+	aws_token_bucket_init(&b, 5.0, 0);
+	assert_int_equal(aws_token_bucket_wait(&b, 5, 0), 0);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(aws_token_bucket_acquire(&b, 0), 0);
+	assert_int_equal(aws_token_bucket_wait(&b, 1, 0), 200);
+	assert_int_equal(aws_token_bucket_wait(&b, 3, 0), 600);
+	/* More calls than the capacity wait for a full bucket only. */
+	assert_int_equal(aws_token_bucket_wait(&b, 8, 0), 1000);
+	assert_int_equal(aws_token_bucket_wait(&b, 3, 400), 200);
+	assert_int_equal(aws_token_bucket_wait(&b, 3, 600), 0);
+	/* Nothing was taken: the tokens are all there at 1 s. */
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(aws_token_bucket_acquire(&b, 1000), 0);
+	assert_true(aws_token_bucket_acquire(&b, 1000) > 0);
+	aws_token_bucket_init(&b, 0, 0);
+	assert_int_equal(aws_token_bucket_wait(&b, 100, 0), 0);
+}
+
 static void test_bucket(void **state)
 {
 	struct aws_token_bucket b;
@@ -241,10 +265,10 @@ static void test_cubic_adaptive(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_backoff),	  cmocka_unit_test(test_retry_after),
-	    cmocka_unit_test(test_quota),	  cmocka_unit_test(test_bucket),
-	    cmocka_unit_test(test_cubic_curve),	  cmocka_unit_test(test_cubic_adaptive),
-	    cmocka_unit_test(test_cubic_set_max),
+	    cmocka_unit_test(test_backoff),	   cmocka_unit_test(test_retry_after),
+	    cmocka_unit_test(test_quota),	   cmocka_unit_test(test_bucket),
+	    cmocka_unit_test(test_bucket_wait),	   cmocka_unit_test(test_cubic_curve),
+	    cmocka_unit_test(test_cubic_adaptive), cmocka_unit_test(test_cubic_set_max),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
