@@ -190,6 +190,9 @@ static int tracker_insert(struct tracker *t, const char *arn, const char *source
 		return r;
 	}
 	j->status = JOB_STATUS_INVALID;
+	/* A kind without a Get; discovery also marks other members' resources. */
+	j->list_only = resource_kind_from_arn(arn, NULL) != KIND_INVALID &&
+		       resource_kind_info(resource_kind_from_arn(arn, NULL))->list_only;
 	sched_node_init(&j->sched);
 	sl = tracker_lookup(t, arn, h);
 	t->jobs[t->n_jobs++] = j;
