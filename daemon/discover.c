@@ -562,6 +562,13 @@ static void section_timer_cb(uv_timer_t *t)
 	s->listing_capped = false;
 	s->stats.listings++;
 	r = section_list_from(s, 0);
+	if (r == KIND_INVALID) {
+		/* Nothing to list (per-parent kinds without a parent yet): a
+		 * complete listing of nothing. */
+		s->call = NULL;
+		on_listing_end(s, &(struct aws_result){.outcome = AWS_OK});
+		return;
+	}
 	if (r < 0) {
 		s->call = NULL;
 		s->stats.listings_failed++;

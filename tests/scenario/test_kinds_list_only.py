@@ -9,7 +9,8 @@ ListCollaborationTrainedModelExportJobs, never a Get; an export job of an audien
 watched is not watched; another member's trained model, found by ListCollaborationTrainedModels, is followed
 through that List with zero Gets sent for it, and turns gone when it leaves the List; a trained model version
 walks its statuses, found by ListTrainedModelVersions and read by GetTrainedModel with ?versionIdentifier=; a
-restart keeps the state of all of these (no event repeated); JSON webhook payloads carry resourceType and the
+restart keeps the state of all of these (no event repeated); a listing that fails part way makes nothing gone;
+JSON webhook payloads carry resourceType and the
 documented identifier as resourceArn; a [jobs] arn of a kind without a Get is a configuration error."""
 
 import json
@@ -124,8 +125,20 @@ def test(t):
     jw.wait_until(lambda: len(fake.requests("list")) >= lists + 3 * 6, 30, "three List rounds after the restart")
     c.eq(len(nl.events(db)), before, "after a restart no event is repeated")
 
+    # A listing whose last List (ListTrainedModelVersions) is refused is not complete: the export job its
+    # ListAudienceExportJobs no longer shows is not gone.
+    fake.add_fault("access_denied", op="list", path="/versions")
+    fake.control("DELETE", "/jobs/" + urllib.parse.quote(AGJ + "#exp-ok", safe=""))
+
+    def export_lists():
+        return len([r for r in fake.requests("list") if r["raw_path"] == "/audience-export-job"])
+    n = export_lists()
+    jw.wait_until(lambda: export_lists() >= n + 4, 30, "ListAudienceExportJobs without exp-ok, twice")
+    c.eq(walk(db, EXP_OK)[-1][0], "job.status_changed", "a partial listing makes nothing gone")
+    fake.clear_faults()
+
     # Gone: export jobs and the other member's model leave their Lists; the version answers 404 to its Get.
-    for key in (AGJ + "#exp-ok", AGJ + "#exp-bad", TM + "#tm-exp", OTHER_TM, TM + "#" + V1):
+    for key in (AGJ + "#exp-bad", TM + "#tm-exp", OTHER_TM, TM + "#" + V1):
         fake.control("DELETE", "/jobs/" + urllib.parse.quote(key, safe=""))
     jw.wait_until(lambda: all(walk(db, a)[-1][0] == "job.gone" for a in watched), 60, "every one gone")
     jw.wait_until(lambda: nl.all_done(db, "webhook:json"), 30, "the webhook drained")
