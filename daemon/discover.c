@@ -1,4 +1,6 @@
-/* Discovery and bulk refresh (see discover.h). */
+/* Discovery and bulk refresh (see discover.h): the sections' timers and
+ * listings, and what each summary does to the tracker.  Which Lists a
+ * listing is made of is discover_plan.c's; the pure rules discover_rules.c's. */
 #include "discover.h"
 
 #include <errno.h>
@@ -9,147 +11,9 @@
 #include <uv.h>
 
 #include "aws/client.h"
+#include "discover_internal.h"
 #include "log.h"
 #include "util.h"
-
-struct discovery_section {
-	struct discovery *d;
-	char *name;
-	char *source; /* "discover:NAME" */
-	char *collaboration_id;
-	char *model_arn;
-	char *membership_id;
-	unsigned kinds;	     /* bit (1u << enum resource_kind) */
-	int listing_kind;    /* the kind whose List is in flight */
-	bool listing_collab; /* it is a collaboration's List (ListCollaboration*) */
-	/* A per-parent kind (kinds.h list_per_parent): its parents, taken
-	 * when its turn came, and the one being listed. */
-	char **parents;
-	size_t n_parents;
-	size_t parent_at;
-	/* "<kind>:<parent ARN>" of every per-parent List of the listing that
-	 * ended well, sorted at the end: only their children can vanish. */
-	char **listed;
-	size_t n_listed;
-	size_t alloc_listed;
-	uint64_t interval_ms;
-	uv_timer_t timer;
-	struct aws_call *call; /* the listing in flight, NULL when idle */
-
-	/* The current listing: this section's own jobs that it saw, for the
-	 * vanished-job pass at its end. */
-	struct tracked_job **seen;
-	size_t n_seen;
-	size_t alloc_seen;
-	size_t listing_jobs;
-	size_t listing_added;
-	bool listing_capped;
-	bool failing; /* the previous listing failed (logged once per streak) */
-
-	struct discovery_stats stats;
-};
-
-struct discovery {
-	uv_loop_t *loop;
-	struct aws_client *aws;
-	struct tracker *tracker;
-	struct discovery_callbacks cb;
-	struct discovery_section **secs;
-	size_t n_secs;
-	size_t open_timers;
-	bool freeing;
-};
-
-static const char *const action_names[_DISCOVER_ACTION_MAX] = {
-    [DISCOVER_NEW] = "new",	[DISCOVER_CHANGED] = "changed", [DISCOVER_UNCHANGED] = "unchanged",
-    [DISCOVER_STALE] = "stale", [DISCOVER_IGNORE] = "ignore",
-};
-
-const char *discover_action_to_string(enum discover_action a)
-{
-	return a >= 0 && a < _DISCOVER_ACTION_MAX ? action_names[a] : NULL;
-}
-
-enum discover_action discover_decide(const struct tracked_job *j, const struct job_observation *summary)
-{
-	if (!j)
-		return DISCOVER_NEW;
-	/* An operator's unwatch wins over discovery; a gone job is never
-	 * polled again (ARNs are not reused). */
-	if (!j->watched || j->gone)
-		return DISCOVER_IGNORE;
-	/* Never observed yet (its first Get is pending or failed): only a Get
-	 * gives the details job.discovered carries. */
-	if (j->status == JOB_STATUS_INVALID)
-		return DISCOVER_CHANGED;
-	if (!job_status_is_api(summary->status))
-		return DISCOVER_CHANGED;
-	/* List pages can lag behind Get (eventual consistency): an older
-	 * summary says nothing new, and must not count as a fresh poll. */
-	if (summary->update_time_ms < j->update_time_ms)
-		return DISCOVER_STALE;
-	if ((int)summary->status != j->status || summary->update_time_ms != j->update_time_ms)
-		return DISCOVER_CHANGED;
-	return DISCOVER_UNCHANGED;
-}
-
-bool discover_should_check_vanished(const struct tracked_job *j, const char *source)
-{
-	return j && j->watched && !j->gone && j->source && source && strcmp(j->source, source) == 0;
-}
-
-bool discover_is_list_only(enum resource_kind kind, const char *arn, const char *collaboration_id,
-			   const char *membership_id)
-{
-	const struct resource_kind_info *ki = resource_kind_info(kind);
-	char m[KIND_MEMBERSHIP_ID_SIZE];
-
-	if (!ki)
-		return false;
-	if (ki->list_only)
-		return true;
-	if (!collaboration_id || !ki->collab_list_operation)
-		return false;
-	(void)resource_kind_from_arn(arn, m);
-	return !membership_id || strcmp(m, membership_id) != 0;
-}
-
-static void strv_free(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
-static int str_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* "<kind>:<parent>" into buf; false when it does not fit. */
-static bool listed_key(enum resource_kind k, const char *parent, char *buf, size_t size)
-{
-	int n = snprintf(buf, size, "%d:%s", (int)k, parent);
-	return n > 0 && (size_t)n < size;
-}
-
-/* Whether the listing that just ended covered j: its kind is one of the
- * section's and, for a per-parent kind, its parent was listed. */
-static bool section_covers(const struct discovery_section *s, const struct tracked_job *j)
-{
-	enum resource_kind k = resource_kind_from_arn(j->arn, NULL);
-	char parent[2048], key[2100];
-	const char *kp = key;
-
-	if (k == KIND_INVALID || !(s->kinds & (1u << k)))
-		return false;
-	if (!resource_kind_info(k)->list_per_parent)
-		return true;
-	if (!resource_kind_split_child(j->arn, parent, sizeof(parent)) ||
-	    !listed_key(k, parent, key, sizeof(key)))
-		return false;
-	return s->n_listed && bsearch(&kp, s->listed, s->n_listed, sizeof(*s->listed), str_cmp);
-}
 
 static int ptr_cmp(const void *a, const void *b)
 {
@@ -252,10 +116,12 @@ static void section_handle(struct discovery_section *s, struct job_observation *
 		s->listing_capped = true;
 	}
 	j = tracker_find(d->tracker, summary->arn);
+	/* Followed through the List: what no Get of ours can read, unless
+	 * the operator watches it otherwise ([jobs], the control API: then
+	 * its Get is asked, as they asked). */
 	if (discover_is_list_only(summary->kind, summary->arn,
 				  s->listing_collab ? s->collaboration_id : NULL, s->membership_id) &&
-	    (!j || (j->source == s->source || (j->source && strcmp(j->source, s->source) == 0)) ||
-	     j->list_only)) {
+	    (!j || j->list_only || (j->source && strcmp(j->source, s->source) == 0))) {
 		section_list_only(s, j, summary);
 		return;
 	}
@@ -303,12 +169,11 @@ static void section_vanished_pass(struct discovery_section *s)
 	size_t n = tracker_size(d->tracker);
 
 	qsort(s->seen, s->n_seen, sizeof(*s->seen), ptr_cmp);
-	if (s->n_listed)
-		qsort(s->listed, s->n_listed, sizeof(*s->listed), str_cmp);
+	discover_listed_sort(s);
 	for (size_t i = 0; i < n; i++) {
 		struct tracked_job *j = tracker_job_at(d->tracker, i);
 
-		if (!discover_should_check_vanished(j, s->source) || !section_covers(s, j))
+		if (!discover_should_check_vanished(j, s->source) || !discover_covers(s, j))
 			continue;
 		if (s->n_seen && bsearch(&j, s->seen, s->n_seen, sizeof(*s->seen), ptr_cmp))
 			continue;
@@ -335,146 +200,8 @@ static void section_rearm(struct discovery_section *s)
 		uv_timer_start(&s->timer, section_timer_cb, s->interval_ms, 0);
 }
 
-static void on_page(void *userdata, const struct aws_result *res, struct job_observation **items, size_t n,
-		    bool final);
-
-/* The parents of a per-parent kind k for this section: the watched trained
- * models of its collaboration (export jobs) or of its membership that it
- * can read (versions). */
-static int section_take_parents(struct discovery_section *s, enum resource_kind k)
-{
-	const struct resource_kind_info *ki = resource_kind_info(k);
-	enum resource_kind pk = resource_kind_from_string(ki->parent_type);
-	size_t n = tracker_size(s->d->tracker);
-
-	strv_free(s->parents, s->n_parents);
-	s->parents = NULL;
-	s->n_parents = s->parent_at = 0;
-	for (size_t i = 0; i < n; i++) {
-		struct tracked_job *j = tracker_job_at(s->d->tracker, i);
-		char m[KIND_MEMBERSHIP_ID_SIZE];
-		char **v;
-
-		if (!j->watched || j->gone || resource_kind_from_arn(j->arn, m) != pk)
-			continue;
-		if (ki->list_by_collaboration
-			? !j->collaboration_id || strcmp(j->collaboration_id, s->collaboration_id) != 0
-			: j->list_only || !s->membership_id || strcmp(m, s->membership_id) != 0)
-			continue;
-		if (s->n_parents >= DISCOVERY_MAX_JOBS_PER_LISTING)
-			break;
-		v = realloc(s->parents, (s->n_parents + 1) * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		s->parents = v;
-		s->parents[s->n_parents] = strdup(j->arn);
-		if (!s->parents[s->n_parents])
-			return -ENOMEM;
-		s->n_parents++;
-	}
-	return 0;
-}
-
-/* A per-parent List ended well: its children may vanish. */
-static int section_listed(struct discovery_section *s, enum resource_kind k, const char *parent)
-{
-	char key[2100];
-
-	if (!listed_key(k, parent, key, sizeof(key)))
-		return -E2BIG;
-	if (s->n_listed == s->alloc_listed) {
-		size_t a = s->alloc_listed ? 2 * s->alloc_listed : 16;
-		char **v = realloc(s->listed, a * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		s->listed = v;
-		s->alloc_listed = a;
-	}
-	s->listed[s->n_listed] = strdup(key);
-	if (!s->listed[s->n_listed])
-		return -ENOMEM;
-	s->n_listed++;
-	return 0;
-}
-
-/* Starts the List of kind k: the next parent's when k is per-parent.
- * Returns 1 when there is nothing (left) to list for k. */
-static int section_list_kind(struct discovery_section *s, enum resource_kind k)
-{
-	const struct resource_kind_info *ki = resource_kind_info(k);
-
-	s->listing_kind = k;
-	s->listing_collab = false;
-	if (k == KIND_AUDIENCE_GENERATION_JOB)
-		return aws_list_jobs(s->d->aws, s->collaboration_id, s->model_arn, on_page, s, &s->call);
-	if (ki->list_per_parent) {
-		if (s->parent_at >= s->n_parents)
-			return 1;
-		s->listing_collab = ki->list_by_collaboration;
-		return aws_list_scoped(
-		    s->d->aws, k,
-		    &(struct aws_list_scope){
-			.collaboration_id = ki->list_by_collaboration ? s->collaboration_id : NULL,
-			.parent_arn = s->parents[s->parent_at],
-		    },
-		    on_page, s, &s->call);
-	}
-	/* A collaboration's List shows every member's resources; without
-	 * collaboration_id, the membership's. */
-	if (s->collaboration_id && ki->collab_list_operation) {
-		s->listing_collab = true;
-		return aws_list_scoped(s->d->aws, k,
-				       &(struct aws_list_scope){.collaboration_id = s->collaboration_id},
-				       on_page, s, &s->call);
-	}
-	return aws_list_scoped(
-	    s->d->aws, k,
-	    &(struct aws_list_scope){.membership_id = ki->membership_scoped ? s->membership_id : NULL},
-	    on_page, s, &s->call);
-}
-
-/* Starts the List of the section's first kind from `from` on; KIND_INVALID
- * when there is none left.  Kinds go in table order: parents before their
- * children, so a child List sees the parents this listing found. */
-static int section_list_from(struct discovery_section *s, int from)
-{
-	for (int k = from; k < _KIND_MAX; k++) {
-		int r;
-
-		if (!(s->kinds & (1u << k)))
-			continue;
-		if (resource_kind_info((enum resource_kind)k)->list_per_parent) {
-			r = section_take_parents(s, (enum resource_kind)k);
-			if (r < 0)
-				return r;
-		}
-		r = section_list_kind(s, (enum resource_kind)k);
-		if (r != 1)
-			return r;
-	}
-	return KIND_INVALID;
-}
-
-/* The List of the current kind ended well: the next parent's, or the next
- * kind's. */
-static int section_list_next(struct discovery_section *s)
-{
-	enum resource_kind k = (enum resource_kind)s->listing_kind;
-
-	if (resource_kind_info(k)->list_per_parent) {
-		int r = section_listed(s, k, s->parents[s->parent_at]);
-		if (r < 0)
-			return r;
-		s->parent_at++;
-		r = section_list_kind(s, k);
-		if (r != 1)
-			return r;
-	}
-	return section_list_from(s, s->listing_kind + 1);
-}
-
-static void on_page(void *userdata, const struct aws_result *res, struct job_observation **items, size_t n,
-		    bool final)
+void discover_on_page(void *userdata, const struct aws_result *res, struct job_observation **items, size_t n,
+		      bool final)
 {
 	struct discovery_section *s = userdata;
 
@@ -499,7 +226,7 @@ static void on_page(void *userdata, const struct aws_result *res, struct job_obs
 	/* One listing of a section is the List of each of its kinds in turn;
 	 * the vanished pass needs all of them. */
 	if (res->outcome == AWS_OK && !s->d->freeing) {
-		int r = section_list_next(s);
+		int r = discover_list_next(s);
 		if (r >= 0)
 			return;
 		s->call = NULL;
@@ -554,14 +281,12 @@ static void section_timer_cb(uv_timer_t *t)
 	if (s->d->freeing || s->call)
 		return;
 	s->n_seen = 0;
-	strv_free(s->listed, s->n_listed);
-	s->listed = NULL;
-	s->n_listed = s->alloc_listed = 0;
+	discover_listed_reset(s);
 	s->listing_jobs = 0;
 	s->listing_added = 0;
 	s->listing_capped = false;
 	s->stats.listings++;
-	r = section_list_from(s, 0);
+	r = discover_list_from(s, 0);
 	if (r == KIND_INVALID) {
 		/* Nothing to list (per-parent kinds without a parent yet): a
 		 * complete listing of nothing. */
@@ -588,8 +313,7 @@ static void section_free(struct discovery_section *s)
 	free(s->model_arn);
 	free(s->membership_id);
 	free(s->seen);
-	strv_free(s->parents, s->n_parents);
-	strv_free(s->listed, s->n_listed);
+	discover_plan_free(s);
 	free(s);
 }
 

@@ -11,7 +11,8 @@ through that List with zero Gets sent for it, and turns gone when it leaves the 
 walks its statuses, found by ListTrainedModelVersions and read by GetTrainedModel with ?versionIdentifier=; a
 restart keeps the state of all of these (no event repeated); a listing that fails part way makes nothing gone;
 JSON webhook payloads carry resourceType and the
-documented identifier as resourceArn; a [jobs] arn of a kind without a Get is a configuration error."""
+documented identifier as resourceArn; `jobwatchd list --kind audience-export-job` lists them and `jobwatchd get`
+refuses them; a [jobs] arn of a kind without a Get is a configuration error."""
 
 import json
 import os
@@ -175,6 +176,14 @@ def test(t):
     bad = [b for b in bodies if b.get("resourceArn") == EXP_BAD and b.get("status") == "CREATE_FAILED"]
     c.ok(bad and bad[0].get("statusDetails", {}).get("statusCode") == "EXPORT_DENIED",
          "CREATE_FAILED of an export job carries its statusDetails: %s" % bad)
+
+    # The CLI: list --kind audience-export-job (every page, the identifiers), get refuses an export job.
+    lcfg = t.write("cli.conf", jw.ini_text({"aws": {"region": jw.REGION, "endpoint": fake.url}}))
+    r = t.run_cli(["list", "-c", lcfg, "--kind", "audience-export-job"], env=jw.aws_env())
+    got = sorted(json.loads(line).get("resourceArn") for line in r.stdout.splitlines())
+    c.eq((r.returncode, got), (0, [EXP_ELSEWHERE]), "list --kind audience-export-job: %s" % r.stderr[-300:])
+    r = t.run_cli(["get", "-c", lcfg, EXP_BAD], env=jw.aws_env())
+    c.ok(r.returncode == 2 and "has no Get" in r.stderr, "get of an export job: %s" % r.stderr)
 
     # A kind without a Get cannot be watched by ARN.
     badcfg = t.write("bad.conf", jw.ini_text({"jobs": {"arn": EXP_OK}}))
