@@ -264,26 +264,29 @@ static enum resource_kind match_child(const char *arn, char *parent, size_t size
 		return KIND_INVALID;
 	for (int k = 0; k < _KIND_MAX; k++) {
 		const struct resource_kind_info *ki = &kinds[k];
-		char sep[64];
+		size_t tl, plen;
 		const char *at;
-		size_t plen;
 
 		if (!ki->parent_type)
 			continue;
-		snprintf(sep, sizeof(sep), "/%s/", ki->type);
-		at = strstr(res, sep);
+		/* The first "/<type>/"; no formatting: every ARN of the
+		 * table (metrics, alerts) passes here. */
+		tl = strlen(ki->type);
+		for (at = strstr(res, ki->type); at; at = strstr(at + 1, ki->type))
+			if (at > res && at[-1] == '/' && at[tl] == '/')
+				break;
 		if (!at)
 			continue;
-		plen = (size_t)(at - arn);
+		plen = (size_t)(at - 1 - arn);
 		if (plen >= size)
 			continue;
 		memcpy(parent, arn, plen);
 		parent[plen] = '\0';
 		if (resource_kind_from_arn(parent, NULL) != resource_kind_from_string(ki->parent_type) ||
-		    !child_key_is_valid(ki, at + strlen(sep)))
+		    !child_key_is_valid(ki, at + tl + 1))
 			continue;
 		if (ret_key)
-			*ret_key = at + strlen(sep);
+			*ret_key = at + tl + 1;
 		return (enum resource_kind)k;
 	}
 	return KIND_INVALID;
