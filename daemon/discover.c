@@ -78,7 +78,11 @@ static void section_list_only(struct discovery_section *s, struct tracked_job *j
 	} else {
 		s->stats.jobs_refreshed++;
 	}
-	j->list_only = true;
+	if (!j->list_only) {
+		/* Stored with the row the observation writes, or the next. */
+		j->list_only = true;
+		j->dirty = true;
+	}
 	if (d->cb.list_observed)
 		d->cb.list_observed(d->cb.userdata, j, summary);
 	section_seen(s, j);
@@ -343,15 +347,20 @@ static void discovery_mark_list_only(struct discovery *d)
 	for (size_t i = 0; i < n; i++) {
 		struct tracked_job *j = tracker_job_at(d->tracker, i);
 		enum resource_kind k = resource_kind_from_arn(j->arn, NULL);
+		bool was = j->list_only;
 
-		if (k == KIND_INVALID)
+		if (k == KIND_INVALID || resource_kind_info(k)->list_only)
 			continue;
-		j->list_only = resource_kind_info(k)->list_only;
-		for (size_t s = 0; s < d->n_secs && !j->list_only; s++)
-			if (j->source && strcmp(j->source, d->secs[s]->source) == 0)
-				j->list_only = (d->secs[s]->kinds & (1u << k)) &&
-					       discover_is_list_only(k, j->arn, d->secs[s]->collaboration_id,
+		/* The section that found it decides while it lists the kind
+		 * (its ids may have changed); without it, the stored flag
+		 * stays. */
+		for (size_t s = 0; s < d->n_secs; s++)
+			if (j->source && strcmp(j->source, d->secs[s]->source) == 0 &&
+			    (d->secs[s]->kinds & (1u << k)))
+				j->list_only = discover_is_list_only(k, j->arn, d->secs[s]->collaboration_id,
 								     d->secs[s]->membership_id);
+		if (j->list_only != was)
+			j->dirty = true;
 	}
 }
 

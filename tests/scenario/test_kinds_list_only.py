@@ -125,6 +125,16 @@ def test(t):
     lists = len(fake.requests("list"))
     jw.wait_until(lambda: len(fake.requests("list")) >= lists + 3 * 6, 30, "three List rounds after the restart")
     c.eq(len(nl.events(db)), before, "after a restart no event is repeated")
+    d.stop()
+
+    # Without the section (reload or restart), the stored list-only flag keeps the other member's trained
+    # model and the export jobs from being sent a Get; ours (job, model, its versions) are polled at start.
+    nosec = {k: v for k, v in cfg.items() if not k.startswith("discover")}
+    gets = len(fake.requests("get"))
+    d = t.start_daemon(nosec, env=jw.aws_env(), name="no-section")
+    jw.wait_until(lambda: len(fake.requests("get")) >= gets + 4, 30, "the first Gets of the four Get-able ones")
+    d.stop()
+    d = t.start_daemon(cfg, env=jw.aws_env(), name="section-again")
 
     # A listing whose last List (ListTrainedModelVersions) is refused is not complete: the export job its
     # ListAudienceExportJobs no longer shows is not gone.
