@@ -7,6 +7,7 @@ Checked: each export-job kind walks CREATE_IN_PROGRESS -> ACTIVE (an audience ex
 statusDetails) and, deleted, turns gone -- all from ListAudienceExportJobs and
 ListCollaborationTrainedModelExportJobs, never a Get; an export job of an audience generation job that is not
 watched is not watched; another member's trained model, found by ListCollaborationTrainedModels, is followed
+(and another member's inference job and ML input channel found by their collaboration Lists)
 through that List with zero Gets sent for it, and turns gone when it leaves the List; a trained model version
 walks its statuses, found by ListTrainedModelVersions and read by GetTrainedModel with ?versionIdentifier=; a
 restart keeps the state of all of these (no event repeated); a listing that fails part way makes nothing gone;
@@ -46,6 +47,8 @@ EXP_BAD = AGJ + "/audience-export-job/exp-bad"
 EXP_ELSEWHERE = AGJ_ELSEWHERE + "/audience-export-job/exp-x"
 TMEXP = TM + "/trained-model-export-job/tm-exp"
 TMV1 = TM + "/trained-model-version/" + V1
+THEIR_IJ = arn("trained-model-inference-job", "ij-theirs", M2)
+THEIR_CH = arn("ml-input-channel", "ch-theirs", M2)
 
 
 def scenario():
@@ -63,6 +66,9 @@ def scenario():
          "steps": working},
         {"kind": "trained-model", "arn": TM, "membershipIdentifier": M1, "versionIdentifier": V2, "steps": active},
         {"kind": "trained-model", "arn": OTHER_TM, "membershipIdentifier": M2, "steps": working},
+        {"kind": "trained-model-inference-job", "arn": THEIR_IJ, "membershipIdentifier": M2,
+         "trainedModelArn": OTHER_TM, "steps": active},
+        {"kind": "ml-input-channel", "arn": THEIR_CH, "membershipIdentifier": M2, "steps": active},
         {"kind": "trained-model-export-job", "name": "tm-exp", "trainedModelArn": TM, "membershipIdentifier": M1,
          "steps": working},
     ]}
@@ -77,7 +83,7 @@ def config(fake, db, recv):
         'discover "collab"': {
             "collaboration_id": COLLAB, "membership_id": M1, "interval": "300ms",
             "kinds": "audience-generation-job audience-export-job trained-model trained-model-export-job "
-                     "trained-model-version"},
+                     "trained-model-version trained-model-inference-job ml-input-channel"},
         'webhook "json"': nl.hook(recv.url + "/json"),
     }
 
@@ -102,6 +108,7 @@ def test(t):
     jw.wait_until(lambda: all(walk(db, a) for a in watched), 30, "every list-watched resource discovered")
     for a in watched:
         c.eq(walk(db, a), [("job.discovered", None, "CREATE_IN_PROGRESS")], "%s discovered once" % a)
+    jw.wait_until(lambda: walk(db, THEIR_IJ) and walk(db, THEIR_CH), 30, "their inference job and channel")
 
     # The walks, set through the fake once the previous status is stored.
     fake.control("POST", "/jobs", {"kind": "audience-export-job", "name": "exp-ok", "audienceGenerationJobArn": AGJ,
@@ -176,6 +183,9 @@ def test(t):
     c.ok("/collaborations/%s/trained-models" % COLLAB in lists, "ListCollaborationTrainedModels was used")
     c.ok(any(p.endswith("/export-jobs") for p in lists), "ListCollaborationTrainedModelExportJobs was used")
     c.ok(any(p.endswith("/versions") for p in lists), "ListTrainedModelVersions was used")
+    for a, path in ((THEIR_IJ, "trained-model-inference-jobs"), (THEIR_CH, "ml-input-channels")):
+        c.eq(walk(db, a), [("job.discovered", None, "ACTIVE")], "%s: found by the collaboration's List" % a)
+        c.ok("/collaborations/%s/%s" % (COLLAB, path) in lists, "the collaboration's List of %s" % path)
 
     bodies = [json.loads(p["body"])["data"] for p in recv.posts() if p["path"] == "/json"]
     for a, kind in ((EXP_OK, "audience-export-job"), (TMEXP, "trained-model-export-job"),
