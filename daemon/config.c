@@ -429,26 +429,46 @@ static void check_http_tls(struct config_parser *p, const struct config *c)
 	free(host);
 }
 
-/* Which kinds a [discover] section lists: those its identifiers allow
- * (audience generation jobs with collaboration_id or
- * configured_audience_model_arn, the membership-scoped kinds with
- * membership_id), or those `kinds` names, each of which must have its
- * identifier.  Audience models are listed account-wide: only when named. */
+/* What a kind needs of a [discover] section (NULL: nothing, it is listed
+ * account-wide), for the section's ids. */
+static const char *discover_kind_needs(const struct config_discover *d, enum resource_kind k)
+{
+	const struct resource_kind_info *ki = resource_kind_info(k);
+
+	if (k == KIND_AUDIENCE_GENERATION_JOB)
+		return d->collaboration_id || d->configured_audience_model_arn
+			   ? NULL
+			   : "collaboration_id or configured_audience_model_arn";
+	if (ki->list_per_parent && ki->list_by_collaboration)
+		return d->collaboration_id ? NULL : "collaboration_id";
+	if (ki->list_per_parent)
+		return d->membership_id ? NULL : "membership_id";
+	if (!ki->membership_scoped)
+		return NULL;
+	if (ki->collab_list_operation)
+		return d->membership_id || d->collaboration_id ? NULL : "membership_id or collaboration_id";
+	return d->membership_id ? NULL : "membership_id";
+}
+
+/* Which kinds a [discover] section lists: those `kinds` names, each of
+ * which must have its identifier, or by default those its identifiers
+ * allow (audience generation jobs with collaboration_id or
+ * configured_audience_model_arn, trained models, inference jobs and ML
+ * input channels with membership_id).  Audience models, export jobs and
+ * trained model versions are listed only when named. */
 static void check_discover_kinds(struct config_parser *p, struct config_discover *d,
 				 const struct config_loc *at, bool key_seen)
 {
-	bool agj_ids = d->collaboration_id || d->configured_audience_model_arn;
-	unsigned allowed = 1u << KIND_AUDIENCE_MODEL;
 	char label[64];
 
 	snprintf(label, sizeof(label), "discover \"%s\"", d->name);
-	if (agj_ids)
-		allowed |= 1u << KIND_AUDIENCE_GENERATION_JOB;
-	for (int k = 0; k < _KIND_MAX; k++)
-		if (d->membership_id && resource_kind_info((enum resource_kind)k)->membership_scoped)
-			allowed |= 1u << k;
 	if (!d->kinds) {
-		d->kinds = allowed & ~(1u << KIND_AUDIENCE_MODEL);
+		if (d->collaboration_id || d->configured_audience_model_arn)
+			d->kinds |= 1u << KIND_AUDIENCE_GENERATION_JOB;
+		for (int k = 0; k < _KIND_MAX && d->membership_id; k++)
+			if (resource_kind_info((enum resource_kind)k)->membership_scoped &&
+			    !resource_kind_info((enum resource_kind)k)->parent_type)
+				d->kinds |= 1u << k;
 		if (!d->kinds && !key_seen)
 			config_report(
 			    p, false, at, label, "collaboration_id",
@@ -456,13 +476,12 @@ static void check_discover_kinds(struct config_parser *p, struct config_discover
 			    "membership_id, or kinds)");
 		return;
 	}
-	for (int k = 0; k < _KIND_MAX; k++)
-		if ((d->kinds & (1u << k)) && !(allowed & (1u << k)))
+	for (int k = 0; k < _KIND_MAX; k++) {
+		const char *needs = discover_kind_needs(d, (enum resource_kind)k);
+		if ((d->kinds & (1u << k)) && needs)
 			config_report(p, false, at, label, "kinds", "%s needs %s",
-				      resource_kind_to_string((enum resource_kind)k),
-				      k == KIND_AUDIENCE_GENERATION_JOB
-					  ? "collaboration_id or configured_audience_model_arn"
-					  : "membership_id");
+				      resource_kind_to_string((enum resource_kind)k), needs);
+	}
 }
 
 static void check_cross(struct config_parser *p)

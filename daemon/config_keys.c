@@ -397,6 +397,16 @@ static void read_arn_file(struct key_ctx *x, const char *value)
 					      x->loc.file, x->loc.line, s ? why : "line too long");
 			continue;
 		}
+		if (resource_kind_info(resource_kind_from_arn(s, NULL))->list_only) {
+			if (++bad <= ARN_FILE_MAX_ERRORS)
+				config_report(
+				    x->p, false, &at, x->label, key_name(x->k),
+				    "the %s kind has no Get; watch it through [discover] (file named at "
+				    "%s:%u)",
+				    resource_kind_to_string(resource_kind_from_arn(s, NULL)), x->loc.file,
+				    x->loc.line);
+			continue;
+		}
 		if (!x->p->arn_other.set) {
 			/* Interned once: the location may outlive path. */
 			if (!ipath && !(ipath = config_intern_file(x->p, path))) {
@@ -677,6 +687,10 @@ KEY_PARSER(parse_arn)
 		resource_kind_arn_problem(value, why, sizeof(why));
 		FAIL("not an audience-generation-job ARN nor one of another kind: %s: %s", q, why);
 	}
+	if (resource_kind_info(resource_kind_from_arn(value, NULL))->list_only)
+		FAIL("%s: the %s kind has no Get; watch it through [discover] kinds = %s", q,
+		     resource_kind_to_string(resource_kind_from_arn(value, NULL)),
+		     resource_kind_to_string(resource_kind_from_arn(value, NULL)));
 	config_note_arn_region(x->p, &x->loc, x->label, key_name(x->k), value);
 	arn_append(x->p, x, value);
 }

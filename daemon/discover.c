@@ -1,4 +1,6 @@
-/* Discovery and bulk refresh (see discover.h). */
+/* Discovery and bulk refresh (see discover.h): the sections' timers and
+ * listings, and what each summary does to the tracker.  Which Lists a
+ * listing is made of is discover_plan.c's; the pure rules discover_rules.c's. */
 #include "discover.h"
 
 #include <errno.h>
@@ -9,83 +11,9 @@
 #include <uv.h>
 
 #include "aws/client.h"
+#include "discover_internal.h"
 #include "log.h"
 #include "util.h"
-
-struct discovery_section {
-	struct discovery *d;
-	char *name;
-	char *source; /* "discover:NAME" */
-	char *collaboration_id;
-	char *model_arn;
-	char *membership_id;
-	unsigned kinds;	  /* bit (1u << enum resource_kind) */
-	int listing_kind; /* the kind whose List is in flight */
-	uint64_t interval_ms;
-	uv_timer_t timer;
-	struct aws_call *call; /* the listing in flight, NULL when idle */
-
-	/* The current listing: this section's own jobs that it saw, for the
-	 * vanished-job pass at its end. */
-	struct tracked_job **seen;
-	size_t n_seen;
-	size_t alloc_seen;
-	size_t listing_jobs;
-	size_t listing_added;
-	bool listing_capped;
-	bool failing; /* the previous listing failed (logged once per streak) */
-
-	struct discovery_stats stats;
-};
-
-struct discovery {
-	uv_loop_t *loop;
-	struct aws_client *aws;
-	struct tracker *tracker;
-	struct discovery_callbacks cb;
-	struct discovery_section **secs;
-	size_t n_secs;
-	size_t open_timers;
-	bool freeing;
-};
-
-static const char *const action_names[_DISCOVER_ACTION_MAX] = {
-    [DISCOVER_NEW] = "new",	[DISCOVER_CHANGED] = "changed", [DISCOVER_UNCHANGED] = "unchanged",
-    [DISCOVER_STALE] = "stale", [DISCOVER_IGNORE] = "ignore",
-};
-
-const char *discover_action_to_string(enum discover_action a)
-{
-	return a >= 0 && a < _DISCOVER_ACTION_MAX ? action_names[a] : NULL;
-}
-
-enum discover_action discover_decide(const struct tracked_job *j, const struct job_observation *summary)
-{
-	if (!j)
-		return DISCOVER_NEW;
-	/* An operator's unwatch wins over discovery; a gone job is never
-	 * polled again (ARNs are not reused). */
-	if (!j->watched || j->gone)
-		return DISCOVER_IGNORE;
-	/* Never observed yet (its first Get is pending or failed): only a Get
-	 * gives the details job.discovered carries. */
-	if (j->status == JOB_STATUS_INVALID)
-		return DISCOVER_CHANGED;
-	if (!job_status_is_api(summary->status))
-		return DISCOVER_CHANGED;
-	/* List pages can lag behind Get (eventual consistency): an older
-	 * summary says nothing new, and must not count as a fresh poll. */
-	if (summary->update_time_ms < j->update_time_ms)
-		return DISCOVER_STALE;
-	if ((int)summary->status != j->status || summary->update_time_ms != j->update_time_ms)
-		return DISCOVER_CHANGED;
-	return DISCOVER_UNCHANGED;
-}
-
-bool discover_should_check_vanished(const struct tracked_job *j, const char *source)
-{
-	return j && j->watched && !j->gone && j->source && source && strcmp(j->source, source) == 0;
-}
 
 static int ptr_cmp(const void *a, const void *b)
 {
@@ -121,6 +49,45 @@ static void section_seen(struct discovery_section *s, struct tracked_job *j)
 	s->seen[s->n_seen++] = j;
 }
 
+/* A summary of a list-only resource: it is the resource's poll. */
+static void section_list_only(struct discovery_section *s, struct tracked_job *j,
+			      const struct job_observation *summary)
+{
+	struct discovery *d = s->d;
+	int r;
+
+	if (!j) {
+		if (s->listing_capped)
+			return;
+		if (resource_kind_from_arn(summary->arn, NULL) == KIND_INVALID) {
+			log_warning("discover %s: ignoring a resource with an invalid identifier", s->name);
+			return;
+		}
+		r = tracker_add(d->tracker, summary->arn, s->source, &j);
+		if (r < 0) {
+			log_warning_errno(r, "discover %s: cannot watch %s: %m", s->name, summary->arn);
+			return;
+		}
+		log_debug("discover %s: now watching %s (through its List only)", s->name, summary->arn);
+		s->stats.jobs_added++;
+		s->listing_added++;
+	} else if (!j->watched || j->gone) {
+		return;
+	} else if (j->status != (int)summary->status || j->update_time_ms != summary->update_time_ms) {
+		s->stats.jobs_changed++;
+	} else {
+		s->stats.jobs_refreshed++;
+	}
+	if (!j->list_only) {
+		/* Stored with the row the observation writes, or the next. */
+		j->list_only = true;
+		j->dirty = true;
+	}
+	if (d->cb.list_observed)
+		d->cb.list_observed(d->cb.userdata, j, summary);
+	section_seen(s, j);
+}
+
 static void section_handle(struct discovery_section *s, struct job_observation *summary)
 {
 	struct discovery *d = s->d;
@@ -130,6 +97,19 @@ static void section_handle(struct discovery_section *s, struct job_observation *
 
 	if (!summary->arn)
 		return;
+	if (summary->kind == KIND_AUDIENCE_EXPORT_JOB) {
+		/* ListAudienceExportJobs is listed once, unfiltered: the export
+		 * jobs of watched audience generation jobs are watched. */
+		char parent[2048];
+		struct tracked_job *p = resource_kind_split_child(summary->arn, parent, sizeof(parent))
+					    ? tracker_find(d->tracker, parent)
+					    : NULL;
+
+		if (!p || !p->watched) {
+			section_seen(s, tracker_find(d->tracker, summary->arn));
+			return;
+		}
+	}
 	s->stats.jobs_seen++;
 	if (++s->listing_jobs > DISCOVERY_MAX_JOBS_PER_LISTING) {
 		if (!s->listing_capped)
@@ -140,6 +120,15 @@ static void section_handle(struct discovery_section *s, struct job_observation *
 		s->listing_capped = true;
 	}
 	j = tracker_find(d->tracker, summary->arn);
+	/* Followed through the List: what no Get of ours can read, unless
+	 * the operator watches it otherwise ([jobs], the control API: then
+	 * its Get is asked, as they asked). */
+	if (discover_is_list_only(summary->kind, summary->arn,
+				  s->listing_collab ? s->collaboration_id : NULL, s->membership_id) &&
+	    (!j || j->list_only || (j->source && strcmp(j->source, s->source) == 0))) {
+		section_list_only(s, j, summary);
+		return;
+	}
 	a = discover_decide(j, summary);
 	switch (a) {
 	case DISCOVER_NEW:
@@ -184,15 +173,23 @@ static void section_vanished_pass(struct discovery_section *s)
 	size_t n = tracker_size(d->tracker);
 
 	qsort(s->seen, s->n_seen, sizeof(*s->seen), ptr_cmp);
+	discover_listed_sort(s);
 	for (size_t i = 0; i < n; i++) {
 		struct tracked_job *j = tracker_job_at(d->tracker, i);
 
-		if (!discover_should_check_vanished(j, s->source))
+		if (!discover_should_check_vanished(j, s->source) || !discover_covers(s, j))
 			continue;
 		if (s->n_seen && bsearch(&j, s->seen, s->n_seen, sizeof(*s->seen), ptr_cmp))
 			continue;
-		log_debug("discover %s: %s is no longer listed; checking it", s->name, j->arn);
 		s->stats.jobs_vanished++;
+		if (j->list_only) {
+			/* No Get to ask: a complete listing is the answer. */
+			log_debug("discover %s: %s is no longer listed: gone", s->name, j->arn);
+			if (d->cb.list_vanished)
+				d->cb.list_vanished(d->cb.userdata, j);
+			continue;
+		}
+		log_debug("discover %s: %s is no longer listed; checking it", s->name, j->arn);
 		if (d->cb.poll_soon)
 			d->cb.poll_soon(d->cb.userdata, j);
 	}
@@ -207,30 +204,8 @@ static void section_rearm(struct discovery_section *s)
 		uv_timer_start(&s->timer, section_timer_cb, s->interval_ms, 0);
 }
 
-static void on_page(void *userdata, const struct aws_result *res, struct job_observation **items, size_t n,
-		    bool final);
-
-/* Starts the List of the section's first kind from `from` on; KIND_INVALID
- * when there is none left. */
-static int section_list_from(struct discovery_section *s, int from)
-{
-	for (int k = from; k < _KIND_MAX; k++) {
-		if (!(s->kinds & (1u << k)))
-			continue;
-		s->listing_kind = k;
-		if (k == KIND_AUDIENCE_GENERATION_JOB)
-			return aws_list_jobs(s->d->aws, s->collaboration_id, s->model_arn, on_page, s,
-					     &s->call);
-		return aws_list_kind(
-		    s->d->aws, (enum resource_kind)k,
-		    resource_kind_info((enum resource_kind)k)->membership_scoped ? s->membership_id : NULL,
-		    on_page, s, &s->call);
-	}
-	return KIND_INVALID;
-}
-
-static void on_page(void *userdata, const struct aws_result *res, struct job_observation **items, size_t n,
-		    bool final)
+void discover_on_page(void *userdata, const struct aws_result *res, struct job_observation **items, size_t n,
+		      bool final)
 {
 	struct discovery_section *s = userdata;
 
@@ -255,7 +230,7 @@ static void on_page(void *userdata, const struct aws_result *res, struct job_obs
 	/* One listing of a section is the List of each of its kinds in turn;
 	 * the vanished pass needs all of them. */
 	if (res->outcome == AWS_OK && !s->d->freeing) {
-		int r = section_list_from(s, s->listing_kind + 1);
+		int r = discover_list_next(s);
 		if (r >= 0)
 			return;
 		s->call = NULL;
@@ -310,11 +285,19 @@ static void section_timer_cb(uv_timer_t *t)
 	if (s->d->freeing || s->call)
 		return;
 	s->n_seen = 0;
+	discover_listed_reset(s);
 	s->listing_jobs = 0;
 	s->listing_added = 0;
 	s->listing_capped = false;
 	s->stats.listings++;
-	r = section_list_from(s, 0);
+	r = discover_list_from(s, 0);
+	if (r == KIND_INVALID) {
+		/* Nothing to list (per-parent kinds without a parent yet): a
+		 * complete listing of nothing. */
+		s->call = NULL;
+		on_listing_end(s, &(struct aws_result){.outcome = AWS_OK});
+		return;
+	}
 	if (r < 0) {
 		s->call = NULL;
 		s->stats.listings_failed++;
@@ -334,6 +317,7 @@ static void section_free(struct discovery_section *s)
 	free(s->model_arn);
 	free(s->membership_id);
 	free(s->seen);
+	discover_plan_free(s);
 	free(s);
 }
 
@@ -352,6 +336,32 @@ static void timer_closed(uv_handle_t *h)
 
 	if (--d->open_timers == 0)
 		discovery_really_free(d);
+}
+
+/* After a start or a reload: the jobs each section refreshes through its
+ * Lists only (another member's, found by a collaboration's List). */
+static void discovery_mark_list_only(struct discovery *d)
+{
+	size_t n = tracker_size(d->tracker);
+
+	for (size_t i = 0; i < n; i++) {
+		struct tracked_job *j = tracker_job_at(d->tracker, i);
+		enum resource_kind k = resource_kind_from_arn(j->arn, NULL);
+		bool was = j->list_only;
+
+		if (k == KIND_INVALID || resource_kind_info(k)->list_only)
+			continue;
+		/* The section that found it decides while it lists the kind
+		 * (its ids may have changed); without it, the stored flag
+		 * stays. */
+		for (size_t s = 0; s < d->n_secs; s++)
+			if (j->source && strcmp(j->source, d->secs[s]->source) == 0 &&
+			    (d->secs[s]->kinds & (1u << k)))
+				j->list_only = discover_is_list_only(k, j->arn, d->secs[s]->collaboration_id,
+								     d->secs[s]->membership_id);
+		if (j->list_only != was)
+			j->dirty = true;
+	}
 }
 
 int discovery_new(struct uv_loop_s *loop, struct aws_client *aws, struct tracker *tracker,
@@ -410,6 +420,7 @@ int discovery_new(struct uv_loop_s *loop, struct aws_client *aws, struct tracker
 		d->n_secs++;
 		d->open_timers++;
 	}
+	discovery_mark_list_only(d);
 	*ret = d;
 	return 0;
 oom:

@@ -44,6 +44,11 @@ struct discovery_callbacks {
 	 * polled now and push its next Get out.  summary (from_list) is
 	 * borrowed for the call. */
 	void (*refreshed)(void *userdata, struct tracked_job *j, const struct job_observation *summary);
+	/* j is list-only (tracked_job.list_only): summary is its poll, for
+	 * tracker_observe(); borrowed for the call. */
+	void (*list_observed)(void *userdata, struct tracked_job *j, const struct job_observation *summary);
+	/* j is list-only and missing from a complete listing: it is gone. */
+	void (*list_vanished)(void *userdata, struct tracked_job *j);
 	void *userdata;
 };
 
@@ -63,7 +68,8 @@ struct discovery_stats {
 };
 
 /* loop, aws, tracker and cb are borrowed (cb is copied); secs is copied.
- * Nothing is listed before discovery_start(). */
+ * Marks the tracker's jobs that the sections refresh through their Lists
+ * only (tracked_job.list_only).  Nothing is listed before discovery_start(). */
 int discovery_new(struct uv_loop_s *loop, struct aws_client *aws, struct tracker *tracker,
 		  const struct config_discover *secs, size_t n, const struct discovery_callbacks *cb,
 		  struct discovery **ret);
@@ -96,5 +102,11 @@ enum discover_action discover_decide(const struct tracked_job *j, const struct j
 /* Whether j, absent from a complete listing of the section whose source is
  * source ("discover:NAME"), must be polled to find out whether it is gone. */
 bool discover_should_check_vanished(const struct tracked_job *j, const char *source);
+/* Whether a resource of kind with arn, found by a section with these ids,
+ * is list-only: its kind has no Get, or a collaboration's List
+ * (collaboration_id) found it and its ARN's membership is not the section's
+ * membership_id (another member's: our Get cannot read it). */
+bool discover_is_list_only(enum resource_kind kind, const char *arn, const char *collaboration_id,
+			   const char *membership_id);
 
 #endif

@@ -214,6 +214,8 @@ bool engine_bus_at(void *userdata, size_t i, struct api_bus_info *ret);
 void engine_poll_soon_cb(void *userdata, struct tracked_job *j);
 void engine_refreshed_cb(void *userdata, struct tracked_job *j, const struct job_observation *summary);
 void engine_unwatched_cb(void *userdata, struct tracked_job *j);
+void engine_list_observed_cb(void *userdata, struct tracked_job *j, const struct job_observation *summary);
+void engine_list_vanished_cb(void *userdata, struct tracked_job *j);
 
 /* engine_fleet.c: discovery and the HTTP listener. */
 int engine_fleet_setup(struct engine *e);

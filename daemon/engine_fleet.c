@@ -81,6 +81,8 @@ static int discovery_setup(struct engine *e)
 	struct discovery_callbacks cb = {
 	    .poll_soon = engine_poll_soon_cb,
 	    .refreshed = engine_refreshed_cb,
+	    .list_observed = engine_list_observed_cb,
+	    .list_vanished = engine_list_vanished_cb,
 	    .userdata = e,
 	};
 	int r;

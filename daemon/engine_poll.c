@@ -31,7 +31,7 @@ static void reschedule(struct engine *e, struct tracked_job *j, const struct tra
 {
 	int64_t now = engine_now_mono_ms(e), due;
 
-	if (!j->watched || tr->gone || e->stopping) {
+	if (!j->watched || tr->gone || e->stopping || j->list_only) {
 		sched_remove(e->sched, &j->sched);
 		return;
 	}
@@ -305,7 +305,7 @@ static void poll_dispatch(struct engine *e)
 		if (!n)
 			break;
 		j = tracker_job_from_sched(n);
-		if (!j->watched || j->gone || job_poll_in_flight(&j->poll))
+		if (!j->watched || j->gone || j->list_only || job_poll_in_flight(&j->poll))
 			continue;
 		j->poll.engine = e;
 		r = aws_get_job(e->aws, j->arn, on_get, j, &call);
@@ -370,7 +370,7 @@ void engine_schedule_initial(struct engine *e)
 
 	for (size_t i = 0; i < n; i++) {
 		struct tracked_job *j = tracker_job_at(e->tracker, i);
-		if (j->watched && !j->gone)
+		if (j->watched && !j->gone && !j->list_only)
 			total++;
 	}
 	/* Every watched job is polled once after start, whatever its class:
@@ -378,7 +378,7 @@ void engine_schedule_initial(struct engine *e)
 	 * changed while the daemon was down. */
 	for (size_t i = 0; i < n; i++) {
 		struct tracked_job *j = tracker_job_at(e->tracker, i);
-		if (!j->watched || j->gone)
+		if (!j->watched || j->gone || j->list_only)
 			continue;
 		sched_set(e->sched, &j->sched,
 			  sched_initial_poll_ms(now, k++, total, e->pollcfg.interval_ms, e->cfg->aws.max_rps,
@@ -407,7 +407,7 @@ void engine_poll_soon_cb(void *userdata, struct tracked_job *j)
 {
 	struct engine *e = userdata;
 
-	if (e->stopping || !j->watched || j->gone)
+	if (e->stopping || !j->watched || j->gone || j->list_only)
 		return;
 	if (job_poll_in_flight(&j->poll)) {
 		poll_set_state(j, POLL_SENT_REPOLL);
@@ -432,6 +432,34 @@ void engine_refreshed_cb(void *userdata, struct tracked_job *j, const struct job
 	e->last_success_wall_ms = wall;
 	e->last_success_mono_ms = engine_now_mono_ms(e);
 	reschedule(e, j, &tr, false, 0);
+}
+
+/* A listing showed a list-only job's summary: it is the job's poll. */
+void engine_list_observed_cb(void *userdata, struct tracked_job *j, const struct job_observation *summary)
+{
+	struct engine *e = userdata;
+	int64_t wall = engine_now_wall_ms(e);
+	struct tracker_result tr = {.class = STATUS_CLASS_INVALID, .not_found = _TRACKER_NOT_FOUND_INVALID};
+	int r = tracker_observe(e->tracker, summary, wall, &tr);
+
+	if (r < 0)
+		log_warning_errno(r, "recording the state of %s failed: %m", j->arn);
+	engine_events_stored(e, tr.events);
+	engine_outage_answer(e);
+	e->last_success_wall_ms = wall;
+	e->last_success_mono_ms = engine_now_mono_ms(e);
+}
+
+/* A list-only job is missing from a complete listing: gone. */
+void engine_list_vanished_cb(void *userdata, struct tracked_job *j)
+{
+	struct engine *e = userdata;
+	int r = tracker_gone(e->tracker, j->arn, engine_now_wall_ms(e));
+
+	if (r < 0 && r != -ENOENT)
+		log_warning_errno(r, "recording %s as gone failed: %m", j->arn);
+	engine_events_stored(e, r);
+	sched_remove(e->sched, &j->sched);
 }
 
 void engine_unwatched_cb(void *userdata, struct tracked_job *j)

@@ -16,6 +16,10 @@ enum resource_kind {
 	KIND_TRAINED_MODEL,
 	KIND_TRAINED_MODEL_INFERENCE_JOB,
 	KIND_ML_INPUT_CHANNEL,
+	/* Child kinds: no ARN of their own (kinds.c, "Child kinds"). */
+	KIND_AUDIENCE_EXPORT_JOB,
+	KIND_TRAINED_MODEL_EXPORT_JOB,
+	KIND_TRAINED_MODEL_VERSION,
 	_KIND_MAX,
 	KIND_INVALID = -1,
 };
@@ -46,6 +50,28 @@ struct resource_kind_info {
 	/* The answer carries metricsStatus/logsStatus (PUBLISH_FAILED is
 	 * reported, see events). */
 	bool publish_status;
+
+	/* Child kinds (export jobs, trained model versions) have no ARN: their
+	 * identifier is "<parent ARN>/<type>/<key>", built from the summary's
+	 * parent_member and key_member ("name", "versionIdentifier").  It is
+	 * the key of the tracker and the store and the resourceArn of events,
+	 * never sent to the service as it is (a trained model version's Get
+	 * sends the parent ARN and ?versionIdentifier=KEY). */
+	const char *parent_type;
+	const char *parent_member;
+	const char *key_member;
+	/* No Get: watched through its List only ([discover]). */
+	bool list_only;
+	/* The List is one per parent: <scope>/<parent's get_path>/<parent
+	 * ARN>/<list_suffix>, the scope /collaborations/<id> when
+	 * list_by_collaboration, else /memberships/<id>. */
+	bool list_per_parent;
+	bool list_by_collaboration;
+	const char *list_suffix;
+	/* The collaboration-wide List of the kind (ListCollaborationTrainedModels,
+	 * ...: /collaborations/<id>/<get_path>), NULL when it has none. */
+	const char *collab_list_operation;
+	const char *collab_list_result_key;
 };
 
 const struct resource_kind_info *resource_kind_info(enum resource_kind k);
@@ -60,7 +86,14 @@ enum resource_kind resource_kind_from_arn(const char *arn, char *membership);
 void resource_kind_arn_problem(const char *arn, char *buf, size_t size);
 /* "audience-generation-job, audience-model, ..." */
 const char *resource_kind_names(void);
-/* The id part of the ARN (after "<type>/"), or NULL. */
+/* The id part of the ARN (after "<type>/"; a child kind's key), or NULL. */
 const char *resource_kind_arn_id(const char *arn);
+/* A child kind's identifier: copies the parent ARN into parent (size
+ * bytes) and returns the key (inside id), or NULL when id is not the
+ * identifier of a child kind (or the parent does not fit). */
+const char *resource_kind_split_child(const char *id, char *parent, size_t size);
+/* Builds the identifier of a child of kind k: "<parent_arn>/<type>/<key>".
+ * -EINVAL when the result is not an identifier of k, -ENOMEM. */
+int resource_kind_child_id(enum resource_kind k, const char *parent_arn, const char *key, char **ret);
 
 #endif

@@ -122,6 +122,10 @@ static const char *const store_migrations[] = {
     /* v4: when job.not_found was raised for a job never seen (0 = not
      * raised), so that a restart does not raise it again (issue 23). */
     "ALTER TABLE jobs ADD COLUMN not_found_ms INTEGER NOT NULL DEFAULT 0;",
+    /* v5: the resource is followed through a List only, never with a Get
+     * (tracked_job.list_only; issue 15), so a restart sends it none even
+     * if the [discover] section that found it is gone. */
+    "ALTER TABLE jobs ADD COLUMN list_only INTEGER NOT NULL DEFAULT 0;",
 };
 
 #define JOB_COLUMNS                                                                                         \
@@ -130,18 +134,18 @@ static const char *const store_migrations[] = {
 	"configured_audience_model_arn, first_seen_ms, last_seen_ms, last_poll_ms, last_success_ms, "       \
 	"polls, "                                                                                           \
 	"poll_failures, consecutive_failures, last_error, status_since_ms, stuck_emitted, watched, "        \
-	"source, gone, not_found_ms"
+	"source, gone, not_found_ms, list_only"
 
 static const char *const store_sql[_STMT_MAX] = {
     [STMT_PUT_JOB] =
 	"INSERT INTO jobs (" JOB_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
-	"?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23) "
+	"?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24) "
 	"ON CONFLICT (arn) DO UPDATE SET name = ?2, status = ?3, status_code = ?4, "
 	"status_message = ?5, update_time_ms = ?6, create_time_ms = ?7, collaboration_id = ?8, "
 	"configured_audience_model_arn = ?9, first_seen_ms = ?10, last_seen_ms = ?11, "
 	"last_poll_ms = ?12, last_success_ms = ?13, polls = ?14, poll_failures = ?15, "
 	"consecutive_failures = ?16, last_error = ?17, status_since_ms = ?18, stuck_emitted = ?19, "
-	"watched = ?20, source = ?21, gone = ?22, not_found_ms = ?23",
+	"watched = ?20, source = ?21, gone = ?22, not_found_ms = ?23, list_only = ?24",
     [STMT_DELETE_JOB] = "DELETE FROM jobs WHERE arn = ?1",
     [STMT_ADD_EVENT] =
 	"INSERT OR IGNORE INTO events (seq, id, type, arn, previous_status, status, "

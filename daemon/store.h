@@ -133,6 +133,7 @@ struct store_job {
 	bool watched;
 	const char *source; /* "config", "discover:NAME", "api" */
 	bool gone;
+	bool list_only; /* followed through a List only (tracked_job.list_only) */
 };
 
 /* Upserts the job row (by ARN).  Part of the current batch. */

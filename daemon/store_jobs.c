@@ -17,7 +17,7 @@ static enum job_status status_from_db(const char *s)
 
 int store_put_job(struct store *s, const struct store_job *j)
 {
-	struct store_value v[23];
+	struct store_value v[24];
 
 	if (!s || !j || str_empty(j->arn))
 		return -EINVAL;
@@ -44,6 +44,7 @@ int store_put_job(struct store *s, const struct store_job *j)
 	v[20] = sv_text(j->source ? j->source : "config");
 	v[21] = sv_int(j->gone);
 	v[22] = sv_int(j->not_found_ms);
+	v[23] = sv_int(j->list_only);
 	return store_write(s, STMT_PUT_JOB, v, ELEMENTSOF(v));
 }
 
@@ -97,6 +98,7 @@ int store_load_jobs(struct store *s, int (*cb)(const struct store_job *job, void
 		    .source = col_text(st, 20),
 		    .gone = sqlite3_column_int64(st, 21) != 0,
 		    .not_found_ms = sqlite3_column_int64(st, 22),
+		    .list_only = sqlite3_column_int64(st, 23) != 0,
 		};
 		if (!j.arn)
 			continue;

@@ -190,6 +190,9 @@ static int tracker_insert(struct tracker *t, const char *arn, const char *source
 		return r;
 	}
 	j->status = JOB_STATUS_INVALID;
+	/* A kind without a Get; discovery also marks other members' resources. */
+	j->list_only = resource_kind_from_arn(arn, NULL) != KIND_INVALID &&
+		       resource_kind_info(resource_kind_from_arn(arn, NULL))->list_only;
 	sched_node_init(&j->sched);
 	sl = tracker_lookup(t, arn, h);
 	t->jobs[t->n_jobs++] = j;
@@ -280,6 +283,7 @@ static void job_to_row(const struct tracked_job *j, struct store_job *row)
 	    .watched = j->watched,
 	    .source = j->source,
 	    .gone = j->gone,
+	    .list_only = j->list_only,
 	};
 }
 
@@ -363,6 +367,7 @@ static int load_one(const struct store_job *row, void *userdata)
 	j->stuck_emitted = row->stuck_emitted;
 	j->not_found_ms = row->not_found_ms;
 	j->gone = row->gone;
+	j->list_only = j->list_only || row->list_only;
 	if (!existed)
 		t->stats.watched += j->watched;
 	return 0;
@@ -538,6 +543,7 @@ static int tracker_apply(struct tracked_job *j, const struct tracked_job *next)
 	j->stuck_emitted = next->stuck_emitted;
 	j->not_found_ms = next->not_found_ms;
 	j->gone = next->gone;
+	j->list_only = next->list_only;
 	j->status_since_mono_ms = next->status_since_mono_ms;
 	j->stay_anchored = next->stay_anchored;
 	return 0;
@@ -648,8 +654,8 @@ static bool row_differs(const struct tracked_job *j, const struct tracked_job *n
 	       j->first_seen_ms != next->first_seen_ms ||
 	       j->consecutive_failures != next->consecutive_failures ||
 	       j->stuck_emitted != next->stuck_emitted || j->not_found_ms != next->not_found_ms ||
-	       j->gone != next->gone || j->watched != next->watched || str_differs(j->name, next->name) ||
-	       str_differs(j->status_code, next->status_code) ||
+	       j->gone != next->gone || j->watched != next->watched || j->list_only != next->list_only ||
+	       str_differs(j->name, next->name) || str_differs(j->status_code, next->status_code) ||
 	       str_differs(j->status_message, next->status_message) ||
 	       str_differs(j->collaboration_id, next->collaboration_id) ||
 	       str_differs(j->configured_audience_model_arn, next->configured_audience_model_arn);

@@ -55,6 +55,12 @@ struct tracked_job {
 	    not_found_ms; /* wall clock of its job.not_found (never seen, 404 past the grace); 0 = none */
 	bool watched;
 	bool gone;
+	/* Never sent a Get: its List feeds tracker_observe() and its absence
+	 * from a complete listing is tracker_gone() (a kind without a Get, or
+	 * another member's resource found by a collaboration's List; set by
+	 * the tracker and by discovery, stored with the row: set it before
+	 * the tracker_observe() that writes the row, or mark the job dirty). */
+	bool list_only;
 	bool dirty; /* counters changed since the row was last written */
 };
 

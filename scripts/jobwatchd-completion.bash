@@ -43,7 +43,7 @@ _jobwatchd() {
 		return
 		;;
 	--kind)
-		COMPREPLY=($(compgen -W "audience-generation-job audience-model trained-model trained-model-inference-job ml-input-channel" -- "$cur"))
+		COMPREPLY=($(compgen -W "audience-generation-job audience-model trained-model trained-model-inference-job ml-input-channel audience-export-job" -- "$cur"))
 		return
 		;;
 	--region | --collaboration-id | --configured-audience-model-arn | --membership-id | --url | --hook | --history)

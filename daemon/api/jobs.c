@@ -319,6 +319,11 @@ int api_parse_watch_request(const char *body, size_t len, char **ret_arn, char *
 			 "\"arn\" is not an audience generation job ARN nor one of another watched kind");
 		return -EINVAL;
 	}
+	if (resource_kind_info(resource_kind_from_arn(arn->valuestring, NULL))->list_only) {
+		cJSON_Delete(j);
+		snprintf(err, errsz, "\"arn\" names a kind without a Get: watch it through [discover]");
+		return -EINVAL;
+	}
 	copy = strdup(arn->valuestring);
 	cJSON_Delete(j);
 	if (!copy) {

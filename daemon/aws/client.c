@@ -47,9 +47,12 @@ struct aws_call {
 	enum aws_op op;
 	enum resource_kind kind;		  /* Get: the ARN's */
 	char membership[KIND_MEMBERSHIP_ID_SIZE]; /* Get of a membership-scoped kind */
-	char *arn;
+	char *arn;     /* Get: the ARN sent (a trained model version's: its model's) */
+	char *version; /* Get of a trained model version: ?versionIdentifier= */
 	char *collaboration_id;
 	char *model_arn;
+	char *parent; /* a per-parent List's parent ARN */
+	bool collab;  /* a collaboration-wide List (ListCollaboration*) */
 	char *next_token;
 	aws_get_fn get_cb;
 	aws_list_page_fn page_cb;
@@ -129,6 +132,8 @@ static const char *call_op_name(const struct aws_call *call)
 
 	if (!ki)
 		return aws_op_to_string(call->op);
+	if (call->op == AWS_OP_LIST && call->collab && !ki->list_per_parent)
+		return ki->collab_list_operation;
 	return call->op == AWS_OP_GET ? ki->get_operation : ki->list_operation;
 }
 
@@ -167,6 +172,8 @@ static void call_free(struct aws_call *call)
 	if (!call)
 		return;
 	free(call->arn);
+	free(call->version);
+	free(call->parent);
 	free(call->collaboration_id);
 	free(call->model_arn);
 	free(call->next_token);
@@ -301,7 +308,14 @@ static int build_path_query(struct aws_client *c, struct aws_call *call, struct 
 	 * without the ARN. */
 	if (call->op == AWS_OP_GET || call->kind != KIND_AUDIENCE_GENERATION_JOB) {
 		const struct resource_kind_info *ki = resource_kind_info(call->kind);
-		if (ki->membership_scoped) {
+		if (call->op == AWS_OP_LIST && call->collab) {
+			/* /collaborations/{c}/trained-models[/{arn}/export-jobs] */
+			r = dynbuf_appends(path, "/collaborations/");
+			if (r >= 0)
+				r = dynbuf_appends(path, call->collaboration_id);
+			if (r < 0)
+				return r;
+		} else if (ki->membership_scoped) {
 			r = dynbuf_appends(path, "/memberships/");
 			if (r >= 0)
 				r = dynbuf_appends(path, call->membership);
@@ -316,7 +330,20 @@ static int build_path_query(struct aws_client *c, struct aws_call *call, struct 
 				r = dynbuf_appends(path, "/");
 			if (r >= 0)
 				r = uri_encode(call->arn, strlen(call->arn), path);
+			if (r >= 0 && call->version) {
+				r = dynbuf_appends(query, "versionIdentifier=");
+				if (r >= 0)
+					r = uri_encode(call->version, strlen(call->version), query);
+			}
 			return r;
+		}
+		if (r >= 0 && call->parent) {
+			/* .../trained-models/{arn}/export-jobs, .../versions */
+			r = dynbuf_appends(path, "/");
+			if (r >= 0)
+				r = uri_encode(call->parent, strlen(call->parent), path);
+			if (r >= 0)
+				r = dynbuf_appendf(path, "/%s", ki->list_suffix);
 		}
 		if (r >= 0)
 			r = dynbuf_appends(query, "maxResults=100");
@@ -587,8 +614,12 @@ static void deliver(struct aws_client *c, struct aws_call *call, const struct ht
 	if (call->op == AWS_OP_GET)
 		r = aws_parse_get_kind(call->kind, resp->body, resp->body_len, &job, perr, sizeof(perr));
 	else
-		r = aws_parse_list_kind(call->kind, resp->body, resp->body_len, &items, &n, &skipped, &token,
-					perr, sizeof(perr));
+		r = aws_parse_list_key(call->kind,
+				       call->collab && !resource_kind_info(call->kind)->list_per_parent
+					   ? resource_kind_info(call->kind)->collab_list_result_key
+					   : resource_kind_info(call->kind)->list_result_key,
+				       resp->body, resp->body_len, &items, &n, &skipped, &token, perr,
+				       sizeof(perr));
 	if (r < 0) {
 		res->outcome = AWS_PROTOCOL;
 		set_error(res, "protocol", "malformed %s response: %s", call_op_name(call),
@@ -812,19 +843,28 @@ int aws_get_job(struct aws_client *c, const char *arn, aws_get_fn cb, void *user
 	struct aws_call *call;
 	int r;
 
-	char membership[KIND_MEMBERSHIP_ID_SIZE];
+	char membership[KIND_MEMBERSHIP_ID_SIZE], parent[2048];
 	enum resource_kind kind = resource_kind_from_arn(arn, membership);
+	const char *key = NULL;
 
-	if (!c || !cb || c->freeing || kind == KIND_INVALID)
+	/* A kind without a Get is watched through its List only. */
+	if (!c || !cb || c->freeing || kind == KIND_INVALID || resource_kind_info(kind)->list_only)
 		return -EINVAL;
+	if (resource_kind_info(kind)->parent_type) {
+		/* A trained model version: its model's Get, with the version. */
+		key = resource_kind_split_child(arn, parent, sizeof(parent));
+		if (!key)
+			return -EINVAL;
+	}
 	r = call_new(c, AWS_OP_GET, userdata, &call);
 	if (r < 0)
 		return r;
 	call->kind = kind;
 	memcpy(call->membership, membership, sizeof(membership));
 	call->get_cb = cb;
-	call->arn = strdup(arn);
-	if (!call->arn) {
+	call->arn = strdup(key ? parent : arn);
+	call->version = strdup_or_null(key);
+	if (!call->arn || (key && !call->version)) {
 		call_free(call);
 		return -ENOMEM;
 	}
@@ -870,21 +910,62 @@ int aws_list_jobs(struct aws_client *c, const char *collaboration_id,
 int aws_list_kind(struct aws_client *c, enum resource_kind kind, const char *membership_id,
 		  aws_list_page_fn cb, void *userdata, struct aws_call **ret)
 {
+	return aws_list_scoped(c, kind, &(struct aws_list_scope){.membership_id = membership_id}, cb,
+			       userdata, ret);
+}
+
+/* Whether scope fits the kind's List (see aws_list_scoped()). */
+static bool scope_is_valid(const struct resource_kind_info *ki, const struct aws_list_scope *sc)
+{
+	char m[KIND_MEMBERSHIP_ID_SIZE];
+
+	if ((sc->membership_id && !uuid_is_valid(sc->membership_id)) ||
+	    (sc->collaboration_id && !uuid_is_valid(sc->collaboration_id)))
+		return false;
+	if (ki->list_per_parent) {
+		if (!sc->parent_arn ||
+		    resource_kind_from_arn(sc->parent_arn, m) != resource_kind_from_string(ki->parent_type))
+			return false;
+		if (ki->list_by_collaboration)
+			return sc->collaboration_id != NULL;
+		return !sc->membership_id || strcmp(sc->membership_id, m) == 0;
+	}
+	if (sc->parent_arn)
+		return false;
+	if (sc->collaboration_id)
+		return ki->collab_list_operation != NULL && !sc->membership_id;
+	return ki->membership_scoped == (sc->membership_id != NULL);
+}
+
+int aws_list_scoped(struct aws_client *c, enum resource_kind kind, const struct aws_list_scope *scope,
+		    aws_list_page_fn cb, void *userdata, struct aws_call **ret)
+{
 	const struct resource_kind_info *ki = resource_kind_info(kind);
+	char m[KIND_MEMBERSHIP_ID_SIZE] = "";
 	struct aws_call *call;
 	int r;
 
-	if (!c || !cb || c->freeing || !ki || kind == KIND_AUDIENCE_GENERATION_JOB ||
-	    ki->membership_scoped != (membership_id != NULL) ||
-	    (membership_id && !uuid_is_valid(membership_id)))
+	if (!c || !cb || c->freeing || !ki || !scope || kind == KIND_AUDIENCE_GENERATION_JOB ||
+	    !scope_is_valid(ki, scope))
 		return -EINVAL;
 	r = call_new(c, AWS_OP_LIST, userdata, &call);
 	if (r < 0)
 		return r;
 	call->page_cb = cb;
 	call->kind = kind;
-	if (membership_id)
-		memcpy(call->membership, membership_id, KIND_MEMBERSHIP_ID_SIZE);
+	if (scope->parent_arn)
+		(void)resource_kind_from_arn(scope->parent_arn, m);
+	if (scope->membership_id)
+		memcpy(call->membership, scope->membership_id, KIND_MEMBERSHIP_ID_SIZE);
+	else if (m[0])
+		memcpy(call->membership, m, KIND_MEMBERSHIP_ID_SIZE);
+	call->collab = scope->collaboration_id != NULL;
+	call->collaboration_id = strdup_or_null(scope->collaboration_id);
+	call->parent = strdup_or_null(scope->parent_arn);
+	if ((scope->collaboration_id && !call->collaboration_id) || (scope->parent_arn && !call->parent)) {
+		call_free(call);
+		return -ENOMEM;
+	}
 	queue_push(c, LIST_READY, call, false);
 	schedule_kick(c);
 	if (ret)

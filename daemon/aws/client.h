@@ -91,6 +91,20 @@ int aws_list_jobs(struct aws_client *c, const char *collaboration_id,
  * the kind. */
 int aws_list_kind(struct aws_client *c, enum resource_kind kind, const char *membership_id,
 		  aws_list_page_fn cb, void *userdata, struct aws_call **ret);
+/* What a List covers: membership_id for a membership's List,
+ * collaboration_id for a collaboration's (ListCollaborationTrainedModels,
+ * ...: kinds.h collab_list_operation), parent_arn for the Lists of one
+ * parent (ListTrainedModelVersions: its membership is the parent's;
+ * ListCollaborationTrainedModelExportJobs: with collaboration_id).  Borrowed. */
+struct aws_list_scope {
+	const char *membership_id;
+	const char *collaboration_id;
+	const char *parent_arn;
+};
+/* The List of any kind but audience generation jobs in scope, every page;
+ * -EINVAL when scope does not fit the kind. */
+int aws_list_scoped(struct aws_client *c, enum resource_kind kind, const struct aws_list_scope *scope,
+		    aws_list_page_fn cb, void *userdata, struct aws_call **ret);
 /* Limits one call to max_attempts HTTP attempts (0: the client's setting),
  * e.g. a breaker probe, which is itself the retry.  Call it right after
  * starting the call: the first attempt goes out from the loop, later.  The

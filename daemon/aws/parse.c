@@ -48,6 +48,7 @@ static const struct {
     {"trainedModelInferenceJobArn", 2048},
     {"mlInputChannelArn", 2048},
     {"collaborationIdentifier", 36},
+    {"versionIdentifier", 36},
     {"metricsStatus", JOB_STATUS_UNKNOWN_MAX_LEN},
     {"logsStatus", JOB_STATUS_UNKNOWN_MAX_LEN},
     {"configuredAudienceModelArn", 2048},
@@ -406,9 +407,24 @@ static int parse_resource(struct pctx *p, const cJSON *j, enum resource_kind kin
 	int r;
 
 	o->kind = kind;
+	if (ki->parent_type) {
+		/* A child kind: its identifier is built (kinds.h). */
+		_cleanup_free_ char *parent = NULL, *key = NULL;
+
+		if ((r = get_string(p, j, ki->parent_member, true, &parent)) < 0 ||
+		    (r = get_string(p, j, ki->key_member, true, &key)) < 0)
+			return r;
+		r = resource_kind_child_id(kind, parent, key, &o->arn);
+		if (r == -ENOMEM)
+			return r;
+		if (r < 0)
+			return fail(p, "fields \"%s\" and \"%s\" do not name a %s", ki->parent_member,
+				    ki->key_member, ki->type);
+	} else if ((r = get_string(p, j, ki->arn_member, true, &o->arn)) < 0) {
+		return r;
+	}
 	if ((r = get_time(p, j, "createTime", &o->create_time_ms)) < 0 ||
 	    (r = get_time(p, j, "updateTime", &o->update_time_ms)) < 0 ||
-	    (r = get_string(p, j, ki->arn_member, true, &o->arn)) < 0 ||
 	    (r = get_string(p, j, "name", true, &o->name)) < 0 ||
 	    (r = get_string(p, j, "status", true, &status)) < 0 ||
 	    (r = get_string(p, j, "description", false, &o->description)) < 0 ||
@@ -567,7 +583,15 @@ int aws_parse_list_kind(enum resource_kind kind, const char *body, size_t len,
 {
 	const char *key = resource_kind_info(kind) ? resource_kind_info(kind)->list_result_key : NULL;
 
-	if (!key)
+	return aws_parse_list_key(kind, key, body, len, ret_items, ret_n, ret_skipped, ret_next_token, err,
+				  errsz);
+}
+
+int aws_parse_list_key(enum resource_kind kind, const char *key, const char *body, size_t len,
+		       struct job_observation ***ret_items, size_t *ret_n, size_t *ret_skipped,
+		       char **ret_next_token, char *err, size_t errsz)
+{
+	if (!key || !resource_kind_info(kind))
 		return -EINVAL;
 	struct pctx p = {.err = err, .errsz = errsz, .prefix = ""};
 	struct job_observation **items = NULL;

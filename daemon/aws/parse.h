@@ -46,6 +46,12 @@ int aws_parse_list_kind(enum resource_kind kind, const char *body, size_t len,
 			struct job_observation ***ret_items, size_t *ret_n, size_t *ret_skipped,
 			char **ret_next_token, char *err, size_t errsz);
 
+/* The same with the result under key (a collaboration List's:
+ * kinds.h collab_list_result_key). */
+int aws_parse_list_key(enum resource_kind kind, const char *key, const char *body, size_t len,
+		       struct job_observation ***ret_items, size_t *ret_n, size_t *ret_skipped,
+		       char **ret_next_token, char *err, size_t errsz);
+
 /* Frees an items array as returned by aws_parse_list(); NULL-safe. */
 void aws_job_array_free(struct job_observation **items, size_t n);
 

@@ -285,6 +285,13 @@ int cli_get(int argc, char **argv)
 				"another watched kind: %s\n",
 				argv[optind + (int)i], why);
 			return 2;
+		} else if (resource_kind_info(resource_kind_from_arn(argv[optind + (int)i], NULL))
+			       ->list_only) {
+			fprintf(
+			    stderr, "jobwatchd: get: \"%s\" is a %s, which has no Get (see list --kind)\n",
+			    argv[optind + (int)i],
+			    resource_kind_info(resource_kind_from_arn(argv[optind + (int)i], NULL))->noun);
+			return 2;
 		}
 	for (size_t i = 0; i < n; i++) {
 		const char *in;
@@ -400,6 +407,12 @@ int cli_list(int argc, char **argv)
 		fprintf(stderr,
 			"jobwatchd: list: --collaboration-id and --configured-audience-model-arn are "
 			"for audience generation jobs\n");
+		return 2;
+	}
+	if (resource_kind_info(o.kind)->list_per_parent) {
+		fprintf(stderr,
+			"jobwatchd: list: --kind %s is listed per trained model; [discover] lists it\n",
+			resource_kind_to_string(o.kind));
 		return 2;
 	}
 	if (resource_kind_info(o.kind)->membership_scoped != (o.membership_id != NULL)) {

@@ -67,7 +67,7 @@ char *eventbridge_entry_build(const struct event *e, const char *event_bus, cons
 	const char *type = eventbridge_detail_type(e ? e->type : EVENT_TYPE_INVALID);
 	const struct resource_kind_info *ki = e && e->job ? resource_kind_info(e->job->kind) : NULL;
 	cJSON *entry, *res;
-	char when[32], kind_type[96];
+	char when[32], kind_type[96], parent[2048];
 	char *out;
 
 	if (!e || !e->job || str_empty(e->job->arn) || !type || str_empty(event_bus) || str_empty(source)) {
@@ -96,7 +96,11 @@ char *eventbridge_entry_build(const struct event *e, const char *event_bus, cons
 	cJSON_AddStringToObject(entry, "DetailType", type);
 	cJSON_AddStringToObject(entry, "Detail", detail);
 	res = cJSON_AddArrayToObject(entry, "Resources");
-	if (res)
+	if (res && ki && ki->parent_type && resource_kind_split_child(e->job->arn, parent, sizeof(parent)))
+		/* Resources are ARNs: a kind without one names its parent's
+		 * (the Detail's resourceArn has the identifier). */
+		cJSON_AddItemToArray(res, cJSON_CreateString(parent));
+	else if (res)
 		cJSON_AddItemToArray(res, cJSON_CreateString(e->job->arn));
 	cJSON_AddRawToObject(entry, "Time", when);
 	cJSON_AddStringToObject(entry, "EventBusName", event_bus);

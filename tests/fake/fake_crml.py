@@ -695,11 +695,14 @@ class Fault:
         self.rate = float(spec.get("rate", 1))
         self.job = spec.get("job")
         self.op = spec.get("op")
+        self.path = spec.get("path")  # a substring of the request's raw path (e.g. one List operation)
         self.count = int(spec["count"]) if spec.get("count") is not None else None
         self.hits = 0
 
-    def matches(self, op, arn, now):
+    def matches(self, op, arn, now, raw_path=""):
         if self.count is not None and self.hits >= self.count:
+            return False
+        if self.path is not None and self.path not in raw_path:
             return False
         if now < self.start or (self.end is not None and now >= self.end):
             return False
@@ -789,11 +792,11 @@ class Fake:
             if sig:
                 st["sigv4"][sig] = st["sigv4"].get(sig, 0) + 1
 
-    def pick_fault(self, op, arn):
+    def pick_fault(self, op, arn, raw_path=""):
         now = self.now()
         with self.lock:
             for f in self.faults:
-                if f.matches(op, arn, now):
+                if f.matches(op, arn, now, raw_path):
                     f.hits += 1
                     return f
         return None
@@ -1002,7 +1005,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 rec["credential"] = idx
         fault = None
         if resp is None:
-            fault = fake.pick_fault(op, arn)
+            fault = fake.pick_fault(op, arn, raw_path)
             if fault:
                 rec["fault"] = fault.kind
             resp = self.put_events(body, fault) if op == "putevents" else self.api(op, arn, raw_query, fault)

@@ -593,6 +593,72 @@ static void test_list(void **state)
  * CANCEL_* in 2024-11, known since issue 15): an unknown value is a status,
  * kept as sent, in a Get and in a List entry, and it is polled like a working
  * status.  PAUSE_PENDING stands for a value no version knows yet. */
+/* The kinds without an ARN: their identifier is built from the parent's ARN
+ * and the member that tells them apart; a summary without it is skipped. */
+static void test_child_kinds(void **state)
+{
+	static const char agj[] = "arn:aws:cleanrooms-ml:us-east-1:123456789012:audience-generation-job/j-1";
+	static const char tm[] = "arn:aws:cleanrooms-ml:us-east-1:123456789012:membership/"
+				 "a1b2c3d4-0000-4000-8000-00000000e3b0/trained-model/tm";
+	static const char v[] = "a1b2c3d4-0000-4000-8000-0000000000a1";
+	struct job_observation **items = NULL, *o = NULL;
+	char *token = NULL, err[256], body[2048];
+	size_t n = 0, skipped = 0;
+
+	(void)state;
+	snprintf(body, sizeof(body),
+		 "{\"audienceExportJobs\":[{\"createTime\":1,\"updateTime\":2,\"name\":\"weekly export\","
+		 "\"audienceGenerationJobArn\":\"%s\",\"audienceSize\":{\"type\":\"ABSOLUTE\",\"value\":5},"
+		 "\"status\":\"CREATE_FAILED\",\"statusDetails\":{\"statusCode\":\"X\",\"message\":\"no\"}},"
+		 "{\"createTime\":1,\"updateTime\":2,\"audienceGenerationJobArn\":\"%s\",\"status\":"
+		 "\"ACTIVE\"}]}",
+		 agj, agj);
+	assert_int_equal(aws_parse_list_kind(KIND_AUDIENCE_EXPORT_JOB, body, strlen(body), &items, &n,
+					     &skipped, &token, err, sizeof(err)),
+			 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(skipped, 1);
+	assert_non_null(strstr(err, "\"name\""));
+	assert_int_equal(items[0]->kind, KIND_AUDIENCE_EXPORT_JOB);
+	assert_string_equal(items[0]->arn,
+			    "arn:aws:cleanrooms-ml:us-east-1:123456789012:audience-generation-job/"
+			    "j-1/audience-export-job/weekly export");
+	assert_int_equal(items[0]->status, JOB_STATUS_CREATE_FAILED);
+	assert_string_equal(items[0]->status_code, "X");
+	aws_job_array_free(items, n);
+
+	/* A trained model version's Get answer names the model and the version. */
+	snprintf(
+	    body, sizeof(body),
+	    "{\"trainedModelArn\":\"%s\",\"versionIdentifier\":\"%s\",\"name\":\"tm\",\"status\":\"ACTIVE\","
+	    "\"createTime\":1,\"updateTime\":2,\"membershipIdentifier\":\"a1b2c3d4-0000-4000-8000-"
+	    "00000000e3b0\","
+	    "\"collaborationIdentifier\":\"a1b2c3d4-0000-4000-8000-00000000c011\"}",
+	    tm, v);
+	assert_int_equal(
+	    aws_parse_get_kind(KIND_TRAINED_MODEL_VERSION, body, strlen(body), &o, err, sizeof(err)), 0);
+	assert_int_equal(o->kind, KIND_TRAINED_MODEL_VERSION);
+	assert_non_null(
+	    strstr(o->arn, "/trained-model/tm/trained-model-version/a1b2c3d4-0000-4000-8000-0000000000a1"));
+	job_observation_free(o);
+	/* A version that is not a UUID names no version. */
+	snprintf(
+	    body, sizeof(body),
+	    "{\"trainedModelArn\":\"%s\",\"versionIdentifier\":\"v1\",\"name\":\"tm\",\"status\":\"ACTIVE\","
+	    "\"createTime\":1,\"updateTime\":2}",
+	    tm);
+	assert_int_equal(
+	    aws_parse_get_kind(KIND_TRAINED_MODEL_VERSION, body, strlen(body), &o, err, sizeof(err)),
+	    -EBADMSG);
+	assert_non_null(strstr(err, "do not name a trained-model-version"));
+	/* The collaboration List's result member. */
+	snprintf(body, sizeof(body), "{\"collaborationTrainedModels\":[]}");
+	assert_int_equal(aws_parse_list_key(KIND_TRAINED_MODEL, "collaborationTrainedModels", body,
+					    strlen(body), &items, &n, &skipped, &token, err, sizeof(err)),
+			 0);
+	assert_int_equal(n, 0);
+}
+
 static void test_unknown_enum_values(void **state)
 {
 	struct job_observation **items = NULL, *o;
@@ -667,6 +733,7 @@ int main(void)
 	    cmocka_unit_test(test_caps),
 	    cmocka_unit_test(test_list),
 	    cmocka_unit_test(test_unknown_enum_values),
+	    cmocka_unit_test(test_child_kinds),
 	    cmocka_unit_test(test_model_lengths),
 	    cmocka_unit_test(test_worker_echo),
 	    cmocka_unit_test(test_redact_sensitive),

@@ -241,8 +241,17 @@ static void test_values(void **state)
 	    {"[discover \"x\"]\ncollaboration_id = 1F2E3D4C-5B6A-4978-8A9B-0C1D2E3F4A5B\n", "not a UUID"},
 	    {"[discover \"x\"]\nmembership_id = " UUID1 "\nkinds = trained-model nope\n",
 	     "v.conf:3: [discover \"x\"] kinds: unknown resource kind \"nope\""},
-	    {"[discover \"x\"]\ncollaboration_id = " UUID1 "\nkinds = ml-input-channel\n",
-	     "v.conf:1: [discover \"x\"] kinds: ml-input-channel needs membership_id"},
+	    {"[discover \"x\"]\ncollaboration_id = " UUID1 "\nkinds = trained-model-version\n",
+	     "v.conf:1: [discover \"x\"] kinds: trained-model-version needs membership_id"},
+	    {"[discover \"x\"]\nmembership_id = " UUID1 "\nkinds = trained-model-export-job\n",
+	     "v.conf:1: [discover \"x\"] kinds: trained-model-export-job needs collaboration_id"},
+	    {"[discover \"x\"]\nkinds = ml-input-channel\n",
+	     "v.conf:1: [discover \"x\"] kinds: ml-input-channel needs membership_id or collaboration_id"},
+	    {"[jobs]\narn = arn:aws:cleanrooms-ml:us-east-1:123456789012:audience-generation-job/j/"
+	     "audience-export-job/e1\n",
+	     "audience-export-job...\": the audience-export-job kind has no Get; watch it through "
+	     "[discover] "
+	     "kinds = audience-export-job"},
 	    {"[jobs]\narn = arn:aws:cleanrooms-ml:us-east-1:123456789012:membership/" UUID1
 	     "/trained-model/tm\n",
 	     NULL},

@@ -100,6 +100,33 @@ static void test_vanished_rule(void **state)
 	assert_false(discover_should_check_vanished(NULL, "discover:a"));
 }
 
+/* Which resources a section refreshes through its Lists only. */
+static void test_list_only_rule(void **state)
+{
+	static const char pre[] = "arn:aws:cleanrooms-ml:us-east-1:123456789012:";
+	static const char m1[] = "a1b2c3d4-0000-4000-8000-00000000e3b0",
+			  m2[] = "a1b2c3d4-0000-4000-8000-0000000000e2",
+			  co[] = "a1b2c3d4-0000-4000-8000-00000000c011";
+	char ours[256], theirs[256], agj[256], exp[300];
+
+	(void)state;
+	snprintf(ours, sizeof(ours), "%smembership/%s/trained-model/tm", pre, m1);
+	snprintf(theirs, sizeof(theirs), "%smembership/%s/trained-model/tm", pre, m2);
+	snprintf(agj, sizeof(agj), "%saudience-generation-job/j", pre);
+	snprintf(exp, sizeof(exp), "%s/audience-export-job/e", agj);
+	/* Ours is read with its Get; another member's only through the
+	 * collaboration's List, also when the section names no membership. */
+	assert_false(discover_is_list_only(KIND_TRAINED_MODEL, ours, co, m1));
+	assert_true(discover_is_list_only(KIND_TRAINED_MODEL, theirs, co, m1));
+	assert_true(discover_is_list_only(KIND_TRAINED_MODEL, ours, co, NULL));
+	/* A membership's List shows only what our Get can read. */
+	assert_false(discover_is_list_only(KIND_TRAINED_MODEL, theirs, NULL, m1));
+	/* A kind without a Get always; one without a collaboration List never. */
+	assert_true(discover_is_list_only(KIND_AUDIENCE_EXPORT_JOB, exp, NULL, NULL));
+	assert_false(discover_is_list_only(KIND_AUDIENCE_GENERATION_JOB, agj, co, m1));
+	assert_false(discover_is_list_only(KIND_INVALID, agj, co, m1));
+}
+
 /* ---- against the fake ---- */
 
 struct fx {
@@ -440,6 +467,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_decide_table),
 	    cmocka_unit_test(test_vanished_rule),
+	    cmocka_unit_test(test_list_only_rule),
 	    cmocka_unit_test(test_new_rejects),
 	    cmocka_unit_test_setup_teardown(test_fleet_against_fake, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_model_filter_and_unwatched, fx_setup, fx_teardown),

@@ -110,6 +110,35 @@ static void test_other_kind(void **state)
 	event_free(e);
 }
 
+/* A kind without an ARN: Resources has its parent's ARN, the Detail its
+ * identifier. */
+static void test_child_kind(void **state)
+{
+	static const char exp[] = ARN "/audience-export-job/weekly export";
+	struct event *e =
+	    make_event(EVENT_JOB_STATUS_CHANGED, JOB_STATUS_CREATE_IN_PROGRESS, JOB_STATUS_ACTIVE);
+	char *s;
+	cJSON *j, *d;
+
+	(void)state;
+	free(e->job->arn);
+	e->job->arn = strdup(exp);
+	e->job->kind = KIND_AUDIENCE_EXPORT_JOB;
+	s = eventbridge_entry_build(e, "ops-bus", "jobwatchd");
+	assert_non_null(s);
+	j = cJSON_Parse(s);
+	assert_string_equal(cJSON_GetObjectItem(j, "DetailType")->valuestring,
+			    "Audience Export Job Status Change");
+	assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "Resources"), 0)->valuestring, ARN);
+	d = cJSON_Parse(cJSON_GetObjectItem(j, "Detail")->valuestring);
+	assert_string_equal(cJSON_GetObjectItem(d, "resourceType")->valuestring, "audience-export-job");
+	assert_string_equal(cJSON_GetObjectItem(d, "resourceArn")->valuestring, exp);
+	cJSON_Delete(d);
+	cJSON_Delete(j);
+	free(s);
+	event_free(e);
+}
+
 static void test_response(void **state)
 {
 	static const char ok[] = "{\"FailedEntryCount\":1,\"Entries\":[{\"EventId\":\"a-1\"},"
@@ -160,9 +189,10 @@ static void test_invalid(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_entry),    cmocka_unit_test(test_detail_types),
-	    cmocka_unit_test(test_response), cmocka_unit_test(test_retryable),
-	    cmocka_unit_test(test_invalid),  cmocka_unit_test(test_other_kind),
+	    cmocka_unit_test(test_entry),      cmocka_unit_test(test_detail_types),
+	    cmocka_unit_test(test_response),   cmocka_unit_test(test_retryable),
+	    cmocka_unit_test(test_invalid),    cmocka_unit_test(test_other_kind),
+	    cmocka_unit_test(test_child_kind),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

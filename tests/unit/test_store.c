@@ -117,7 +117,7 @@ struct loaded {
 	char arn[200];
 	enum job_status status;
 	int64_t update_time_ms, polls, not_found_ms;
-	bool watched;
+	bool watched, list_only;
 	char source[64];
 	char status_code[64];
 };
@@ -132,6 +132,7 @@ static int load_cb(const struct store_job *j, void *userdata)
 	l->polls = j->polls;
 	l->not_found_ms = j->not_found_ms;
 	l->watched = j->watched;
+	l->list_only = j->list_only;
 	snprintf(l->source, sizeof(l->source), "%s", j->source ? j->source : "");
 	snprintf(l->status_code, sizeof(l->status_code), "%s", j->status_code ? j->status_code : "");
 	return 0;
@@ -148,6 +149,7 @@ static void test_schema_and_reopen(void **state)
 	    .update_time_ms = 1234,
 	    .polls = 7,
 	    .not_found_ms = 5678,
+	    .list_only = true,
 	    .watched = true,
 	    .source = "discover:fleet",
 	};
@@ -159,7 +161,7 @@ static void test_schema_and_reopen(void **state)
 	add_events(s, 1, 1, two_sinks);
 	assert_int_equal(store_flush(s), 0);
 	s = store_close(s);
-	assert_int_equal(pragma_user_version(dbpath), 4);
+	assert_int_equal(pragma_user_version(dbpath), 5);
 
 	/* Reopening runs no migration again and keeps everything. */
 	assert_int_equal(store_open(dbpath, &s), 0);
@@ -170,6 +172,7 @@ static void test_schema_and_reopen(void **state)
 	assert_int_equal(l.update_time_ms, 1234);
 	assert_int_equal(l.polls, 7);
 	assert_int_equal(l.not_found_ms, 5678);
+	assert_true(l.list_only);
 	assert_true(l.watched);
 	assert_string_equal(l.source, "discover:fleet");
 	assert_string_equal(l.status_code, "INTERNAL_ERROR");
@@ -203,7 +206,7 @@ static void test_schema_and_reopen(void **state)
 	assert_int_equal(l.status, row.status);
 	assert_string_equal(job_status_to_string(l.status), "PAUSED_FOR_REVIEW");
 	store_close(s);
-	assert_int_equal(pragma_user_version(dbpath), 4);
+	assert_int_equal(pragma_user_version(dbpath), 5);
 }
 
 /* Payloads written before the client dropped the sensitive sqlParameters
@@ -230,8 +233,9 @@ static void test_migration_scrubs_sensitive(void **state)
 	    "UPDATE events SET payload = '{\"name\":\"j\",\"seedAudience\":{\"roleArn\":\"r\","
 	    "\"sqlParameters\":{\"queryString\":\"SELECT ' || replace(hex(zeroblob(6000)), '0', '%s ') || "
 	    "'\",\"parameters\":{\"p\":\"%s\"}}}}';"
-	    /* Back to a v2 file: without v4's column. */
+	    /* Back to a v2 file: without v4's and v5's columns. */
 	    "ALTER TABLE jobs DROP COLUMN not_found_ms;"
+	    "ALTER TABLE jobs DROP COLUMN list_only;"
 	    "PRAGMA user_version = 2;",
 	    marker, marker);
 	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
@@ -239,7 +243,7 @@ static void test_migration_scrubs_sensitive(void **state)
 
 	assert_int_equal(store_open(dbpath, &s), 0);
 	s = store_close(s);
-	assert_int_equal(pragma_user_version(dbpath), 4);
+	assert_int_equal(pragma_user_version(dbpath), 5);
 	assert_int_equal(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
 	{
 		sqlite3_stmt *st;
