@@ -46,21 +46,10 @@ int dynbuf_reserve(struct dynbuf *b, size_t n)
 
 int dynbuf_append(struct dynbuf *b, const void *p, size_t n)
 {
-	if (n > b->max || b->len > b->max - n)
-		return -E2BIG;
-	if (b->len + n + 1 > b->alloc) {
-		size_t a = b->alloc ? b->alloc : 64;
-		char *d;
-		while (a < b->len + n + 1)
-			a *= 2;
-		if (a > b->max + 1)
-			a = b->max + 1;
-		d = realloc(b->data, a);
-		if (!d)
-			return -ENOMEM;
-		b->data = d;
-		b->alloc = a;
-	}
+	int r = dynbuf_reserve(b, n);
+
+	if (r < 0)
+		return r;
 	if (n)
 		memcpy(b->data + b->len, p, n);
 	b->len += n;
