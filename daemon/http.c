@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -41,6 +42,7 @@ struct http_sock {
 	curl_socket_t fd;
 	int events;	       /* UV_READABLE | UV_WRITABLE the handle watches; 0 = stopped */
 	bool parked;	       /* libcurl dropped it (CURL_POLL_REMOVE) but has not closed it */
+	bool tcp;	       /* a connection's socket, not the resolver's AF_UNIX pair */
 	struct list_node node; /* in ctx->socks until closed */
 };
 
@@ -389,6 +391,19 @@ static int sock_remember(struct http_ctx *ctx, struct http_sock *s)
 	return 0;
 }
 
+/* libcurl also has us watch sockets that are not connections: the threaded
+ * resolver's AF_UNIX socketpair, which it closes with a bare close() once
+ * the name is resolved.  Only an IP socket can be a kept-alive connection. */
+static bool sock_is_tcp(curl_socket_t fd)
+{
+	struct sockaddr_storage a;
+	socklen_t len = sizeof(a);
+
+	if (getsockname(fd, (struct sockaddr *)&a, &len) < 0)
+		return false;
+	return a.ss_family == AF_INET || a.ss_family == AF_INET6;
+}
+
 static struct http_sock *sock_open(struct http_ctx *ctx, curl_socket_t fd)
 {
 	struct http_sock *s;
@@ -416,6 +431,7 @@ static struct http_sock *sock_open(struct http_ctx *ctx, curl_socket_t fd)
 	s->poll.data = s;
 	s->ctx = ctx;
 	s->fd = fd;
+	s->tcp = sock_is_tcp(fd);
 	list_add_head(&ctx->socks, &s->node);
 	ctx->open_handles++;
 	ctx->stats.sockets++;
@@ -443,8 +459,9 @@ static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, v
 		 * sockets through our close callback.  A socket that was still
 		 * connecting (waiting to be writable) may be a losing attempt,
 		 * which libcurl closes without the callback (cf-socket.c,
-		 * "not active"): its handle goes now, while the fd is open. */
-		if (ctx->cleaning || s->events != UV_READABLE) {
+		 * "not active"): its handle goes now, while the fd is open;
+		 * so does the resolver's socketpair's (not a TCP socket). */
+		if (ctx->cleaning || s->events != UV_READABLE || !s->tcp) {
 			sock_close(s);
 			if (!ctx->cleaning)
 				(void)curl_multi_assign(ctx->multi, fd, NULL);

@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -749,6 +750,55 @@ static void test_keepalive_parked(void **state)
 		result_clear(&r[i]);
 }
 
+/* A name that libcurl's threaded resolver looks up (this machine's own
+ * name, when it resolves to 127.0.0.1): while it resolves, libcurl has us
+ * watch the resolver's AF_UNIX socketpair, which it then closes with a bare
+ * close(), not through the close callback.  No handle may be left behind
+ * for it, the connection is reused and its handle is the one left.  (libcurl
+ * gives the connection the pair's fd number right away, so a parked pair
+ * handle would be taken over here rather than go stale: what this checks
+ * is that the resolver path works with parking, not the AF_UNIX rule.) */
+static void test_resolved_name_not_parked(void **state)
+{
+	struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *ai = NULL;
+	struct result r[2] = {0};
+	struct http_stats st;
+	char host[256], url[512];
+	bool loopback;
+
+	if (gethostname(host, sizeof(host)) < 0 || getaddrinfo(host, NULL, &hints, &ai) != 0) {
+		skip();
+		return;
+	}
+	loopback = ((struct sockaddr_in *)ai->ai_addr)->sin_addr.s_addr == htonl(INADDR_LOOPBACK);
+	freeaddrinfo(ai);
+	/* libcurl answers "localhost" itself, without the resolver. */
+	if (!loopback || strcasecmp(host, "localhost") == 0 || strchr(host, '.')) {
+		skip();
+		return;
+	}
+	snprintf(url, sizeof(url), "http://%s:%u/peer", host, jwt_server_port(srv));
+	env_setup(NULL);
+	submit_req(&(struct http_request){.method = "GET", .url = url}, &r[0]);
+	r[0].self = NULL;
+	run_loop();
+	submit_req(&(struct http_request){.method = "GET", .url = url}, &r[1]);
+	r[1].self = NULL;
+	run_loop();
+	http_ctx_stats(ctx, &st);
+	env_teardown();
+	for (size_t i = 0; i < ELEMENTSOF(r); i++) {
+		assert_int_equal(r[i].calls, 1);
+		if (r[i].error != HTTP_OK)
+			fail_msg("request %zu to %s: %s (%s)", i, url, http_error_to_string(r[i].error),
+				 r[i].error_text);
+	}
+	assert_string_equal(r[1].body, r[0].body);
+	assert_int_equal(st.sockets, 1);
+	for (size_t i = 0; i < ELEMENTSOF(r); i++)
+		result_clear(&r[i]);
+}
+
 static struct result free_r[6];
 
 static void free_now(void)
@@ -981,6 +1031,7 @@ int main(void)
 	    cmocka_unit_test(test_connection_churn),
 	    cmocka_unit_test(test_follow_up),
 	    cmocka_unit_test(test_keepalive_parked),
+	    cmocka_unit_test(test_resolved_name_not_parked),
 	    cmocka_unit_test(test_free_inflight),
 	    cmocka_unit_test(test_free_from_callback),
 	    cmocka_unit_test(test_tls),
