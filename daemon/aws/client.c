@@ -824,6 +824,16 @@ static void on_http_done(void *userdata, const struct http_response *resp)
 		call_fail(c, call, &res);
 }
 
+/* Queues a new call for the next kick; *ret (optional) is its handle. */
+static int call_submit(struct aws_client *c, struct aws_call *call, struct aws_call **ret)
+{
+	queue_push(c, LIST_READY, call, false);
+	schedule_kick(c);
+	if (ret)
+		*ret = call;
+	return 0;
+}
+
 static int call_new(struct aws_client *c, enum aws_op op, void *userdata, struct aws_call **ret)
 {
 	struct aws_call *call = calloc(1, sizeof(*call));
@@ -868,11 +878,7 @@ int aws_get_job(struct aws_client *c, const char *arn, aws_get_fn cb, void *user
 		call_free(call);
 		return -ENOMEM;
 	}
-	queue_push(c, LIST_READY, call, false);
-	schedule_kick(c);
-	if (ret)
-		*ret = call;
-	return 0;
+	return call_submit(c, call, ret);
 }
 
 int aws_list_jobs(struct aws_client *c, const char *collaboration_id,
@@ -900,11 +906,7 @@ int aws_list_jobs(struct aws_client *c, const char *collaboration_id,
 		call_free(call);
 		return -ENOMEM;
 	}
-	queue_push(c, LIST_READY, call, false);
-	schedule_kick(c);
-	if (ret)
-		*ret = call;
-	return 0;
+	return call_submit(c, call, ret);
 }
 
 int aws_list_kind(struct aws_client *c, enum resource_kind kind, const char *membership_id,
@@ -966,11 +968,7 @@ int aws_list_scoped(struct aws_client *c, enum resource_kind kind, const struct 
 		call_free(call);
 		return -ENOMEM;
 	}
-	queue_push(c, LIST_READY, call, false);
-	schedule_kick(c);
-	if (ret)
-		*ret = call;
-	return 0;
+	return call_submit(c, call, ret);
 }
 
 void aws_call_set_max_attempts(struct aws_call *call, unsigned max_attempts)
